@@ -1,0 +1,1 @@
+"""Backends: video generators, keyframe image providers and planners, behind one interface."""

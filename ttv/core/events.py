@@ -1,0 +1,80 @@
+"""Append-only event log `.ttv/events.jsonl`: one JSON object per line, for monitors.
+
+Nothing depends on it for correctness; readers must tolerate a truncated or half-written last line.
+
+Every event has: `ts` (unix seconds, float), `type`, and usually `item` (a segment/keyframe id or
+"final") and `step` ("plan", "keyframes", "render", "chain", "stitch"). Types in use:
+  run.started {command, pid}            run.finished {command, ok, failed: [ids]}
+  item.started {item, step, backend, attempt}
+  item.progress {item, step, fraction?, k?, n?, status?, message?}   (status: queued|throttled|
+                running|downloading|...; k/n: denoising step k of n)
+  item.submitted {item, backend, job_id}
+  item.done {item, step, seconds, cost_usd}
+  item.failed {item, step, error, error_kind}
+  item.retry {item, backend, attempt, delay}
+  item.fallback {item, from, to, reason}
+  item.skipped {item, reason}
+  cost {item, usd, backend}
+  log {level, message}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+_write_lock = threading.Lock()
+
+
+class EventLog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def emit(self, type: str, **data: Any) -> None:
+        event = {"ts": round(time.time(), 3), "type": type, **data}
+        line = json.dumps(event, default=str, separators=(",", ":")) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One write() of a whole line in append mode, so concurrent writers do not interleave.
+        with _write_lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line.encode())
+            finally:
+                os.close(fd)
+
+
+def read_events(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Read complete lines from `offset`; return (events, new offset). Garbage lines are skipped;
+    a half-written last line is left for the next call. A truncated file restarts from 0."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return [], 0
+    if size < offset:
+        offset = 0
+    with path.open("rb") as f:
+        f.seek(offset)
+        data = f.read()
+    events: list[dict[str, Any]] = []
+    consumed = 0
+    for raw in data.splitlines(keepends=True):
+        if not raw.endswith(b"\n"):
+            break
+        consumed += len(raw)
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and "type" in obj:
+            events.append(obj)
+    return events, offset + consumed
+
+
+def iter_events(path: Path) -> Iterator[dict[str, Any]]:
+    events, _ = read_events(path)
+    yield from events
