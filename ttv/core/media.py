@@ -1,0 +1,1022 @@
+"""Media: ffmpeg discovery, probing (PyAV), frame I/O, exact last frame, verified stitching.
+
+Design notes (DESIGN.md section 6):
+
+* ffmpeg comes from PATH, else from the ``imageio-ffmpeg`` wheel. ffprobe is never required:
+  probing and decoding go through PyAV, which bundles its own libav*.
+* The last frame is found by decoding to the end of the stream (after seeking to a keyframe near the
+  end), never with ``-sseof``, which can return a frame that is not the last one.
+* Stitching uses stream copy (concat demuxer) only when every clip already matches the target and
+  nothing has to change; otherwise one ffmpeg filter graph normalizes size, fps, pixel format, audio
+  (silence where missing), optional colour anchoring (a 3D LUT per clip), crossfades and soundtrack,
+  and encodes once.
+* Every output is written to a temporary name in the destination folder and moved into place with
+  ``os.replace`` after it has been verified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import av
+import numpy as np
+
+from ttv.core.color import LabStats, delta_e, lab_stats, mean_lab, transfer_lut, write_cube
+from ttv.core.errors import StepFailed
+
+__all__ = [
+    "MediaError",
+    "MediaInfo",
+    "FrameWriter",
+    "StitchResult",
+    "ffmpeg_exe",
+    "ffmpeg_info",
+    "probe",
+    "read_frames",
+    "last_frame",
+    "last_frame_array",
+    "first_frame",
+    "frames_equal",
+    "stitch",
+    "seam_report",
+    "verify_video",
+]
+
+_STDERR_TAIL = 1500
+
+
+class MediaError(StepFailed):
+    """Corrupt or undecodable media, or an ffmpeg failure (the message carries ffmpeg's stderr tail)."""
+
+
+# ----------------------------------------------------------------------------------------- ffmpeg
+
+
+@functools.lru_cache(maxsize=1)
+def _ffmpeg_source() -> tuple[str, str]:
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path, "PATH"
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg"
+    except Exception as exc:  # ImportError, RuntimeError when the wheel has no binary
+        raise MediaError(
+            f"no ffmpeg found: not on PATH and imageio-ffmpeg has no binary ({exc})",
+            hint="install ffmpeg (apt-get install ffmpeg) or `pip install imageio-ffmpeg`",
+        ) from exc
+
+
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary: ``ffmpeg`` on PATH, else the imageio-ffmpeg one (cached)."""
+    return _ffmpeg_source()[0]
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_info() -> dict[str, Any]:
+    """``{"path", "source": "PATH"|"imageio-ffmpeg", "version", "h264": bool}`` for ``ttv doctor``."""
+    path, source = _ffmpeg_source()
+    version = ""
+    h264 = False
+    try:
+        out = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30)
+        m = re.search(r"ffmpeg version (\S+)", out.stdout)
+        version = m.group(1) if m else out.stdout.splitlines()[0] if out.stdout else ""
+        enc = subprocess.run([path, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=30)
+        h264 = bool(re.search(r"^\s*V\S*\s+libx264\s", enc.stdout, re.MULTILINE))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"path": path, "source": source, "version": version, "h264": h264}
+
+
+def _tail(text: str | bytes, n: int = _STDERR_TAIL) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    text = text.strip()
+    return text[-n:]
+
+
+def _run_ffmpeg(args: Sequence[str], *, what: str, timeout: float | None = None, cwd: Path | None = None) -> None:
+    """Run ffmpeg with ``args`` (without the executable); MediaError with the stderr tail on failure."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, cwd=cwd)
+    except subprocess.TimeoutExpired as exc:
+        raise MediaError(f"{what}: ffmpeg timed out after {timeout} s") from exc
+    except OSError as exc:
+        raise MediaError(f"{what}: could not run ffmpeg: {exc}") from exc
+    if proc.returncode != 0:
+        raise MediaError(f"{what}: ffmpeg exited with {proc.returncode}: {_tail(proc.stderr)}")
+
+
+# ---------------------------------------------------------------------------------------- atomics
+
+
+def _temp_sibling(path: Path, suffix: str | None = None) -> Path:
+    """A fresh temporary name in ``path``'s folder (same filesystem, so os.replace is atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sfx = suffix if suffix is not None else path.suffix
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{sfx}", dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def _unlink_quiet(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+# ------------------------------------------------------------------------------------------ probe
+
+
+@dataclass
+class MediaInfo:
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration: float
+    codec: str
+    pix_fmt: str
+    has_audio: bool
+    time_base: str
+    # extras (defaults keep the constructor compatible with the core fields above)
+    fps_fraction: str = ""  # exact average rate, e.g. "24/1", "30000/1001"
+    vfr: bool = False  # packet durations vary (only known when frames were counted)
+    profile: str = ""
+    extradata_sha1: str = ""  # codec private data (SPS/PPS); stream copy needs it identical
+    audio_codec: str = ""
+    audio_rate: int = 0
+    audio_channels: int = 0
+    audio_duration: float = 0.0
+
+    def summary(self) -> str:
+        audio = f", audio {self.audio_codec} {self.audio_rate} Hz" if self.has_audio else ", no audio"
+        return (
+            f"{self.width}x{self.height} {self.codec} {self.pix_fmt} {self.fps:g} fps"
+            f"{' (VFR)' if self.vfr else ''}, {self.frames} frames, {self.duration:.3f} s{audio}"
+        )
+
+
+def _av_errors() -> tuple[type[BaseException], ...]:
+    errs: list[type[BaseException]] = [OSError, EOFError, ValueError, IndexError, RuntimeError]
+    for name in ("FFmpegError", "AVError"):
+        cls = getattr(av, name, None) or getattr(getattr(av, "error", None), name, None)
+        if isinstance(cls, type):
+            errs.append(cls)
+    return tuple(errs)
+
+
+_AV_ERRORS = _av_errors()
+
+
+def _open(path: Path | str) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"no such media file: {p}")
+    if p.stat().st_size == 0:
+        raise MediaError(f"empty media file: {p}")
+    try:
+        return av.open(str(p), metadata_errors="ignore")
+    except _AV_ERRORS as exc:
+        raise MediaError(
+            f"cannot open {p.name}: {exc}", hint="the file is corrupt or not a video; render it again"
+        ) from exc
+
+
+def _video_stream(container: Any, p: Path) -> Any:
+    if not container.streams.video:
+        raise MediaError(f"{p.name} has no video stream")
+    return container.streams.video[0]
+
+
+def probe(path: Path | str, count_frames: bool = True) -> MediaInfo:
+    """Describe a video with PyAV (no ffprobe). With ``count_frames`` the frame count is exact: every
+    video packet is demuxed and counted (packets flagged as discarded by an edit list are not)."""
+    p = Path(path)
+    container = _open(p)
+    try:
+        vs = _video_stream(container, p)
+        cc = vs.codec_context
+        width, height = int(cc.width or 0), int(cc.height or 0)
+        if width <= 0 or height <= 0:
+            raise MediaError(f"{p.name}: video stream has no size (corrupt header?)")
+        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+        tb = vs.time_base or Fraction(1, 1000)
+        pix = cc.pix_fmt or (cc.format.name if cc.format is not None else "")
+        audio = container.streams.audio[0] if container.streams.audio else None
+        extradata = bytes(cc.extradata or b"")
+        info = MediaInfo(
+            width=width,
+            height=height,
+            fps=float(rate) if rate else 0.0,
+            frames=int(vs.frames or 0),
+            duration=0.0,
+            codec=str(cc.name or ""),
+            pix_fmt=str(pix or ""),
+            has_audio=audio is not None,
+            time_base=f"{tb.numerator}/{tb.denominator}",
+            fps_fraction=f"{rate.numerator}/{rate.denominator}" if rate else "",
+            profile=str(cc.profile or ""),
+            extradata_sha1=hashlib.sha1(extradata).hexdigest() if extradata else "",
+        )
+        if audio is not None:
+            acc = audio.codec_context
+            info.audio_codec = str(acc.name or "")
+            info.audio_rate = int(acc.sample_rate or 0)
+            info.audio_channels = int(
+                getattr(acc, "channels", 0) or getattr(getattr(acc, "layout", None), "nb_channels", 0) or 0
+            )
+            if audio.duration is not None and audio.time_base is not None:
+                info.audio_duration = float(audio.duration * audio.time_base)
+        if vs.duration is not None:
+            info.duration = float(vs.duration * tb)
+        elif container.duration is not None:
+            info.duration = container.duration / 1_000_000
+        if count_frames:
+            n = 0
+            first: int | None = None
+            end: int | None = None
+            durations: set[int] = set()
+            for pkt in container.demux(vs):
+                if pkt.size == 0 or pkt.pts is None and pkt.dts is None:
+                    continue  # flush packet
+                if getattr(pkt, "is_discard", False):
+                    continue
+                n += 1
+                ts = pkt.pts if pkt.pts is not None else pkt.dts
+                first = ts if first is None else min(first, ts)
+                d = int(pkt.duration or 0)
+                if d:
+                    durations.add(d)
+                end = ts + d if end is None else max(end, ts + d)
+            info.frames = n
+            if n and first is not None and end is not None and end > first:
+                info.duration = float((end - first) * tb)
+            info.vfr = len(durations) > 1 and (max(durations) - min(durations)) > 1
+            if n and (not info.fps or info.vfr) and info.duration > 0 and not rate:
+                info.fps = n / info.duration
+        elif info.frames == 0 and info.duration and info.fps:
+            info.frames = round(info.duration * info.fps)
+        return info
+    except MediaError:
+        raise
+    except _AV_ERRORS as exc:
+        raise MediaError(
+            f"cannot read {p.name}: {exc}", hint="the file is corrupt or truncated; render it again"
+        ) from exc
+    finally:
+        container.close()
+
+
+def verify_video(
+    path: Path | str,
+    *,
+    frames: int | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+    decode: Literal["tail", "full", "none"] = "tail",
+) -> MediaInfo:
+    """Check that ``path`` is a readable video with the expected properties; MediaError naming each
+    mismatch. ``decode="tail"`` (default) also decodes the last GOP to make sure the end of the file
+    decodes; ``"full"`` decodes every frame and checks the decoded count too."""
+    p = Path(path)
+    info = probe(p, count_frames=True)
+    problems: list[str] = []
+    if info.frames == 0:
+        problems.append("no video frames")
+    if frames is not None and info.frames != frames:
+        problems.append(f"{info.frames} frames, expected {frames}")
+    if width is not None and info.width != width:
+        problems.append(f"width {info.width}, expected {width}")
+    if height is not None and info.height != height:
+        problems.append(f"height {info.height}, expected {height}")
+    if fps is not None and abs(info.fps - fps) > 0.01 * max(1.0, fps):
+        problems.append(f"{info.fps:g} fps, expected {fps:g}")
+    if not problems and decode != "none":
+        if decode == "full":
+            n = sum(1 for _ in _decode_frames(p))
+            if n != info.frames:
+                problems.append(f"{n} frames decode, container has {info.frames}")
+        else:
+            _last_frames(p, 1)
+    if problems:
+        raise MediaError(f"{p.name} failed verification: " + "; ".join(problems) + f" ({info.summary()})")
+    return info
+
+
+# ------------------------------------------------------------------------------------ frame I/O
+
+
+class FrameWriter:
+    """Encode numpy frames (HxWx3 uint8 RGB) to an H.264 yuv420p mp4 through ffmpeg's stdin.
+
+    Use as a context manager; the file appears at ``path`` only when encoding succeeded::
+
+        with FrameWriter(out, 160, 90, 24) as w:
+            for f in frames:
+                w.write(f)
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        width: int,
+        height: int,
+        fps: float,
+        *,
+        crf: int = 20,
+        preset: str = "veryfast",
+    ) -> None:
+        if width <= 0 or height <= 0:
+            raise MediaError(f"bad frame size {width}x{height}")
+        if fps <= 0:
+            raise MediaError(f"bad fps {fps}")
+        self.path = Path(path)
+        self.width = int(width)
+        self.height = int(height)
+        self.fps = fps
+        self.crf = crf
+        self.preset = preset
+        self.frames_written = 0
+        self._tmp: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: Any = None
+
+    def __enter__(self) -> FrameWriter:
+        self.open()
+        return self
+
+    def open(self) -> None:
+        self._tmp = _temp_sibling(self.path, ".mp4")
+        rate = Fraction(self.fps).limit_denominator(1001)
+        vf = []
+        if self.width % 2 or self.height % 2:  # yuv420p needs even sizes: pad by one pixel
+            vf = ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
+        cmd = [
+            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}",
+            "-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "pipe:0",
+            *vf,
+            "-an", "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
+            "-movflags", "+faststart", "-f", "mp4", str(self._tmp),
+        ]  # fmt: skip
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _cleanup()
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        except OSError as exc:
+            self._cleanup()
+            raise MediaError(f"could not start ffmpeg: {exc}") from exc
+
+    def _stderr_text(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return _tail(self._stderr.read())
+
+    def write(self, frame: np.ndarray) -> None:
+        if self._proc is None or self._proc.stdin is None:
+            raise MediaError("FrameWriter is not open (use it as a context manager)")
+        arr = np.asarray(frame)
+        if arr.shape != (self.height, self.width, 3):
+            raise MediaError(f"frame shape {arr.shape}, expected {(self.height, self.width, 3)}")
+        if arr.dtype != np.uint8:
+            arr = np.clip(arr, 0, 255).astype(np.uint8)
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(arr).tobytes())
+        except (BrokenPipeError, OSError) as exc:
+            self._proc.wait()
+            raise MediaError(f"ffmpeg stopped while encoding {self.path.name}: {self._stderr_text()}") from exc
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finish the file; MediaError if ffmpeg failed. The output appears only on success."""
+        if self._proc is None:
+            return
+        proc = self._proc
+        try:
+            if proc.stdin is not None:
+                with contextlib.suppress(BrokenPipeError, OSError):
+                    proc.stdin.close()
+            rc = proc.wait()
+            if rc != 0:
+                raise MediaError(f"ffmpeg exited with {rc} while encoding {self.path.name}: {self._stderr_text()}")
+            if self.frames_written == 0:
+                raise MediaError(f"no frames were written to {self.path.name}")
+            assert self._tmp is not None
+            os.replace(self._tmp, self.path)
+            self._tmp = None
+        finally:
+            self._cleanup()
+
+    def abort(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        self._proc = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        if self._tmp is not None:
+            _unlink_quiet(self._tmp)
+            self._tmp = None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+            return
+        self.close()
+
+
+def _decode_frames(path: Path | str) -> Iterator[Any]:
+    p = Path(path)
+    container = _open(p)
+    try:
+        vs = _video_stream(container, p)
+        vs.thread_type = "AUTO"
+        yield from container.decode(vs)
+    except _AV_ERRORS as exc:
+        raise MediaError(f"cannot decode {p.name}: {exc}", hint="the file is corrupt or truncated") from exc
+    finally:
+        container.close()
+
+
+def read_frames(path: Path | str) -> Iterator[np.ndarray]:
+    """Decode every frame as an HxWx3 uint8 RGB array, in presentation order."""
+    for frame in _decode_frames(path):
+        yield frame.to_ndarray(format="rgb24")
+
+
+def first_frame(path: Path | str) -> np.ndarray:
+    for arr in read_frames(path):
+        return arr
+    raise MediaError(f"{Path(path).name} has no decodable frames")
+
+
+def _last_frames(path: Path | str, count: int) -> list[Any]:
+    """The last ``count`` decoded frames (av.VideoFrame) in presentation order.
+
+    Seeks to a keyframe shortly before the end and decodes to EOF; if that window holds fewer than
+    ``count`` frames (or seeking is not possible) it goes further back, ending with a full decode.
+    Decoding to EOF is what makes it exact: the decoder, not a timestamp guess, says which frame is last.
+    """
+    p = Path(path)
+    container = _open(p)
+    try:
+        vs = _video_stream(container, p)
+        vs.thread_type = "AUTO"
+        tb = vs.time_base
+        end_ts: int | None = None
+        if vs.duration is not None:
+            end_ts = (vs.start_time or 0) + vs.duration
+        elif container.duration is not None and tb:
+            end_ts = int(container.duration / 1_000_000 / tb)
+        rate = float(vs.average_rate or vs.guessed_rate or 25)
+        back_s = max(2.0, (count + 2) / rate)
+        while True:
+            full = end_ts is None or tb is None or back_s * 4 > (end_ts * tb if tb else 0)
+            window: deque[Any] = deque(maxlen=count)
+            if full:
+                # re-open for a clean decoder state rather than trusting seek(0) on odd files
+                container.close()
+                container = _open(p)
+                vs = _video_stream(container, p)
+                vs.thread_type = "AUTO"
+                for frame in container.decode(vs):
+                    window.append(frame)
+                return list(window)
+            assert end_ts is not None and tb is not None
+            target = max(0, int(end_ts - back_s / tb))
+            container.seek(target, stream=vs, backward=True, any_frame=False)
+            seen_key = False
+            for frame in container.decode(vs):
+                if not seen_key:
+                    if not frame.key_frame:
+                        continue  # leading frames of an open GOP may reference what we skipped
+                    seen_key = True
+                window.append(frame)
+            if len(window) >= count and seen_key:
+                return list(window)
+            back_s *= 4
+            container.close()
+            container = _open(p)
+            vs = _video_stream(container, p)
+            vs.thread_type = "AUTO"
+    except MediaError:
+        raise
+    except _AV_ERRORS as exc:
+        raise MediaError(f"cannot decode {p.name}: {exc}", hint="the file is corrupt or truncated") from exc
+    finally:
+        container.close()
+
+
+def last_frame_array(path: Path | str, offset: int = 0) -> np.ndarray:
+    """The exact last decoded frame (or the one ``offset`` frames before it) as an RGB array."""
+    if offset < 0:
+        raise MediaError(f"offset must be >= 0, got {offset}")
+    frames = _last_frames(path, offset + 1)
+    if not frames:
+        raise MediaError(f"{Path(path).name} has no decodable frames")
+    if len(frames) < offset + 1:
+        raise MediaError(f"{Path(path).name} has only {len(frames)} frames; cannot take {offset} before the end")
+    return frames[-1 - offset].to_ndarray(format="rgb24")
+
+
+def save_png(arr: np.ndarray, out_png: Path | str) -> Path:
+    """Write an RGB array as a lossless PNG, atomically."""
+    from PIL import Image
+
+    out = Path(out_png)
+    tmp = _temp_sibling(out, ".png")
+    try:
+        Image.fromarray(np.ascontiguousarray(arr, dtype=np.uint8), "RGB").save(tmp, format="PNG", compress_level=1)
+        os.replace(tmp, out)
+    except OSError as exc:
+        _unlink_quiet(tmp)
+        raise MediaError(f"cannot write {out}: {exc}") from exc
+    return out
+
+
+def last_frame(path: Path | str, out_png: Path | str, offset: int = 0) -> Path:
+    """Write the EXACT last decoded frame of ``path`` (or ``offset`` frames before the end; chaining's
+    ``seam_offset``) to ``out_png`` as a lossless PNG (atomic write). Returns the PNG path."""
+    return save_png(last_frame_array(path, offset), out_png)
+
+
+# ----------------------------------------------------------------------------------- comparison
+
+
+def _small(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(arr, dtype=np.uint8), "RGB")
+    if img.size != size:
+        img = img.resize(size, Image.Resampling.BOX)
+    return np.asarray(img, dtype=np.float32)
+
+
+def frame_difference(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Mean and 99th-percentile absolute RGB difference (0-255) of two frames, compared at a common
+    small size (so frames of different sizes or with codec noise compare sensibly)."""
+    h = min(a.shape[0], b.shape[0], 90)
+    w = max(1, round(h * a.shape[1] / a.shape[0]))
+    sa, sb = _small(a, (w, h)), _small(b, (w, h))
+    d = np.abs(sa - sb).mean(axis=2)
+    return {"mean": float(d.mean()), "p99": float(np.percentile(d, 99))}
+
+
+def frames_equal(a: np.ndarray, b: np.ndarray, threshold: float = 3.0) -> bool:
+    """True when two frames are the same picture up to lossy-codec noise: mean absolute difference
+    below ``threshold`` and no region that differs much (99th percentile below 4 x threshold)."""
+    if abs(a.shape[1] / a.shape[0] - b.shape[1] / b.shape[0]) > 0.02:
+        return False
+    d = frame_difference(a, b)
+    return d["mean"] < threshold and d["p99"] < 4 * threshold
+
+
+# -------------------------------------------------------------------------------------- stitch
+
+
+@dataclass
+class StitchResult:
+    method: str  # "copy" | "encode"
+    frames: int
+    duration: float
+    dropped_seams: list[int] = field(default_factory=list)  # clip indices whose frame 0 was dropped
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _ffconcat_line(p: Path) -> str:
+    s = str(p.resolve()).replace("'", "'\\''")
+    return f"file '{s}'\n"
+
+
+def _copyable(infos: Sequence[MediaInfo], width: int, height: int, fps: float) -> tuple[bool, str]:
+    first = infos[0]
+    for i, inf in enumerate(infos):
+        if inf.codec != "h264" or inf.pix_fmt != "yuv420p":
+            return False, f"clip {i} is {inf.codec}/{inf.pix_fmt}, not h264/yuv420p"
+        if (inf.width, inf.height) != (width, height):
+            return False, f"clip {i} is {inf.width}x{inf.height}, project is {width}x{height}"
+        if abs(inf.fps - fps) > 1e-3 or inf.vfr:
+            return False, f"clip {i} is {inf.fps:g} fps{' VFR' if inf.vfr else ''}, project is {fps:g}"
+        for attr in (
+            "time_base",
+            "extradata_sha1",
+            "profile",
+            "has_audio",
+            "audio_codec",
+            "audio_rate",
+            "audio_channels",
+        ):
+            if getattr(inf, attr) != getattr(first, attr):
+                return False, f"clip {i} differs from clip 0 in {attr}"
+    return True, "uniform"
+
+
+def stitch(
+    clips: Sequence[Path | str],
+    output: Path | str,
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    crossfade: float = 0.0,
+    fit: str = "letterbox",
+    drop_first_frame: list[bool] | None = None,
+    color_match: bool = False,
+    soundtrack: Path | str | None = None,
+    trim_tail: list[int] | None = None,
+    dup_threshold: float = 3.0,
+    crf: int = 18,
+    preset: str = "veryfast",
+    soundtrack_volume: float = 0.5,
+    report: bool = True,
+) -> StitchResult:
+    """Join ``clips`` into ``output`` at ``width``x``height``@``fps``.
+
+    Stream copy (concat demuxer) when all clips already match and nothing needs changing; otherwise
+    one normalize + encode pass. ``drop_first_frame[i]`` means clip i's frame 0 MAY duplicate clip
+    i-1's last (kept) frame: it is dropped only if the frames really match (pixel comparison).
+    ``trim_tail[i]`` drops that many frames from the end of clip i (chaining with ``seam_offset``:
+    the frames after the one handed to the next segment). The output is verified (frame count, size,
+    fps, decodable tail) before it replaces ``output``.
+    """
+    paths = [Path(c) for c in clips]
+    out = Path(output)
+    if not paths:
+        raise MediaError("nothing to stitch: no clips")
+    if fit not in ("letterbox", "crop"):
+        raise MediaError(f"fit must be 'letterbox' or 'crop', got {fit!r}")
+    if width % 2 or height % 2:
+        raise MediaError(f"output size {width}x{height} must be even for yuv420p")
+    n = len(paths)
+    drop_flags = list(drop_first_frame or [False] * n)
+    tails = list(trim_tail or [0] * n)
+    if len(drop_flags) != n or len(tails) != n:
+        raise MediaError("drop_first_frame / trim_tail must have one entry per clip")
+    infos = [probe(p) for p in paths]
+    for p, inf in zip(paths, infos, strict=True):
+        if inf.frames == 0:
+            raise MediaError(f"{p.name} has no video frames")
+
+    # Which seams really are duplicates? Compare clip i's frame 0 with clip i-1's last kept frame.
+    dropped: list[int] = []
+    seam_checks: list[dict[str, Any]] = []
+    for i in range(1, n):
+        if not drop_flags[i]:
+            continue
+        prev_last = last_frame_array(paths[i - 1], offset=tails[i - 1])
+        cur_first = first_frame(paths[i])
+        diff = frame_difference(prev_last, cur_first)
+        dup = frames_equal(prev_last, cur_first, dup_threshold)
+        seam_checks.append({"clip": i, "duplicate": dup, **{k: round(v, 3) for k, v in diff.items()}})
+        if dup:
+            dropped.append(i)
+    drops = [1 if i in dropped else 0 for i in range(n)]
+
+    st_path = Path(soundtrack) if soundtrack else None
+    if st_path is not None and not st_path.is_file():
+        raise MediaError(f"soundtrack not found: {st_path}")
+
+    copyable, why = _copyable(infos, width, height, fps)
+    needs_change = bool(dropped) or any(tails) or crossfade > 0 or color_match or st_path is not None
+    info: dict[str, Any] = {
+        "reason": why if not copyable else ("changes requested" if needs_change else why),
+        "seam_checks": seam_checks,
+        "clips": [i.summary() for i in infos],
+    }
+    if report:
+        info["seams_before"] = seam_report(paths, trim_tail=tails)
+
+    if copyable and not needs_change:
+        expected = sum(i.frames for i in infos)
+        _stitch_copy(paths, out, expected, width, height, fps)
+        method = "copy"
+    else:
+        expected = _stitch_encode(
+            paths,
+            infos,
+            out,
+            width=width,
+            height=height,
+            fps=fps,
+            crossfade=crossfade,
+            fit=fit,
+            drops=drops,
+            tails=tails,
+            color_match=color_match,
+            soundtrack=st_path,
+            crf=crf,
+            preset=preset,
+            soundtrack_volume=soundtrack_volume,
+            info=info,
+        )
+        method = "encode"
+    final = probe(out, count_frames=True)
+    if report:
+        info["seams"] = _output_seam_report(out, info.get("seam_frames", []), info.get("seams_before", []))
+    return StitchResult(
+        method=method,
+        frames=final.frames,
+        duration=final.duration,
+        dropped_seams=dropped,
+        info=info | {"expected_frames": expected, "output": final.summary()},
+    )
+
+
+def _stitch_copy(paths: list[Path], out: Path, expected: int, width: int, height: int, fps: float) -> None:
+    tmp = _temp_sibling(out, ".mp4")
+    lst = _temp_sibling(out, ".ffconcat")
+    try:
+        lst.write_text("ffconcat version 1.0\n" + "".join(_ffconcat_line(p) for p in paths), encoding="utf-8")
+        _run_ffmpeg(
+            [
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(lst),
+                "-map",
+                "0",
+                "-c",
+                "copy",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                str(tmp),
+            ],
+            what="stitch (stream copy)",
+        )
+        verify_video(tmp, frames=expected, width=width, height=height, fps=fps)
+        os.replace(tmp, out)
+    finally:
+        _unlink_quiet(lst)
+        _unlink_quiet(tmp)
+
+
+def _clip_stats(path: Path, drop: int, tail: int, samples: int = 8) -> LabStats:
+    """Lab statistics of a clip from up to ``samples`` evenly spaced (downscaled) frames."""
+    info = probe(path)
+    lo, hi = drop, max(drop + 1, info.frames - tail)
+    want = set(np.linspace(lo, hi - 1, num=min(samples, hi - lo)).round().astype(int).tolist())
+    picked: list[np.ndarray] = []
+    for idx, frame in enumerate(_decode_frames(path)):
+        if idx in want:
+            arr = frame.to_ndarray(format="rgb24")
+            h = min(arr.shape[0], 72)
+            w = max(1, round(h * arr.shape[1] / arr.shape[0]))
+            picked.append(_small(arr, (w, h)).astype(np.uint8))
+        if idx >= hi:
+            break
+    if not picked:
+        raise MediaError(f"{path.name}: no frames to measure colour")
+    return lab_stats(picked)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def _stitch_encode(
+    paths: list[Path],
+    infos: list[MediaInfo],
+    out: Path,
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    crossfade: float,
+    fit: str,
+    drops: list[int],
+    tails: list[int],
+    color_match: bool,
+    soundtrack: Path | None,
+    crf: int,
+    preset: str,
+    soundtrack_volume: float,
+    info: dict[str, Any],
+) -> int:
+    """Normalize every clip in one filter graph and encode once. Returns the expected frame count."""
+    n = len(paths)
+    F = int(fps)
+    # frames each clip contributes at the output rate
+    counts: list[int] = []
+    for i, inf in enumerate(infos):
+        kept = inf.frames - drops[i] - tails[i]
+        if kept < 1:
+            raise MediaError(f"{paths[i].name}: nothing left after dropping {drops[i]} + {tails[i]} frames")
+        src_fps = inf.fps if inf.fps > 0 and not inf.vfr else (inf.frames / inf.duration if inf.duration else F)
+        counts.append(max(1, round(kept / src_fps * F)))
+    cf = round(crossfade * F) if crossfade > 0 and n > 1 else 0
+    if cf:
+        cf = min(cf, min(counts) - 1)
+    expected = sum(counts) - cf * (n - 1)
+    starts: list[int] = []
+    pos = 0
+    for c in counts:
+        starts.append(pos)
+        pos += c - cf
+    info["seam_frames"] = starts[1:]
+    info["clip_frames"] = counts
+    any_audio = any(inf.has_audio for inf in infos)
+    rate = 48000
+
+    workdir = Path(tempfile.mkdtemp(prefix="ttv-stitch-"))
+    tmp = _temp_sibling(out, ".mp4")
+    try:
+        luts: list[Path | None] = [None] * n
+        if color_match and n > 1:
+            anchor = _clip_stats(paths[0], drops[0], tails[0])
+            stats: list[dict[str, Any]] = []
+            for i in range(1, n):
+                st = _clip_stats(paths[i], drops[i], tails[i])
+                luts[i] = write_cube(transfer_lut(st, anchor), workdir / f"lut{i}.cube")
+                stats.append({"clip": i, "delta_e_to_anchor": round(delta_e(st.mean, anchor.mean), 3)})
+            info["color_match"] = stats
+
+        if fit == "letterbox":
+            fitf = (
+                f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
+                f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black"
+            )
+        else:
+            fitf = f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
+        parts: list[str] = []
+        for i, inf in enumerate(infos):
+            chain: list[str] = []
+            if drops[i] or tails[i]:
+                chain.append(f"trim=start_frame={drops[i]}:end_frame={inf.frames - tails[i]}")
+            chain += ["setpts=PTS-STARTPTS", fitf, "setsar=1", f"fps={F}"]
+            lut = luts[i]
+            if lut is not None:
+                chain.append(f"lut3d=file={lut.name}:interp=tetrahedral")  # ffmpeg runs in workdir
+            chain += [
+                "format=yuv420p",
+                "tpad=stop_mode=clone:stop=2",
+                f"trim=end_frame={counts[i]}",
+                f"setpts=N/({F}*TB)",
+            ]
+            parts.append(f"[{i}:v:0]" + ",".join(chain) + f"[v{i}]")
+            if any_audio:
+                samples = counts[i] * rate // F if (counts[i] * rate) % F == 0 else round(counts[i] * rate / F)
+                afmt = f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
+                if inf.has_audio:
+                    src_fps = inf.fps if inf.fps > 0 else F
+                    start = _fmt(drops[i] / src_fps)
+                    parts.append(
+                        f"[{i}:a:0]aresample={rate},{afmt},atrim=start={start},asetpts=PTS-STARTPTS,"
+                        f"apad,atrim=end_sample={samples}[a{i}]"
+                    )
+                else:
+                    parts.append(f"anullsrc=r={rate}:cl=stereo,{afmt},atrim=end_sample={samples}[a{i}]")
+        if n == 1:
+            vlast, alast = "v0", ("a0" if any_audio else "")
+        elif cf:
+            d = _fmt(cf / F)
+            vlast, alast = "v0", ("a0" if any_audio else "")
+            acc = counts[0]
+            for i in range(1, n):
+                off = _fmt((acc - cf) / F)
+                parts.append(f"[{vlast}][v{i}]xfade=transition=fade:duration={d}:offset={off}[xv{i}]")
+                vlast = f"xv{i}"
+                if any_audio:
+                    parts.append(f"[{alast}][a{i}]acrossfade=d={d}:c1=tri:c2=tri[xa{i}]")
+                    alast = f"xa{i}"
+                acc += counts[i] - cf
+        else:
+            if any_audio:
+                ins = "".join(f"[v{i}][a{i}]" for i in range(n))
+                parts.append(f"{ins}concat=n={n}:v=1:a=1[cv][ca]")
+                vlast, alast = "cv", "ca"
+            else:
+                ins = "".join(f"[v{i}]" for i in range(n))
+                parts.append(f"{ins}concat=n={n}:v=1:a=0[cv]")
+                vlast, alast = "cv", ""
+        inputs: list[str] = []
+        for p in paths:
+            inputs += ["-i", str(p.resolve())]
+        total_samples = round(expected * rate / F)
+        if soundtrack is not None:
+            inputs += ["-i", str(soundtrack.resolve())]
+            afmt = f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
+            parts.append(
+                f"[{n}:a:0]aresample={rate},{afmt},volume={_fmt(soundtrack_volume)},apad,"
+                f"atrim=end_sample={total_samples}[st]"
+            )
+            if any_audio:
+                parts.append(f"[{alast}][st]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[am]")
+                alast = "am"
+            else:
+                alast = "st"
+        graph = ";".join(parts)
+        info["filter_graph"] = graph
+        maps = ["-map", f"[{vlast}]"]
+        if alast:
+            maps += ["-map", f"[{alast}]", "-c:a", "aac", "-b:a", "160k"]
+        _run_ffmpeg(
+            [
+                *inputs,
+                "-filter_complex",
+                graph,
+                *maps,
+                "-c:v",
+                "libx264",
+                "-preset",
+                preset,
+                "-crf",
+                str(crf),
+                "-pix_fmt",
+                "yuv420p",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                str(tmp.resolve()),
+            ],
+            what="stitch (normalize + encode)",
+            cwd=workdir,
+        )
+        verify_video(tmp, frames=expected, width=width, height=height, fps=F)
+        os.replace(tmp, out)
+    finally:
+        _unlink_quiet(tmp)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return expected
+
+
+def seam_report(clips: Sequence[Path | str], *, trim_tail: list[int] | None = None) -> list[dict[str, Any]]:
+    """Per-seam colour difference. For each seam i (clip i-1 -> clip i): ``delta_e`` is the CIE76
+    difference between the mean Lab colour of clip i-1's last (kept) frame and clip i's first frame,
+    ``mad`` their mean absolute RGB difference, and ``drift`` the delta E of clip i's first frame from
+    clip 0's first frame (how far colour has wandered from the anchor)."""
+    paths = [Path(c) for c in clips]
+    tails = list(trim_tail or [0] * len(paths))
+    if not paths:
+        return []
+    firsts = [first_frame(p) for p in paths]
+    anchor = mean_lab(firsts[0])
+    rows: list[dict[str, Any]] = []
+    for i in range(1, len(paths)):
+        last = last_frame_array(paths[i - 1], offset=tails[i - 1])
+        rows.append(_seam_row(i, last, firsts[i], anchor))
+    return rows
+
+
+def _seam_row(i: int, last: np.ndarray, first: np.ndarray, anchor: np.ndarray) -> dict[str, Any]:
+    fl = mean_lab(first)
+    return {
+        "seam": i,
+        "delta_e": round(delta_e(mean_lab(last), fl), 3),
+        "mad": round(frame_difference(last, first)["mean"], 3),
+        "drift": round(delta_e(fl, anchor), 3),
+    }
+
+
+def _output_seam_report(out: Path, seam_frames: list[int], before: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge the per-seam report of the source clips with the same measures taken on the output
+    around each seam (frame before / at the seam start)."""
+    if not seam_frames:
+        return [{**{f"{k}_before": v for k, v in row.items() if k != "seam"}, "seam": row["seam"]} for row in before]
+    need = {0} | set(seam_frames) | {max(0, s - 1) for s in seam_frames}
+    got: dict[int, np.ndarray] = {}
+    last_needed = max(need)
+    for idx, frame in enumerate(_decode_frames(out)):
+        if idx in need:
+            got[idx] = frame.to_ndarray(format="rgb24")
+        if idx >= last_needed:
+            break
+    anchor = mean_lab(got[0])
+    rows: list[dict[str, Any]] = []
+    for k, s in enumerate(seam_frames):
+        after = _seam_row(k + 1, got[max(0, s - 1)], got[s], anchor)
+        row: dict[str, Any] = {"seam": k + 1}
+        b = before[k] if k < len(before) else {}
+        for key in ("delta_e", "mad", "drift"):
+            row[f"{key}_before"] = b.get(key)
+            row[f"{key}_after"] = after[key]
+        rows.append(row)
+    return rows
