@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 _STDERR_TAIL = 1500
+_CORRUPT_HINT = "the file is corrupt or truncated (an interrupted download or render?); make it again"
 
 
 class MediaError(StepFailed):
@@ -250,12 +251,16 @@ def probe(path: Path | str, count_frames: bool = True) -> MediaInfo:
             info.duration = container.duration / 1_000_000
         if count_frames:
             n = 0
+            raw = 0
             first: int | None = None
             end: int | None = None
             durations: set[int] = set()
             for pkt in container.demux(vs):
                 if pkt.size == 0 or pkt.pts is None and pkt.dts is None:
                     continue  # flush packet
+                raw += 1
+                if getattr(pkt, "is_corrupt", False):
+                    raise MediaError(f"{p.name}: corrupt video packet at {pkt.pts}", hint=_CORRUPT_HINT)
                 if getattr(pkt, "is_discard", False):
                     continue
                 n += 1
@@ -265,6 +270,12 @@ def probe(path: Path | str, count_frames: bool = True) -> MediaInfo:
                 if d:
                     durations.add(d)
                 end = ts + d if end is None else max(end, ts + d)
+            header = int(vs.frames or 0)
+            if header and raw < header:
+                raise MediaError(
+                    f"{p.name} is truncated: its index lists {header} video frames, only {raw} are present",
+                    hint=_CORRUPT_HINT,
+                )
             info.frames = n
             if n and first is not None and end is not None and end > first:
                 info.duration = float((end - first) * tb)
@@ -455,7 +466,10 @@ def _decode_frames(path: Path | str) -> Iterator[Any]:
     try:
         vs = _video_stream(container, p)
         vs.thread_type = "AUTO"
-        yield from container.decode(vs)
+        for pkt in container.demux(vs):
+            if pkt.size and getattr(pkt, "is_corrupt", False):
+                raise MediaError(f"{p.name}: corrupt video packet at {pkt.pts}", hint=_CORRUPT_HINT)
+            yield from pkt.decode()
     except _AV_ERRORS as exc:
         raise MediaError(f"cannot decode {p.name}: {exc}", hint="the file is corrupt or truncated") from exc
     finally:
@@ -479,56 +493,65 @@ def _last_frames(path: Path | str, count: int) -> list[Any]:
 
     Seeks to a keyframe shortly before the end and decodes to EOF; if that window holds fewer than
     ``count`` frames (or seeking is not possible) it goes further back, ending with a full decode.
-    Decoding to EOF is what makes it exact: the decoder, not a timestamp guess, says which frame is last.
+    Decoding to EOF is what makes it exact: the last frame is the decoded frame with the highest
+    timestamp, and it must be the frame of the last packet in the file and reach the end of the
+    stream the container declares, else the file is truncated or corrupt (MediaError, never a
+    silently wrong frame).
     """
     p = Path(path)
-    container = _open(p)
-    try:
-        vs = _video_stream(container, p)
-        vs.thread_type = "AUTO"
-        tb = vs.time_base
-        end_ts: int | None = None
-        if vs.duration is not None:
-            end_ts = (vs.start_time or 0) + vs.duration
-        elif container.duration is not None and tb:
-            end_ts = int(container.duration / 1_000_000 / tb)
-        rate = float(vs.average_rate or vs.guessed_rate or 25)
-        back_s = max(2.0, (count + 2) / rate)
-        while True:
-            full = end_ts is None or tb is None or back_s * 4 > (end_ts * tb if tb else 0)
-            window: deque[Any] = deque(maxlen=count)
-            if full:
-                # re-open for a clean decoder state rather than trusting seek(0) on odd files
-                container.close()
-                container = _open(p)
-                vs = _video_stream(container, p)
-                vs.thread_type = "AUTO"
-                for frame in container.decode(vs):
-                    window.append(frame)
-                return list(window)
-            assert end_ts is not None and tb is not None
-            target = max(0, int(end_ts - back_s / tb))
-            container.seek(target, stream=vs, backward=True, any_frame=False)
-            seen_key = False
-            for frame in container.decode(vs):
-                if not seen_key:
-                    if not frame.key_frame:
-                        continue  # leading frames of an open GOP may reference what we skipped
-                    seen_key = True
-                window.append(frame)
-            if len(window) >= count and seen_key:
-                return list(window)
-            back_s *= 4
-            container.close()
-            container = _open(p)
+    back_s = 0.0
+    while True:
+        container = _open(p)
+        try:
             vs = _video_stream(container, p)
             vs.thread_type = "AUTO"
-    except MediaError:
-        raise
-    except _AV_ERRORS as exc:
-        raise MediaError(f"cannot decode {p.name}: {exc}", hint="the file is corrupt or truncated") from exc
-    finally:
-        container.close()
+            tb = vs.time_base
+            rate = float(vs.average_rate or vs.guessed_rate or 25)
+            start = int(vs.start_time or 0)
+            end_decl: int | None = start + vs.duration if vs.duration is not None and tb else None
+            back_s = back_s or max(2.0, (count + 2) / rate)
+            seekable = end_decl is not None and tb is not None and back_s < float((end_decl - start) * tb)
+            if seekable:
+                assert end_decl is not None and tb is not None
+                target = max(start, int(end_decl - back_s / tb))
+                container.seek(target, stream=vs, backward=True, any_frame=False)
+            window: deque[Any] = deque(maxlen=count)
+            seen_key = not seekable
+            max_pts: int | None = None
+            pkt_end: int | None = None
+            for pkt in container.demux(vs):
+                if pkt.size and pkt.pts is not None and not getattr(pkt, "is_discard", False):
+                    max_pts = pkt.pts if max_pts is None else max(max_pts, pkt.pts)
+                    e = pkt.pts + int(pkt.duration or 0)
+                    pkt_end = e if pkt_end is None else max(pkt_end, e)
+                for frame in pkt.decode():
+                    if not seen_key:
+                        if not frame.key_frame:
+                            continue  # leading frames of an open GOP may reference what we skipped
+                        seen_key = True
+                    window.append(frame)
+            if seekable and (len(window) < count or not seen_key):
+                back_s *= 4
+                continue
+            frames = sorted(window, key=lambda f: f.pts if f.pts is not None else 0)
+            if frames and max_pts is not None and frames[-1].pts is not None and frames[-1].pts < max_pts:
+                raise MediaError(
+                    f"{p.name}: the last frame does not decode (corrupt data at the end)", hint=_CORRUPT_HINT
+                )
+            if end_decl is not None and pkt_end is not None and tb is not None:
+                gap = float((end_decl - pkt_end) * tb)
+                if gap > 1.5 / rate + 1e-3:
+                    raise MediaError(
+                        f"{p.name} is truncated: video data ends {gap:.3f} s before the declared end",
+                        hint=_CORRUPT_HINT,
+                    )
+            return frames
+        except MediaError:
+            raise
+        except _AV_ERRORS as exc:
+            raise MediaError(f"cannot decode {p.name}: {exc}", hint=_CORRUPT_HINT) from exc
+        finally:
+            container.close()
 
 
 def last_frame_array(path: Path | str, offset: int = 0) -> np.ndarray:
@@ -652,7 +675,7 @@ def stitch(
     crf: int = 18,
     preset: str = "veryfast",
     soundtrack_volume: float = 0.5,
-    report: bool = True,
+    report: bool = False,
 ) -> StitchResult:
     """Join ``clips`` into ``output`` at ``width``x``height``@``fps``.
 

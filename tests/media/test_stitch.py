@@ -1,0 +1,157 @@
+"""Stitching: stream copy for uniform clips, verified duplicate-seam dropping, mixed clips, crossfade,
+soundtrack, atomic and verified output."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import pytest
+
+from ttv.core import media
+
+from .conftest import add_tone, counter_clip, counters, scene_frame, tone_file, write_clip
+
+Make = Callable[..., Path]
+
+
+def _audio_seconds(path: Path) -> float:
+    with av.open(str(path)) as c:
+        s = c.streams.audio[0]
+        samples = sum(f.samples for f in c.decode(s))
+        return samples / s.codec_context.sample_rate
+
+
+def test_uniform_clips_are_stream_copied(make_counter_clip: Make, tmp_path: Path) -> None:
+    clips = [make_counter_clip(f"c{i}.mp4", range(i * 24, i * 24 + 24), 24) for i in range(3)]
+    out = tmp_path / "final.mp4"
+    r = media.stitch(clips, out, width=160, height=90, fps=24)
+    assert r.method == "copy" and r.frames == 72 and r.dropped_seams == []
+    assert r.duration == pytest.approx(3.0)
+    assert counters(out) == list(range(72))
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_duplicate_seams_dropped_only_when_verified(make_counter_clip: Make, tmp_path: Path) -> None:
+    # clip1 repeats clip0's last frame (23) as its frame 0; clip2 is flagged too but does NOT repeat (48 != 47)
+    c0 = make_counter_clip("c0.mp4", range(0, 24), 24)
+    c1 = make_counter_clip("c1.mp4", range(23, 48), 24)
+    c2 = make_counter_clip("c2.mp4", range(48, 72), 24)
+    out = tmp_path / "final.mp4"
+    r = media.stitch([c0, c1, c2], out, width=160, height=90, fps=24, drop_first_frame=[False, True, True])
+    assert r.dropped_seams == [1]
+    assert r.method == "encode"
+    got = counters(out)
+    assert got == list(range(72)), "every counter exactly once, in order"
+    checks = {c["clip"]: c for c in r.info["seam_checks"]}
+    assert checks[1]["duplicate"] and not checks[2]["duplicate"]
+
+
+def test_seam_offset_trims_tail_and_drops_handover_duplicate(make_counter_clip: Make, tmp_path: Path) -> None:
+    # chaining with seam_offset=2: clip1 starts from clip0's frame 27 (3rd from the end)
+    c0 = make_counter_clip("c0.mp4", range(0, 30), 30)
+    assert read_last(c0, 2) == 27
+    c1 = make_counter_clip("c1.mp4", range(27, 57), 30)
+    out = tmp_path / "final.mp4"
+    r = media.stitch([c0, c1], out, width=160, height=90, fps=30, drop_first_frame=[False, True], trim_tail=[2, 0])
+    assert r.dropped_seams == [1]
+    assert counters(out) == list(range(57))
+
+
+def read_last(path: Path, offset: int) -> int:
+    from .conftest import read_counter
+
+    return read_counter(media.last_frame_array(path, offset=offset))
+
+
+def test_mixed_sizes_fps_and_audio(clipdir: Path, tmp_path: Path) -> None:
+    # "Runway-like" 320x180@24 with audio, 1.0 s; "Wan-like" 208x120@16 silent, 1.5 s; project 160x90@24
+    a = write_clip(clipdir / "a0.mp4", (scene_frame(t, 320, 180) for t in range(24)), 24, width=320, height=180)
+    a = add_tone(a, clipdir / "a.mp4")
+    b = write_clip(clipdir / "b.mp4", (scene_frame(t, 208, 120) for t in range(24)), 16, width=208, height=120)
+    out = tmp_path / "final.mp4"
+    for fit in ("letterbox", "crop"):
+        r = media.stitch([a, b, a], out, width=160, height=90, fps=24, fit=fit)
+        assert r.method == "encode"
+        info = media.verify_video(out, frames=24 + 36 + 24, width=160, height=90, fps=24, decode="full")
+        assert info.duration == pytest.approx(3.5)
+        assert info.has_audio and info.audio_rate == 48000
+        assert _audio_seconds(out) == pytest.approx(3.5, abs=0.05)
+
+
+def test_counters_survive_fps_conversion(make_counter_clip: Make, tmp_path: Path) -> None:
+    c0 = make_counter_clip("c0.mp4", range(0, 16), 16)  # 1 s at 16 fps
+    c1 = make_counter_clip("c1.mp4", range(16, 46), 30)  # 1 s at 30 fps
+    out = tmp_path / "final.mp4"
+    r = media.stitch([c0, c1], out, width=160, height=90, fps=24)
+    assert r.frames == 48
+    got = counters(out)
+    assert got == sorted(got), "time never goes backwards"
+    assert got[0] == 0 and got[-1] == 45
+
+
+def test_crossfade_frame_count(make_counter_clip: Make, tmp_path: Path) -> None:
+    clips = [make_counter_clip(f"c{i}.mp4", range(i * 24, i * 24 + 24), 24) for i in range(3)]
+    out = tmp_path / "final.mp4"
+    r = media.stitch(clips, out, width=160, height=90, fps=24, crossfade=0.25)
+    assert r.method == "encode" and r.frames == 72 - 2 * 6
+    got = counters(out)
+    assert got[:18] == list(range(18)) and got[-18:] == list(range(54, 72))
+
+
+def test_crossfade_with_audio_and_soundtrack(clipdir: Path, tmp_path: Path) -> None:
+    a = add_tone(counter_clip(clipdir / "a0.mp4", range(24), 24), clipdir / "a.mp4")
+    b = counter_clip(clipdir / "b.mp4", range(24, 48), 24)
+    song = tone_file(clipdir / "song.wav", 10.0)
+    out = tmp_path / "final.mp4"
+    r = media.stitch([a, b], out, width=160, height=90, fps=24, crossfade=0.5, soundtrack=song)
+    assert r.frames == 36
+    assert _audio_seconds(out) == pytest.approx(1.5, abs=0.05)
+    # soundtrack alone (no clip has audio) still gives an audio track of the right length
+    r = media.stitch([b, b], out, width=160, height=90, fps=24, soundtrack=song)
+    assert r.frames == 48 and media.probe(out).has_audio
+    assert _audio_seconds(out) == pytest.approx(2.0, abs=0.05)
+
+
+def test_copy_is_much_faster_than_encode(clipdir: Path, tmp_path: Path) -> None:
+    clips = [
+        write_clip(clipdir / f"c{i}.mp4", (scene_frame(t + 10 * i, 320, 180) for t in range(48)), 24,
+                   width=320, height=180, preset="ultrafast")
+        for i in range(6)
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    r1 = media.stitch(clips, tmp_path / "copy.mp4", width=320, height=180, fps=24)
+    t_copy = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    r2 = media.stitch(clips, tmp_path / "enc.mp4", width=320, height=180, fps=24, crossfade=0.0, color_match=True)
+    t_enc = time.perf_counter() - t0
+    assert r1.method == "copy" and r2.method == "encode" and r1.frames == r2.frames == 288
+    assert t_copy * 3 < t_enc, (t_copy, t_enc)
+
+
+def test_failed_stitch_leaves_existing_output(make_counter_clip: Make, tmp_path: Path) -> None:
+    good = make_counter_clip("c0.mp4", range(24), 24)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    out = tmp_path / "final.mp4"
+    out.write_bytes(b"previous result")
+    with pytest.raises(media.MediaError):
+        media.stitch([good, bad], out, width=160, height=90, fps=24)
+    assert out.read_bytes() == b"previous result"
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_bad_arguments(make_counter_clip: Make, tmp_path: Path) -> None:
+    c = make_counter_clip("c0.mp4", range(24), 24)
+    with pytest.raises(media.MediaError, match="no clips"):
+        media.stitch([], tmp_path / "o.mp4", width=160, height=90, fps=24)
+    with pytest.raises(media.MediaError, match="fit"):
+        media.stitch([c], tmp_path / "o.mp4", width=160, height=90, fps=24, fit="stretch")
+    with pytest.raises(media.MediaError, match="even"):
+        media.stitch([c], tmp_path / "o.mp4", width=161, height=90, fps=24)
+    with pytest.raises(media.MediaError, match="one entry per clip"):
+        media.stitch([c], tmp_path / "o.mp4", width=160, height=90, fps=24, drop_first_frame=[True, True])
+    with pytest.raises(media.MediaError, match="soundtrack"):
+        media.stitch([c], tmp_path / "o.mp4", width=160, height=90, fps=24, soundtrack=tmp_path / "none.wav")
