@@ -24,7 +24,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,13 @@ _write_lock = threading.Lock()
 class EventLog:
     def __init__(self, path: Path) -> None:
         self.path = path
+        # In-process subscribers (the CLI's progress display); called on the emitting thread.
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def emit(self, type: str, **data: Any) -> None:
-        event = {"ts": round(time.time(), 3), "type": type, **data}
+        event = {"ts": round(time.time(), 3), "type": type, **{k: v for k, v in data.items() if v is not None}}
+        for listener in list(self.listeners):
+            listener(event)
         line = json.dumps(event, default=str, separators=(",", ":")) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One write() of a whole line in append mode, so concurrent writers do not interleave.

@@ -1,0 +1,140 @@
+"""Fixtures for the remote backends: fake servers, a fake JobContext, keys, keyframe PNGs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .fakes import FalFake, MiniMaxFake, RunwayFake, VeoFake, VideoFactory
+from ttv.backends.base import VideoRequest
+
+KEYS = {
+    "RUNWAYML_API_SECRET": "key_runway_SECRET_0123456789abcdef",
+    "GOOGLE_API_KEY": "AQ.google_SECRET_0123456789abcdef",
+    "FAL_KEY": "fal_SECRET_0123456789abcdef:0123",
+    "MINIMAX_API_KEY": "mm_SECRET_0123456789abcdef",
+}
+KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY",
+            "OPENAI_API_KEY", "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL",
+            "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "FAL_KEY_ID",
+            "FAL_KEY_SECRET")
+
+
+class FakeCtx:
+    """A JobContext with a virtual clock: sleep() advances now() and never blocks."""
+
+    def __init__(self, job_id: str | None = None) -> None:
+        self.job_id = job_id
+        self.remembered: list[tuple[str, dict[str, Any]]] = []
+        self.progress_calls: list[dict[str, Any]] = []
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.sleeps: list[float] = []
+        self.clock = 1000.0
+
+    def remember_job(self, job_id: str, **info: Any) -> None:
+        self.remembered.append((job_id, info))
+        self.job_id = job_id
+
+    def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
+                 status: str | None = None, message: str | None = None) -> None:
+        self.progress_calls.append({"fraction": fraction, "status": status, "message": message})
+
+    def event(self, type: str, **data: Any) -> None:
+        self.events.append((type, data))
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.clock += seconds
+
+    def now(self) -> float:
+        return self.clock
+
+    @property
+    def statuses(self) -> list[str | None]:
+        return [p["status"] for p in self.progress_calls]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_keys(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test: a private TTV_HOME, no real keys or base URLs from the developer's environment."""
+    from ttv.core import keys, prices
+
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttvhome")))
+    keys._session.clear()
+    prices.set_overrides({})
+    yield
+    keys._session.clear()
+    prices.set_overrides({})
+
+
+@pytest.fixture
+def api_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for var, value in KEYS.items():
+        monkeypatch.setenv(var, value)
+    return dict(KEYS)
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> VideoFactory:
+    return VideoFactory(tmp_path_factory.mktemp("videos"))
+
+
+@pytest.fixture(autouse=True)
+def _fal_no_sdk_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fal-client retries 429/408/409 ten times with real sleeps; ttv owns retries, so tests turn it off."""
+    try:
+        import fal_client.client as fc
+    except ImportError:  # pragma: no cover
+        return
+    monkeypatch.setattr(fc, "MAX_ATTEMPTS", 1)
+
+
+@pytest.fixture
+def runway_fake(videos: VideoFactory) -> Iterator[RunwayFake]:
+    fake = RunwayFake(videos, KEYS["RUNWAYML_API_SECRET"])
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def veo_fake(videos: VideoFactory) -> Iterator[VeoFake]:
+    fake = VeoFake(videos, KEYS["GOOGLE_API_KEY"])
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def fal_fake(videos: VideoFactory) -> Iterator[FalFake]:
+    fake = FalFake(videos, KEYS["FAL_KEY"])
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def minimax_fake(videos: VideoFactory) -> Iterator[MiniMaxFake]:
+    fake = MiniMaxFake(videos, KEYS["MINIMAX_API_KEY"])
+    yield fake
+    fake.close()
+
+
+def make_png(path: Path, width: int = 128, height: int = 72, color: tuple[int, int, int] = (200, 40, 40)) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (width, height), color).save(path, format="PNG")
+    return path
+
+
+@pytest.fixture
+def keyframes(tmp_path: Path) -> tuple[Path, Path]:
+    return make_png(tmp_path / "k000.png"), make_png(tmp_path / "k001.png", color=(40, 40, 200))
+
+
+def request(first: Path | None = None, last: Path | None = None, *, duration: float = 5, width: int = 1280,
+            height: int = 720, prompt: str = "a lighthouse at dusk", segment_id: str = "s000") -> VideoRequest:
+    return VideoRequest(segment_id=segment_id, prompt=prompt, duration=duration, width=width, height=height, fps=24,
+                        seed=7, first_image=first, last_image=last)

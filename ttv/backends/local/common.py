@@ -1,0 +1,894 @@
+"""Shared machinery of the local diffusers backends (Wan, LTX-Video, HunyuanVideo, FramePack, text-to-image).
+
+* Options: one pydantic model for every memory/speed switch (dtype, offload, group offload, VAE
+  tiling/slicing, attention backend, torch.compile) plus steps, guidance, size and frame overrides.
+* Workers: `worker_backends()` returns one backend instance per GPU (or per group of GPUs); each loads
+  its pipeline lazily, once, on its first `generate`, and reuses it for every later segment.
+* Loading: from a local folder, or from the local Hugging Face cache only (`local_files_only=True`).
+  A model that is not there is a `BackendError(code="MODEL_NOT_FOUND")` naming the approximate download
+  size and the exact `hf download ...` command; nothing is ever downloaded implicitly.
+* Out of memory: `torch.OutOfMemoryError` becomes `BackendError(kind="backend", code="OOM")` whose hint
+  names the options that would reduce memory for *this* configuration.
+* Progress: every denoising step goes to `ctx.progress(step/total, step=k, total=n, status="running")`.
+* Estimates: a small dated table of published per-step timings (../shared/reference/models.md).
+
+Nothing here imports torch, diffusers or transformers at module level: `ttv backends list` and
+`ttv --help` must stay fast and work without the `local` extra.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from ttv.backends.base import (
+    Availability,
+    CostEstimate,
+    JobContext,
+    Options,
+    VideoBackend,
+    VideoCapabilities,
+    VideoRequest,
+)
+from ttv.core.errors import BackendError, ConfigError, InputRejected
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DTypeName = Literal["auto", "bfloat16", "float16", "float32"]
+OffloadMode = Literal["none", "model", "sequential", "group"]
+CompileMode = Literal["none", "regional", "full"]
+Mode = Literal["t2v", "i2v", "flf2v"]
+
+
+# ----------------------------------------------------------------------------------------- options
+
+
+class LocalOptions(Options):
+    """Options shared by every local diffusers backend (`[backends.NAME]` in ttv.toml)."""
+
+    model: str = Field("", description="hub id in the local HF cache, or a local folder")
+    pipeline: str | None = Field(None, description="force a diffusers pipeline class, e.g. WanImageToVideoPipeline")
+    steps: int | None = Field(None, ge=1, le=500, description="denoising steps (default: the model's own)")
+    guidance: float | None = Field(None, ge=0.0, le=50.0, description="guidance scale (default: the model's own)")
+    negative_prompt: str | None = Field(None, description="used when the segment has none")
+    dtype: DTypeName = Field("auto", description="auto = bfloat16 on GPU, float32 on CPU")
+    offload: OffloadMode = Field("none", description="none | model | sequential | group (CPU offload)")
+    group_offload_type: Literal["block_level", "leaf_level"] = "block_level"
+    group_offload_blocks: int = Field(1, ge=1, description="blocks per group for block_level group offload")
+    group_offload_stream: bool = Field(True, description="overlap transfers with compute (CUDA streams)")
+    vae_tiling: bool = Field(False, description="decode the VAE in tiles (the decode is often the OOM point)")
+    vae_slicing: bool = False
+    attention: str | None = Field(None, description="diffusers attention backend: native, flash, _flash_3, sage, ...")
+    compile: CompileMode = Field("none", description="torch.compile: none | regional (repeated blocks) | full")
+    gpus: list[int] | None = Field(None, description="GPU indices to use (as torch sees them after "
+                                   "CUDA_VISIBLE_DEVICES); default: all visible GPUs")
+    gpus_per_worker: int = Field(1, ge=1, le=16, description=">1 splits one pipeline over a group of GPUs")
+    frames: int | None = Field(None, ge=1, description="exact frame count (must satisfy the model's rule)")
+    fps: int | None = Field(None, ge=1, le=120, description="render fps (default: the model's native fps)")
+    max_frames: int | None = Field(None, ge=1, description="longest clip allowed (default: the trained length)")
+    width: int | None = Field(None, ge=16, le=4096, description="render width (default: the project's)")
+    height: int | None = Field(None, ge=16, le=4096, description="render height (default: the project's)")
+    crf: int = Field(17, ge=0, le=51, description="x264 quality of the written clip")
+    gpu_type: str | None = Field(None, description="GPU name for time estimates, e.g. H100, RTX 4090 "
+                                 "(default: detected, else H100)")
+
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _parse_gpus(cls, v: Any) -> Any:
+        if v is None or isinstance(v, list):
+            return v
+        if isinstance(v, int):
+            return [v]
+        if isinstance(v, str):
+            text = v.strip().lower()
+            if text in ("", "all"):
+                return None
+            try:
+                return [int(x) for x in re.split(r"[,\s]+", text) if x]
+            except ValueError as exc:
+                raise ValueError(f"gpus must look like '0,1' or 'all', got {v!r}") from exc
+        return v
+
+
+# ------------------------------------------------------------------------------- model resolution
+
+# Approximate download sizes of the diffusers-format repos (GB, all files the pipeline needs),
+# estimated from parameter counts and stored precision; checked 2026-11. `include` limits the
+# download to the diffusers subfolders where a repo also holds other checkpoints.
+KNOWN_MODELS: dict[str, dict[str, Any]] = {
+    "Wan-AI/Wan2.1-T2V-1.3B-Diffusers": {"gb": 29, "pipeline": "WanPipeline"},
+    "Wan-AI/Wan2.1-T2V-14B-Diffusers": {"gb": 80, "pipeline": "WanPipeline"},
+    "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline"},
+    "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline"},
+    "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline", "flf": True},
+    "Wan-AI/Wan2.2-T2V-A14B-Diffusers": {"gb": 126, "pipeline": "WanPipeline"},
+    "Wan-AI/Wan2.2-I2V-A14B-Diffusers": {"gb": 126, "pipeline": "WanImageToVideoPipeline", "flf": True},
+    "Wan-AI/Wan2.2-TI2V-5B-Diffusers": {"gb": 34, "pipeline": "WanPipeline"},
+    "Lightricks/LTX-Video": {"gb": 28, "pipeline": "LTXPipeline",
+                             "include": ["model_index.json", "scheduler/*", "text_encoder/*", "tokenizer/*",
+                                         "transformer/*", "vae/*"]},
+    "Lightricks/LTX-Video-0.9.7-dev": {"gb": 46, "pipeline": "LTXConditionPipeline"},
+    "Lightricks/LTX-Video-0.9.7-distilled": {"gb": 46, "pipeline": "LTXConditionPipeline"},
+    "hunyuanvideo-community/HunyuanVideo": {"gb": 41, "pipeline": "HunyuanVideoPipeline"},
+    "hunyuanvideo-community/HunyuanVideo-I2V": {"gb": 52, "pipeline": "HunyuanVideoImageToVideoPipeline"},
+    "lllyasviel/FramePackI2V_HY": {"gb": 26},
+    "lllyasviel/flux_redux_bfl": {"gb": 1, "include": ["image_encoder/*", "feature_extractor/*"]},
+    "stabilityai/sdxl-turbo": {"gb": 14, "pipeline": "StableDiffusionXLPipeline"},
+    "stabilityai/stable-diffusion-xl-base-1.0": {"gb": 14, "pipeline": "StableDiffusionXLPipeline"},
+    "black-forest-labs/FLUX.1-schnell": {"gb": 34, "pipeline": "FluxPipeline"},
+}
+
+
+def is_local_path(model: str) -> bool:
+    return model.startswith((".", "/", "~")) or Path(model).expanduser().is_dir()
+
+
+def download_command(repo_id: str) -> str:
+    include = KNOWN_MODELS.get(repo_id, {}).get("include")
+    inc = (" --include " + " ".join(f'"{p}"' for p in include)) if include else ""
+    return f"hf download {repo_id}{inc}"
+
+
+def missing_model_error(backend: str, model: str, detail: str = "") -> BackendError:
+    if is_local_path(model):
+        return BackendError(f"{backend}: model folder {model} does not exist or is not a diffusers model"
+                            + (f" ({detail})" if detail else ""),
+                            hint=f"point [backends.{backend}] model at a folder holding model_index.json",
+                            kind="backend", code="MODEL_NOT_FOUND")
+    size = KNOWN_MODELS.get(model, {}).get("gb")
+    size_text = f"about {size} GB" if size else "size unknown; several GB for a video model"
+    return BackendError(
+        f"{backend}: model {model} is not in the local Hugging Face cache and ttv never downloads models "
+        f"implicitly" + (f" ({detail})" if detail else ""),
+        hint=f"pre-fetch it ({size_text}) with `{download_command(model)}` (set HF_HOME to choose where), "
+             f"or set [backends.{backend}] model to a local folder",
+        kind="backend", code="MODEL_NOT_FOUND")
+
+
+def cached_snapshot(repo_id: str) -> Path | None:
+    """The local snapshot folder of a hub repo, or None when nothing is cached. Never touches the network."""
+    if importlib.util.find_spec("huggingface_hub") is None:
+        return None
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        return None
+
+
+def resolve_model(backend: str, model: str) -> Path:
+    """A local folder for `model` (a folder, or a hub id already in the HF cache); else MODEL_NOT_FOUND."""
+    if is_local_path(model):
+        path = Path(model).expanduser()
+        if not path.is_dir():
+            raise missing_model_error(backend, model)
+        return path
+    snap = cached_snapshot(model)
+    if snap is None:
+        raise missing_model_error(backend, model)
+    return snap
+
+
+def read_model_json(model: str, name: str = "model_index.json") -> dict[str, Any] | None:
+    """Read a small JSON file of a model (local folder or HF cache) without importing torch."""
+    path: Path | None = None
+    if is_local_path(model):
+        candidate = Path(model).expanduser() / name
+        path = candidate if candidate.is_file() else None
+    elif importlib.util.find_spec("huggingface_hub") is not None:
+        from huggingface_hub import try_to_load_from_cache
+
+        try:
+            found = try_to_load_from_cache(model, name)
+        except Exception:
+            found = None
+        path = Path(found) if isinstance(found, str) else None
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def pipeline_class_name(model: str, forced: str | None = None) -> str | None:
+    if forced:
+        return forced
+    index = read_model_json(model)
+    if index and isinstance(index.get("_class_name"), str):
+        return str(index["_class_name"])
+    return KNOWN_MODELS.get(model, {}).get("pipeline")
+
+
+def extras_missing() -> list[str]:
+    return [m for m in ("torch", "diffusers", "transformers", "accelerate") if importlib.util.find_spec(m) is None]
+
+
+def model_availability(backend: str, models: list[str]) -> Availability:
+    missing = extras_missing()
+    if missing:
+        return Availability(ok=False, reason=f"missing packages: {', '.join(missing)}; "
+                                             "install with `pip install 'ttv[local]'`")
+    for model in models:
+        if is_local_path(model):
+            if not (Path(model).expanduser() / "model_index.json").is_file() and not Path(model).expanduser().is_dir():
+                err = missing_model_error(backend, model)
+                return Availability(ok=False, reason=f"{err.message}; {err.hint}")
+        elif read_model_json(model) is None and read_model_json(model, "config.json") is None:
+            err = missing_model_error(backend, model)
+            return Availability(ok=False, reason=f"{err.message}; {err.hint}")
+    return Availability(ok=True)
+
+
+# ------------------------------------------------------------------------------------------ devices
+
+
+def visible_gpus() -> list[int]:
+    """CUDA device indices torch can see (CUDA_VISIBLE_DEVICES already applied). Tests patch this."""
+    import torch
+
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+
+
+def plan_workers(wanted: list[int] | None, per_worker: int, visible: list[int], backend: str = "local") -> list[list[int]]:
+    """Split GPUs into worker groups. [] means no GPU: one CPU worker."""
+    if not visible:
+        if wanted:
+            raise ConfigError(f"{backend}: gpus = {wanted} but no CUDA GPU is visible",
+                              hint="check `nvidia-smi` and CUDA_VISIBLE_DEVICES, or remove the gpus option")
+        return []
+    chosen = list(visible) if wanted is None else list(dict.fromkeys(wanted))
+    bad = [g for g in chosen if g not in visible]
+    if bad:
+        raise ConfigError(f"{backend}: gpus {bad} are not visible (visible: {visible}; indices count after "
+                          f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')})",
+                          hint="fix the gpus option or CUDA_VISIBLE_DEVICES")
+    if per_worker > len(chosen):
+        raise ConfigError(f"{backend}: gpus_per_worker = {per_worker} but only {len(chosen)} GPUs are selected")
+    groups = [chosen[i:i + per_worker] for i in range(0, len(chosen) - per_worker + 1, per_worker)]
+    return groups
+
+
+def torch_dtype(name: DTypeName, device: str) -> Any:
+    import torch
+
+    if name == "auto":
+        return torch.float32 if device == "cpu" else torch.bfloat16
+    return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[name]
+
+
+def dtype_kwarg(dtype: Any) -> dict[str, Any]:
+    """diffusers renamed `torch_dtype` to `dtype`; pass whichever this version understands."""
+    import diffusers.pipelines.pipeline_utils as pu
+
+    return {"dtype": dtype} if hasattr(pu, "_resolve_dtype") else {"torch_dtype": dtype}
+
+
+def load_component(cls: Any, backend: str, model: str, *, subfolder: str | None = None, **kw: Any) -> Any:
+    """`cls.from_pretrained` from a local folder or the HF cache only; MODEL_NOT_FOUND when absent."""
+    path = resolve_model(backend, model)
+    try:
+        if subfolder and not (path / subfolder).is_dir():
+            raise OSError(f"no {subfolder}/ in {path}")
+        args: dict[str, Any] = {"local_files_only": True, **kw}
+        if subfolder:
+            args["subfolder"] = subfolder
+        return cls.from_pretrained(str(path), **args)
+    except (OSError, FileNotFoundError) as exc:
+        raise missing_model_error(backend, model, f"incomplete or unreadable: {exc}") from exc
+
+
+def apply_memory_options(pipe: Any, opts: LocalOptions, device: str, gpu_group: list[int]) -> list[str]:
+    """Move the pipeline to its device with the chosen memory switches; returns notes for the record."""
+    import torch
+
+    notes: list[str] = []
+    on_gpu = device.startswith("cuda")
+    multi = len(gpu_group) > 1
+    if opts.vae_tiling and hasattr(getattr(pipe, "vae", None), "enable_tiling"):
+        pipe.vae.enable_tiling()
+    if opts.vae_slicing and hasattr(getattr(pipe, "vae", None), "enable_slicing"):
+        pipe.vae.enable_slicing()
+    if opts.attention:
+        for name in ("transformer", "transformer_2", "unet"):
+            module = getattr(pipe, name, None)
+            if module is not None and hasattr(module, "set_attention_backend"):
+                module.set_attention_backend(opts.attention)
+    if multi:
+        notes.append(f"split over GPUs {gpu_group} (device_map=balanced)")
+        if opts.offload != "none":
+            notes.append(f"offload={opts.offload} ignored with gpus_per_worker > 1")
+    elif not on_gpu:
+        if opts.offload != "none":
+            notes.append(f"offload={opts.offload} ignored on CPU")
+        pipe.to("cpu")
+    elif opts.offload == "none":
+        pipe.to(device)
+    elif opts.offload == "model":
+        pipe.enable_model_cpu_offload(device=device)
+    elif opts.offload == "sequential":
+        pipe.enable_sequential_cpu_offload(device=device)
+    elif opts.offload == "group":
+        kwargs: dict[str, Any] = {"onload_device": torch.device(device), "offload_device": torch.device("cpu"),
+                                  "offload_type": opts.group_offload_type, "use_stream": opts.group_offload_stream}
+        if opts.group_offload_type == "block_level":
+            kwargs["num_blocks_per_group"] = opts.group_offload_blocks
+        if hasattr(pipe, "enable_group_offload"):
+            pipe.enable_group_offload(**kwargs)
+        else:  # older diffusers: per model
+            from diffusers.hooks import apply_group_offloading
+
+            for comp in pipe.components.values():
+                if isinstance(comp, torch.nn.Module):
+                    apply_group_offloading(comp, **kwargs)
+    if opts.compile != "none":
+        for name in ("transformer", "transformer_2", "unet"):
+            module = getattr(pipe, name, None)
+            if module is None:
+                continue
+            if opts.compile == "regional" and hasattr(module, "compile_repeated_blocks"):
+                module.compile_repeated_blocks(fullgraph=True)
+            else:
+                module.compile()
+        notes.append(f"torch.compile ({opts.compile}); the first segment includes compile time")
+    if hasattr(pipe, "set_progress_bar_config"):
+        pipe.set_progress_bar_config(disable=True)
+    return notes
+
+
+# -------------------------------------------------------------------------------------------- OOM
+
+
+def is_oom(exc: BaseException) -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return False
+    oom_types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
+                                  getattr(torch.cuda, "OutOfMemoryError", None)) if isinstance(t, type))
+    if oom_types and isinstance(exc, oom_types):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower() and "cuda" in str(exc).lower()
+
+
+def memory_hint(backend: str, opts: LocalOptions, width: int, height: int, frames: int) -> str:
+    """Concrete option changes that reduce memory, from the one most likely to help at small cost."""
+    tips: list[str] = []
+    if opts.offload == "none":
+        tips.append('offload = "group" (streams blocks from CPU; close to no-offload speed)')
+        tips.append('offload = "model" (one component on the GPU at a time)')
+    elif opts.offload == "model":
+        tips.append('offload = "group" (peak is a few blocks, not the whole transformer)')
+    if opts.offload != "sequential":
+        tips.append('offload = "sequential" (minimal VRAM, very slow)')
+    if not opts.vae_tiling:
+        tips.append("vae_tiling = true (the VAE decode is often the OOM point)")
+    if opts.dtype == "float32":
+        tips.append('dtype = "bfloat16"')
+    if opts.compile != "none":
+        tips.append('compile = "none"')
+    tips.append(f"fewer frames or a smaller size (now {width}x{height}, {frames} frames): width/height/frames")
+    tips.append("env PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True")
+    return f"set in ttv.toml [backends.{backend}]: " + "; ".join(tips)
+
+
+def free_gpu_memory() -> None:
+    try:
+        import gc
+
+        import torch
+
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # pragma: no cover - best effort
+        pass
+
+
+@contextmanager
+def classify_errors(backend: str, opts: LocalOptions, what: str, size: tuple[int, int, int]) -> Iterator[None]:
+    """OOM -> BackendError(code=OOM) with a memory hint; other pipeline failures -> BackendError."""
+    try:
+        yield
+    except BackendError:
+        raise
+    except Exception as exc:
+        if is_oom(exc):
+            free_gpu_memory()
+            w, h, n = size
+            raise BackendError(f"{backend}: CUDA out of memory while {what} ({w}x{h}, {n} frames)",
+                               hint=memory_hint(backend, opts, w, h, n), kind="backend", code="OOM") from exc
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):  # pragma: no cover
+            raise
+        raise BackendError(f"{backend}: pipeline failed while {what}: {type(exc).__name__}: {exc}",
+                           hint="run with TTV_DEBUG=1 for the traceback", kind="backend",
+                           code="PIPELINE_ERROR") from exc
+
+
+# --------------------------------------------------------------------------------------- progress
+
+
+class StepProgress:
+    """`callback_on_step_end` that reports every denoising step (k/N, it/s, ETA) to the job context."""
+
+    def __init__(self, ctx: JobContext, total: int) -> None:
+        self.ctx = ctx
+        self.total = max(1, total)
+        self.step = 0
+        self._clock: Callable[[], float] = getattr(ctx, "now", None) or time.monotonic
+        self._t0 = self._clock()
+
+    def __call__(self, pipe: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
+        self.step = min(self.step + 1, self.total)
+        elapsed = max(1e-9, self._clock() - self._t0)
+        rate = self.step / elapsed
+        eta = (self.total - self.step) / rate if rate > 0 else 0.0
+        self.ctx.progress(self.step / self.total, step=self.step, total=self.total, status="running",
+                          message=f"step {self.step}/{self.total}, {rate:.2f} it/s, ETA {eta:.0f} s")
+        return callback_kwargs
+
+
+# ----------------------------------------------------------------------------------------- frames
+
+
+def frames_to_uint8(frames: Any) -> np.ndarray:
+    """Pipeline output (np float [0,1] (B,F,H,W,3) / (F,H,W,3), or a list of PIL images) -> uint8 (F,H,W,3)."""
+    import numpy as np
+
+    if isinstance(frames, list) and frames and isinstance(frames[0], list):
+        frames = frames[0]
+    if isinstance(frames, list):
+        return np.stack([np.asarray(f.convert("RGB") if hasattr(f, "convert") else f) for f in frames]).astype(np.uint8)
+    arr = np.asarray(frames)
+    if arr.ndim == 5:
+        arr = arr[0]
+    if arr.dtype != np.uint8:
+        arr = (np.clip(arr, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    return arr
+
+
+def write_mp4(frames: np.ndarray, output: Path, fps: int, crf: int) -> None:
+    """Encode with ffmpeg (stdin rawvideo, libx264, yuv420p) through ttv.core.media.FrameWriter."""
+    from ttv.core.media import FrameWriter
+
+    n, h, w, _ = frames.shape
+    with FrameWriter(output, w, h, fps, crf=crf) as writer:
+        for frame in frames:
+            writer.write(frame)
+
+
+def load_image(path: Path, width: int, height: int) -> Any:
+    """Open a PNG and fit it to width x height (scale to cover, centre crop): no distortion."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as im:
+            img = im.convert("RGB")
+    except (OSError, ValueError) as exc:
+        raise InputRejected(f"cannot read conditioning image {path}: {exc}",
+                            hint="re-create it with `ttv keyframes --force`") from exc
+    if img.size != (width, height):
+        img = ImageOps.fit(img, (width, height), method=Image.Resampling.LANCZOS)
+    return img
+
+
+def snap_frames(n: int, multiple: int, minimum: int) -> int:
+    """Nearest count of the form multiple*k + 1 (k >= 1), at least `minimum`."""
+    if multiple <= 1:
+        return max(minimum, n)
+    k = max(1, round((n - 1) / multiple))
+    return max(minimum, multiple * k + 1)
+
+
+# ---------------------------------------------------------------------------------- time estimates
+
+# Published timings turned into seconds per denoising step (CFG included where the source ran it),
+# at a reference size. Dated 2026-11; sources in ../shared/reference/models.md (section D).
+# family, variant, gpu, (width, height, frames), s/step, source
+TIMING_TABLE_DATE = "2026-11"
+TIMINGS: list[tuple[str, str, str, tuple[int, int, int], float, str]] = [
+    ("wan", "1.3b", "RTX 4090", (832, 480, 81), 261.4 / 50,
+     "Wan2.1 README comp_effic: T2V-1.3B 480p 81f 4090 261.4 s / 50 steps (offload, t5_cpu)"),
+    ("wan", "14b", "H100", (832, 480, 81), 2 * 4.60,
+     "diffusers PR #11605: Wan 14B forward 480x832x81 on H100 4.60 s, x2 for CFG"),
+    ("wan", "14b", "H100", (1280, 720, 81), 1837.9 / 50, "Wan2.1 README: T2V-14B 720p 1 GPU 1837.9 s / 50 steps"),
+    ("wan", "a14b", "H100", (832, 480, 81), 326.9 / 40, "Wan2.2 README: T2V-A14B 480p 326.9 s / 40 steps"),
+    ("wan", "a14b", "H100", (1280, 720, 81), 1041.5 / 40, "Wan2.2 README: T2V-A14B 720p 1041.5 s / 40 steps"),
+    ("wan", "5b", "RTX 4090", (1280, 704, 121), 534.7 / 50, "Wan2.2 README: TI2V-5B 720p 121f 4090 534.7 s"),
+    ("ltx", "13b", "H100", (704, 512, 161), 1.60, "diffusers benchmark: LTX-Video 0.9.7 13B 1.60 s/step"),
+    ("ltx", "2b", "H100", (704, 512, 161), 1.60 * 2 / 13,
+     "LTX 13B 1.60 s/step scaled by parameters 2/13 (estimate)"),
+    ("hunyuan", "13b", "A100", (1280, 720, 129), 3234 / 50, "AccVideo README: HunyuanVideo 720p 129f A100 3234 s"),
+    ("hunyuan", "13b", "A100", (960, 544, 93), 704 / 50, "AccVideo README: HunyuanVideo 544x960x93 A100 704 s"),
+    ("framepack", "13b", "RTX 4090", (640, 640, 1), 2.5 / 25,
+     "FramePack README: 2.5 s/frame on a 4090 at 25 steps"),
+]
+# Rough relative time per step (H100 = 1). Ratios of dense bf16 throughput; a guide, not a measurement.
+GPU_FACTORS: dict[str, float] = {
+    "H200": 0.9, "H100": 1.0, "H800": 1.0, "GH200": 0.9, "B200": 0.6, "A100": 1.9, "L40S": 2.0,
+    "RTX 4090": 2.0, "RTX 5090": 1.5, "RTX 3090": 3.6, "A10G": 5.5, "L4": 6.0, "T4": 14.0, "CPU": 300.0,
+}
+
+
+@cache
+def detect_gpu_name() -> str | None:
+    """GPU model name without importing torch (nvidia-smi), None when there is none."""
+    torch_mod = __import__("sys").modules.get("torch")
+    if torch_mod is not None:
+        try:
+            if torch_mod.cuda.is_available():
+                return str(torch_mod.cuda.get_device_name(0))
+        except Exception:
+            pass
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True,
+                             timeout=3, check=False).stdout.strip().splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out[0].strip() if out else None
+
+
+def gpu_key(name: str | None) -> tuple[str, bool]:
+    """Map a device name to a GPU_FACTORS key; (key, detected_or_given)."""
+    if not name:
+        return "H100", False
+    norm = name.upper().replace("NVIDIA", "").replace("GEFORCE", "").strip()
+    for key in sorted(GPU_FACTORS, key=len, reverse=True):
+        if key.upper() in norm:
+            return key, True
+    return "H100", False
+
+
+def estimate_seconds(family: str, variant: str, gpu_name: str | None, width: int, height: int, frames: int,
+                     steps: int) -> tuple[float, str]:
+    rows = [r for r in TIMINGS if r[0] == family and r[1] == variant] or [r for r in TIMINGS if r[0] == family]
+    if not rows:
+        return 0.0, "no timing row"
+    pixels = width * height * max(1, frames)
+
+    def distance(r: tuple[str, str, str, tuple[int, int, int], float, str]) -> float:
+        w, h, f = r[3]
+        return abs(math.log(pixels / (w * h * max(1, f))))
+
+    row = min(rows, key=distance)
+    rw, rh, rf = row[3]
+    gpu, known = gpu_key(gpu_name)
+    per_step = row[4] * (pixels / (rw * rh * max(1, rf))) * GPU_FACTORS[gpu] / GPU_FACTORS[row[2]]
+    note = f"timings {TIMING_TABLE_DATE}: {row[5]}; scaled to {width}x{height}x{frames}, {steps} steps, " \
+           f"{gpu}{'' if known else ' (assumed)'}"
+    return per_step * steps, note
+
+
+# ------------------------------------------------------------------------------------- the backend
+
+
+@dataclass
+class RenderPlan:
+    """What one segment will be rendered as (decided before any model is loaded)."""
+
+    mode: Mode
+    width: int
+    height: int
+    fps: int
+    frames: int
+    requested_frames: int
+    steps: int
+    guidance: float
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def info(self) -> dict[str, Any]:
+        return {"mode": self.mode, "width": self.width, "height": self.height, "fps": self.fps,
+                "frames": self.frames, "requested_frames": self.requested_frames,
+                "duration": round(self.frames / self.fps, 4), "steps": self.steps, "guidance": self.guidance,
+                **({"notes": list(self.notes)} if self.notes else {}), **self.extra}
+
+
+class LocalVideoBackend(VideoBackend):
+    """One instance = one worker (one GPU or GPU group, or the CPU) holding at most one loaded pipeline."""
+
+    extra: ClassVar[str | None] = "local"
+    OptionsModel: ClassVar[type[Options]] = LocalOptions
+    family: ClassVar[str] = ""
+    default_model: ClassVar[str] = ""
+    native_fps: ClassVar[int] = 24
+    frame_multiple: ClassVar[int] = 4  # frames = multiple*k + 1
+    min_frames: ClassVar[int] = 5
+    trained_frames: ClassVar[int] = 81
+    size_multiple: ClassVar[int] = 16
+    default_steps: ClassVar[int] = 50
+    default_guidance: ClassVar[float] = 5.0
+    frame_rule: ClassVar[str] = "4k+1"
+
+    def __init__(self, options: Options | None = None, *, device: str | None = None,
+                 gpu_group: list[int] | None = None) -> None:
+        super().__init__(options)
+        self.device = device
+        self.gpu_group = list(gpu_group or [])
+        self._pipe: Any = None
+        self._lock = threading.Lock()
+        self._workers: list[LocalVideoBackend] = []
+        self.load_count = 0
+        self.load_seconds: float | None = None
+        self._load_notes: list[str] = []
+
+    # -- options ------------------------------------------------------------------------------
+    @property
+    def opts(self) -> LocalOptions:
+        assert isinstance(self.options, LocalOptions)
+        return self.options
+
+    def model_id(self) -> str:
+        return self.opts.model or self.default_model
+
+    def model_name(self) -> str:
+        return self.model_id()
+
+    def variant(self) -> str:
+        return ""
+
+    # -- workers ------------------------------------------------------------------------------
+    def worker_backends(self) -> list[VideoBackend]:
+        groups = plan_workers(self.opts.gpus, self.opts.gpus_per_worker, visible_gpus(), self.name)
+        if not groups:
+            workers = [type(self)(self.options, device="cpu")]
+        else:
+            workers = [type(self)(self.options, device=f"cuda:{g[0]}", gpu_group=g) for g in groups]
+        self._workers = list(workers)
+        return list(workers)
+
+    def concurrency(self) -> int:
+        return 1
+
+    def close(self) -> None:
+        for w in self._workers:
+            if w is not self:
+                w.close()
+        self._workers = []
+        if self._pipe is not None:
+            self._pipe = None
+            free_gpu_memory()
+
+    # -- availability and capabilities -------------------------------------------------------
+    def is_available(self) -> Availability:
+        return model_availability(self.name, [self.model_id()])
+
+    def supported_modes(self) -> list[Mode]:
+        return ["t2v"]
+
+    def capabilities(self) -> VideoCapabilities:
+        modes = self.supported_modes()
+        fps = self.opts.fps or self.native_fps
+        max_frames = self.opts.max_frames or self.trained_frames
+        return VideoCapabilities(modes=modes, remote=False, durations=None,
+                                 min_duration=round(self.min_frames / fps, 3),
+                                 max_duration=round((max_frames + 0.49) / fps, 3), fps=None, sizes=None,
+                                 size_multiple=self.size_multiple, supports_seed=True,
+                                 supports_negative_prompt=True,
+                                 repeats_first_frame=any(m != "t2v" for m in modes), default_concurrency=1)
+
+    # -- planning and validation -------------------------------------------------------------
+    def choose_mode(self, req: VideoRequest) -> tuple[Mode, list[str]]:
+        modes = self.supported_modes()
+        notes: list[str] = []
+        if req.first_image is not None and req.last_image is not None and "flf2v" in modes:
+            return "flf2v", notes
+        if req.first_image is not None and "i2v" in modes:
+            if req.last_image is not None:
+                notes.append("last keyframe not used: this model has no first-last-frame mode (I2V from first)")
+            return "i2v", notes
+        if "t2v" in modes:
+            if req.first_image is not None:
+                notes.append("conditioning images ignored: this model is text-to-video only")
+            return "t2v", notes
+        raise InputRejected(f"{self.name}: segment {req.segment_id}: model {self.model_id()} needs a start image "
+                            f"(modes: {', '.join(modes)})",
+                            hint="run `ttv keyframes` first, or choose a text-to-video model")
+
+    def snap(self, n: int) -> int:
+        return snap_frames(n, self.frame_multiple, self.min_frames)
+
+    def valid_frames(self, n: int) -> bool:
+        return n >= self.min_frames and (n - 1) % self.frame_multiple == 0
+
+    def plan(self, req: VideoRequest) -> RenderPlan:
+        o = self.opts
+        where = f"{self.name}: segment {req.segment_id}"
+        mode, notes = self.choose_mode(req)
+        width = o.width or req.width
+        height = o.height or req.height
+        m = self.size_multiple
+        if width % m or height % m:
+            near = f"{max(m, round(width / m) * m)}x{max(m, round(height / m) * m)}"
+            raise InputRejected(f"{where}: size {width}x{height} is not a multiple of {m} ({self.model_id()})",
+                                hint=f"set width/height in [backends.{self.name}] (e.g. {near}); "
+                                     "stitch rescales clips of another size")
+        fps = o.fps or self.native_fps
+        requested = max(1, round(req.duration * fps))
+        if o.frames is not None:
+            if not self.valid_frames(o.frames):
+                ok = self.snap(o.frames)
+                raise InputRejected(f"{where}: frames = {o.frames} is not valid for {self.name}: frame counts are "
+                                    f"{self.frame_rule} (at least {self.min_frames})",
+                                    hint=f"use frames = {ok} in [backends.{self.name}]")
+            frames = o.frames
+            notes.append(f"frames fixed by option: {frames}")
+        else:
+            frames = self.snap(requested)
+            if frames != requested:
+                notes.append(f"{req.duration:g} s x {fps} fps = {requested} frames, snapped to {frames} "
+                             f"({self.frame_rule})")
+        max_frames = o.max_frames or self.trained_frames
+        if frames > max_frames:
+            raise InputRejected(f"{where}: {frames} frames ({frames / fps:.2f} s at {fps} fps) exceed the "
+                                f"{max_frames}-frame limit of {self.model_id()}",
+                                hint=f"use segments of at most {max_frames / fps:.2f} s, or raise max_frames in "
+                                     f"[backends.{self.name}] (beyond the trained length motion tends to loop)")
+        steps = o.steps or self.default_steps
+        guidance = o.guidance if o.guidance is not None else self.default_guidance
+        return RenderPlan(mode=mode, width=width, height=height, fps=fps, frames=frames, requested_frames=requested,
+                          steps=steps, guidance=guidance, notes=notes)
+
+    def validate_inputs(self, request: VideoRequest) -> None:
+        self.plan(request)  # raises InputRejected naming the allowed values
+        for img in (request.first_image, request.last_image):
+            if img is not None and not Path(img).is_file():
+                raise InputRejected(f"{self.name}: segment {request.segment_id}: image {img} does not exist",
+                                    hint="run `ttv keyframes` first")
+
+    def total_steps(self, plan: RenderPlan) -> int:
+        return plan.steps
+
+    def estimate_cost(self, request: VideoRequest) -> CostEstimate:
+        try:
+            plan = self.plan(request)
+        except InputRejected:
+            fps = self.opts.fps or self.native_fps
+            plan = RenderPlan("t2v", self.opts.width or request.width, self.opts.height or request.height, fps,
+                              self.snap(round(request.duration * fps)), 0, self.opts.steps or self.default_steps, 0)
+        gpu = self.opts.gpu_type or detect_gpu_name()  # None -> H100 assumed (said in the note)
+        seconds, note = estimate_seconds(self.family, self.variant(), gpu, plan.width, plan.height, plan.frames,
+                                         self.total_steps(plan))
+        return CostEstimate(usd=0.0, seconds=round(seconds, 1), source=note)
+
+    # -- loading -----------------------------------------------------------------------------
+    def _load_pipeline(self, device: str, dtype: Any, device_map: dict[str, Any]) -> Any:
+        """Build the pipeline (subclasses); must go through `load_component`."""
+        raise NotImplementedError
+
+    def pipeline(self, ctx: JobContext | None = None) -> Any:
+        """The loaded pipeline of this worker: loaded once, on first use, then reused."""
+        with self._lock:
+            if self._pipe is not None:
+                return self._pipe
+            device = self.device or ("cuda:0" if visible_gpus() else "cpu")
+            self.device = device
+            if ctx is not None:
+                ctx.progress(0.0, status="loading", message=f"loading {self.model_id()} on {device}")
+            t0 = time.monotonic()
+            dtype = torch_dtype(self.opts.dtype, device)
+            device_map: dict[str, Any] = {}
+            if len(self.gpu_group) > 1:
+                device_map = {"device_map": "balanced",
+                              "max_memory": {g: _gpu_total_memory(g) for g in self.gpu_group}}
+            with classify_errors(self.name, self.opts, "loading the model", (0, 0, 0)):
+                pipe = self._load_pipeline(device, dtype, device_map)
+                self._load_notes = apply_memory_options(pipe, self.opts, device, self.gpu_group)
+            self.load_seconds = time.monotonic() - t0
+            self.load_count += 1
+            self._pipe = pipe
+            if ctx is not None:
+                ctx.event("model_loaded", backend=self.name, model=self.model_id(), device=device,
+                          seconds=round(self.load_seconds, 3))
+            return pipe
+
+    # -- generation --------------------------------------------------------------------------
+    def pipeline_kwargs(self, pipe: Any, plan: RenderPlan, req: VideoRequest) -> tuple[Any, dict[str, Any]]:
+        """(callable pipeline, kwargs) for this segment; subclasses add mode-specific arguments."""
+        raise NotImplementedError
+
+    def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> Any:
+        from ttv.backends.base import GenerateResult
+
+        plan = self.plan(request)
+        for img in (request.first_image, request.last_image):
+            if img is not None and not Path(img).is_file():
+                raise InputRejected(f"{self.name}: image {img} does not exist", hint="run `ttv keyframes` first")
+        first_load = self._pipe is None
+        pipe = self.pipeline(ctx)
+        import torch
+
+        call, kwargs = self.pipeline_kwargs(pipe, plan, request)
+        progress = StepProgress(ctx, self.total_steps(plan))
+        negative = request.negative_prompt or self.opts.negative_prompt or ""
+        kwargs.update(prompt=request.prompt, negative_prompt=negative, height=plan.height, width=plan.width,
+                      num_inference_steps=plan.steps, guidance_scale=plan.guidance,
+                      generator=torch.Generator(device="cpu").manual_seed(int(request.seed)),
+                      output_type="np", callback_on_step_end=progress,
+                      callback_on_step_end_tensor_inputs=["latents"])
+        t0 = time.monotonic()
+        with classify_errors(self.name, self.opts, f"rendering segment {request.segment_id}",
+                             (plan.width, plan.height, plan.frames)), torch.inference_mode():
+            result = call(**kwargs)
+        frames = frames_to_uint8(result.frames)
+        gen_seconds = time.monotonic() - t0
+        output = Path(output)
+        try:
+            write_mp4(frames, output, plan.fps, self.opts.crf)
+        except Exception:
+            output.unlink(missing_ok=True)
+            raise
+        info = plan.info()
+        info.update(frames=int(frames.shape[0]), frames_written=int(frames.shape[0]), device=self.device,
+                    generate_seconds=round(gen_seconds, 3), pipeline=type(pipe).__name__,
+                    dtype=self.opts.dtype, offload=self.opts.offload)
+        info["duration"] = round(frames.shape[0] / plan.fps, 4)
+        if first_load and self.load_seconds is not None:
+            info["load_seconds"] = round(self.load_seconds, 3)
+        if self._load_notes:
+            info["load_notes"] = list(self._load_notes)
+        return GenerateResult(cost_usd=0.0, model=self.model_id(), info=info)
+
+
+def _gpu_total_memory(index: int) -> int:
+    import torch
+
+    return int(torch.cuda.get_device_properties(index).total_memory)
+
+
+def diffusers_class(name: str) -> Any:
+    """A diffusers pipeline/model class by name; a clear error when this diffusers version lacks it."""
+    import diffusers
+
+    cls = getattr(diffusers, name, None)
+    if cls is None:
+        raise BackendError(f"diffusers {diffusers.__version__} has no {name}",
+                           hint="upgrade with `pip install -U diffusers`", kind="backend", code="MISSING_EXTRA")
+    return cls
+
+
+def guess_variant(model: str, patterns: list[tuple[str, str]], default: str) -> str:
+    """Model size class from the id (e.g. '1.3B' -> '1.3b'), for the timing table."""
+    upper = model.upper()
+    for needle, variant in patterns:
+        if needle in upper:
+            return variant
+    return default
+
+
+def attach_view(view: Any, opts: LocalOptions, device: str, gpu_group: list[int]) -> Any:
+    """Ready a `Pipeline.from_pipe(base)` view that shares the base pipeline's (already placed) modules.
+
+    Pipeline-level offload hooks (model/sequential) are registered per pipeline, so the view gets its own;
+    group offload and compile live on the shared modules and carry over as they are.
+    """
+    if device.startswith("cuda") and len(gpu_group) <= 1:
+        if opts.offload == "model":
+            view.enable_model_cpu_offload(device=device)
+        elif opts.offload == "sequential":
+            view.enable_sequential_cpu_offload(device=device)
+    if hasattr(view, "set_progress_bar_config"):
+        view.set_progress_bar_config(disable=True)
+    return view

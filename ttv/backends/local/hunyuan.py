@@ -1,0 +1,73 @@
+"""HunyuanVideo through diffusers: `HunyuanVideoPipeline` (T2V) or, for an I2V checkpoint
+(model_index `HunyuanVideoImageToVideoPipeline`, e.g. hunyuanvideo-community/HunyuanVideo-I2V), I2V
+from the first keyframe. No first-last-frame mode (use `framepack` for that).
+
+Rules: frame counts 4k+1 (129 trained), width/height multiples of 16, 24 fps native. HunyuanVideo is
+guidance-distilled: `guidance` is the embedded guidance (default 6.0).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from ttv.backends.base import Options, VideoRequest
+from ttv.backends.local.common import (
+    LocalOptions,
+    LocalVideoBackend,
+    Mode,
+    RenderPlan,
+    diffusers_class,
+    dtype_kwarg,
+    load_component,
+    load_image,
+    pipeline_class_name,
+)
+
+HUNYUAN_I2V = "HunyuanVideoImageToVideoPipeline"
+
+
+class HunyuanOptions(LocalOptions):
+    model: str = Field("hunyuanvideo-community/HunyuanVideo", description="HunyuanVideo diffusers repo or folder")
+    true_cfg: float = Field(1.0, ge=1.0, le=20.0, description=">1 enables true CFG with the negative prompt (2x cost)")
+
+
+class HunyuanBackend(LocalVideoBackend):
+    name: ClassVar[str] = "hunyuan"
+    summary: ClassVar[str] = "HunyuanVideo (diffusers, local GPU): text to video (I2V with the I2V checkpoint)"
+    OptionsModel: ClassVar[type[Options]] = HunyuanOptions
+    family: ClassVar[str] = "hunyuan"
+    default_model: ClassVar[str] = "hunyuanvideo-community/HunyuanVideo"
+    native_fps: ClassVar[int] = 24
+    frame_multiple: ClassVar[int] = 4
+    min_frames: ClassVar[int] = 5
+    trained_frames: ClassVar[int] = 129
+    size_multiple: ClassVar[int] = 16
+    default_steps: ClassVar[int] = 50
+    default_guidance: ClassVar[float] = 6.0
+    frame_rule: ClassVar[str] = "4k+1"
+
+    def pipeline_name(self) -> str:
+        name = pipeline_class_name(self.model_id(), self.opts.pipeline)
+        if name:
+            return name
+        return HUNYUAN_I2V if "I2V" in self.model_id().upper() else "HunyuanVideoPipeline"
+
+    def supported_modes(self) -> list[Mode]:
+        return ["i2v"] if self.pipeline_name() == HUNYUAN_I2V else ["t2v"]
+
+    def variant(self) -> str:
+        return "13b"
+
+    def _load_pipeline(self, device: str, dtype: Any, device_map: dict[str, Any]) -> Any:
+        return load_component(diffusers_class(self.pipeline_name()), self.name, self.model_id(),
+                              **dtype_kwarg(dtype), **device_map)
+
+    def pipeline_kwargs(self, pipe: Any, plan: RenderPlan, req: VideoRequest) -> tuple[Any, dict[str, Any]]:
+        assert isinstance(self.options, HunyuanOptions)
+        kwargs: dict[str, Any] = {"num_frames": plan.frames, "true_cfg_scale": self.options.true_cfg}
+        if plan.mode == "i2v":
+            assert req.first_image is not None
+            kwargs["image"] = load_image(req.first_image, plan.width, plan.height)
+        return pipe, kwargs

@@ -1,0 +1,120 @@
+"""LTX-Video through diffusers: `LTXPipeline` (T2V), `LTXImageToVideoPipeline` (I2V) and, for 0.9.5+
+checkpoints whose model_index names `LTXConditionPipeline`, first-last-frame through
+`LTXConditionPipeline(conditions=[first at frame 0, last at the final frame])`.
+
+One pipeline is loaded per worker; the other modes are `from_pipe` views sharing its weights (no
+second load). Rules: frame counts 8k+1, width and height multiples of 32, 25 fps by default
+(`frame_rate` is passed to the model).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from ttv.backends.base import Options, VideoRequest
+from ttv.backends.local.common import (
+    LocalOptions,
+    LocalVideoBackend,
+    Mode,
+    RenderPlan,
+    attach_view,
+    diffusers_class,
+    dtype_kwarg,
+    guess_variant,
+    load_component,
+    load_image,
+    pipeline_class_name,
+)
+
+LTX_CONDITION = "LTXConditionPipeline"
+
+
+class LTXOptions(LocalOptions):
+    model: str = Field("Lightricks/LTX-Video", description="LTX-Video diffusers repo or local folder")
+    flf: Literal["auto", "on", "off"] = Field("auto", description="first-last-frame via LTXConditionPipeline "
+                                              "(auto: when the model is a 0.9.5+ condition model)")
+    decode_timestep: float = Field(0.0, ge=0.0, le=1.0, description="0.05 for 0.9.1+ VAEs")
+    decode_noise_scale: float | None = Field(None, ge=0.0, le=1.0, description="0.025 for 0.9.1+ VAEs")
+
+
+class LTXBackend(LocalVideoBackend):
+    name: ClassVar[str] = "ltx"
+    summary: ClassVar[str] = "LTX-Video (diffusers, local GPU): text/image to video, fast"
+    OptionsModel: ClassVar[type[Options]] = LTXOptions
+    family: ClassVar[str] = "ltx"
+    default_model: ClassVar[str] = "Lightricks/LTX-Video"
+    native_fps: ClassVar[int] = 25
+    frame_multiple: ClassVar[int] = 8
+    min_frames: ClassVar[int] = 9
+    trained_frames: ClassVar[int] = 257
+    size_multiple: ClassVar[int] = 32
+    default_steps: ClassVar[int] = 50
+    default_guidance: ClassVar[float] = 3.0
+    frame_rule: ClassVar[str] = "8k+1"
+
+    def __init__(self, options: Options | None = None, *, device: str | None = None,
+                 gpu_group: list[int] | None = None) -> None:
+        super().__init__(options, device=device, gpu_group=gpu_group)
+        self._views: dict[str, Any] = {}
+
+    @property
+    def lopts(self) -> LTXOptions:
+        assert isinstance(self.options, LTXOptions)
+        return self.options
+
+    def base_class(self) -> str:
+        return pipeline_class_name(self.model_id(), self.opts.pipeline) or "LTXPipeline"
+
+    def flf_capable(self) -> bool:
+        if self.lopts.flf != "auto":
+            return self.lopts.flf == "on"
+        return self.base_class() == LTX_CONDITION
+
+    def supported_modes(self) -> list[Mode]:
+        return ["t2v", "i2v", "flf2v"] if self.flf_capable() else ["t2v", "i2v"]
+
+    def variant(self) -> str:
+        return guess_variant(self.model_id(), [("13B", "13b"), ("0.9.7", "13b"), ("0.9.8", "13b")], "2b")
+
+    def _load_pipeline(self, device: str, dtype: Any, device_map: dict[str, Any]) -> Any:
+        self._views = {}
+        return load_component(diffusers_class(self.base_class()), self.name, self.model_id(), **dtype_kwarg(dtype),
+                              **device_map)
+
+    def view(self, pipe: Any, class_name: str) -> Any:
+        if type(pipe).__name__ == class_name:
+            return pipe
+        if class_name not in self._views:
+            cls = diffusers_class(class_name)
+            self._views[class_name] = attach_view(cls.from_pipe(pipe), self.opts, self.device or "cpu",
+                                                  self.gpu_group)
+        return self._views[class_name]
+
+    def pipeline_kwargs(self, pipe: Any, plan: RenderPlan, req: VideoRequest) -> tuple[Any, dict[str, Any]]:
+        kwargs: dict[str, Any] = {"num_frames": plan.frames, "frame_rate": plan.fps,
+                                  "decode_timestep": self.lopts.decode_timestep}
+        if self.lopts.decode_noise_scale is not None:
+            kwargs["decode_noise_scale"] = self.lopts.decode_noise_scale
+        if plan.mode == "t2v":
+            call = self.view(pipe, "LTXPipeline" if self.base_class() != LTX_CONDITION else LTX_CONDITION)
+            return call, kwargs
+        assert req.first_image is not None
+        first = load_image(req.first_image, plan.width, plan.height)
+        if self.flf_capable():
+            from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+            conditions = [LTXVideoCondition(image=first, frame_index=0)]
+            if plan.mode == "flf2v":
+                assert req.last_image is not None
+                last = load_image(req.last_image, plan.width, plan.height)
+                conditions.append(LTXVideoCondition(image=last, frame_index=plan.frames - 1))
+            kwargs["conditions"] = conditions
+            return self.view(pipe, LTX_CONDITION), kwargs
+        kwargs["image"] = first
+        return self.view(pipe, "LTXImageToVideoPipeline"), kwargs
+
+    def close(self) -> None:
+        self._views = {}
+        super().close()

@@ -1,0 +1,127 @@
+"""Wan 2.1 / 2.2 through diffusers: T2V (`WanPipeline`), I2V and first-last-frame
+(`WanImageToVideoPipeline(image=, last_image=)`).
+
+Rules: frame counts are 4k+1 (81 = 5 s at 16 fps is the trained length), width and height multiples of 16,
+16 fps native. Which modes a model has is read from its model_index.json (local folder or HF cache):
+`WanPipeline` -> t2v; `WanImageToVideoPipeline` -> i2v, plus flf2v when the transformer was trained with
+two image embeddings (`pos_embed_seq_len`, Wan2.1 FLF2V) or the model has no CLIP encoder (Wan 2.2 I2V,
+where diffusers `last_image` is the community route).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from ttv.backends.base import Availability, Options, VideoRequest
+from ttv.backends.local.common import (
+    KNOWN_MODELS,
+    LocalOptions,
+    LocalVideoBackend,
+    Mode,
+    RenderPlan,
+    diffusers_class,
+    dtype_kwarg,
+    guess_variant,
+    load_component,
+    load_image,
+    model_availability,
+    pipeline_class_name,
+    read_model_json,
+)
+
+WAN_T2V = "WanPipeline"
+WAN_I2V = "WanImageToVideoPipeline"
+
+
+class WanOptions(LocalOptions):
+    model: str = Field("Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+                       description="e.g. Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers for keyframe mode")
+    flf: Literal["auto", "on", "off"] = Field("auto", description="use the last keyframe (last_image=)")
+    guidance_2: float | None = Field(None, ge=0.0, le=50.0, description="Wan 2.2 A14B low-noise expert guidance")
+    vae_fp32: bool = Field(True, description="keep the VAE in float32 (the Wan authors' setting)")
+
+
+class WanBackend(LocalVideoBackend):
+    name: ClassVar[str] = "wan"
+    summary: ClassVar[str] = "Wan 2.1/2.2 (diffusers, local GPU): text/image/first-last-frame to video"
+    OptionsModel: ClassVar[type[Options]] = WanOptions
+    family: ClassVar[str] = "wan"
+    default_model: ClassVar[str] = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+    native_fps: ClassVar[int] = 16
+    frame_multiple: ClassVar[int] = 4
+    min_frames: ClassVar[int] = 5
+    trained_frames: ClassVar[int] = 81
+    size_multiple: ClassVar[int] = 16
+    default_steps: ClassVar[int] = 50
+    default_guidance: ClassVar[float] = 5.0
+    frame_rule: ClassVar[str] = "4k+1"
+
+    @property
+    def wopts(self) -> WanOptions:
+        assert isinstance(self.options, WanOptions)
+        return self.options
+
+    def pipeline_name(self) -> str:
+        name = pipeline_class_name(self.model_id(), self.opts.pipeline)
+        if name:
+            return name
+        upper = self.model_id().upper()
+        return WAN_I2V if ("I2V" in upper or "FLF2V" in upper) and "TI2V" not in upper else WAN_T2V
+
+    def flf_capable(self) -> bool:
+        if self.wopts.flf != "auto":
+            return self.wopts.flf == "on"
+        model = self.model_id()
+        if KNOWN_MODELS.get(model, {}).get("flf"):
+            return True
+        config = read_model_json(model, "transformer/config.json")
+        if config is not None and config.get("pos_embed_seq_len"):
+            return True
+        index = read_model_json(model)
+        if index is not None and self.pipeline_name() == WAN_I2V:
+            enc = index.get("image_encoder")
+            if enc is None or (isinstance(enc, list) and enc[0] is None):
+                return True  # Wan 2.2 style, no CLIP: last_image works without extra embeddings
+        return "FLF2V" in model.upper()
+
+    def supported_modes(self) -> list[Mode]:
+        if self.pipeline_name() == WAN_I2V:
+            return ["i2v", "flf2v"] if self.flf_capable() else ["i2v"]
+        return ["t2v"]
+
+    def variant(self) -> str:
+        model = self.model_id()
+        config = read_model_json(model, "transformer/config.json")
+        if config is not None and not any(s in model.upper() for s in ("1.3B", "14B", "5B")):
+            layers = config.get("num_layers")
+            if read_model_json(model, "transformer_2/config.json") is not None:
+                return "a14b"
+            return {30: "1.3b", 40: "14b"}.get(layers, "5b" if config.get("in_channels") == 48 else "1.3b")
+        return guess_variant(model, [("A14B", "a14b"), ("1.3B", "1.3b"), ("14B", "14b"), ("5B", "5b")], "1.3b")
+
+    def is_available(self) -> Availability:
+        return model_availability(self.name, [self.model_id()])
+
+    def _load_pipeline(self, device: str, dtype: Any, device_map: dict[str, Any]) -> Any:
+        import torch
+
+        cls = diffusers_class(self.pipeline_name())
+        extra: dict[str, Any] = {}
+        if self.wopts.vae_fp32 and dtype != torch.float32:
+            extra["vae"] = load_component(diffusers_class("AutoencoderKLWan"), self.name, self.model_id(),
+                                          subfolder="vae", **dtype_kwarg(torch.float32))
+        return load_component(cls, self.name, self.model_id(), **dtype_kwarg(dtype), **device_map, **extra)
+
+    def pipeline_kwargs(self, pipe: Any, plan: RenderPlan, req: VideoRequest) -> tuple[Any, dict[str, Any]]:
+        kwargs: dict[str, Any] = {"num_frames": plan.frames}
+        if plan.mode in ("i2v", "flf2v"):
+            assert req.first_image is not None
+            kwargs["image"] = load_image(req.first_image, plan.width, plan.height)
+            if plan.mode == "flf2v":
+                assert req.last_image is not None
+                kwargs["last_image"] = load_image(req.last_image, plan.width, plan.height)
+        if self.wopts.guidance_2 is not None and getattr(pipe, "transformer_2", None) is not None:
+            kwargs["guidance_scale_2"] = self.wopts.guidance_2
+        return pipe, kwargs

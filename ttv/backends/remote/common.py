@@ -1,0 +1,672 @@
+"""Shared machinery of the remote video backends (Runway, Veo, fal, MiniMax).
+
+Each provider module implements four small methods on `RemoteVideoBackend`:
+
+    submit(request) -> job_id          one create call; no polling, no waiting
+    poll_once(job_id) -> JobState      one status call (normalized status, progress, result, error)
+    fetch_output(state, dest)          put the finished video at `dest` (default: stream state.urls[0])
+    cancel(job_id)                     ask the provider to stop (and refund) the job
+
+and `generate()` here owns everything else: the poll loop (interval, timeout, Retry-After and
+backoff for transient poll errors, all through `ctx.sleep`/`ctx.now`), progress reports, the
+download into the `.partial` path, the PyAV check of the result, re-fetching the job when a result
+URL expired or a download came back truncated, cost, and error classification.
+
+Runner contract (see also ttv/backends/base.py `JobContext`):
+
+* `generate(req, output, ctx)`: if `ctx.job_id` is None it submits, then calls
+  `ctx.remember_job(job_id, provider=..., model=...)` **before the first poll**; if `ctx.job_id` is
+  set it never submits and polls that job (resume after a crash, `ttv wait`).
+* Errors are `BackendError`s (`kind` = retryable | backend | request, `code`, `retry_after`).
+  Errors raised after a job exists carry two extra attributes:
+    - `exc.job_id`: the provider job the error is about;
+    - `exc.resume_job_id`: the same id when the job is still alive or finished successfully (poll
+      timeout, repeated poll errors, a download that kept failing). The runner must pass it as
+      `ctx.job_id` on its next attempt, so nothing is paid twice. None when the job itself failed or
+      was cancelled: the next attempt submits a new job.
+  Use `resume_job_id_of(exc)` to read it.
+* `submit(req)` + `ctx.remember_job` alone implement `--detach`; `ttv wait` is `generate()` with
+  `ctx.job_id` set.
+* `poll_once(job_id) -> JobState` is one status request: use it for `ttv status`/`ttv wait` tables
+  (`state.status` in queued|throttled|running|succeeded|failed|cancelled, `state.progress`,
+  `state.error` a classified BackendError for failed jobs). `cancel(job_id)` raises BackendError
+  (code "cancel-unsupported") where the provider has no cancel call (Veo on the Gemini API, MiniMax v1).
+* Size: the project's width/height are mapped to the model's allowed ratio with the same aspect
+  (within `ratio_tolerance`, default 5 %); otherwise `validate_inputs` rejects the request naming the
+  allowed ratios. The clip then comes back at the provider's size for that ratio; stitch scales it.
+* End frame: `end_frame = "auto"` (default) sends `req.last_image` where the model takes a last frame
+  and ignores it otherwise (recorded in `info["end_frame"]`); "require" rejects such models;
+  "ignore" never sends it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import email.utils
+import importlib.util
+import math
+import threading
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+
+from pydantic import Field
+
+from ttv.backends.base import (
+    Availability,
+    CostEstimate,
+    GenerateResult,
+    JobContext,
+    Options,
+    VideoBackend,
+    VideoCapabilities,
+    VideoRequest,
+)
+from ttv.core import keys as keyring
+from ttv.core import prices
+from ttv.core.errors import AuthError, BackendError, InputRejected, QuotaError
+
+if TYPE_CHECKING:
+    import httpx
+
+JobStatus = Literal["queued", "throttled", "running", "succeeded", "failed", "cancelled"]
+ACTIVE: frozenset[str] = frozenset({"queued", "throttled", "running"})
+T = TypeVar("T")
+
+MAX_POLL_ERRORS = 6  # consecutive transient poll failures tolerated inside one generate() call
+DATA_URI_LIMIT = 5 * 1024 * 1024  # Runway's limit for data: URIs; a safe default elsewhere
+IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Model specs and options
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What one provider model accepts. `ratios` are the provider's own strings, `sizes` the pixel
+    sizes they stand for (same order), used to match the project's aspect ratio."""
+
+    id: str
+    modes: tuple[Literal["t2v", "i2v", "flf2v"], ...]
+    durations: tuple[float, ...] | None  # None: continuous in [min_duration, max_duration]
+    ratios: tuple[str, ...]
+    sizes: tuple[tuple[int, int], ...]
+    fps: int = 24
+    min_duration: float = 1.0
+    max_duration: float = 10.0
+    max_prompt_chars: int | None = None
+    supports_seed: bool = True
+    supports_negative_prompt: bool = False
+    supports_audio: bool = False
+    repeats_first_frame: bool = True
+    default_concurrency: int = 2
+    t2v_ratios: tuple[str, ...] | None = None  # when text-to-video allows fewer ratios
+    notes: str = ""
+
+    @property
+    def last_frame(self) -> bool:
+        return "flf2v" in self.modes
+
+
+class RemoteOptions(Options):
+    """Options every remote video backend has (`[backends.NAME]` in ttv.toml)."""
+
+    model: str = ""
+    concurrency: int | None = Field(None, ge=1, le=64, description="concurrent jobs (default: the provider's usual limit)")
+    base_url: str | None = Field(None, description="API base URL (a proxy or a test fake)")
+    poll_interval_s: float = Field(5.0, gt=0, le=600)
+    poll_timeout_s: float = Field(1200.0, gt=0, description="give up waiting for one job after this long")
+    request_timeout_s: float = Field(60.0, gt=0, description="HTTP timeout of one API call")
+    download_attempts: int = Field(3, ge=1, le=10, description="fetches of a result before giving up")
+    ratio_tolerance: float = Field(0.05, ge=0, le=0.5, description="how far the project aspect may be from the model's")
+    end_frame: Literal["auto", "require", "ignore"] = "auto"
+
+
+@dataclass
+class JobState:
+    """One normalized look at a remote job (what `poll_once` returns)."""
+
+    job_id: str
+    status: JobStatus
+    progress: float | None = None
+    urls: list[str] = field(default_factory=list)
+    credits: float | None = None  # final cost in provider credits, when reported
+    cost_usd: float | None = None  # final cost in USD, when reported
+    error: BackendError | None = None  # classified, for failed/cancelled
+    provider_status: str = ""
+    queue_position: int | None = None
+    payload: Any = None  # provider object fetch_output needs (e.g. a genai Video)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.status not in ACTIVE
+
+
+# --------------------------------------------------------------------------------------------------
+# Errors
+
+
+def resume_job_id_of(exc: BaseException) -> str | None:
+    """The job the next attempt should poll instead of submitting (None: submit a new one)."""
+    value = getattr(exc, "resume_job_id", None)
+    return value if isinstance(value, str) and value else None
+
+
+def attach_job(exc: BackendError, job_id: str, *, resumable: bool) -> BackendError:
+    exc.job_id = job_id  # type: ignore[attr-defined]
+    exc.resume_job_id = job_id if resumable else None  # type: ignore[attr-defined]
+    return exc
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (delta seconds or an HTTP date)."""
+    if not headers:
+        return None
+    lower = {str(k).lower(): str(v) for k, v in headers.items()}
+    if "retry-after-ms" in lower:
+        try:
+            return max(0.0, float(lower["retry-after-ms"]) / 1000.0)
+        except ValueError:
+            pass
+    value = lower.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def classify_http(provider: str, status: int, message: str, headers: Mapping[str, str] | None = None,
+                  *, what: str = "request") -> BackendError:
+    """One HTTP error -> a classified BackendError (message redacted, short)."""
+    msg = keyring.redact(message or "").strip().replace("\n", " ")
+    if len(msg) > 300:
+        msg = msg[:297] + "..."
+    text = f"{provider}: {what} failed with HTTP {status}" + (f": {msg}" if msg else "")
+    retry_after = parse_retry_after(headers)
+    if status in (401, 403):
+        return AuthError(text, hint=f"check the {provider} API key (`ttv keys list`, `ttv doctor`)", code=str(status))
+    if status == 402:
+        return QuotaError(text, hint=f"add credits to your {provider} account", code="402")
+    if status == 429:
+        return BackendError(text, hint="rate or daily limit reached; ttv retries with backoff",
+                            kind="retryable", code="429", retry_after=retry_after)
+    if status in (408, 409, 425) or status >= 500:
+        return BackendError(text, kind="retryable", code=str(status), retry_after=retry_after)
+    if status == 404:
+        return BackendError(text, kind="backend", code="404")
+    return BackendError(text, hint="the provider rejected the request; see the message", kind="backend",
+                        code=str(status))
+
+
+def network_error(provider: str, exc: BaseException, *, what: str = "request") -> BackendError:
+    kind_name = type(exc).__name__
+    code = "timeout" if "timeout" in kind_name.lower() else "network"
+    return BackendError(f"{provider}: {what} failed: {kind_name}: {keyring.redact(exc)}"[:400], kind="retryable",
+                        code=code)
+
+
+class DownloadError(Exception):
+    """A result could not be fetched or is not a valid video; re-fetch the job and try again."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+# --------------------------------------------------------------------------------------------------
+# Inputs: images, ratios
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    path: Path
+    width: int
+    height: int
+    format: str
+    mime: str
+    size: int
+
+
+def inspect_image(path: Path, *, provider: str, role: str = "start image") -> ImageInfo:
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with Image.open(path) as im:
+            fmt = im.format or ""
+            width, height = im.size
+            im.verify()
+    except FileNotFoundError:
+        raise InputRejected(f"{provider}: the {role} {path} does not exist", hint="run `ttv keyframes` first") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputRejected(f"{provider}: the {role} {path} is not a readable image ({type(exc).__name__})",
+                            hint="regenerate it with `ttv keyframes --force` or replace the file") from None
+    if fmt not in IMAGE_FORMATS:
+        raise InputRejected(f"{provider}: the {role} {path} is {fmt or 'an unknown format'}; allowed: PNG, JPEG, WEBP")
+    return ImageInfo(path, width, height, fmt, IMAGE_FORMATS[fmt], size)
+
+
+def data_uri(path: Path, mime: str | None = None) -> str:
+    raw = Path(path).read_bytes()
+    if mime is None:
+        mime = inspect_image(Path(path), provider="ttv").mime
+    return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
+def data_uri_size(info: ImageInfo) -> int:
+    return len(f"data:{info.mime};base64,") + 4 * math.ceil(info.size / 3)
+
+
+def aspect_distance(w1: int, h1: int, w2: int, h2: int) -> float:
+    """Relative aspect difference, symmetric: 0.05 means 5 %."""
+    return abs(math.log((w1 / h1) / (w2 / h2)))
+
+
+def choose_ratio(provider: str, spec: ModelSpec, width: int, height: int, tolerance: float,
+                 *, text_only: bool = False) -> tuple[str, tuple[int, int]]:
+    """The model ratio whose aspect is closest to width:height, or InputRejected naming the allowed ones."""
+    pairs = list(zip(spec.ratios, spec.sizes))
+    if text_only and spec.t2v_ratios is not None:
+        pairs = [p for p in pairs if p[0] in spec.t2v_ratios]
+    if not pairs:
+        raise InputRejected(f"{provider} {spec.id}: no ratio is known for this model")
+    best = min(pairs, key=lambda p: aspect_distance(width, height, *p[1]))
+    if aspect_distance(width, height, *best[1]) > math.log1p(tolerance) + 1e-9:
+        allowed = ", ".join(f"{r} ({w}x{h})" if r != f"{w}:{h}" else r for r, (w, h) in pairs)
+        raise InputRejected(
+            f"{provider} {spec.id}: size {width}x{height} (aspect {width / height:.3f}) matches no allowed ratio; "
+            f"allowed: {allowed}",
+            hint="set `width`/`height` in ttv.toml to one of these aspect ratios (stitch scales the clips)",
+            code="ratio")
+    return best
+
+
+# --------------------------------------------------------------------------------------------------
+# Output check
+
+
+def check_video(path: Path, expected_duration: float | None, *, tolerance: float | None = None) -> dict[str, Any]:
+    """Decode every frame with PyAV; DownloadError when the file is truncated, corrupt or too short/long.
+
+    Returns small facts for the record: frames, fps, width, height, duration, codec."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise DownloadError("the result has no video stream")
+            stream = container.streams.video[0]
+            declared = int(stream.frames or 0)
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            fps = float(rate) if rate else 0.0
+            width, height = stream.codec_context.width, stream.codec_context.height
+            codec = stream.codec_context.name
+            frames = 0
+            for _ in container.decode(stream):
+                frames += 1
+    except DownloadError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError, IndexError, ZeroDivisionError) as exc:
+        raise DownloadError(f"the result does not decode ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if frames == 0:
+        raise DownloadError("the result has no decodable frames")
+    if declared and frames < declared - 1:
+        raise DownloadError(f"the result is truncated: {frames} of {declared} frames decode")
+    duration = frames / fps if fps else 0.0
+    if expected_duration and fps:
+        tol = tolerance if tolerance is not None else max(1.0, 0.2 * expected_duration)
+        if abs(duration - expected_duration) > tol:
+            raise DownloadError(f"the result lasts {duration:.2f} s; {expected_duration:g} s were requested")
+    return {"frames": frames, "fps": round(fps, 3), "width": width, "height": height,
+            "duration": round(duration, 3), "codec": codec}
+
+
+def stream_download(client: httpx.Client, url: str, dest: Path, *, chunk: int = 1 << 16) -> int:
+    """Stream `url` into `dest` (no auth headers: result URLs are pre-signed). Returns bytes written."""
+    import httpx
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    try:
+        with client.stream("GET", url) as resp:
+            if resp.status_code in (401, 403, 404, 410):
+                raise DownloadError(f"result URL answered HTTP {resp.status_code} (expired?)", expired=True)
+            if resp.status_code >= 400:
+                raise DownloadError(f"result URL answered HTTP {resp.status_code}")
+            expected = resp.headers.get("content-length")
+            with open(dest, "wb") as f:
+                for part in resp.iter_bytes(chunk):
+                    f.write(part)
+                    written += len(part)
+                f.flush()
+    except httpx.HTTPError as exc:
+        raise DownloadError(f"download interrupted: {type(exc).__name__}") from None
+    if expected is not None and expected.isdigit() and int(expected) != written:
+        raise DownloadError(f"download truncated: {written} of {expected} bytes")
+    if written == 0:
+        raise DownloadError("download was empty")
+    return written
+
+
+# --------------------------------------------------------------------------------------------------
+# The base class
+
+
+class RemoteVideoBackend(VideoBackend):
+    """Base of the remote video backends. Subclasses set the class variables and implement
+    `submit`, `poll_once`, `cancel` (and `fetch_output` when results are not plain URLs)."""
+
+    extra: ClassVar[str | None] = "remote"
+    provider: ClassVar[str]  # key provider name in ttv.core.keys ("runway", "google", "fal", "minimax")
+    price_provider: ClassVar[str]  # provider column of the price table
+    sdk_module: ClassVar[str | None] = None  # importable module of the SDK, None for plain httpx
+    sdk_pip: ClassVar[str] = "ttv[remote]"
+    MODELS: ClassVar[dict[str, ModelSpec]] = {}
+    OptionsModel: ClassVar[type[Options]] = RemoteOptions
+    options: RemoteOptions
+
+    def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
+        super().__init__(options)
+        self._explicit_key = api_key
+        self._lock = threading.Lock()
+        self._http: httpx.Client | None = None
+
+    # -- configuration ----------------------------------------------------------------------------
+
+    @property
+    def opts(self) -> RemoteOptions:
+        assert isinstance(self.options, RemoteOptions)
+        return self.options
+
+    def model_name(self) -> str:
+        return self.opts.model
+
+    def spec(self) -> ModelSpec:
+        spec = self.MODELS.get(self.opts.model)
+        if spec is None:
+            raise InputRejected(f"{self.name}: unknown model {self.opts.model!r}; known: {', '.join(self.MODELS)}",
+                                hint=f"set `model` in [backends.{self.name}] of ttv.toml", code="model")
+        return spec
+
+    def api_key(self) -> str:
+        key = keyring.get_key(self.provider, self._explicit_key)
+        if not key:
+            raise AuthError(f"{self.name}: no API key", hint=self._key_hint(), code="no-key")
+        return key
+
+    def _key_hint(self) -> str:
+        env = " or ".join(keyring.env_vars(self.provider))
+        return f"set {env}, or run `ttv keys set {self.provider}`"
+
+    def is_available(self) -> Availability:
+        if self.sdk_module and importlib.util.find_spec(self.sdk_module.split(".")[0]) is None:
+            return Availability(ok=False, reason=f"the {self.sdk_module} package is missing: pip install '{self.sdk_pip}'")
+        if self.opts.model not in self.MODELS and not self.allows_unknown_models():
+            return Availability(ok=False, reason=f"unknown model {self.opts.model!r}; known: {', '.join(self.MODELS)}")
+        if not self.needs_key():
+            return Availability(ok=True)
+        if not keyring.get_key(self.provider, self._explicit_key):
+            return Availability(ok=False, reason=f"no API key: {self._key_hint()}")
+        return Availability(ok=True)
+
+    def needs_key(self) -> bool:
+        return True
+
+    def allows_unknown_models(self) -> bool:
+        return False
+
+    def capabilities(self) -> VideoCapabilities:
+        try:
+            spec = self.spec()
+        except InputRejected:
+            spec = next(iter(self.MODELS.values()))
+        return VideoCapabilities(
+            modes=list(spec.modes), remote=True,
+            durations=list(spec.durations) if spec.durations is not None else None,
+            min_duration=spec.min_duration, max_duration=spec.max_duration,
+            fps=None,  # the provider decides; stitch converts
+            sizes=list(spec.sizes), size_multiple=2, max_prompt_chars=spec.max_prompt_chars,
+            supports_seed=spec.supports_seed, supports_negative_prompt=spec.supports_negative_prompt,
+            supports_audio=spec.supports_audio, repeats_first_frame=spec.repeats_first_frame,
+            key_env=list(keyring.env_vars(self.provider)) if self.needs_key() else [],
+            default_concurrency=spec.default_concurrency)
+
+    def model_table(self) -> dict[str, dict[str, Any]]:
+        """Every known model as data (for `ttv backends info`)."""
+        return {mid: {"modes": list(s.modes), "durations": list(s.durations) if s.durations else
+                      [s.min_duration, s.max_duration], "ratios": list(s.ratios), "fps": s.fps,
+                      "max_prompt_chars": s.max_prompt_chars, "last_frame": s.last_frame,
+                      "audio": s.supports_audio, "repeats_first_frame": s.repeats_first_frame,
+                      "default_concurrency": s.default_concurrency, "notes": s.notes}
+                for mid, s in self.MODELS.items()}
+
+    # -- validation and cost ----------------------------------------------------------------------
+
+    def validate_inputs(self, request: VideoRequest) -> None:
+        from ttv.backends.validation import validate_against_capabilities
+
+        spec = self.spec()
+        caps = self.capabilities().model_copy(update={"sizes": None})
+        if request.first_image is None and "t2v" not in spec.modes:
+            raise InputRejected(f"{self.name} {spec.id}: segment {request.segment_id} needs a start image "
+                                f"(this model is image-to-video only)", hint="run `ttv keyframes` first",
+                                code="needs-image")
+        caps = caps.model_copy(update={"modes": list(spec.modes) + (["t2v"] if request.first_image else [])})
+        validate_against_capabilities(f"{self.name} {spec.id}", caps, request)
+        self.resolve_ratio(request)
+        if request.first_image is not None:
+            self.check_image(inspect_image(request.first_image, provider=self.name), "start image")
+        if request.last_image is not None and self.opts.end_frame != "ignore":
+            if spec.last_frame:
+                self.check_image(inspect_image(request.last_image, provider=self.name, role="end image"), "end image")
+            elif self.opts.end_frame == "require":
+                takes = [m for m, s in self.MODELS.items() if s.last_frame]
+                raise InputRejected(f"{self.name} {spec.id}: this model takes no end frame; models that do: "
+                                    f"{', '.join(takes) or 'none'}",
+                                    hint=f"change `model` in [backends.{self.name}] or set end_frame = \"auto\"",
+                                    code="end-frame")
+        if request.negative_prompt and not spec.supports_negative_prompt:
+            pass  # dropped silently: a negative prompt is a hint, not a requirement
+
+    def check_image(self, info: ImageInfo, role: str) -> None:
+        """Provider-specific image limits; the default accepts what inspect_image accepted."""
+
+    def resolve_ratio(self, request: VideoRequest) -> tuple[str, tuple[int, int]]:
+        return choose_ratio(self.name, self.spec(), request.width, request.height, self.opts.ratio_tolerance,
+                            text_only=request.first_image is None)
+
+    def use_end_frame(self, request: VideoRequest) -> bool:
+        return request.last_image is not None and self.opts.end_frame != "ignore" and self.spec().last_frame
+
+    def price_variant(self, request: VideoRequest) -> str | None:
+        return None
+
+    def price_row(self, request: VideoRequest) -> prices.PriceRow:
+        row = prices.price_for(self.price_provider, self.opts.model, variant=self.price_variant(request))
+        if row is None:
+            raise InputRejected(
+                f"{self.name}: no price is known for {self.price_provider}/{self.opts.model}",
+                hint=f'add `"{self.price_provider}/{self.opts.model}" = USD_PER_SECOND` under [prices] in ttv.toml',
+                code="no-price")
+        return row
+
+    def estimate_cost(self, request: VideoRequest) -> CostEstimate:
+        row = self.price_row(request)
+        return CostEstimate(usd=prices.usd_for(row, seconds=request.duration),
+                            credits=prices.credits_for(row, seconds=request.duration),
+                            seconds=self.estimated_seconds(request), source=prices.describe(row))
+
+    def estimated_seconds(self, request: VideoRequest) -> float:
+        return 60.0 + 6.0 * request.duration
+
+    def actual_cost(self, request: VideoRequest, state: JobState) -> tuple[float, float | None]:
+        """(usd, credits) of a finished job: the provider's figure where it reports one."""
+        if state.cost_usd is not None:
+            return state.cost_usd, state.credits
+        row = self.price_row(request)
+        return prices.usd_for(row, seconds=request.duration), prices.credits_for(row, seconds=request.duration)
+
+    # -- provider calls (subclasses) ----------------------------------------------------------------
+
+    @abstractmethod
+    def submit(self, request: VideoRequest) -> str:
+        """Create the job; return its id. Raise classified BackendErrors."""
+
+    @abstractmethod
+    def poll_once(self, job_id: str) -> JobState:
+        """One status request. Raise classified BackendErrors for transport/HTTP failures."""
+
+    @abstractmethod
+    def cancel(self, job_id: str) -> None:
+        """Ask the provider to stop the job."""
+
+    def fetch_output(self, state: JobState, dest: Path) -> None:
+        if not state.urls:
+            raise DownloadError("the finished job lists no output URL")
+        stream_download(self.http(), state.urls[0], dest)
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def http(self) -> httpx.Client:
+        """A plain client for result downloads (no credentials)."""
+        import httpx
+
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(timeout=httpx.Timeout(self.opts.request_timeout_s * 5,
+                                                                connect=min(10.0, self.opts.request_timeout_s)),
+                                          follow_redirects=True)
+            return self._http
+
+    def close(self) -> None:
+        with self._lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    def translate(self, exc: Exception, what: str) -> BackendError:
+        """Map an SDK exception to a classified BackendError (subclasses extend)."""
+        import httpx
+
+        if isinstance(exc, BackendError):
+            return exc
+        if isinstance(exc, httpx.HTTPStatusError):
+            return classify_http(self.name, exc.response.status_code, exc.response.text, exc.response.headers,
+                                 what=what)
+        if isinstance(exc, (httpx.TransportError, TimeoutError, ConnectionError)):
+            return network_error(self.name, exc, what=what)
+        return BackendError(f"{self.name}: {what} failed: {type(exc).__name__}: {keyring.redact(exc)}"[:400],
+                            kind="backend", code=type(exc).__name__)
+
+    @contextlib.contextmanager
+    def calling(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise self.translate(exc, what) from None
+
+    def call(self, what: str, fn: Callable[[], T]) -> T:
+        with self.calling(what):
+            return fn()
+
+    # -- the loop -----------------------------------------------------------------------------------
+
+    def remote_status(self, job_id: str) -> JobState:
+        """Alias of poll_once for `ttv wait` / `ttv status` (never raises for a failed job: see .error)."""
+        return self.poll_once(job_id)
+
+    def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        opts = self.opts
+        t0 = ctx.now()
+        job_id = ctx.job_id
+        resumed = job_id is not None
+        if job_id is None:
+            if self.needs_key():
+                self.api_key()  # fail fast, before any upload
+            job_id = self.submit(request)
+            ctx.remember_job(job_id, provider=self.name, model=self.opts.model)
+        deadline = t0 + opts.poll_timeout_s
+        polls = 0
+        poll_errors = 0
+        fetches = 0
+        last_status: str | None = None
+        while True:
+            try:
+                polls += 1
+                state = self.poll_once(job_id)
+            except BackendError as exc:
+                attach_job(exc, job_id, resumable=True)
+                if exc.kind != "retryable" or poll_errors >= MAX_POLL_ERRORS:
+                    if exc.code == "404":
+                        # The provider does not know this job (deleted, other account): submit anew.
+                        exc.kind = "retryable"
+                        attach_job(exc, job_id, resumable=False)
+                    raise
+                poll_errors += 1
+                delay = exc.retry_after if exc.retry_after is not None else min(60.0, opts.poll_interval_s * 2 ** poll_errors)
+                if ctx.now() + delay > deadline:
+                    raise
+                ctx.progress(None, status="throttled" if exc.code == "429" else (last_status or "queued"),
+                             message=f"poll failed ({exc.code}); retrying in {delay:g} s")
+                ctx.sleep(delay)
+                continue
+            poll_errors = 0
+            if state.status in ACTIVE:
+                last_status = state.status
+                message = f"queue position {state.queue_position}" if state.queue_position is not None else None
+                ctx.progress(state.progress, status=state.status, message=message)
+                if ctx.now() + opts.poll_interval_s > deadline:
+                    err = BackendError(f"{self.name}: job {job_id} still {state.status} after {opts.poll_timeout_s:g} s",
+                                       hint="it keeps running on the provider; `ttv wait` or a re-run polls it again",
+                                       kind="retryable", code="poll-timeout")
+                    raise attach_job(err, job_id, resumable=True)
+                ctx.sleep(opts.poll_interval_s)
+                continue
+            if state.status == "succeeded":
+                fetches += 1
+                ctx.progress(1.0, status="downloading")
+                try:
+                    output.unlink(missing_ok=True)
+                    self.fetch_output(state, output)
+                    media = check_video(output, request.duration)
+                except DownloadError as exc:
+                    with contextlib.suppress(OSError):
+                        output.unlink(missing_ok=True)
+                    if fetches >= opts.download_attempts:
+                        err = BackendError(f"{self.name}: job {job_id} finished but its result could not be fetched "
+                                           f"after {fetches} tries: {exc}", kind="retryable", code="download")
+                        raise attach_job(err, job_id, resumable=True) from None
+                    ctx.progress(1.0, status="downloading", message=f"{exc}; fetching the job again")
+                    ctx.sleep(min(30.0, opts.poll_interval_s) if not exc.expired else 0.0)
+                    continue
+                usd, credits = self.actual_cost(request, state)
+                info: dict[str, Any] = {"job_id": job_id, "provider": self.name, "resumed": resumed,
+                                        "polls": polls, "fetches": fetches, "media": media}
+                if request.last_image is not None:
+                    info["end_frame"] = "sent" if self.use_end_frame(request) else "ignored"
+                info.update(state.info)
+                return GenerateResult(cost_usd=usd, credits=credits, model=self.opts.model, info=info)
+            # failed or cancelled
+            err = state.error or BackendError(f"{self.name}: job {job_id} {state.status}", kind="backend",
+                                              code=state.provider_status or state.status)
+            raise attach_job(err, job_id, resumable=False)
+
+
+def model_specs(*specs: ModelSpec) -> dict[str, ModelSpec]:
+    return {s.id: s for s in specs}

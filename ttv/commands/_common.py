@@ -1,0 +1,118 @@
+"""Shared CLI plumbing: the error boundary, output modes, options, progress display.
+
+Data goes to stdout (Rich table, `--json`, or `-q` ids); progress, hints and errors to stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from ttv.core.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_STEP_FAILED, PartialFailure, StepFailed, TtvError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_no_color = bool(os.environ.get("NO_COLOR"))
+out = Console(no_color=_no_color, soft_wrap=True)  # stdout: data
+err = Console(stderr=True, no_color=_no_color)  # stderr: progress, messages
+
+ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", help="Project folder (default: the one containing the current folder).", show_default=False)]  # noqa: E501
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document on stdout instead of a table.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only ids (or nothing) on stdout.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Redo the selected items even when they are fresh.")]
+OnlyOpt = Annotated[str | None, typer.Option("--only", help="Comma-separated ids to work on, e.g. s001,s003.", show_default=False)]  # noqa: E501
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print what would run, why, and its cost; change nothing.")]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Refuse to start work whose estimate would take total spend above this many USD.", show_default=False)]  # noqa: E501
+OnErrorOpt = Annotated[str, typer.Option("--on-error", help="fail: stop at the first failed item; keep-going: finish independent items (exit 5 if some failed).")]  # noqa: E501
+WaitLockOpt = Annotated[float, typer.Option("--wait-for-lock", help="Seconds to wait for another ttv process on this project.")]  # noqa: E501
+
+
+def debug_enabled() -> bool:
+    return bool(os.environ.get("TTV_DEBUG")) or os.environ.get("TTV_VERBOSE") == "1"
+
+
+def print_error(exc: TtvError) -> None:
+    from ttv.core.keys import redact
+
+    err.print(f"[bold red]error:[/] {redact(exc.message)}", highlight=False, markup=True)
+    if exc.hint:
+        err.print(f"[yellow]hint:[/] {redact(exc.hint)}", highlight=False)
+
+
+def boundary(fn: F) -> F:
+    """Error boundary for a command: one clear message and the documented exit code, never a traceback
+    (unless TTV_DEBUG=1 or -v)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except TtvError as exc:
+            if debug_enabled():
+                traceback.print_exc()
+            print_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("\n[yellow]interrupted.[/] Finished work is kept; run the same command again to resume.")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except OSError as exc:
+            if debug_enabled():
+                traceback.print_exc()
+            reason = "disk full" if getattr(exc, "errno", None) == 28 else str(exc)
+            err.print(f"[bold red]error:[/] {reason}")
+            err.print("[yellow]hint:[/] finished work is kept; fix the cause and run the same command again")
+            raise typer.Exit(EXIT_STEP_FAILED) from None
+        except Exception as exc:  # noqa: BLE001 - last resort: a bug, said plainly
+            if debug_enabled():
+                traceback.print_exc()
+            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")
+            err.print("[yellow]hint:[/] run again with TTV_DEBUG=1 for the traceback, and please report it")
+            raise typer.Exit(EXIT_STEP_FAILED) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_only(only: str | None) -> set[str] | None:
+    if not only:
+        return None
+    return {part.strip() for part in only.split(",") if part.strip()}
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def check_on_error(value: str) -> str:
+    if value not in ("fail", "keep-going"):
+        from ttv.core.errors import ConfigError
+
+        raise ConfigError(f"--on-error must be 'fail' or 'keep-going', not {value!r}")
+    return value
+
+
+def exit_for_reports(reports: list[Any], on_error: str) -> None:
+    failed = [o for r in reports for o in r.failed]
+    if not failed:
+        return
+    ids = ", ".join(o.id for o in failed)
+    first = failed[0].error
+    if on_error == "keep-going" and any(r.done or r.skipped for r in reports):
+        raise PartialFailure(f"{len(failed)} item(s) failed: {ids}. First error: {first}",
+                             hint="see `ttv status --why`; fix and run the same command again to redo only those")
+    raise StepFailed(f"{len(failed)} item(s) failed: {ids}. First error: {first}",
+                     hint="see `ttv status --why`; fix and run the same command again (finished work is kept)")
+
+
+__all__ = ["EXIT_PARTIAL"]

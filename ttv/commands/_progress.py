@@ -1,0 +1,88 @@
+"""Live progress on stderr, driven by the project's events (the same ones `ttv monitor` reads)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ttv.commands._common import err
+from ttv.core.project import Project
+
+
+@contextmanager
+def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
+    """Rich progress bars (with ETA) on a terminal; one plain line per finished/failed item otherwise."""
+    lock = threading.Lock()
+    if quiet:
+        yield
+        return
+    if not err.is_terminal:
+        def plain(event: dict[str, Any]) -> None:
+            t, item = event["type"], event.get("item", "")
+            if t == "item.done":
+                cost = f", ${event['cost_usd']:.2f}" if event.get("cost_usd") else ""
+                err.print(f"  done    {item} ({event.get('backend', '')}, {event.get('seconds', 0):.1f} s{cost})",
+                          highlight=False)
+            elif t == "item.failed":
+                err.print(f"  failed  {item}: {event.get('error', '')}", highlight=False)
+            elif t == "item.retry" and "delay" in event:
+                err.print(f"  retry   {item} on {event.get('backend')} in {event['delay']} s", highlight=False)
+            elif t == "item.fallback":
+                err.print(f"  fallback {item}: {event.get('from')} -> {event.get('to')}", highlight=False)
+            elif t == "item.submitted":
+                err.print(f"  submitted {item}: job {event.get('job_id')} on {event.get('backend')}", highlight=False)
+
+        project.events.listeners.append(plain)
+        try:
+            yield
+        finally:
+            project.events.listeners.remove(plain)
+        return
+
+    progress = Progress(SpinnerColumn(), TextColumn("{task.fields[item]:<8}"), TextColumn("{task.fields[status]:<12}"),
+                        BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TimeRemainingColumn(),
+                        console=err, transient=False)
+    tasks: dict[str, TaskID] = {}
+
+    def on_event(event: dict[str, Any]) -> None:
+        item = event.get("item")
+        if not item or item == "plan":
+            return
+        with lock:
+            t = event["type"]
+            if item not in tasks:
+                if t not in ("item.started",):
+                    return
+                tasks[item] = progress.add_task(item, total=1.0, item=item, status="starting")
+            tid = tasks[item]
+            if t == "item.started":
+                progress.update(tid, status=f"{event.get('backend', '')}")
+            elif t == "item.progress":
+                status = event.get("status") or "running"
+                if "k" in event and "n" in event:
+                    status = f"{status} {event['k']}/{event['n']}"
+                fields: dict[str, Any] = {"status": status}
+                if event.get("fraction") is not None:
+                    fields["completed"] = float(event["fraction"])
+                progress.update(tid, **fields)
+            elif t == "item.submitted":
+                progress.update(tid, status="submitted")
+            elif t == "item.retry":
+                progress.update(tid, status="retrying")
+            elif t == "item.fallback":
+                progress.update(tid, status=f"-> {event.get('to')}")
+            elif t == "item.done":
+                progress.update(tid, completed=1.0, status="done")
+            elif t == "item.failed":
+                progress.update(tid, status="[red]failed[/]")
+
+    project.events.listeners.append(on_event)
+    try:
+        with progress:
+            yield
+    finally:
+        project.events.listeners.remove(on_event)

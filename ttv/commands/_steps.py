@@ -1,0 +1,82 @@
+"""Running a pipeline step from the CLI: lock, progress, report, exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.table import Table
+
+from ttv.commands._common import check_on_error, emit_json, err, exit_for_reports, out, parse_only
+from ttv.commands._progress import live_progress
+from ttv.core.project import Project
+from ttv.core.steps import RunOptions, StepReport
+
+
+def make_options(*, force: bool = False, only: str | None = None, on_error: str = "fail", max_cost: float | None = None,
+                 dry_run: bool = False, detach: bool = False) -> RunOptions:
+    return RunOptions(force=force, only=parse_only(only), on_error=check_on_error(on_error),  # type: ignore[arg-type]
+                      max_cost=max_cost, dry_run=dry_run, detach=detach)
+
+
+def run_steps(project_dir: Path | None, command: str, body: Callable[[Project, RunOptions], list[StepReport]],
+              options: RunOptions, *, json_out: bool, quiet: bool, wait_for_lock: float = 0.0) -> list[StepReport]:
+    project = Project.discover(project_dir)
+    if options.dry_run:
+        reports = body(project, options)
+    else:
+        with project.locked(command, wait=wait_for_lock):
+            project.events.emit("run.started", command=command, pid=__import__("os").getpid())
+            ok = False
+            try:
+                with live_progress(project, quiet=quiet or json_out):
+                    try:
+                        reports = body(project, options)
+                    except KeyboardInterrupt:
+                        options.stop.set()
+                        raise
+                ok = not any(r.failed for r in reports)
+            finally:
+                project.events.emit("run.finished", command=command, ok=ok)
+    render_reports(reports, json_out=json_out, quiet=quiet, dry_run=options.dry_run)
+    exit_for_reports(reports, options.on_error)
+    return reports
+
+
+def render_reports(reports: list[StepReport], *, json_out: bool, quiet: bool, dry_run: bool) -> None:
+    if json_out:
+        emit_json({"steps": [r.to_json() for r in reports], "dry_run": dry_run})
+        return
+    if quiet:
+        for r in reports:
+            for o in r.outcomes:
+                if o.status == "done":
+                    out.print(o.id)
+        return
+    for r in reports:
+        if dry_run:
+            if not r.planned:
+                err.print(f"[green]{r.step}:[/] nothing to do ({len(r.skipped)} fresh)")
+                continue
+            table = Table(title=f"{r.step}: would run {len(r.planned)}", title_justify="left")
+            for col in ("item", "backend", "why", "est. cost", "est. time"):
+                table.add_column(col)
+            for p in r.planned:
+                table.add_row(p.id, p.backend, "; ".join(p.reasons), f"${p.cost_usd:.2f}", f"{p.seconds:.0f} s")
+            out.print(table)
+            continue
+        if not r.outcomes:
+            what = f"{len(r.skipped)} fresh item(s) kept" if r.skipped else "nothing selected"
+            err.print(f"[green]{r.step}:[/] nothing to do ({what})")
+            continue
+        table = Table(title=f"{r.step}", title_justify="left")
+        for col in ("item", "result", "backend", "cost", "note"):
+            table.add_column(col)
+        for o in r.outcomes:
+            style = {"done": "green", "failed": "red", "submitted": "cyan"}.get(o.status, "")
+            table.add_row(o.id, f"[{style}]{o.status}[/]" if style else o.status, o.backend,
+                          f"${o.cost_usd:.2f}" if o.cost_usd else "", o.error[:120])
+        out.print(table)
+        extra = f"; {len(r.skipped)} fresh kept" if r.skipped else ""
+        err.print(f"{r.step}: {len(r.done)} done, {len(r.failed)} failed{extra} in {r.seconds:.1f} s"
+                  + (f" -> {r.output}" if r.output and r.done else ""))

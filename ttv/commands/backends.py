@@ -1,0 +1,92 @@
+"""`ttv backends list|info`: the registered backends, their capabilities, options and availability."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ttv.backends import registry
+from ttv.backends.base import Backend, VideoBackend
+from ttv.commands._common import JsonOpt, boundary, emit_json, out
+from ttv.core.errors import ConfigError
+
+app = typer.Typer(help="List backends and show what each one accepts.", no_args_is_help=True)
+
+
+def _describe(name: str) -> dict[str, Any]:
+    try:
+        cls = registry.load_class(name)
+    except ConfigError as exc:
+        return {"name": name, "kind": "?", "available": False, "reason": exc.message, "summary": ""}
+    try:
+        backend: Backend = cls()
+        avail = backend.is_available()
+    except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the listing
+        return {"name": name, "kind": cls.kind, "available": False, "reason": str(exc), "summary": cls.summary}
+    info: dict[str, Any] = {"name": name, "kind": cls.kind, "summary": cls.summary, "available": avail.ok,
+                            "reason": avail.reason, "extra": cls.extra}
+    if isinstance(backend, VideoBackend):
+        try:
+            info["capabilities"] = backend.capabilities().model_dump()
+        except Exception as exc:  # noqa: BLE001
+            info["capabilities"] = {"error": str(exc)}
+    schema = cls.OptionsModel.model_json_schema()
+    info["options"] = {k: {"type": v.get("type", v.get("anyOf", "")), "default": v.get("default"),
+                           "description": v.get("description", "")} for k, v in schema.get("properties", {}).items()}
+    return info
+
+
+@app.command("list")
+@boundary
+def list_command(
+    kind: Annotated[str | None, typer.Option("--kind", help="video, image or planner.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List every backend (built-in and plugins) with whether it can run here."""
+    if kind not in (None, "video", "image", "planner"):
+        raise ConfigError(f"--kind must be video, image or planner, not {kind!r}")
+    rows = [_describe(n) for n in sorted(registry._table())]
+    rows = [r for r in rows if kind is None or r["kind"] == kind]
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table(title="backends", title_justify="left")
+    for col in ("name", "kind", "available", "summary / why not"):
+        table.add_column(col)
+    for r in rows:
+        ok = "[green]yes[/]" if r["available"] else "[red]no[/]"
+        table.add_row(r["name"], r["kind"], ok, r["summary"] if r["available"] else r["reason"])
+    out.print(table)
+
+
+@app.command("info")
+@boundary
+def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. animatic or runway.")],
+                 json_out: JsonOpt = False) -> None:
+    """Capabilities, options (with defaults) and availability of one backend."""
+    registry.load_class(name)  # unknown name -> clear error with did-you-mean
+    info = _describe(name)
+    if json_out:
+        emit_json(info)
+        return
+    out.print(f"[bold]{name}[/] ({info['kind']}): {info['summary']}")
+    out.print(f"available: {'yes' if info['available'] else 'no — ' + info['reason']}")
+    if info.get("extra"):
+        out.print(f"extra: pip install 'ttv[{info['extra']}]'")
+    caps = info.get("capabilities")
+    if caps:
+        table = Table(title="capabilities", title_justify="left")
+        table.add_column("key")
+        table.add_column("value")
+        for k, v in caps.items():
+            table.add_row(k, str(v))
+        out.print(table)
+    if info["options"]:
+        table = Table(title=f"options ([backends.{name}] in ttv.toml)", title_justify="left")
+        for col in ("option", "default", "description"):
+            table.add_column(col)
+        for k, v in info["options"].items():
+            table.add_row(k, repr(v["default"]), v["description"])
+        out.print(table)

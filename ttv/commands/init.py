@@ -1,0 +1,64 @@
+"""`ttv init DIR --idea ...`: create a project folder with a validated ttv.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ttv.commands._common import JsonOpt, boundary, emit_json, err
+from ttv.core.errors import ConfigError
+from ttv.core.project import CONFIG_FILE, parse_config, save_config
+
+
+@boundary
+def init_command(
+    directory: Annotated[Path, typer.Argument(help="Project folder to create (may exist if it holds no ttv.toml).")],
+    idea: Annotated[str | None, typer.Option("--idea", "-i", help="The idea, or a whole script, as text.")] = None,
+    idea_file: Annotated[Path | None, typer.Option("--idea-file", help="Read the idea/script from a text file.")] = None,
+    mode: Annotated[str, typer.Option("--mode", "-m", help="keyframe (parallel, keyframes at boundaries) or chain (each clip starts from the previous clip's last frame).")] = "keyframe",  # noqa: E501
+    backend: Annotated[str, typer.Option("--backend", "-b", help="Video backend (see `ttv backends list`).")] = "animatic",
+    keyframes: Annotated[str, typer.Option("--keyframes", help="Keyframe image provider.")] = "card",
+    planner: Annotated[str, typer.Option("--planner", help="Shot planner.")] = "heuristic",
+    duration: Annotated[float, typer.Option("--duration", "-d", help="Total seconds.")] = 30.0,
+    segments: Annotated[int | None, typer.Option("--segments", "-n", help="Number of segments (default: duration / 5 s).")] = None,  # noqa: E501
+    width: Annotated[int, typer.Option(help="Width in pixels (even).")] = 1280,
+    height: Annotated[int, typer.Option(help="Height in pixels (even).")] = 720,
+    fps: Annotated[int, typer.Option(help="Frames per second of the final video.")] = 24,
+    seed: Annotated[int, typer.Option(help="Base seed; every item derives its own from it.")] = 7,
+    style: Annotated[str, typer.Option(help="Visual style carried into every prompt.")] = "",
+    max_cost: Annotated[float | None, typer.Option("--max-cost", help="Budget in USD for the whole project.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a project folder with ttv.toml. Next: `cd DIR && ttv run` (or `ttv plan`)."""
+    if (idea is None) == (idea_file is None):
+        raise ConfigError("give the idea with --idea TEXT or --idea-file FILE (one of them)")
+    if idea_file is not None:
+        try:
+            idea = idea_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {idea_file}: {exc}") from None
+    config_path = directory / CONFIG_FILE
+    if config_path.exists():
+        raise ConfigError(f"{config_path} already exists", hint=f"edit it, or run `ttv status -p {directory}`")
+    data = {"idea": idea, "mode": mode, "duration": duration, "width": width, "height": height, "fps": fps,
+            "seed": seed, "style": style, "planner": planner, "keyframes": keyframes, "backend": backend}
+    if segments is not None:
+        data["segments"] = segments
+    if max_cost is not None:
+        data["max_cost_usd"] = max_cost
+    config = parse_config(data, "command line")  # validate before creating anything
+    from ttv.backends import registry
+
+    registry.load_class(backend)
+    registry.load_class(keyframes)
+    registry.load_class(planner)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_config(directory, config)
+    if json_out:
+        emit_json({"project": str(directory.resolve()), "config": str(config_path.resolve())})
+    else:
+        err.print(f"created {config_path}")
+        err.print(f"next: [bold]cd {directory} && ttv run[/]   (or step by step: ttv plan, ttv keyframes, "
+                  f"ttv {'render' if mode == 'keyframe' else 'chain'}, ttv stitch)")

@@ -1,0 +1,81 @@
+"""`ttv monitor`: the live dashboard (optional extra `ttv[tui]`).
+
+Importing this module needs only typer; textual is imported when the command runs, so `ttv --help`
+stays fast and works without the extra.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ttv.core.errors import ConfigError
+
+TUI_EXTRA_HINT = "pip install 'ttv[tui]'"
+
+
+def _textual_available() -> bool:
+    if "textual" in sys.modules:
+        return sys.modules["textual"] is not None
+    try:
+        return importlib.util.find_spec("textual") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval: float = 0.5) -> None:
+    """Run the dashboard on `project` until the user quits. Reads the project; never writes it."""
+    if not _textual_available():
+        raise ConfigError("the dashboard needs the tui extra", hint=TUI_EXTRA_HINT)
+    try:
+        from ttv.tui.app import MonitorApp
+    except ImportError as e:
+        raise ConfigError(f"the dashboard needs the tui extra ({e})", hint=TUI_EXTRA_HINT) from e
+
+    project = project.expanduser()
+    if not project.is_dir():
+        raise ConfigError(f"{project} is not a folder", hint="pass the project folder: ttv monitor --project DIR")
+    events = project / ".ttv" / "events.jsonl"
+    if not (project / "ttv.toml").is_file() and not events.is_file():
+        raise ConfigError(
+            f"{project.resolve()} is not a ttv project (no ttv.toml)",
+            hint="run it inside a project folder, or pass one: ttv monitor --project DIR",
+        )
+    if replay and not events.is_file():
+        raise ConfigError(
+            f"nothing to replay: {events} does not exist",
+            hint="replay needs a project that has run at least once (ttv run)",
+        )
+    if speed <= 0:
+        raise ConfigError(f"--speed must be above 0, not {speed}", hint="e.g. --speed 10")
+    if interval <= 0:
+        raise ConfigError(f"--interval must be above 0, not {interval}", hint="e.g. --interval 0.5")
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise ConfigError(
+            "ttv monitor needs an interactive terminal",
+            hint="for a plain log, read .ttv/events.jsonl (or use `ttv status`)",
+        )
+    MonitorApp(project, replay=replay, speed=speed, interval=interval).run()
+
+
+def monitor_command(
+    project: Annotated[
+        Path,
+        typer.Option("--project", "-p", help="Project folder (default: the current folder).", show_default=False),
+    ] = Path("."),
+    replay: Annotated[
+        bool, typer.Option("--replay", help="Play back a finished project's event log (demos, tests).")
+    ] = False,
+    speed: Annotated[float, typer.Option("--speed", help="Replay speed, times real time.")] = 1.0,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between reads of the event log.")] = 0.5,
+) -> None:
+    """Live dashboard: GPUs, segments, remote jobs, spend and the event log. Read-only.
+
+    Run it in a second terminal (or over ssh) while `ttv run` / `ttv render` works.
+    Keys: ↑/↓ or j/k move, enter details, f failed only, q quit. Needs `pip install 'ttv[tui]'`.
+    """
+    monitor(project, replay=replay, speed=speed, interval=interval)

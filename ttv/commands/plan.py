@@ -1,0 +1,52 @@
+"""`ttv plan`: write the shot list to plan.toml (editable by hand)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ttv.commands._common import ForceOpt, JsonOpt, ProjectOpt, QuietOpt, WaitLockOpt, boundary, emit_json, err, out
+from ttv.core.project import Project
+from ttv.core.steps import plan_step
+
+
+@boundary
+def plan_command(
+    project: ProjectOpt = None,
+    force: ForceOpt = False,
+    planner: Annotated[str | None, typer.Option("--planner", help="Override the planner in ttv.toml.")] = None,
+    segments: Annotated[int | None, typer.Option("--segments", "-n", help="Number of segments.")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", "-d", help="Total seconds.")] = None,
+    style: Annotated[str | None, typer.Option("--style", help="Style carried into every prompt.")] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    wait_for_lock: WaitLockOpt = 0.0,
+) -> None:
+    """Plan the shots: segments with prompts and durations, and keyframe prompts -> plan.toml.
+
+    An existing plan.toml is kept (you may have edited it); --force re-plans, keeping segments with
+    `locked = true`.
+    """
+    proj = Project.discover(project)
+    with proj.locked("plan", wait=wait_for_lock):
+        plan, changed = plan_step(proj, force=force, planner=planner, segments=segments, duration=duration,
+                                  style=style, warn=lambda msg: err.print(f"[yellow]warning:[/] {msg}"))
+    if json_out:
+        emit_json({"changed": changed, "plan": plan.model_dump(by_alias=True)})
+        return
+    if quiet:
+        for s in plan.segments:
+            out.print(s.id)
+        return
+    if not changed:
+        err.print(f"plan.toml exists ({len(plan.segments)} segments); kept. Edit it by hand, or re-plan with --force.")
+    table = Table(title=f"plan: {len(plan.segments)} segments, {sum(s.duration for s in plan.segments):g} s "
+                        f"(planner: {plan.planner})", title_justify="left")
+    for col in ("id", "dur", "keyframes", "prompt"):
+        table.add_column(col)
+    for s in plan.segments:
+        kfs = " -> ".join(k for k in (s.start_keyframe, s.end_keyframe) if k)
+        table.add_row(s.id + (" 🔒" if s.locked else ""), f"{s.duration:g}", kfs, s.prompt)
+    out.print(table)

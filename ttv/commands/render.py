@@ -1,0 +1,55 @@
+"""`ttv render`: keyframe mode, one clip per segment, in parallel -> clips/."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from ttv.commands._common import (
+    DryRunOpt,
+    ForceOpt,
+    JsonOpt,
+    MaxCostOpt,
+    OnErrorOpt,
+    OnlyOpt,
+    ProjectOpt,
+    QuietOpt,
+    WaitLockOpt,
+    boundary,
+)
+from ttv.commands._steps import make_options, run_steps
+from ttv.core.steps import clips_step
+
+DetachOpt = Annotated[bool, typer.Option("--detach", help="Remote backends: submit the jobs and exit; `ttv wait` collects them.")]  # noqa: E501
+
+
+def make_clips_command(step: str, doc: str) -> Callable[..., None]:
+    """`render` and `chain` take the same options; only the step (and its mode check) differs."""
+
+    @boundary
+    def command(
+        project: ProjectOpt = None,
+        force: ForceOpt = False,
+        only: OnlyOpt = None,
+        dry_run: DryRunOpt = False,
+        max_cost: MaxCostOpt = None,
+        on_error: OnErrorOpt = "fail",
+        detach: DetachOpt = False,
+        json_out: JsonOpt = False,
+        quiet: QuietOpt = False,
+        wait_for_lock: WaitLockOpt = 0.0,
+    ) -> None:
+        options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
+                               detach=detach)
+        run_steps(project, step, lambda p, o: [clips_step(p, o, step=step)], options, json_out=json_out,
+                  quiet=quiet, wait_for_lock=wait_for_lock)
+
+    command.__doc__ = doc
+    command.__name__ = f"{step}_command"
+    return command
+
+
+render_command = make_clips_command(
+    "render", "Keyframe mode: render every stale segment from its first to its last keyframe, in parallel.")

@@ -1,0 +1,75 @@
+"""`ttv status`: what is done, stale (and why), running, failed; spend so far."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
+from ttv.core.graph import build_graph
+from ttv.core.project import Project
+
+STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan", "submitted": "cyan"}
+
+
+def status_rows(project: Project) -> list[dict[str, Any]]:
+    rows = []
+    for st in build_graph(project).all():
+        rec = st.record
+        rows.append({
+            "kind": st.kind, "id": st.id, "status": st.status, "why": st.reasons,
+            "backend": rec.backend if rec else "", "job_id": rec.job_id if rec else "",
+            "cost_usd": rec.cost_usd if rec else 0.0, "attempts": len(rec.attempts) if rec else 0,
+            "output": project.rel(project.output_path(st.kind, st.id)) if st.fresh else "",
+        })
+    return rows
+
+
+@boundary
+def status_command(
+    project: ProjectOpt = None,
+    why: Annotated[bool, typer.Option("--why", help="Say why each item that is not done needs work.")] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Show each keyframe, clip and the final video: done, stale (and why), running, failed."""
+    proj = Project.discover(project)
+    if not proj.has_plan:
+        if json_out:
+            emit_json({"project": str(proj.root), "planned": False, "items": []})
+        else:
+            err.print("no plan yet: run `ttv plan` (or `ttv run`)")
+        return
+    rows = status_rows(proj)
+    spent = sum(r["cost_usd"] for r in rows)
+    todo = [r for r in rows if r["status"] != "done"]
+    if json_out:
+        emit_json({"project": str(proj.root), "planned": True, "mode": proj.config.mode, "items": rows,
+                   "spent_usd": round(spent, 4), "todo": len(todo), "budget_usd": proj.config.max_cost_usd})
+        return
+    if quiet:
+        for r in todo:
+            out.print(r["id"])
+        raise typer.Exit(1 if todo else 0)
+    table = Table(title=f"{proj.root.name}: {proj.config.mode} mode, {len(proj.plan.segments)} segments",
+                  title_justify="left")
+    for col in ("kind", "id", "status", "backend", "cost", "attempts"):
+        table.add_column(col)
+    if why:
+        table.add_column("why")
+    for r in rows:
+        style = STYLE.get(r["status"], "")
+        cells = [r["kind"], r["id"], f"[{style}]{r['status']}[/]", r["backend"],
+                 f"${r['cost_usd']:.2f}" if r["cost_usd"] else "", str(r["attempts"] or "")]
+        if why:
+            cells.append("; ".join(r["why"]))
+        table.add_row(*cells)
+    out.print(table)
+    budget = f" of ${proj.config.max_cost_usd:.2f} budget" if proj.config.max_cost_usd is not None else ""
+    err.print(f"{len(rows) - len(todo)}/{len(rows)} done; spent ${spent:.2f}{budget}"
+              + ("" if not todo else "; run `ttv run` to finish" + ("" if why else " (`ttv status --why` says why)")))
+    sheet = proj.keyframes_dir / "contact-sheet.png"
+    if sheet.is_file():
+        err.print(f"keyframes at a glance: {proj.rel(sheet)}")

@@ -1,0 +1,44 @@
+"""`ttv stitch`: join the clips -> final.mp4 (stream copy when uniform, else normalize and encode once)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ttv.commands._common import DryRunOpt, ForceOpt, JsonOpt, ProjectOpt, QuietOpt, WaitLockOpt, boundary, emit_json, out
+from ttv.commands._steps import make_options, run_steps
+from ttv.core.project import Project
+from ttv.core.steps import stitch_step
+
+
+@boundary
+def stitch_command(
+    project: ProjectOpt = None,
+    force: ForceOpt = False,
+    crossfade: Annotated[float | None, typer.Option("--crossfade", help="Seconds of crossfade between segments (overrides [stitch] crossfade).")] = None,  # noqa: E501
+    report: Annotated[bool, typer.Option("--report", help="Print the per-seam colour difference report.")] = False,
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    wait_for_lock: WaitLockOpt = 0.0,
+) -> None:
+    """Join the finished clips into final.mp4, verified (frame count, size, fps) before it is recorded."""
+    options = make_options(force=force, dry_run=dry_run)
+    run_steps(project, "stitch", lambda p, o: [stitch_step(p, o, crossfade=crossfade)], options,
+              json_out=json_out and not report, quiet=quiet, wait_for_lock=wait_for_lock)
+    if report:
+        proj = Project.discover(project)
+        rec = proj.read_record("final", "final")
+        seams = (rec.info.get("seams") if rec else None) or []
+        if json_out:
+            emit_json({"seams": seams, "method": rec.info.get("method") if rec else None})
+            return
+        table = Table(title="seams (colour difference, ΔE)", title_justify="left")
+        if seams:
+            for key in seams[0]:
+                table.add_column(str(key))
+            for row in seams:
+                table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()])
+        out.print(table)

@@ -1,0 +1,235 @@
+"""What each output depends on, and whether it is fresh: the staleness engine behind resume and `status --why`.
+
+An item is *fresh* when its record says done, the recomputed inputs hash equals the recorded one, and the
+output exists with the recorded digest. Inputs include the digests of upstream outputs, so a change
+propagates: a new keyframe makes its two segments stale; in chaining mode a redone clip makes every later
+clip stale (its start frame changed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ttv.core.fsutil import file_digest
+from ttv.core.hashing import inputs_hash
+from ttv.core.project import Project, RecordKind
+from ttv.core.schemas import KeyframeSpec, Record, SegmentSpec
+
+PENDING = "pending:"  # digest placeholder for an upstream output that is not made yet
+
+
+@dataclass
+class ItemState:
+    kind: RecordKind
+    id: str
+    inputs: dict[str, Any]
+    hash: str
+    record: Record | None
+    fresh: bool
+    reasons: list[str] = field(default_factory=list)
+    upstream: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.fresh:
+            return "done"
+        if self.record is None:
+            return "missing"
+        if self.record.status in ("running", "submitted") and self.record.inputs_hash == self.hash:
+            return self.record.status
+        if self.record.status == "failed" and self.record.inputs_hash == self.hash:
+            return "failed"
+        return "stale"
+
+    @property
+    def digest(self) -> str:
+        if self.fresh and self.record is not None:
+            return self.record.output_digest
+        return PENDING + self.id
+
+
+def _describe_change(key: str, old: Any, new: Any) -> str:
+    if key in ("first", "last"):
+        label = "start frame" if key == "first" else "end frame"
+        src = (new or {}).get("from") if isinstance(new, dict) else None
+        if isinstance(new, dict) and str(new.get("digest", "")).startswith(PENDING):
+            return f"{label} ({src}) will be redone"
+        return f"{label} changed ({src})" if src else f"{label} changed"
+    if key == "clips" and isinstance(old, list) and isinstance(new, list):
+        old_map = {c[0]: c[1] for c in old if isinstance(c, list | tuple) and len(c) == 2}
+        changed = [c[0] for c in new if old_map.get(c[0]) != c[1]]
+        if len(old) != len(new):
+            return f"segment list changed ({len(old)} → {len(new)} clips)"
+        return "clip " + ", ".join(changed) + (" changed" if len(changed) == 1 else " changed") if changed else "clips changed"
+    if key in ("prompt", "negative_prompt", "style"):
+        return f"{key.replace('_', ' ')} changed"
+    if key == "options":
+        return "backend options changed"
+    if key in ("image", "image_digest"):
+        return "source image changed"
+    if isinstance(old, dict | list) or isinstance(new, dict | list):
+        return f"{key} changed"
+    return f"{key} changed ({old!r} → {new!r})"
+
+
+def _diff_reasons(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    reasons = []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            reasons.append(_describe_change(key, old.get(key), new.get(key)))
+    return reasons or ["inputs changed"]
+
+
+def evaluate(project: Project, kind: RecordKind, item_id: str, inputs: dict[str, Any]) -> ItemState:
+    h = inputs_hash(inputs)
+    record = project.read_record(kind, item_id)
+    upstream = [v["from"] for v in inputs.values() if isinstance(v, dict) and "from" in v]
+    if record is None:
+        out = project.output_path(kind, item_id)
+        reason = "never made" if not out.exists() else "record missing or unreadable"
+        return ItemState(kind, item_id, inputs, h, None, False, [reason], upstream)
+    if record.inputs_hash != h:
+        return ItemState(kind, item_id, inputs, h, record, False, _diff_reasons(record.inputs, inputs), upstream)
+    if record.status == "failed":
+        return ItemState(kind, item_id, inputs, h, record, False, [f"failed last time: {record.error or 'unknown error'}"],
+                         upstream)
+    if record.status in ("running", "submitted", "planned"):
+        why = "interrupted while running"
+        if record.job_id:
+            why += f" (remote job {record.job_id} on {record.job_provider} will be polled again, not resubmitted)"
+        return ItemState(kind, item_id, inputs, h, record, False, [why], upstream)
+    if record.status == "cancelled":
+        return ItemState(kind, item_id, inputs, h, record, False, ["cancelled"], upstream)
+    if not project.output_is_intact(record):
+        path = project.record_path(kind, item_id).parent / record.output
+        why = "output missing" if not path.exists() else "output modified since it was made (digest differs)"
+        return ItemState(kind, item_id, inputs, h, record, False, [why], upstream)
+    return ItemState(kind, item_id, inputs, h, record, True, [], upstream)
+
+
+# ---- inputs of each kind of item ---------------------------------------------------------------
+
+def segment_seed(project: Project, index: int, seg: SegmentSpec) -> int:
+    return seg.seed if seg.seed is not None else project.config.seed + index
+
+
+def keyframe_seed(project: Project, index: int, kf: KeyframeSpec) -> int:
+    return kf.seed if kf.seed is not None else project.config.seed * 1000 + index
+
+
+def keyframe_provider(project: Project, kf: KeyframeSpec) -> str:
+    if kf.image:
+        return "files"
+    return kf.provider or project.config.keyframes
+
+
+def keyframe_inputs(project: Project, kf: KeyframeSpec) -> dict[str, Any]:
+    cfg = project.config
+    if kf.image:
+        path = (project.root / kf.image) if not Path(kf.image).is_absolute() else Path(kf.image)
+        digest = file_digest(path) if path.is_file() else f"missing:{kf.image}"
+        return {"provider": "files", "image": kf.image, "image_digest": digest, "width": cfg.width, "height": cfg.height}
+    index = [k.id for k in project.plan.keyframes].index(kf.id)
+    provider = keyframe_provider(project, kf)
+    return {
+        "provider": provider,
+        "options": cfg.backends.get(provider, {}),
+        "prompt": kf.prompt,
+        "style": project.plan.style or cfg.style,
+        "seed": keyframe_seed(project, index, kf),
+        "width": cfg.width,
+        "height": cfg.height,
+    }
+
+
+def needed_keyframes(project: Project) -> list[KeyframeSpec]:
+    """Keyframe mode: every boundary keyframe. Chaining mode: only the first segment's start frame."""
+    plan = project.plan
+    if project.config.mode == "chain":
+        first = plan.segments[0].start_keyframe
+        return [plan.keyframe(first)] if first else []
+    used = {ref for s in plan.segments for ref in (s.start_keyframe, s.end_keyframe) if ref}
+    return [k for k in plan.keyframes if k.id in used]
+
+
+def segment_backend(project: Project, seg: SegmentSpec) -> str:
+    return seg.backend or project.config.backend
+
+
+def backend_chain(project: Project, seg: SegmentSpec) -> list[str]:
+    """Primary backend then the fallback list, without repeats: the chain can never loop."""
+    chain: list[str] = []
+    for name in [segment_backend(project, seg), *project.config.fallback]:
+        if name not in chain:
+            chain.append(name)
+    return chain
+
+
+def clip_inputs(project: Project, index: int, upstream: dict[str, ItemState]) -> dict[str, Any]:
+    """Inputs of clip `index`. `upstream` maps keyframe ids and clip ids to their current states."""
+    cfg = project.config
+    seg = project.plan.segments[index]
+    backend = segment_backend(project, seg)
+    inputs: dict[str, Any] = {
+        "backend": backend,
+        "options": cfg.backends.get(backend, {}),
+        "prompt": seg.prompt,
+        "negative_prompt": seg.negative_prompt,
+        "duration": seg.duration,
+        "fps": cfg.fps,
+        "width": cfg.width,
+        "height": cfg.height,
+        "seed": segment_seed(project, index, seg),
+        "mode": cfg.mode,
+    }
+    if cfg.mode == "chain" and index > 0:
+        prev = project.plan.segments[index - 1].id
+        inputs["first"] = {"from": f"last frame of {prev}", "digest": upstream[prev].digest,
+                           "seam_offset": cfg.stitch.seam_offset}
+    elif seg.start_keyframe:
+        inputs["first"] = {"from": f"keyframe {seg.start_keyframe}", "digest": upstream[seg.start_keyframe].digest}
+    if cfg.mode == "keyframe" and seg.end_keyframe:
+        inputs["last"] = {"from": f"keyframe {seg.end_keyframe}", "digest": upstream[seg.end_keyframe].digest}
+    return inputs
+
+
+def final_inputs(project: Project, clips: list[ItemState]) -> dict[str, Any]:
+    cfg = project.config
+    return {
+        "clips": [[c.id, c.digest] for c in clips],
+        "stitch": cfg.stitch.model_dump(),
+        "color_match": cfg.stitch_color_match(),
+        "width": cfg.width,
+        "height": cfg.height,
+        "fps": cfg.fps,
+        "mode": cfg.mode,
+    }
+
+
+@dataclass
+class Graph:
+    keyframes: list[ItemState]
+    clips: list[ItemState]
+    final: ItemState
+
+    def all(self) -> list[ItemState]:
+        return [*self.keyframes, *self.clips, self.final]
+
+
+def build_graph(project: Project) -> Graph:
+    """Every item's state, in dependency order, predicting that stale upstream work will be redone."""
+    states: dict[str, ItemState] = {}
+    keyframes = []
+    for kf in needed_keyframes(project):
+        st = evaluate(project, "keyframe", kf.id, keyframe_inputs(project, kf))
+        states[kf.id] = st
+        keyframes.append(st)
+    clips = []
+    for i, seg in enumerate(project.plan.segments):
+        st = evaluate(project, "clip", seg.id, clip_inputs(project, i, states))
+        states[seg.id] = st
+        clips.append(st)
+    final = evaluate(project, "final", "final", final_inputs(project, clips))
+    return Graph(keyframes, clips, final)

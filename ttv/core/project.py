@@ -1,0 +1,245 @@
+"""The project folder: paths, validated loading of ttv.toml / plan.toml, records, lock, events."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from filelock import FileLock, Timeout
+from pydantic import ValidationError
+
+from ttv import __version__
+from ttv.core.errors import ConfigError, LockBusyError
+from ttv.core.events import EventLog
+from ttv.core.fsutil import atomic_write_text, file_digest
+from ttv.core.schemas import Plan, ProjectConfig, Record
+from ttv.core.tomlio import dumps_toml, load_toml, write_toml
+from ttv.core.validation import describe_validation_error
+
+CONFIG_FILE = "ttv.toml"
+PLAN_FILE = "plan.toml"
+RecordKind = Literal["keyframe", "clip", "final"]
+
+CONFIG_HEADER = """ttv project settings. Edit freely; `ttv config show` explains each value.
+Docs: README.md "Project folder". Unknown keys are errors."""
+PLAN_HEADER = """Shot plan written by `ttv plan`. Edit prompts/durations by hand: only what you change is redone.
+Set `locked = true` on a segment to keep it when re-planning with `ttv plan --force`."""
+
+
+def find_project_root(start: Path) -> Path | None:
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    return None
+
+
+class Project:
+    def __init__(self, root: Path, config: ProjectConfig) -> None:
+        self.root = root
+        self.config = config
+        self._plan: Plan | None = None
+        self.events = EventLog(self.ttv_dir / "events.jsonl")
+
+    # ---- paths -------------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def plan_path(self) -> Path:
+        return self.root / PLAN_FILE
+
+    @property
+    def ttv_dir(self) -> Path:
+        return self.root / ".ttv"
+
+    @property
+    def keyframes_dir(self) -> Path:
+        return self.root / "keyframes"
+
+    @property
+    def clips_dir(self) -> Path:
+        return self.root / "clips"
+
+    @property
+    def frames_dir(self) -> Path:
+        return self.root / "frames"
+
+    @property
+    def final_path(self) -> Path:
+        return self.root / "final.mp4"
+
+    def output_path(self, kind: RecordKind, item_id: str) -> Path:
+        if kind == "keyframe":
+            return self.keyframes_dir / f"{item_id}.png"
+        if kind == "clip":
+            return self.clips_dir / f"{item_id}.mp4"
+        return self.final_path
+
+    def record_path(self, kind: RecordKind, item_id: str) -> Path:
+        return self.output_path(kind, item_id).with_suffix(".toml")
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    # ---- loading -----------------------------------------------------------------------------
+    @classmethod
+    def load(cls, root: Path) -> Project:
+        root = root.resolve()
+        path = root / CONFIG_FILE
+        if not path.is_file():
+            raise ConfigError(f"no {CONFIG_FILE} in {root}", hint="create a project with `ttv init DIR --idea \"...\"`, "
+                              "or pass --project DIR")
+        from ttv.core.userconfig import load_user_config, merge, user_config_path
+
+        user = load_user_config()
+        data = load_toml(path)
+        try:
+            return cls(root, parse_config(merge(user, data), str(path)))
+        except ConfigError:
+            if user:
+                # Say which file is wrong when the user config is the culprit.
+                try:
+                    parse_config(data, str(path))
+                except ConfigError:
+                    raise
+                parse_config(merge(user, data), f"{user_config_path()} (user config)")
+            raise
+
+    @classmethod
+    def discover(cls, project: Path | None) -> Project:
+        if project is not None:
+            return cls.load(project)
+        root = find_project_root(Path.cwd())
+        if root is None:
+            raise ConfigError(f"no {CONFIG_FILE} here or in any parent folder",
+                              hint="cd into a project, pass --project DIR, or create one with `ttv init DIR --idea \"...\"`")
+        return cls.load(root)
+
+    @property
+    def has_plan(self) -> bool:
+        return self.plan_path.is_file()
+
+    @property
+    def plan(self) -> Plan:
+        if self._plan is None:
+            if not self.has_plan:
+                raise ConfigError(f"{self.plan_path} does not exist yet", hint="run `ttv plan` first")
+            self._plan = parse_plan(load_toml(self.plan_path), str(self.plan_path))
+        return self._plan
+
+    def save_plan(self, plan: Plan) -> None:
+        data = plan.model_dump(by_alias=True, exclude_defaults=False)
+        # Keep plan.toml readable: drop empty optional fields from each entry.
+        for seg in data["segments"]:
+            for key in ("negative_prompt", "camera", "continuity", "backend", "end_keyframe", "start_keyframe"):
+                if seg.get(key) == "":
+                    seg.pop(key)
+            if seg.get("seed") is None:
+                seg.pop("seed", None)
+        for kf in data["keyframes"]:
+            for key in ("image", "provider"):
+                if kf.get(key) == "":
+                    kf.pop(key)
+            if kf.get("seed") is None:
+                kf.pop("seed", None)
+        write_toml(self.plan_path, data, header=PLAN_HEADER)
+        self._plan = plan
+
+    def save_config(self) -> None:
+        save_config(self.root, self.config)
+
+    # ---- records -----------------------------------------------------------------------------
+    def read_record(self, kind: RecordKind, item_id: str) -> Record | None:
+        path = self.record_path(kind, item_id)
+        if not path.is_file():
+            return None
+        try:
+            record = Record.model_validate(load_toml(path))
+        except (ConfigError, ValidationError):
+            # A hand-broken record only means "not done": the item is redone; nothing is lost.
+            return None
+        return record
+
+    def write_record(self, record: Record) -> None:
+        record.versions.setdefault("ttv", __version__)
+        data = record.model_dump(by_alias=True, mode="json")
+        write_toml(self.record_path(record.kind, record.id), data)
+
+    def output_is_intact(self, record: Record) -> bool:
+        """Output exists with the recorded digest. A (size, mtime) match skips re-hashing, like make/dvc."""
+        if not record.output or not record.output_digest:
+            return False
+        path = self.record_path(record.kind, record.id).parent / record.output
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return False
+        if st.st_size == record.output_size and st.st_mtime_ns == record.output_mtime_ns:
+            return True
+        return st.st_size == record.output_size and file_digest(path) == record.output_digest
+
+    # ---- lock --------------------------------------------------------------------------------
+    @contextmanager
+    def locked(self, command: str, wait: float = 0.0) -> Iterator[None]:
+        """Hold `.ttv/lock` for a mutating command; a second ttv process gets a clear message."""
+        self.ttv_dir.mkdir(parents=True, exist_ok=True)
+        info_path = self.ttv_dir / "lock.json"
+        lock = FileLock(str(self.ttv_dir / "lock"))
+        try:
+            lock.acquire(timeout=wait if wait > 0 else 0.05)
+        except Timeout:
+            holder = ""
+            try:
+                info = json.loads(info_path.read_text())
+                holder = f" (pid {info.get('pid')} on {info.get('host')}, `ttv {info.get('command')}`, since {info.get('since')})"
+            except (OSError, ValueError):
+                pass
+            raise LockBusyError(f"another ttv process is working on this project{holder}",
+                                hint="wait for it to finish, or pass --wait-for-lock SECONDS") from None
+        try:
+            atomic_write_text(info_path, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command,
+                                                     "since": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+            yield
+        finally:
+            try:
+                info_path.unlink()
+            except FileNotFoundError:
+                pass
+            lock.release()
+
+
+def parse_config(data: dict[str, Any], filename: str) -> ProjectConfig:
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, filename, ProjectConfig),
+                          hint="fix the key named above; `ttv config show` lists every setting") from None
+
+
+def parse_plan(data: dict[str, Any], filename: str) -> Plan:
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, filename, Plan, context=data),
+                          hint="fix plan.toml by hand, or re-plan with `ttv plan --force` (locked segments are kept)") from None
+
+
+def config_to_toml(config: ProjectConfig) -> str:
+    data = config.model_dump(by_alias=True, exclude_none=True)
+    return dumps_toml(data)
+
+
+def save_config(root: Path, config: ProjectConfig) -> None:
+    data = config.model_dump(by_alias=True, exclude_none=True)
+    write_toml(root / CONFIG_FILE, data, header=CONFIG_HEADER)

@@ -1,0 +1,344 @@
+"""Running one item (keyframe or clip) durably: records, attempts, retries, fallback, resume, cost.
+
+The rules (DESIGN §4-5):
+- The record is written `running` before work starts and a remote job id is written (status
+  `submitted`) before the first poll, so a restart polls the same job instead of paying twice.
+- Output goes to a `.partial` name, is checked, then renamed; only then is the record marked `done`.
+- A failure is classified: retryable → retry on the same backend with backoff and jitter;
+  "backend" → next backend in the chain; "request" → stop this item. Every attempt is recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from queue import Queue
+from typing import Any
+
+from ttv.backends.base import Backend, GenerateResult
+from ttv.core.errors import BackendError, TtvError
+from ttv.core.fsutil import commit_partial, file_digest, partial_path
+from ttv.core.graph import ItemState
+from ttv.core.project import Project
+from ttv.core.schemas import Attempt, Record
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Interrupted(Exception):
+    """Raised inside workers when the user pressed Ctrl-C (the run is stopping)."""
+
+
+@dataclass
+class Clock:
+    """Injectable time source for tests (no test sleeps real seconds)."""
+
+    sleep_fn: Callable[[float], None] = time.sleep
+    now_fn: Callable[[], float] = time.monotonic
+
+
+class StopFlag:
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Interrupted()
+
+
+class ItemContext:
+    """The JobContext handed to a backend for one attempt (see ttv.backends.base.JobContext)."""
+
+    def __init__(self, run: ItemRun, attempt: Attempt, job_id: str | None) -> None:
+        self._run = run
+        self._attempt = attempt
+        self.job_id = job_id
+        self.item_id = run.state.id
+
+    def remember_job(self, job_id: str, **info: Any) -> None:
+        rec = self._run.record
+        provider = str(info.pop("provider", self._attempt.backend))
+        rec.job_id, rec.job_provider, rec.status = job_id, provider, "submitted"
+        self._attempt.job_id, self._attempt.status = job_id, "submitted"
+        if info:
+            rec.info.update({k: v for k, v in info.items() if isinstance(v, str | int | float | bool)})
+        self._run.save()
+        self.job_id = job_id
+        self.event("item.submitted", backend=self._attempt.backend, job_id=job_id)
+        if self._run.detach:
+            raise DetachedError(job_id)
+
+    def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
+                 status: str | None = None, message: str | None = None) -> None:
+        self._run.stop.check()
+        data: dict[str, Any] = {"step": self._run.step}
+        if fraction is not None:
+            data["fraction"] = round(max(0.0, min(1.0, fraction)), 4)
+        if step is not None and total is not None:
+            data["k"], data["n"] = step, total
+        if status:
+            data["status"] = status
+        if message:
+            data["message"] = message
+        self.event("item.progress", **data)
+
+    def event(self, type: str, **data: Any) -> None:
+        self._run.project.events.emit(type, item=self.item_id, **data)
+
+    def sleep(self, seconds: float) -> None:
+        # Sleep in small slices so Ctrl-C stops a long poll wait promptly.
+        end = self._run.clock.now_fn() + seconds
+        while True:
+            self._run.stop.check()
+            left = end - self._run.clock.now_fn()
+            if left <= 0:
+                return
+            self._run.clock.sleep_fn(min(left, 0.25))
+
+    def now(self) -> float:
+        return self._run.clock.now_fn()
+
+
+class BackendPool:
+    """Per-backend worker slots: remote backends allow `concurrency()` jobs, local ones one per GPU."""
+
+    def __init__(self, create: Callable[[str], Backend]) -> None:
+        self._create = create
+        self._queues: dict[str, Queue[Backend]] = {}
+        self._instances: dict[str, list[Backend]] = {}
+        self._lock = threading.Lock()
+
+    def primary(self, name: str) -> Backend:
+        with self._lock:
+            self._ensure(name)
+            return self._instances[name][0]
+
+    def _ensure(self, name: str) -> None:
+        if name in self._queues:
+            return
+        main = self._create(name)
+        workers = main.worker_backends() if hasattr(main, "worker_backends") else [main]
+        q: Queue[Backend] = Queue()
+        for w in workers:
+            slots = w.concurrency() if hasattr(w, "concurrency") else 1
+            for _ in range(max(1, slots)):
+                q.put(w)
+        self._queues[name] = q
+        self._instances[name] = [main, *[w for w in workers if w is not main]]
+
+    def slots(self, name: str) -> int:
+        with self._lock:
+            self._ensure(name)
+            return self._queues[name].qsize()
+
+    @contextlib.contextmanager
+    def acquire(self, name: str, stop: StopFlag) -> Any:
+        with self._lock:
+            self._ensure(name)
+            q = self._queues[name]
+        while True:
+            stop.check()
+            try:
+                worker = q.get(timeout=0.2)
+                break
+            except Exception:  # queue.Empty
+                continue
+        try:
+            yield worker
+        finally:
+            q.put(worker)
+
+    def close(self) -> None:
+        for instances in self._instances.values():
+            for b in instances:
+                with contextlib.suppress(Exception):
+                    b.close()  # type: ignore[attr-defined]
+
+
+@dataclass
+class Outcome:
+    id: str
+    status: str  # done | failed | skipped | submitted
+    error: str = ""
+    cost_usd: float = 0.0
+    backend: str = ""
+
+
+@dataclass
+class ItemRun:
+    """One item being produced, with its record kept on disk at every state change."""
+
+    project: Project
+    state: ItemState
+    step: str
+    stop: StopFlag
+    clock: Clock
+    detach: bool = False  # --detach: return once the remote job is submitted (see `ttv wait`)
+    record: Record = field(init=False)
+
+    def __post_init__(self) -> None:
+        old = self.state.record
+        # Keep a record that matches these inputs (to resume its job and keep its attempts);
+        # start a fresh one when the inputs changed.
+        if old is not None and old.inputs_hash == self.state.hash:
+            self.record = old.model_copy(deep=True)
+        else:
+            self.record = Record(kind=self.state.kind, id=self.state.id, inputs=self.state.inputs,
+                                 inputs_hash=self.state.hash)
+            if old is not None:
+                self.record.attempts = []
+
+    def save(self) -> None:
+        self.project.write_record(self.record)
+
+
+GenerateFn = Callable[[Backend, Path, ItemContext], GenerateResult]
+VerifyFn = Callable[[Path], dict[str, Any]]
+
+
+def backoff_delay(attempt: int, retry_after: float | None, rng: random.Random) -> float:
+    if retry_after is not None:
+        return min(retry_after, 300.0)
+    return min(60.0, 2.0 * 2 ** (attempt - 1)) * (0.5 + rng.random())  # exponential, with jitter
+
+
+def run_item(
+    run: ItemRun,
+    chain: list[str],
+    pool: BackendPool,
+    generate: GenerateFn,
+    verify: VerifyFn,
+    *,
+    retries: int,
+    rng: random.Random | None = None,
+) -> Outcome:
+    project, rec, output = run.project, run.record, project_output(run)
+    rng = rng or random.Random()
+    if rec.job_id and rec.job_provider in chain:
+        # Resume: an earlier run submitted a job; poll it on the same backend, never resubmit.
+        chain = chain[chain.index(rec.job_provider):]
+    resume_job = rec.job_id or None
+    rec.started_at = rec.started_at or utcnow()
+    t0 = time.monotonic()
+    last_error: BackendError | None = None
+    for b_index, name in enumerate(chain):
+        for attempt_no in range(1, retries + 2):
+            run.stop.check()
+            attempt = Attempt(n=len(rec.attempts) + 1, backend=name, started_at=utcnow())
+            rec.attempts.append(attempt)
+            rec.status, rec.error = "running", ""
+            job_id = resume_job if (resume_job and name == rec.job_provider) else None
+            if job_id:
+                attempt.job_id, rec.status = job_id, "submitted"
+            else:
+                rec.job_id, rec.job_provider = "", ""
+            run.save()
+            project.events.emit("item.started", item=rec.id, step=run.step, backend=name, attempt=attempt.n,
+                                resumed_job=job_id or None)
+            partial = partial_path(output)
+            try:
+                with pool.acquire(name, run.stop) as backend:
+                    ctx = ItemContext(run, attempt, job_id)
+                    result = generate(backend, partial, ctx)
+                    facts = verify(partial)
+                commit_partial(partial, output)
+            except (Interrupted, KeyboardInterrupt):
+                attempt.status, attempt.ended_at = "interrupted", utcnow()
+                # A submitted remote job stays `submitted` so the next run polls it again.
+                rec.status = "submitted" if rec.job_id else "running"
+                run.save()
+                with contextlib.suppress(FileNotFoundError):
+                    partial.unlink()
+                raise
+            except DetachedError:
+                attempt.status, attempt.ended_at = "submitted", utcnow()
+                run.save()
+                return Outcome(rec.id, "submitted", backend=name)
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded, then classified
+                with contextlib.suppress(FileNotFoundError):
+                    partial.unlink()
+                err = exc if isinstance(exc, BackendError) else _as_backend_error(exc)
+                last_error = err
+                attempt.status, attempt.ended_at = "failed", utcnow()
+                attempt.error, attempt.error_kind, attempt.error_code = err.message, err.kind, err.code or ""
+                rec.job_id, rec.job_provider = "", ""
+                resume_job = None
+                rec.error = err.message + (f" — {err.hint}" if err.hint else "")
+                run.save()
+                project.events.emit("item.failed" if err.kind != "retryable" else "item.retry", item=rec.id,
+                                    step=run.step, backend=name, attempt=attempt.n, error=err.message,
+                                    error_kind=err.kind, hint=err.hint)
+                if err.kind == "retryable" and attempt_no <= retries:
+                    delay = backoff_delay(attempt_no, err.retry_after, rng)
+                    project.events.emit("item.retry", item=rec.id, backend=name, attempt=attempt.n, delay=round(delay, 2))
+                    ItemContext(run, attempt, None).sleep(delay)
+                    continue
+                if err.kind == "request":
+                    return _fail(run, err, t0)
+                break  # permanent for this backend (or retries exhausted): fall back
+            else:
+                # Success: digest, timings, cost; the record says done only after the rename.
+                st = output.stat()
+                attempt.status, attempt.ended_at = "done", utcnow()
+                attempt.cost_usd, attempt.credits = result.cost_usd, result.credits
+                rec.status, rec.error = "done", ""
+                rec.output = output.name
+                rec.output_digest = file_digest(output)
+                rec.output_size, rec.output_mtime_ns = st.st_size, st.st_mtime_ns
+                rec.backend, rec.model = name, result.model or rec.model or name
+                rec.cost_usd = round(sum(a.cost_usd for a in rec.attempts), 6)
+                rec.finished_at = utcnow()
+                rec.seconds = round(time.monotonic() - t0, 3)
+                rec.media = facts
+                rec.info.update(result.info)
+                rec.job_id = rec.job_id  # kept for audit
+                run.save()
+                if result.cost_usd:
+                    project.events.emit("cost", item=rec.id, usd=result.cost_usd, backend=name)
+                project.events.emit("item.done", item=rec.id, step=run.step, backend=name, seconds=rec.seconds,
+                                    cost_usd=rec.cost_usd)
+                return Outcome(rec.id, "done", cost_usd=rec.cost_usd, backend=name)
+        if b_index + 1 < len(chain):
+            project.events.emit("item.fallback", item=rec.id, **{"from": name, "to": chain[b_index + 1]},
+                                reason=last_error.message if last_error else "")
+    assert last_error is not None
+    return _fail(run, last_error, t0)
+
+
+class DetachedError(Exception):
+    """A remote backend was asked to submit and return (--detach): the job is submitted, not done."""
+
+
+def _fail(run: ItemRun, err: BackendError, t0: float) -> Outcome:
+    rec = run.record
+    rec.status = "failed"
+    rec.error = err.message + (f" — {err.hint}" if err.hint else "")
+    rec.cost_usd = round(sum(a.cost_usd for a in rec.attempts), 6)
+    rec.seconds = round(time.monotonic() - t0, 3)
+    run.save()
+    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd)
+
+
+def _as_backend_error(exc: Exception) -> BackendError:
+    if isinstance(exc, TtvError):
+        return BackendError(exc.message, exc.hint, kind="backend", code=type(exc).__name__)
+    return BackendError(f"{type(exc).__name__}: {exc}", "run with TTV_DEBUG=1 for the traceback", kind="backend",
+                        code=type(exc).__name__)
+
+
+def project_output(run: ItemRun) -> Path:
+    return run.project.output_path(run.state.kind, run.state.id)

@@ -1,0 +1,641 @@
+"""The pipeline steps: plan, keyframes, clips (render in keyframe mode / chain in chaining mode), stitch.
+
+Each step reads the project, works out what is stale, does only that, and records everything on disk.
+Commands in ttv/commands are thin layers over these functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ttv.backends import registry
+from ttv.backends.base import (
+    Backend,
+    GenerateResult,
+    ImageProvider,
+    ImageRequest,
+    Planner,
+    PlanRequest,
+    VideoBackend,
+    VideoCapabilities,
+    VideoRequest,
+)
+from ttv.core.errors import BackendError, ConfigError, InputRejected
+from ttv.core.graph import (
+    ItemState,
+    backend_chain,
+    build_graph,
+    clip_inputs,
+    evaluate,
+    final_inputs,
+    keyframe_inputs,
+    keyframe_provider,
+    keyframe_seed,
+    needed_keyframes,
+    segment_seed,
+)
+from ttv.core.project import Project
+from ttv.core.runner import BackendPool, Clock, ItemContext, ItemRun, Outcome, StopFlag, run_item
+from ttv.core.schemas import KeyframeSpec, Plan, SegmentSpec
+
+OnError = Literal["fail", "keep-going"]
+
+
+@dataclass
+class RunOptions:
+    force: bool = False
+    only: set[str] | None = None
+    on_error: OnError = "fail"
+    max_cost: float | None = None  # overrides ttv.toml max_cost_usd
+    dry_run: bool = False
+    detach: bool = False
+    clock: Clock = field(default_factory=Clock)
+    stop: StopFlag = field(default_factory=StopFlag)
+
+    def selected(self, item_id: str) -> bool:
+        return self.only is None or item_id in self.only
+
+
+@dataclass
+class PlannedWork:
+    """One item a step would (re)do, with why and what it costs (for --dry-run and budgets)."""
+
+    id: str
+    reasons: list[str]
+    backend: str
+    cost_usd: float
+    seconds: float
+
+
+@dataclass
+class StepReport:
+    step: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # fresh, kept
+    planned: list[PlannedWork] = field(default_factory=list)  # dry-run
+    seconds: float = 0.0
+    output: str = ""
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def done(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "done"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "done": [o.id for o in self.done],
+            "failed": [{"id": o.id, "error": o.error} for o in self.failed],
+            "submitted": [o.id for o in self.outcomes if o.status == "submitted"],
+            "skipped": self.skipped,
+            "would_run": [vars(p) for p in self.planned],
+            "cost_usd": round(sum(o.cost_usd for o in self.outcomes), 4),
+            "seconds": round(self.seconds, 3),
+            "output": self.output,
+        }
+
+
+def _check_only(ids: Iterable[str], options: RunOptions, what: str) -> None:
+    if options.only is None:
+        return
+    known = set(ids)
+    unknown = sorted(options.only - known)
+    if unknown:
+        raise ConfigError(f"--only names unknown {what}: {', '.join(unknown)}",
+                          hint=f"known {what}: {', '.join(sorted(known)) or '(none)'}")
+
+
+def _todo(states: list[ItemState], options: RunOptions) -> tuple[list[ItemState], list[str]]:
+    todo, skipped = [], []
+    for st in states:
+        if not options.selected(st.id):
+            continue
+        if st.fresh and not options.force:
+            skipped.append(st.id)
+        else:
+            if st.fresh and options.force:
+                st.reasons = ["--force"]
+            todo.append(st)
+    return todo, skipped
+
+
+def _create(project: Project, name: str, kind: Literal["video", "image", "planner"]) -> Backend:
+    backend = registry.create(name, project.config.backends.get(name), kind=kind)
+    available = backend.is_available()
+    if not available.ok:
+        raise BackendError(f"backend {name!r} is not available: {available.reason}", kind="backend", code="unavailable",
+                           hint=f"`ttv backends info {name}` says what it needs")
+    return backend
+
+
+# ---- plan -----------------------------------------------------------------------------------
+
+def default_segment_count(project: Project) -> int:
+    cfg = project.config
+    if cfg.segments:
+        return cfg.segments
+    return max(1, round((cfg.duration or 30.0) / 5.0))
+
+
+def plan_step(project: Project, *, force: bool = False, planner: str | None = None, segments: int | None = None,
+              duration: float | None = None, style: str | None = None, warn: Any = None) -> tuple[Plan, bool]:
+    """Write plan.toml. Returns (plan, changed). An existing plan is kept unless `force`;
+    re-planning keeps locked segments."""
+    if project.has_plan and not force:
+        return project.plan, False
+    cfg = project.config
+    name = planner or cfg.planner
+    caps = _video_caps(project)
+    request = PlanRequest(idea=cfg.idea, mode=cfg.mode, segments=segments or cfg.segments,
+                          total_duration=duration or cfg.duration, style=style if style is not None else cfg.style,
+                          seed=cfg.seed, capabilities=caps)
+    planner_obj = registry.create(name, cfg.backends.get(name), kind="planner")
+    assert isinstance(planner_obj, Planner)
+    available = planner_obj.is_available()
+    if not available.ok:
+        if name == "heuristic":
+            raise ConfigError(f"planner {name!r} unavailable: {available.reason}")
+        # Never silently: say which key or extra would enable the LLM planner.
+        if warn is not None:
+            warn(f"planner {name!r} is not available ({available.reason}); using the offline heuristic planner")
+        project.events.emit("log", level="warning", message=f"planner {name} unavailable: {available.reason}")
+        planner_obj = registry.create("heuristic", None, kind="planner")
+        assert isinstance(planner_obj, Planner)
+        name = "heuristic"
+    ctx = _SimpleContext(project, "plan")
+    draft = planner_obj.plan(request, ctx)
+    new_segments = [SegmentSpec(**s.model_dump()) for s in draft.segments]
+    keyframes = [KeyframeSpec(id=k.id, prompt=k.prompt) for k in draft.keyframes]
+    # Keyframe mode: segment i goes from keyframe i to keyframe i+1. Chaining: only the first start frame.
+    for i, seg in enumerate(new_segments):
+        if cfg.mode == "keyframe" and len(keyframes) > i + 1:
+            seg.start_keyframe, seg.end_keyframe = keyframes[i].id, keyframes[i + 1].id
+        elif i == 0 and keyframes:
+            seg.start_keyframe = keyframes[0].id
+    if project.has_plan:
+        new_segments, keyframes = _keep_locked(project.plan, new_segments, keyframes)
+    plan = Plan(planner=name, style=draft.style or request.style, segments=new_segments, keyframes=keyframes)
+    project.save_plan(plan)
+    project.events.emit("item.done", item="plan", step="plan", segments=len(plan.segments))
+    return plan, True
+
+
+def _keep_locked(old: Plan, segments: list[SegmentSpec],
+                 keyframes: list[KeyframeSpec]) -> tuple[list[SegmentSpec], list[KeyframeSpec]]:
+    kf_by_id = {k.id: k for k in keyframes}
+    out = []
+    for seg in segments:
+        try:
+            prev = old.segment(seg.id)
+        except KeyError:
+            out.append(seg)
+            continue
+        if prev.locked:
+            out.append(prev)
+            for ref in (prev.start_keyframe, prev.end_keyframe):
+                if ref:
+                    with contextlib.suppress(KeyError):
+                        kf_by_id[ref] = old.keyframe(ref)
+        else:
+            out.append(seg)
+    return out, list(kf_by_id.values()) + [k for k in old.keyframes if k.id not in kf_by_id and
+                                            any(k.id in (s.start_keyframe, s.end_keyframe) for s in out)]
+
+
+def _video_caps(project: Project) -> VideoCapabilities | None:
+    try:
+        backend = registry.create(project.config.backend, project.config.backends.get(project.config.backend),
+                                  kind="video")
+        assert isinstance(backend, VideoBackend)
+        return backend.capabilities()
+    except Exception:  # noqa: BLE001 - planning works without knowing the backend's limits
+        return None
+
+
+class _SimpleContext:
+    """A JobContext for work that is not a recorded item (planning)."""
+
+    job_id: str | None = None
+
+    def __init__(self, project: Project, step: str) -> None:
+        self.project, self.step = project, step
+
+    def remember_job(self, job_id: str, **info: Any) -> None:
+        self.job_id = job_id
+
+    def progress(self, fraction: float | None = None, **kw: Any) -> None:
+        self.project.events.emit("item.progress", item=self.step, step=self.step, fraction=fraction,
+                                 **{k: v for k, v in kw.items() if v is not None})
+
+    def event(self, type: str, **data: Any) -> None:
+        self.project.events.emit(type, item=self.step, **data)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def now(self) -> float:
+        return time.monotonic()
+
+
+# ---- keyframes ------------------------------------------------------------------------------
+
+def _verify_image(width: int, height: int) -> Any:
+    def verify(path: Path) -> dict[str, Any]:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as im:
+                im.load()
+                size = im.size
+        except (UnidentifiedImageError, OSError) as exc:
+            raise BackendError(f"the keyframe image is not a readable image: {exc}", kind="retryable") from exc
+        if size != (width, height):
+            raise BackendError(f"keyframe is {size[0]}x{size[1]}, expected {width}x{height}", kind="backend")
+        return {"width": size[0], "height": size[1]}
+
+    return verify
+
+
+def keyframes_step(project: Project, options: RunOptions) -> StepReport:
+    t0 = time.monotonic()
+    report = StepReport("keyframes")
+    kfs = needed_keyframes(project)
+    _check_only([k.id for k in kfs], options, "keyframes")
+    states = [evaluate(project, "keyframe", k.id, keyframe_inputs(project, k)) for k in kfs]
+    todo, report.skipped = _todo(states, options)
+    by_id = {k.id: (i, k) for i, k in enumerate(project.plan.keyframes)}
+    if options.dry_run:
+        report.planned = [PlannedWork(st.id, st.reasons, keyframe_provider(project, by_id[st.id][1]), 0.0, 0.0)
+                          for st in todo]
+        return report
+    pool = BackendPool(lambda name: _create(project, name, "image"))
+    cfg = project.config
+    try:
+        for st in todo:
+            index, kf = by_id[st.id]
+            name = keyframe_provider(project, kf)
+            req = ImageRequest(keyframe_id=kf.id, prompt=kf.prompt, width=cfg.width, height=cfg.height,
+                               seed=keyframe_seed(project, index, kf), style=project.plan.style or cfg.style,
+                               extra={"image": kf.image, "project_root": str(project.root), "index": index})
+
+            def generate(backend: Backend, out: Path, ctx: ItemContext, req: ImageRequest = req) -> GenerateResult:
+                assert isinstance(backend, ImageProvider)
+                return backend.generate(req, out, ctx)
+
+            run = ItemRun(project, st, "keyframes", options.stop, options.clock)
+            outcome = run_item(run, [name], pool, generate, _verify_image(cfg.width, cfg.height), retries=cfg.retries)
+            report.outcomes.append(outcome)
+            if outcome.status == "failed" and options.on_error == "fail":
+                break
+    finally:
+        pool.close()
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+# ---- clips ----------------------------------------------------------------------------------
+
+def _keyframe_png(project: Project, kf_id: str) -> Path:
+    return project.output_path("keyframe", kf_id)
+
+
+def _verify_clip(project: Project, seg: SegmentSpec) -> Any:
+    def verify(path: Path) -> dict[str, Any]:
+        from ttv.core.media import MediaError, probe
+
+        try:
+            info = probe(path)
+        except MediaError as exc:
+            raise BackendError(f"the clip for {seg.id} does not decode: {exc}", kind="retryable") from exc
+        if info.frames < 1:
+            raise BackendError(f"the clip for {seg.id} has no frames", kind="retryable")
+        return {"frames": info.frames, "fps": round(info.fps, 3), "width": info.width, "height": info.height,
+                "duration": round(info.duration, 3), "codec": info.codec, "has_audio": info.has_audio}
+
+    return verify
+
+
+def last_frame_png(project: Project, seg_id: str) -> Path:
+    """The exact last frame of a finished clip (chaining hand-over), extracted once and cached."""
+    from ttv.core.fsutil import file_digest
+    from ttv.core.media import last_frame
+
+    record = project.read_record("clip", seg_id)
+    clip = project.output_path("clip", seg_id)
+    png = project.frames_dir / f"{seg_id}-last.png"
+    stamp = project.frames_dir / f"{seg_id}-last.src"
+    source = record.output_digest if record else file_digest(clip)
+    wanted = f"{source} offset={project.config.stitch.seam_offset}"
+    if png.is_file() and stamp.is_file() and stamp.read_text() == wanted:
+        return png
+    project.frames_dir.mkdir(parents=True, exist_ok=True)
+    last_frame(clip, png, offset=project.config.stitch.seam_offset)
+    from ttv.core.fsutil import atomic_write_text
+
+    atomic_write_text(stamp, wanted)
+    return png
+
+
+def _video_request(project: Project, index: int) -> VideoRequest:
+    """The request to generate now: in chaining mode the start frame is extracted (exactly) from the previous clip."""
+    req = _video_request_for_estimate(project, index)
+    if project.config.mode == "chain" and index > 0:
+        req.first_image = last_frame_png(project, project.plan.segments[index - 1].id)
+    return req
+
+
+def _require_upstream(project: Project, index: int, st: ItemState) -> None:
+    for key in ("first", "last"):
+        dep = st.inputs.get(key)
+        if isinstance(dep, dict) and str(dep.get("digest", "")).startswith("pending:"):
+            what = dep.get("from", "an upstream output")
+            step = "ttv keyframes" if "keyframe" in str(what) else "ttv chain"
+            raise ConfigError(f"segment {st.id} needs {what}, which is not made yet", hint=f"run `{step}` first (or `ttv run`)")
+
+
+def spent_usd(project: Project) -> float:
+    total = 0.0
+    for kind, folder in (("keyframe", project.keyframes_dir), ("clip", project.clips_dir)):
+        if folder.is_dir():
+            for rec_path in folder.glob("*.toml"):
+                rec = project.read_record(kind, rec_path.stem)  # type: ignore[arg-type]
+                if rec is not None:
+                    total += rec.cost_usd
+    return total
+
+
+def estimate_clip(project: Project, index: int, st: ItemState, pool: BackendPool) -> PlannedWork:
+    seg = project.plan.segments[index]
+    name = backend_chain(project, seg)[0]
+    backend = pool.primary(name)
+    assert isinstance(backend, VideoBackend)
+    req = _video_request_for_estimate(project, index)
+    est = backend.estimate_cost(req)
+    return PlannedWork(st.id, st.reasons, name, est.usd, est.seconds)
+
+
+def _video_request_for_estimate(project: Project, index: int) -> VideoRequest:
+    """The request as it will be sent, with image paths where the images will be (they may not exist yet)."""
+    cfg = project.config
+    seg = project.plan.segments[index]
+    first = last = None
+    if cfg.mode == "chain" and index > 0:
+        first = project.frames_dir / f"{project.plan.segments[index - 1].id}-last.png"
+    elif seg.start_keyframe:
+        first = _keyframe_png(project, seg.start_keyframe)
+    if cfg.mode == "keyframe" and seg.end_keyframe:
+        last = _keyframe_png(project, seg.end_keyframe)
+    return VideoRequest(segment_id=seg.id, prompt=seg.prompt, duration=seg.duration, width=cfg.width,
+                        height=cfg.height, fps=cfg.fps, seed=segment_seed(project, index, seg),
+                        negative_prompt=seg.negative_prompt, first_image=first, last_image=last,
+                        extra={"mode": cfg.mode, "index": index, "count": len(project.plan.segments),
+                               "camera": seg.camera})
+
+
+def _prevalidate(project: Project, index: int, pool: BackendPool) -> None:
+    seg = project.plan.segments[index]
+    chain = backend_chain(project, seg)
+    backend = pool.primary(chain[0])
+    assert isinstance(backend, VideoBackend)
+    try:
+        backend.validate_inputs(_video_request_for_estimate(project, index))
+    except InputRejected as exc:
+        if len(chain) > 1:
+            project.events.emit("log", level="warning", message=f"{seg.id}: {exc.message}; will fall back")
+            return  # the runner records the rejection and moves to the next backend
+        raise ConfigError(exc.message, hint=exc.hint) from None
+
+
+def check_budget(project: Project, planned: list[PlannedWork], options: RunOptions) -> None:
+    budget = options.max_cost if options.max_cost is not None else project.config.max_cost_usd
+    if budget is None:
+        return
+    spent = spent_usd(project)
+    remaining = sum(p.cost_usd for p in planned)
+    if spent + remaining > budget + 1e-9:
+        raise ConfigError(
+            f"budget exceeded before starting: spent ${spent:.2f} + this step's estimate ${remaining:.2f} "
+            f"= ${spent + remaining:.2f} > max ${budget:.2f}",
+            hint="raise `max_cost_usd` in ttv.toml or pass --max-cost, select fewer segments with --only, "
+                 "or see `ttv estimate`")
+
+
+def clips_step(project: Project, options: RunOptions, *, step: str) -> StepReport:
+    """`render` (keyframe mode: parallel) or `chain` (chaining mode: sequential)."""
+    cfg = project.config
+    mode = "keyframe" if step == "render" else "chain"
+    if cfg.mode != mode:
+        other = "chain" if cfg.mode == "chain" else "render"
+        raise ConfigError(f"this project is in {cfg.mode} mode; `ttv {step}` is for {mode} mode",
+                          hint=f"run `ttv {other}` (or `ttv run`), or change `mode` in ttv.toml")
+    t0 = time.monotonic()
+    report = StepReport(step)
+    plan = project.plan
+    _check_only([s.id for s in plan.segments], options, "segments")
+    pool = BackendPool(lambda name: _create(project, name, "video"))
+    try:
+        graph = build_graph(project)
+        todo, report.skipped = _todo(graph.clips, options)
+        index_of = {s.id: i for i, s in enumerate(plan.segments)}
+        # Chaining: once a segment is redone, every later segment's start frame changes.
+        if mode == "chain" and todo and options.only is None:
+            first = index_of[todo[0].id]
+            todo = [st for st in graph.clips[first:]]
+            report.skipped = [s for s in report.skipped if index_of[s] < first]
+        planned = [estimate_clip(project, index_of[st.id], st, pool) for st in todo]
+        # Validate before spending anything: what the provider would reject fails now, naming the allowed values.
+        for st in todo:
+            _prevalidate(project, index_of[st.id], pool)
+        if options.dry_run:
+            report.planned = planned
+            return report
+        check_budget(project, planned, options)
+        if mode == "keyframe":
+            _run_parallel(project, options, pool, todo, index_of, report)
+        else:
+            _run_chain(project, options, pool, todo, index_of, report)
+    finally:
+        pool.close()
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def _clip_generate(project: Project, index: int) -> Any:
+    def generate(backend: Backend, out: Path, ctx: ItemContext) -> GenerateResult:
+        assert isinstance(backend, VideoBackend)
+        req = _video_request(project, index)
+        backend.validate_inputs(req)
+        return backend.generate(req, out, ctx)
+
+    return generate
+
+
+def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: ItemState, index: int) -> Outcome:
+    seg = project.plan.segments[index]
+    _require_upstream(project, index, st)
+    run = ItemRun(project, st, "render" if project.config.mode == "keyframe" else "chain", options.stop, options.clock,
+                  detach=options.detach)
+    if options.detach and run.record.status == "submitted" and run.record.job_id:
+        return Outcome(st.id, "submitted", backend=run.record.job_provider)
+    return run_item(run, backend_chain(project, seg), pool, _clip_generate(project, index),
+                    _verify_clip(project, seg), retries=project.config.retries)
+
+
+def _run_parallel(project: Project, options: RunOptions, pool: BackendPool, todo: list[ItemState],
+                  index_of: dict[str, int], report: StepReport) -> None:
+    if not todo:
+        return
+    names = {backend_chain(project, project.plan.segments[index_of[st.id]])[0] for st in todo}
+    workers = min(64, max(1, sum(pool.slots(n) for n in names)))
+    # Threads wait on the per-backend slot pools, so total concurrency never exceeds each backend's limit.
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ttv-item") as ex:
+        futures: dict[Future[Outcome], str] = {
+            ex.submit(_run_one_clip, project, options, pool, st, index_of[st.id]): st.id for st in todo}
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+                for fut in done:
+                    outcome = fut.result()
+                    report.outcomes.append(outcome)
+                    if outcome.status == "failed" and options.on_error == "fail":
+                        options.stop.set()  # finish nothing new; running items are interrupted
+        except BaseException:
+            options.stop.set()
+            raise
+    report.outcomes.sort(key=lambda o: index_of[o.id])
+
+
+def _run_chain(project: Project, options: RunOptions, pool: BackendPool, todo: list[ItemState],
+               index_of: dict[str, int], report: StepReport) -> None:
+    done_ids: set[str] = set()
+    for st in todo:
+        index = index_of[st.id]
+        if index > 0 and done_ids:
+            # Recompute: the previous clip was just made, so this segment's start-frame digest is now known.
+            graph_states = {project.plan.segments[index - 1].id: evaluate(
+                project, "clip", project.plan.segments[index - 1].id,
+                clip_inputs(project, index - 1, _upstream_for(project, index - 1)))}
+            inputs = clip_inputs(project, index, {**_upstream_for(project, index), **graph_states})
+            st = evaluate(project, "clip", st.id, inputs)
+            if st.fresh and not options.force and options.only is None:
+                report.skipped.append(st.id)
+                continue
+        outcome = _run_one_clip(project, options, pool, st, index)
+        report.outcomes.append(outcome)
+        if outcome.status == "done":
+            done_ids.add(st.id)
+        elif outcome.status == "failed":
+            break  # later segments start from this one's last frame: nothing more can run
+        elif outcome.status == "submitted":
+            break  # --detach: the chain continues after `ttv wait`
+
+
+def _upstream_for(project: Project, index: int) -> dict[str, ItemState]:
+    graph = build_graph(project)
+    return {st.id: st for st in [*graph.keyframes, *graph.clips]}
+
+
+# ---- stitch ---------------------------------------------------------------------------------
+
+def stitch_step(project: Project, options: RunOptions, *, crossfade: float | None = None) -> StepReport:
+    from ttv.core.media import stitch
+
+    t0 = time.monotonic()
+    report = StepReport("stitch", output=project.rel(project.final_path))
+    cfg = project.config
+    if crossfade is not None:
+        cfg.stitch.crossfade = crossfade
+    graph = build_graph(project)
+    missing = [c.id for c in graph.clips if not c.fresh]
+    if missing:
+        step = "render" if cfg.mode == "keyframe" else "chain"
+        raise ConfigError(f"cannot stitch: {len(missing)} clip(s) not done or stale: {', '.join(missing[:8])}"
+                          + ("…" if len(missing) > 8 else ""), hint=f"run `ttv {step}` first (or `ttv run`)")
+    final = evaluate(project, "final", "final", final_inputs(project, graph.clips))
+    if final.fresh and not options.force:
+        report.skipped.append("final")
+        return report
+    if options.dry_run:
+        report.planned = [PlannedWork("final", final.reasons, "stitch", 0.0, 0.0)]
+        return report
+    clips = [project.output_path("clip", c.id) for c in graph.clips]
+    drop = [False] + [_repeats_first_frame(project, c) for c in graph.clips[1:]]
+
+    def generate(backend: Backend, out: Path, ctx: ItemContext) -> GenerateResult:
+        result = stitch(clips, out, width=cfg.width, height=cfg.height, fps=cfg.fps, crossfade=cfg.stitch.crossfade,
+                        fit=cfg.stitch.fit, drop_first_frame=drop, color_match=cfg.stitch_color_match(),
+                        soundtrack=(project.root / cfg.stitch.soundtrack) if cfg.stitch.soundtrack else None)
+        return GenerateResult(info={"method": result.method, "dropped_seams": result.dropped_seams})
+
+    def verify(path: Path) -> dict[str, Any]:
+        from ttv.core.media import verify_video
+
+        info = verify_video(path, width=cfg.width, height=cfg.height)
+        return {"frames": info.frames, "fps": round(info.fps, 3), "width": info.width, "height": info.height,
+                "duration": round(info.duration, 3), "has_audio": info.has_audio}
+
+    run = ItemRun(project, final, "stitch", options.stop, options.clock)
+    pool = BackendPool(lambda name: _StitchBackend())
+    outcome = run_item(run, ["stitch"], pool, generate, verify, retries=0)
+    report.outcomes.append(outcome)
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+class _StitchBackend(VideoBackend):
+    """Placeholder 'backend' so stitching goes through the same durable item runner."""
+
+    name = "stitch"
+
+    def capabilities(self) -> VideoCapabilities:
+        return VideoCapabilities(modes=["t2v"], remote=False)
+
+    def estimate_cost(self, request: VideoRequest) -> Any:  # pragma: no cover - never estimated
+        raise NotImplementedError
+
+    def generate(self, request: VideoRequest, output: Path, ctx: Any) -> GenerateResult:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _repeats_first_frame(project: Project, clip: ItemState) -> bool:
+    """May this clip's frame 0 duplicate the previous clip's last frame? Decided by the backend that made it;
+    the media layer then checks the pixels before dropping anything."""
+    if not project.config.stitch.drop_duplicate_seams or clip.record is None:
+        return False
+    with contextlib.suppress(Exception):
+        cls = registry.load_class(clip.record.backend)
+        backend = cls()
+        if isinstance(backend, VideoBackend):
+            return backend.capabilities().repeats_first_frame
+    return False
+
+
+def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> list[StepReport]:
+    """`ttv run`: plan (if missing), keyframes, render or chain, stitch — resuming whatever is done."""
+    reports = []
+    plan_step(project, warn=warn)
+    reports.append(keyframes_step(project, options))
+    if reports[-1].failed:
+        return reports
+    step = "render" if project.config.mode == "keyframe" else "chain"
+    reports.append(clips_step(project, options, step=step))
+    if reports[-1].failed or options.dry_run or options.detach and any(
+            o.status == "submitted" for o in reports[-1].outcomes):
+        return reports
+    stitch_options = RunOptions(force=options.force, dry_run=options.dry_run, clock=options.clock, stop=options.stop)
+    reports.append(stitch_step(project, stitch_options))
+    return reports
+
+
+__all__ = ["RunOptions", "StepReport", "plan_step", "keyframes_step", "clips_step", "stitch_step", "run_all_steps",
+           "InputRejected"]

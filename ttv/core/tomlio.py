@@ -1,0 +1,52 @@
+"""Reading and writing the project's TOML files, with errors that name the file and line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from ttv.core.errors import ConfigError
+from ttv.core.fsutil import atomic_write_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # The message carries "(at line L, column C)".
+        raise ConfigError(f"{path}: invalid TOML: {exc}", hint=f"fix the syntax in {path.name} at the line shown") from None
+
+
+def _strip_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_none(v) for v in value if v is not None]
+    if isinstance(value, tuple):
+        return [_strip_none(v) for v in value]
+    return value
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    return tomli_w.dumps(_strip_none(data))
+
+
+def write_toml(path: Path, data: dict[str, Any], header: str = "") -> None:
+    text = dumps_toml(data)
+    if header:
+        text = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + "\n" + text
+    atomic_write_text(path, text)

@@ -1,0 +1,1038 @@
+"""The dashboard's model: folds the project's files and its event log into rows and totals.
+
+Pure Python (no Textual), so it is unit-testable and reusable by a plain-text follower. It only
+*reads* the project: ttv.toml, plan.toml, keyframes/*.toml, clips/*.toml, final.toml and
+.ttv/events.jsonl. Every read tolerates a missing, half-written or invalid file.
+
+How a segment's state is decided:
+  * events (the live signal) are folded per item, in file order;
+  * records (the state at rest) fill in what the events do not say (a project monitored after the
+    fact, a truncated event log) and win when they were written after the item's last event;
+  * a segment whose clip has not started shows `keyframe` while one of its keyframes is being made;
+  * a segment still active when the render process has died shows `interrupted`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import tomllib
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ttv.core.events import read_events
+from ttv.core.schemas import Plan, ProjectConfig, Record
+
+EVENTS_FILE = Path(".ttv") / "events.jsonl"
+
+ACTIVE = {"keyframe", "queued", "throttled", "running", "downloading", "retrying", "submitted"}
+FINISHED = {"done", "cached"}
+STATES = (
+    "planned",
+    "keyframe",
+    "queued",
+    "throttled",
+    "running",
+    "downloading",
+    "retrying",
+    "done",
+    "cached",
+    "failed",
+    "cancelled",
+    "interrupted",
+)
+_RECORD_STATE = {
+    "planned": "planned",
+    "submitted": "queued",
+    "running": "running",
+    "done": "done",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+KIND_HINTS = {
+    "retryable": "a transient error: run `ttv render` again; it resumes and polls submitted jobs again",
+    "backend": "this backend cannot do it (key, quota, unsupported input): check `ttv doctor`, "
+    "or add another backend to `fallback` in ttv.toml",
+    "request": "the provider rejected the input itself: edit this segment's prompt in plan.toml, "
+    "then run `ttv render`",
+}
+
+
+# --------------------------------------------------------------------------- formatting helpers
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """12s, 3m05s, 2h03m; "—" when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "—"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def fmt_usd(value: float) -> str:
+    if value == 0:
+        return "$0"
+    return f"${value:,.0f}" if value >= 1000 else f"${value:.2f}"
+
+
+def fmt_gib(n_bytes: float | None) -> str:
+    if n_bytes is None:
+        return "?"
+    return f"{n_bytes / 2**30:.1f}"
+
+
+_SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Iterable[float | None], width: int, maximum: float = 100.0) -> str:
+    """The last `width` values as block characters scaled to `maximum` (unknown values as spaces)."""
+    vals = list(values)[-width:] if width > 0 else []
+    out = []
+    for v in vals:
+        if v is None or maximum <= 0:
+            out.append(" ")
+            continue
+        frac = min(max(v / maximum, 0.0), 1.0)
+        out.append(_SPARK[min(int(frac * len(_SPARK)), len(_SPARK) - 1)])
+    return "".join(out).rjust(width)
+
+
+def parse_time(value: str) -> float | None:
+    """ISO 8601 from a record (naive = local time) -> unix seconds; None when absent or garbled."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine (signal 0 sends nothing)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            f = float(value)
+        except ValueError:
+            return None
+        return f if math.isfinite(f) else None
+    return None
+
+
+def _int(value: Any) -> int | None:
+    f = _float(value)
+    return None if f is None else int(f)
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+# --------------------------------------------------------------------------- per-item state
+
+
+@dataclass
+class ItemState:
+    """What the events said about one item (segment, keyframe or "final")."""
+
+    id: str
+    state: str = ""
+    step: str = ""
+    backend: str = ""
+    fraction: float | None = None
+    k: int | None = None
+    n: int | None = None
+    message: str = ""
+    started_ts: float | None = None
+    finished_ts: float | None = None
+    last_ts: float = 0.0
+    seconds: float | None = None
+    attempts: int = 0
+    job_id: str = ""
+    cost_by_backend: dict[str, float] = field(default_factory=dict)
+    done_cost: float = 0.0
+    error: str = ""
+    error_kind: str = ""
+    hint: str = ""
+    history: list[str] = field(default_factory=list)  # short lines for the details pane
+
+
+@dataclass
+class SegmentRow:
+    """One row of the segment table: events and record merged."""
+
+    id: str
+    index: int
+    state: str = "planned"
+    backend: str = ""
+    model: str = ""
+    fraction: float | None = None
+    k: int | None = None
+    n: int | None = None
+    message: str = ""
+    started_ts: float | None = None
+    finished_ts: float | None = None
+    seconds: float | None = None
+    attempts: int = 0
+    job_id: str = ""
+    cost_usd: float = 0.0
+    estimated_cost_usd: float = 0.0
+    error: str = ""
+    error_kind: str = ""
+    hint: str = ""
+    prompt: str = ""
+    negative_prompt: str = ""
+    duration: float | None = None
+    start_keyframe: str = ""
+    end_keyframe: str = ""
+    record: Record | None = None
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def backend_model(self) -> str:
+        if self.backend and self.model:
+            return f"{self.backend}/{self.model}"
+        return self.backend or self.model or "—"
+
+    def progress_text(self) -> str:
+        if self.state in FINISHED:
+            return "100%"
+        if self.k is not None and self.n:
+            return f"{self.k}/{self.n}"
+        if self.fraction is not None:
+            return f"{int(self.fraction * 100)}%"
+        return "—"
+
+    def progress_fraction(self) -> float:
+        if self.state in FINISHED:
+            return 1.0
+        if self.k is not None and self.n:
+            return min(max(self.k / self.n, 0.0), 1.0)
+        if self.fraction is not None:
+            return min(max(self.fraction, 0.0), 1.0)
+        return 0.0
+
+    def elapsed(self, now: float) -> float | None:
+        if self.seconds is not None and self.state in FINISHED | {"failed"}:
+            return self.seconds
+        if self.started_ts is None:
+            return None
+        end = self.finished_ts if self.state not in ACTIVE and self.finished_ts else now
+        return max(0.0, end - self.started_ts)
+
+    def eta(self, now: float) -> float | None:
+        if self.state not in ACTIVE or self.started_ts is None:
+            return None
+        f = self.progress_fraction()
+        if f <= 0.0 or f >= 1.0:
+            return None
+        spent = max(0.0, now - self.started_ts)
+        return spent * (1.0 - f) / f
+
+
+@dataclass
+class ProviderSpend:
+    backend: str
+    spent: float = 0.0
+    estimated: float = 0.0
+
+
+@dataclass
+class Overall:
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    fraction: float = 0.0
+    eta: float | None = None
+    elapsed: float | None = None
+    spent: float = 0.0
+    estimated: float = 0.0
+    budget: float | None = None
+    providers: list[ProviderSpend] = field(default_factory=list)
+    keyframes_total: int = 0
+    keyframes_done: int = 0
+    final_state: str = ""
+
+
+@dataclass
+class RunInfo:
+    command: str = ""
+    pid: int | None = None
+    started_ts: float | None = None
+    finished_ts: float | None = None
+    ok: bool | None = None
+    failed: list[str] = field(default_factory=list)
+    alive: bool | None = None  # None: unknown (replay, another machine, no pid)
+
+    @property
+    def running(self) -> bool:
+        return self.started_ts is not None and self.finished_ts is None and self.alive is not False
+
+
+@dataclass
+class LogLine:
+    ts: float
+    level: str  # info | warn | error
+    text: str
+
+
+@dataclass
+class GpuHistory:
+    """The last samples of each GPU, for sparklines."""
+
+    length: int = 120
+    gpus: list[dict[str, Any]] = field(default_factory=list)
+    reason: str = ""
+    util: dict[int, deque[float | None]] = field(default_factory=dict)
+    mem: dict[int, deque[float | None]] = field(default_factory=dict)
+    power: dict[int, deque[float | None]] = field(default_factory=dict)
+    samples: int = 0
+
+    def add(self, gpus: list[dict[str, Any]], reason: str) -> None:
+        self.gpus = list(gpus)
+        self.reason = reason
+        self.samples += 1
+        for g in gpus:
+            i = int(g.get("index", 0))
+            used, total = g.get("mem_used"), g.get("mem_total")
+            mem_pct = used / total * 100 if used is not None and total else None
+            pw, lim = g.get("power_w"), g.get("power_limit_w")
+            pw_pct = pw / lim * 100 if pw is not None and lim else None
+            for store, value in ((self.util, g.get("util")), (self.mem, mem_pct), (self.power, pw_pct)):
+                store.setdefault(i, deque(maxlen=self.length)).append(value)
+
+
+# --------------------------------------------------------------------------- file cache
+
+
+class _FileCache:
+    """Parse a TOML file again only when its size or mtime changed."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, tuple[int, int]] = {}
+        self._data: dict[Path, Any] = {}
+
+    def load(self, path: Path, parse: Callable[[dict[str, Any]], Any]) -> tuple[Any, str | None, bool]:
+        """(parsed value or None, error message or None, changed?)."""
+        try:
+            st = path.stat()
+        except OSError:
+            changed = path in self._seen
+            self._seen.pop(path, None)
+            self._data.pop(path, None)
+            return None, None, changed
+        key = (st.st_mtime_ns, st.st_size)
+        if self._seen.get(path) == key:
+            value, err = self._data[path]
+            return value, err, False
+        try:
+            with path.open("rb") as f:
+                raw = tomllib.load(f)
+            value, err = parse(raw), None
+        except Exception as e:  # TOMLDecodeError, pydantic ValidationError, OSError, ...
+            value, err = None, _first_line(e)
+        self._seen[path] = key
+        self._data[path] = (value, err)
+        return value, err, True
+
+    def forget_missing(self, keep: set[Path], folder: Path) -> None:
+        for p in [p for p in self._seen if p.parent == folder and p not in keep]:
+            self._seen.pop(p, None)
+            self._data.pop(p, None)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}".strip()
+
+
+def _record(kind: str) -> Callable[[dict[str, Any]], Record | None]:
+    def parse(raw: dict[str, Any]) -> Record | None:
+        rec = Record.model_validate(raw)
+        if rec.kind != kind:
+            raise ValueError(f"kind is {rec.kind!r}, expected {kind!r}")
+        return rec
+
+    return parse
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class MonitorState:
+    """Everything the dashboard shows, built from the project folder and fed events.
+
+    `use_record_status=False` (replay) takes states from the events only: a finished project's
+    records all say "done", which would spoil the playback.
+    """
+
+    def __init__(
+        self,
+        project: Path,
+        *,
+        use_record_status: bool = True,
+        log_length: int = 500,
+        check_pid: Callable[[int], bool] | None = pid_alive,
+    ) -> None:
+        self.project = project
+        self.use_record_status = use_record_status
+        self.check_pid = check_pid
+        self.config: ProjectConfig | None = None
+        self.raw_config: dict[str, Any] = {}
+        self.plan: Plan | None = None
+        self.plan_segments: list[dict[str, Any]] = []
+        self.plan_keyframes: list[dict[str, Any]] = []
+        self.clips: dict[str, Record] = {}
+        self.keyframes: dict[str, Record] = {}
+        self.final: Record | None = None
+        self.items: dict[str, ItemState] = {}
+        self.run = RunInfo()
+        self.log: deque[LogLine] = deque(maxlen=log_length)
+        self.problems: dict[str, str] = {}  # file -> why it could not be read
+        self.events_seen = 0
+        self.last_event_ts: float | None = None
+        self._cache = _FileCache()
+        self._warned: set[tuple[str, str]] = set()
+
+    # ------------------------------------------------------------------ files
+
+    def reload_files(self) -> bool:
+        """Re-read what changed on disk; return whether anything changed."""
+        changed = False
+        raw, err, ch = self._cache.load(self.project / "ttv.toml", lambda r: r)
+        if ch:
+            changed = True
+            self.raw_config = raw if isinstance(raw, dict) else {}
+            self.config = None
+            if raw is not None:
+                try:
+                    self.config = ProjectConfig.model_validate(raw)
+                except Exception as e:
+                    err = _first_line(e)
+            self._problem("ttv.toml", err)
+        raw, err, ch = self._cache.load(self.project / "plan.toml", lambda r: r)
+        if ch:
+            changed = True
+            self.plan = None
+            self.plan_segments, self.plan_keyframes = [], []
+            if isinstance(raw, dict):
+                try:
+                    self.plan = Plan.model_validate(raw)
+                except Exception as e:
+                    err = _first_line(e)
+                if self.plan is not None:
+                    self.plan_segments = [s.model_dump() for s in self.plan.segments]
+                    self.plan_keyframes = [k.model_dump() for k in self.plan.keyframes]
+                else:  # best effort: an invalid plan still names its segments
+                    segs, kfs = raw.get("segments"), raw.get("keyframes")
+                    self.plan_segments = [s for s in segs if isinstance(s, dict) and "id" in s] if isinstance(
+                        segs, list
+                    ) else []
+                    self.plan_keyframes = [k for k in kfs if isinstance(k, dict) and "id" in k] if isinstance(
+                        kfs, list
+                    ) else []
+            self._problem("plan.toml", err)
+        changed |= self._load_records("clips", "clip", self.clips)
+        changed |= self._load_records("keyframes", "keyframe", self.keyframes)
+        final, err, ch = self._cache.load(self.project / "final.toml", _record("final"))
+        if ch:
+            changed = True
+            self.final = final
+            self._problem("final.toml", err)
+        return changed
+
+    def _load_records(self, folder: str, kind: str, into: dict[str, Record]) -> bool:
+        d = self.project / folder
+        changed = False
+        present: set[Path] = set()
+        try:
+            names = sorted(e.name for e in os.scandir(d) if e.name.endswith(".toml") and not e.name.startswith("."))
+        except OSError:
+            names = []
+        for name in names:
+            path = d / name
+            present.add(path)
+            rec, err, ch = self._cache.load(path, _record(kind))
+            if not ch:
+                continue
+            changed = True
+            stem = name[: -len(".toml")]
+            into.pop(stem, None)
+            if isinstance(rec, Record):
+                into[rec.id or stem] = rec
+            self._problem(f"{folder}/{name}", err)
+        for stem in [s for s in into if (d / f"{s}.toml") not in present]:
+            into.pop(stem, None)
+            changed = True
+        for key in [k for k in self.problems if k.startswith(f"{folder}/") and (self.project / k) not in present]:
+            self.problems.pop(key, None)
+        self._cache.forget_missing(present, d)
+        return changed
+
+    def _problem(self, name: str, err: str | None) -> None:
+        if err:
+            self.problems[name] = err
+            if (name, err) not in self._warned:
+                self._warned.add((name, err))
+                self.log.append(LogLine(time.time(), "warn", f"cannot read {name}: {err}"))
+        else:
+            self.problems.pop(name, None)
+
+    # ------------------------------------------------------------------ events
+
+    def reset_events(self) -> None:
+        """The event log was truncated or replaced: forget what it said (records stay)."""
+        self.items.clear()
+        self.run = RunInfo()
+        self.events_seen = 0
+        self.last_event_ts = None
+        self.log.append(LogLine(time.time(), "warn", "events.jsonl was truncated or replaced; reading it again"))
+
+    def apply_many(self, events: Iterable[dict[str, Any]]) -> None:
+        for e in events:
+            self.apply(e)
+
+    def apply(self, e: dict[str, Any]) -> None:
+        """Fold one event. Unknown types and malformed fields are ignored, never fatal."""
+        try:
+            self._apply(e)
+        except Exception as exc:  # a monitor must not die on a strange event
+            self.log.append(LogLine(time.time(), "warn", f"ignored an event: {_first_line(exc)}"))
+
+    def _item(self, e: dict[str, Any]) -> ItemState | None:
+        item = e.get("item")
+        if not isinstance(item, (str, int)) or item == "":
+            return None
+        key = str(item)
+        it = self.items.get(key)
+        if it is None:
+            it = self.items[key] = ItemState(key)
+        step = e.get("step")
+        if isinstance(step, str) and step:
+            it.step = step
+        return it
+
+    def _apply(self, e: dict[str, Any]) -> None:
+        ts = _float(e.get("ts")) or (self.last_event_ts or 0.0)
+        self.events_seen += 1
+        self.last_event_ts = ts if self.last_event_ts is None else max(self.last_event_ts, ts)
+        typ = _str(e.get("type"))
+        it = self._item(e)
+        if it is not None:
+            it.last_ts = max(it.last_ts, ts)
+        name = it.id if it else ""
+
+        if typ == "run.started":
+            self.run = RunInfo(command=_str(e.get("command")), pid=_int(e.get("pid")), started_ts=ts)
+            self._log(ts, "info", f"run started: ttv {self.run.command}".rstrip() + _pid(self.run.pid))
+        elif typ == "run.finished":
+            self.run.finished_ts = ts
+            ok = e.get("ok")
+            self.run.ok = bool(ok) if ok is not None else None
+            failed = e.get("failed")
+            self.run.failed = [str(x) for x in failed] if isinstance(failed, list) else []
+            what = "ok" if self.run.ok else ("failed: " + ", ".join(self.run.failed) if self.run.failed else "failed")
+            self._log(ts, "info" if self.run.ok else "error", f"run finished ({what})")
+        elif typ == "item.started" and it:
+            if it.state not in ACTIVE or it.started_ts is None:
+                it.started_ts = ts
+            it.state = "running"
+            it.finished_ts = None
+            it.fraction, it.k, it.n = None, None, None
+            it.message = ""
+            backend = _str(e.get("backend"))
+            if backend:
+                it.backend = backend
+            attempt = _int(e.get("attempt"))
+            it.attempts = max(it.attempts, attempt or 1)
+            it.history.append(f"{_clock(ts)} started{_on(backend)} (attempt {attempt or 1})")
+        elif typ == "item.progress" and it:
+            status = _norm_status(_str(e.get("status")))
+            if status:
+                it.state = status
+            elif it.state not in ACTIVE:
+                it.state = "running"
+            if it.started_ts is None:
+                it.started_ts = ts
+            frac = _float(e.get("fraction"))
+            if frac is not None:
+                it.fraction = min(max(frac, 0.0), 1.0)
+            k, n = _int(e.get("k")), _int(e.get("n"))
+            if k is not None and n:
+                it.k, it.n = k, n
+            msg = e.get("message")
+            if msg is not None:
+                it.message = _str(msg)
+        elif typ == "item.submitted" and it:
+            it.job_id = _str(e.get("job_id")) or it.job_id
+            backend = _str(e.get("backend"))
+            if backend:
+                it.backend = backend
+            if it.state not in ("running", "downloading", "throttled"):
+                it.state = "queued"
+            if it.started_ts is None:
+                it.started_ts = ts
+            it.history.append(f"{_clock(ts)} submitted{_on(backend)} job {it.job_id}")
+            self._log(ts, "info", f"{name} submitted to {backend or '?'}: job {it.job_id}")
+        elif typ == "item.done" and it:
+            it.state = "done"
+            it.finished_ts = ts
+            it.fraction = 1.0
+            it.seconds = _float(e.get("seconds"))
+            it.done_cost = _float(e.get("cost_usd")) or 0.0
+            it.message = ""
+            took = f" in {fmt_duration(it.seconds)}" if it.seconds is not None else ""
+            it.history.append(f"{_clock(ts)} done{took}")
+            self._log(ts, "info", f"{name} done{took}" + (f" ({fmt_usd(it.done_cost)})" if it.done_cost else ""))
+        elif typ == "item.failed" and it:
+            it.state = "failed"
+            it.finished_ts = ts
+            it.error = _str(e.get("error")) or "failed"
+            it.error_kind = _str(e.get("error_kind"))
+            it.hint = _str(e.get("hint"))
+            it.history.append(f"{_clock(ts)} failed: {it.error}")
+            self._log(ts, "error", f"{name} failed: {it.error}" + (f" [{it.error_kind}]" if it.error_kind else ""))
+        elif typ == "item.retry" and it:
+            it.state = "retrying"
+            attempt = _int(e.get("attempt"))
+            if attempt:
+                it.attempts = max(it.attempts, attempt)
+            delay = _float(e.get("delay"))
+            backend = _str(e.get("backend"))
+            if backend:
+                it.backend = backend
+            wait = f" in {fmt_duration(delay)}" if delay is not None else ""
+            reason = _str(e.get("error") or e.get("reason"))
+            it.message = f"retry{wait}" + (f": {reason}" if reason else "")
+            if reason:
+                it.error = reason
+            it.history.append(f"{_clock(ts)} retry {attempt or ''}{_on(backend)}{wait}".replace("  ", " "))
+            self._log(ts, "warn", f"{name} retry {attempt or ''}{_on(backend)}{wait}".replace("  ", " ")
+                      + (f": {reason}" if reason else ""))
+        elif typ == "item.fallback" and it:
+            src, dst, reason = _str(e.get("from")), _str(e.get("to")), _str(e.get("reason"))
+            if dst:
+                it.backend = dst
+            it.state = "queued"
+            it.job_id = ""
+            it.fraction, it.k, it.n = None, None, None
+            if reason:
+                it.error = reason
+            it.message = f"fallback from {src}" if src else "fallback"
+            it.history.append(f"{_clock(ts)} fallback {src} → {dst}: {reason}")
+            self._log(ts, "warn", f"{name} fallback {src} → {dst}" + (f": {reason}" if reason else ""))
+        elif typ == "item.skipped" and it:
+            it.state = "cached"
+            it.message = _str(e.get("reason"))
+            it.history.append(f"{_clock(ts)} skipped: {it.message}")
+        elif typ == "cost" and it:
+            usd = _float(e.get("usd")) or 0.0
+            backend = _str(e.get("backend")) or it.backend or "?"
+            it.cost_by_backend[backend] = it.cost_by_backend.get(backend, 0.0) + usd
+        elif typ == "log":
+            level = _str(e.get("level")).lower() or "info"
+            level = {"warning": "warn", "critical": "error", "debug": "info"}.get(level, level)
+            if level not in ("info", "warn", "error"):
+                level = "info"
+            prefix = f"{name}: " if name else ""
+            self._log(ts, level, prefix + _str(e.get("message")))
+
+    def _log(self, ts: float, level: str, text: str) -> None:
+        self.log.append(LogLine(ts, level, text))
+
+    # ------------------------------------------------------------------ liveness
+
+    def check_liveness(self) -> None:
+        """Notice a render process that died without writing run.finished (same machine only)."""
+        if self.check_pid is None or self.run.finished_ts is not None or not self.run.pid:
+            return
+        alive = self.check_pid(self.run.pid)
+        if self.run.alive is not False and not alive:
+            self._log(time.time(), "error", f"render process {self.run.pid} is gone without finishing")
+        self.run.alive = alive
+
+    # ------------------------------------------------------------------ derived views
+
+    def segment_ids(self) -> list[str]:
+        ids = [str(s["id"]) for s in self.plan_segments]
+        known = set(ids) | self._keyframe_ids() | {"final"}
+        extra = set(self.clips) - known
+        for key, it in self.items.items():
+            if key not in known and it.step not in ("keyframes", "plan", "stitch"):
+                extra.add(key)
+        return ids + sorted(extra)
+
+    def _keyframe_ids(self) -> set[str]:
+        ids = {str(k["id"]) for k in self.plan_keyframes} | set(self.keyframes)
+        ids |= {k for k, it in self.items.items() if it.step == "keyframes"}
+        return ids
+
+    def _merged_state(self, it: ItemState | None, rec: Record | None) -> tuple[str, bool]:
+        """(state, whether the events decided it)."""
+        rec_state = _RECORD_STATE.get(rec.status, "planned") if rec is not None and self.use_record_status else ""
+        if it is None or not it.state:
+            return rec_state or "planned", False
+        if rec_state and rec is not None:
+            rec_ts = parse_time(rec.finished_at) or parse_time(rec.started_at)
+            # A record written after the last event knows better (e.g. the event log was cut).
+            if rec_ts is not None and rec_ts > it.last_ts + 1.0 and rec_state != it.state:
+                return rec_state, False
+        return it.state, True
+
+    def item_state(self, item_id: str, rec: Record | None) -> str:
+        state, _ = self._merged_state(self.items.get(item_id), rec)
+        if state in ACTIVE and self.run.alive is False:
+            return "interrupted"
+        return state
+
+    def rows(self, *, only_failed: bool = False) -> list[SegmentRow]:
+        plan_by_id = {str(s["id"]): s for s in self.plan_segments}
+        kf_states = {k: self.item_state(k, self.keyframes.get(k)) for k in self._keyframe_ids()}
+        out: list[SegmentRow] = []
+        for index, sid in enumerate(self.segment_ids()):
+            spec = plan_by_id.get(sid, {})
+            rec = self.clips.get(sid)
+            it = self.items.get(sid)
+            state, from_events = self._merged_state(it, rec)
+            row = SegmentRow(id=sid, index=index, state=state)
+            row.prompt = _str(spec.get("prompt"))
+            row.negative_prompt = _str(spec.get("negative_prompt"))
+            row.duration = _float(spec.get("duration"))
+            row.start_keyframe = _str(spec.get("start_keyframe"))
+            row.end_keyframe = _str(spec.get("end_keyframe"))
+            row.backend = _str(spec.get("backend")) or (self.config.backend if self.config else "")
+            row.record = rec
+            if rec is not None:
+                row.backend = rec.backend or row.backend
+                row.model = rec.model
+                row.job_id = rec.job_id
+                row.cost_usd = rec.cost_usd
+                row.estimated_cost_usd = rec.estimated_cost_usd
+                row.attempts = len(rec.attempts)
+                row.started_ts = parse_time(rec.started_at)
+                row.finished_ts = parse_time(rec.finished_at)
+                row.seconds = rec.seconds or None
+                if rec.status == "failed" or (rec.error and state == "failed"):
+                    row.error = rec.error
+                    last = rec.attempts[-1] if rec.attempts else None
+                    row.error_kind = last.error_kind if last else ""
+                    hint = rec.info.get("hint") if isinstance(rec.info, dict) else None
+                    row.hint = _str(hint)
+            if it is not None:
+                row.history = list(it.history)
+                row.backend = it.backend or row.backend
+                if it.backend and rec is not None and rec.backend and it.backend != rec.backend:
+                    row.model = ""  # the record's model belongs to another backend
+                row.job_id = it.job_id or row.job_id
+                row.attempts = max(row.attempts, it.attempts)
+                row.cost_usd = max(row.cost_usd, self._item_cost(it))
+                if from_events:
+                    row.fraction, row.k, row.n = it.fraction, it.k, it.n
+                    row.message = it.message
+                    row.started_ts = it.started_ts if it.started_ts is not None else row.started_ts
+                    row.finished_ts = it.finished_ts
+                    row.seconds = it.seconds if it.seconds is not None else (
+                        row.seconds if state in FINISHED else None
+                    )
+                    if it.error:
+                        row.error, row.error_kind, row.hint = it.error, it.error_kind, it.hint or row.hint
+            if state == "planned":
+                kfs = [kf_states.get(k, "") for k in (row.start_keyframe, row.end_keyframe) if k]
+                if any(s in ACTIVE for s in kfs):
+                    row.state = "keyframe"
+            if row.state in ACTIVE and self.run.alive is False:
+                row.state = "interrupted"
+            if row.error and not row.hint:
+                row.hint = KIND_HINTS.get(row.error_kind, "")
+            if only_failed and row.state not in ("failed", "interrupted", "cancelled"):
+                continue
+            out.append(row)
+        return out
+
+    @staticmethod
+    def _item_cost(it: ItemState) -> float:
+        return max(sum(it.cost_by_backend.values()), it.done_cost)
+
+    def spend(self) -> list[ProviderSpend]:
+        """Actual (and estimated) spend per provider over keyframes, clips and the final video."""
+        by: dict[str, ProviderSpend] = {}
+
+        def add(backend: str, spent: float, estimated: float = 0.0) -> None:
+            p = by.setdefault(backend or "?", ProviderSpend(backend or "?"))
+            p.spent += spent
+            p.estimated += estimated
+
+        records: dict[str, Record] = {**self.keyframes, **self.clips}
+        if self.final is not None:
+            records.setdefault("final", self.final)
+        for item_id in set(records) | set(self.items):
+            rec, it = records.get(item_id), self.items.get(item_id)
+            rec_by: dict[str, float] = {}
+            if rec is not None:
+                for a in rec.attempts:
+                    rec_by[a.backend] = rec_by.get(a.backend, 0.0) + a.cost_usd
+                rest = rec.cost_usd - sum(rec_by.values())
+                if rest > 1e-9:
+                    rec_by[rec.backend] = rec_by.get(rec.backend, 0.0) + rest
+            ev_by = dict(it.cost_by_backend) if it else {}
+            merged = {b: max(rec_by.get(b, 0.0), ev_by.get(b, 0.0)) for b in set(rec_by) | set(ev_by)}
+            if it is not None and it.done_cost > sum(merged.values()) + 1e-9:
+                b = it.backend or (rec.backend if rec else "?")
+                merged[b] = merged.get(b, 0.0) + it.done_cost - sum(merged.values())
+            for b, usd in merged.items():
+                if usd:
+                    add(b, usd)
+            if rec is not None and rec.estimated_cost_usd:
+                add(rec.backend, 0.0, rec.estimated_cost_usd)
+        return sorted(by.values(), key=lambda p: (-p.spent, -p.estimated, p.backend))
+
+    def budget(self) -> float | None:
+        if self.config is not None:
+            return self.config.max_cost_usd
+        return _float(self.raw_config.get("max_cost_usd"))
+
+    def overall(self, now: float, rows: list[SegmentRow] | None = None) -> Overall:
+        rows = self.rows() if rows is None else rows
+        o = Overall(total=len(rows))
+        for r in rows:
+            o.counts[r.state] = o.counts.get(r.state, 0) + 1
+        if rows:
+            o.fraction = sum(r.progress_fraction() for r in rows) / len(rows)
+        kf_ids = self._keyframe_ids()
+        o.keyframes_total = len(kf_ids)
+        o.keyframes_done = sum(1 for k in kf_ids if self.item_state(k, self.keyframes.get(k)) in FINISHED)
+        if "final" in self.items or self.final is not None:
+            o.final_state = self.item_state("final", self.final)
+        providers = self.spend()
+        o.providers = providers
+        o.spent = sum(p.spent for p in providers)
+        o.estimated = sum(p.estimated for p in providers)
+        o.budget = self.budget()
+        if self.run.started_ts is not None:
+            end = self.run.finished_ts if self.run.finished_ts is not None else now
+            o.elapsed = max(0.0, end - self.run.started_ts)
+        o.eta = self._eta(rows, now) if self.run.running else None
+        return o
+
+    def _eta(self, rows: list[SegmentRow], now: float) -> float | None:
+        """Remaining work / throughput: the mean time of finished segments over the active ones."""
+        remaining = [r for r in rows if r.state not in FINISHED | {"failed", "cancelled", "interrupted"}]
+        if not remaining:
+            return 0.0 if rows else None
+        took = [r.seconds for r in rows if r.state == "done" and r.seconds]
+        active = [r for r in rows if r.state in ACTIVE]
+        parallel = max(1, len(active))
+        if took:
+            mean = sum(took) / len(took)
+            work = sum(1.0 - r.progress_fraction() for r in remaining)
+            return work * mean / parallel
+        etas = [e for e in (r.eta(now) for r in active) if e is not None]
+        if etas and len(remaining) == len(active):
+            return max(etas)
+        return None
+
+    def status_line(self, now: float) -> tuple[str, str]:
+        """(text, level) for the title bar: what the render process is doing."""
+        r = self.run
+        if r.started_ts is None:
+            if self.events_seen == 0:
+                return "waiting for events (.ttv/events.jsonl)", "info"
+            return "no run in progress", "info"
+        what = f"ttv {r.command}".strip()
+        if r.finished_ts is not None:
+            ago = fmt_duration(max(0.0, now - r.finished_ts))
+            if r.ok:
+                return f"{what} finished ok {ago} ago", "info"
+            return f"{what} finished with failures {ago} ago", "error"
+        if r.alive is False:
+            return f"{what} stopped: process {r.pid} is gone", "error"
+        quiet = now - (self.last_event_ts or now)
+        stale = f" · quiet for {fmt_duration(quiet)}" if quiet > 120 else ""
+        return f"{what} running{_pid(r.pid)}{stale}", "warn" if stale else "info"
+
+
+def details(row: SegmentRow, project: Path) -> list[tuple[str, str, str]]:
+    """(label, value, style) lines for the details pane of one segment."""
+    out: list[tuple[str, str, str]] = [("segment", row.id, "bold"), ("state", row.state, state_style(row.state))]
+    out.append(("backend", row.backend_model, ""))
+    if row.duration is not None:
+        out.append(("duration", f"{row.duration:g}s", ""))
+    out.append(("prompt", row.prompt or "—", ""))
+    if row.negative_prompt:
+        out.append(("negative", row.negative_prompt, ""))
+    for label, kf in (("start frame", row.start_keyframe), ("end frame", row.end_keyframe)):
+        if kf:
+            path = Path("keyframes") / f"{kf}.png"
+            exists = (project / path).exists()
+            out.append((label, f"{path}" + ("" if exists else " (not made yet)"), "" if exists else "dim"))
+    clip = Path("clips") / f"{row.id}.mp4"
+    if (project / clip).exists():
+        out.append(("clip", str(clip), ""))
+    if row.job_id:
+        out.append(("job id", row.job_id, ""))
+    out.append(("attempts", str(row.attempts), ""))
+    cost = fmt_usd(row.cost_usd)
+    if row.estimated_cost_usd:
+        cost += f" (estimated {fmt_usd(row.estimated_cost_usd)})"
+    out.append(("cost", cost, ""))
+    if row.message:
+        out.append(("status", row.message, ""))
+    if row.error:
+        kind = f" [{row.error_kind}]" if row.error_kind else ""
+        out.append(("last error", row.error + kind, "red"))
+        if row.hint:
+            out.append(("fix", row.hint, "green"))
+    if row.record is not None and row.record.attempts:
+        for a in row.record.attempts[-5:]:
+            err = f": {a.error}" if a.error else ""
+            out.append((f"attempt {a.n}", f"{a.backend} {a.status}{err}", "dim"))
+    for h in row.history[-6:]:
+        out.append(("event", h, "dim"))
+    return out
+
+
+_STATE_STYLES = {
+    "planned": "dim",
+    "keyframe": "yellow",
+    "queued": "cyan",
+    "throttled": "magenta",
+    "running": "bold cyan",
+    "downloading": "bold blue",
+    "retrying": "yellow",
+    "done": "green",
+    "cached": "green dim",
+    "failed": "bold red",
+    "cancelled": "red dim",
+    "interrupted": "red",
+}
+
+
+def state_style(state: str) -> str:
+    return _STATE_STYLES.get(state, "")
+
+
+def _norm_status(status: str) -> str:
+    s = status.strip().lower()
+    if not s:
+        return ""
+    if s in ACTIVE:
+        return s
+    if any(w in s for w in ("queue", "pending", "waiting", "submitted", "starting", "in_queue")):
+        return "queued"
+    if "throttl" in s or "rate" in s:
+        return "throttled"
+    if "download" in s:
+        return "downloading"
+    return "running"
+
+
+def _pid(pid: int | None) -> str:
+    return f" (pid {pid})" if pid else ""
+
+
+def _on(backend: str) -> str:
+    return f" on {backend}" if backend else ""
+
+
+def _clock(ts: float) -> str:
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(ts))
+    except (OverflowError, ValueError, OSError):
+        return "--:--:--"
+
+
+# --------------------------------------------------------------------------- event sources
+
+
+class LiveSource:
+    """Follows .ttv/events.jsonl by polling its size: complete lines only, restarts on truncation."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self._ino: int | None = None
+
+    def poll(self) -> tuple[list[dict[str, Any]], bool]:
+        """(new events, whether the file was truncated or replaced since the last poll)."""
+        reset = False
+        try:
+            st = self.path.stat()
+        except OSError:
+            if self.offset:
+                self.offset, self._ino, reset = 0, None, True
+            return [], reset
+        if (self._ino is not None and st.st_ino != self._ino) or st.st_size < self.offset:
+            self.offset, reset = 0, True
+        self._ino = st.st_ino
+        if st.st_size == self.offset:
+            return [], reset
+        try:
+            events, self.offset = read_events(self.path, self.offset)
+        except OSError:
+            return [], reset
+        return events, reset
+
+
+class ReplaySource:
+    """Plays back a finished event log at `speed` times real time (`clock` is the real clock)."""
+
+    def __init__(self, path: Path, speed: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.speed = speed if speed > 0 else 1.0
+        self.clock = clock
+        try:
+            self.events, _ = read_events(path, 0)
+        except OSError:
+            self.events = []
+        ts = [t for t in (_float(e.get("ts")) for e in self.events) if t is not None]
+        self.t0 = min(ts) if ts else 0.0
+        self.t_end = max(ts) if ts else 0.0
+        self.pos = 0
+        self.start = clock()
+
+    def virtual_now(self) -> float:
+        return min(self.t0 + (self.clock() - self.start) * self.speed, max(self.t_end, self.t0))
+
+    def poll(self) -> tuple[list[dict[str, Any]], bool]:
+        now = self.t0 + (self.clock() - self.start) * self.speed
+        out = []
+        while self.pos < len(self.events):
+            e = self.events[self.pos]
+            t = _float(e.get("ts"))
+            if t is not None and t > now:
+                break
+            out.append(e)
+            self.pos += 1
+        return out, False
+
+    @property
+    def finished(self) -> bool:
+        return self.pos >= len(self.events)
+
+    @property
+    def fraction(self) -> float:
+        return self.pos / len(self.events) if self.events else 1.0
