@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from ttv.commands._common import ForceOpt, JsonOpt, ProjectOpt, QuietOpt, WaitLockOpt, boundary, emit_json, err, out
+from ttv.core.planning import plan_step
 from ttv.core.project import Project
-from ttv.core.steps import plan_step
 
 
 @boundary

@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ttv.commands._common import DryRunOpt, ForceOpt, JsonOpt, ProjectOpt, QuietOpt, WaitLockOpt, boundary, emit_json, out
+from ttv.commands._common import (
+    DryRunOpt,
+    ForceOpt,
+    JsonOpt,
+    ProjectOpt,
+    QuietOpt,
+    WaitLockOpt,
+    boundary,
+    emit_json,
+    out,
+)
 from ttv.commands._steps import make_options, run_steps
 from ttv.core.project import Project
 from ttv.core.steps import stitch_step

@@ -7,7 +7,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -212,10 +212,8 @@ class Project:
                                                      "since": time.strftime("%Y-%m-%dT%H:%M:%S")}))
             yield
         finally:
-            try:
+            with suppress(FileNotFoundError):
                 info_path.unlink()
-            except FileNotFoundError:
-                pass
             lock.release()
 
 

@@ -20,8 +20,6 @@ from ttv.backends.base import (
     GenerateResult,
     ImageProvider,
     ImageRequest,
-    Planner,
-    PlanRequest,
     VideoBackend,
     VideoCapabilities,
     VideoRequest,
@@ -42,7 +40,7 @@ from ttv.core.graph import (
 )
 from ttv.core.project import Project
 from ttv.core.runner import BackendPool, Clock, ItemContext, ItemRun, Outcome, StopFlag, run_item
-from ttv.core.schemas import KeyframeSpec, Plan, SegmentSpec
+from ttv.core.schemas import SegmentSpec
 
 OnError = Literal["fail", "keep-going"]
 
@@ -135,115 +133,6 @@ def _create(project: Project, name: str, kind: Literal["video", "image", "planne
         raise BackendError(f"backend {name!r} is not available: {available.reason}", kind="backend", code="unavailable",
                            hint=f"`ttv backends info {name}` says what it needs")
     return backend
-
-
-# ---- plan -----------------------------------------------------------------------------------
-
-def default_segment_count(project: Project) -> int:
-    cfg = project.config
-    if cfg.segments:
-        return cfg.segments
-    return max(1, round((cfg.duration or 30.0) / 5.0))
-
-
-def plan_step(project: Project, *, force: bool = False, planner: str | None = None, segments: int | None = None,
-              duration: float | None = None, style: str | None = None, warn: Any = None) -> tuple[Plan, bool]:
-    """Write plan.toml. Returns (plan, changed). An existing plan is kept unless `force`;
-    re-planning keeps locked segments."""
-    if project.has_plan and not force:
-        return project.plan, False
-    cfg = project.config
-    name = planner or cfg.planner
-    caps = _video_caps(project)
-    request = PlanRequest(idea=cfg.idea, mode=cfg.mode, segments=segments or cfg.segments,
-                          total_duration=duration or cfg.duration, style=style if style is not None else cfg.style,
-                          seed=cfg.seed, capabilities=caps)
-    planner_obj = registry.create(name, cfg.backends.get(name), kind="planner")
-    assert isinstance(planner_obj, Planner)
-    available = planner_obj.is_available()
-    if not available.ok:
-        if name == "heuristic":
-            raise ConfigError(f"planner {name!r} unavailable: {available.reason}")
-        # Never silently: say which key or extra would enable the LLM planner.
-        if warn is not None:
-            warn(f"planner {name!r} is not available ({available.reason}); using the offline heuristic planner")
-        project.events.emit("log", level="warning", message=f"planner {name} unavailable: {available.reason}")
-        planner_obj = registry.create("heuristic", None, kind="planner")
-        assert isinstance(planner_obj, Planner)
-        name = "heuristic"
-    ctx = _SimpleContext(project, "plan")
-    draft = planner_obj.plan(request, ctx)
-    new_segments = [SegmentSpec(**s.model_dump()) for s in draft.segments]
-    keyframes = [KeyframeSpec(id=k.id, prompt=k.prompt) for k in draft.keyframes]
-    # Keyframe mode: segment i goes from keyframe i to keyframe i+1. Chaining: only the first start frame.
-    for i, seg in enumerate(new_segments):
-        if cfg.mode == "keyframe" and len(keyframes) > i + 1:
-            seg.start_keyframe, seg.end_keyframe = keyframes[i].id, keyframes[i + 1].id
-        elif i == 0 and keyframes:
-            seg.start_keyframe = keyframes[0].id
-    if project.has_plan:
-        new_segments, keyframes = _keep_locked(project.plan, new_segments, keyframes)
-    plan = Plan(planner=name, style=draft.style or request.style, segments=new_segments, keyframes=keyframes)
-    project.save_plan(plan)
-    project.events.emit("item.done", item="plan", step="plan", segments=len(plan.segments))
-    return plan, True
-
-
-def _keep_locked(old: Plan, segments: list[SegmentSpec],
-                 keyframes: list[KeyframeSpec]) -> tuple[list[SegmentSpec], list[KeyframeSpec]]:
-    kf_by_id = {k.id: k for k in keyframes}
-    out = []
-    for seg in segments:
-        try:
-            prev = old.segment(seg.id)
-        except KeyError:
-            out.append(seg)
-            continue
-        if prev.locked:
-            out.append(prev)
-            for ref in (prev.start_keyframe, prev.end_keyframe):
-                if ref:
-                    with contextlib.suppress(KeyError):
-                        kf_by_id[ref] = old.keyframe(ref)
-        else:
-            out.append(seg)
-    return out, list(kf_by_id.values()) + [k for k in old.keyframes if k.id not in kf_by_id and
-                                            any(k.id in (s.start_keyframe, s.end_keyframe) for s in out)]
-
-
-def _video_caps(project: Project) -> VideoCapabilities | None:
-    try:
-        backend = registry.create(project.config.backend, project.config.backends.get(project.config.backend),
-                                  kind="video")
-        assert isinstance(backend, VideoBackend)
-        return backend.capabilities()
-    except Exception:  # noqa: BLE001 - planning works without knowing the backend's limits
-        return None
-
-
-class _SimpleContext:
-    """A JobContext for work that is not a recorded item (planning)."""
-
-    job_id: str | None = None
-
-    def __init__(self, project: Project, step: str) -> None:
-        self.project, self.step = project, step
-
-    def remember_job(self, job_id: str, **info: Any) -> None:
-        self.job_id = job_id
-
-    def progress(self, fraction: float | None = None, **kw: Any) -> None:
-        self.project.events.emit("item.progress", item=self.step, step=self.step, fraction=fraction,
-                                 **{k: v for k, v in kw.items() if v is not None})
-
-    def event(self, type: str, **data: Any) -> None:
-        self.project.events.emit(type, item=self.step, **data)
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-    def now(self) -> float:
-        return time.monotonic()
 
 
 # ---- keyframes ------------------------------------------------------------------------------
@@ -622,7 +511,11 @@ def _repeats_first_frame(project: Project, clip: ItemState) -> bool:
 
 def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> list[StepReport]:
     """`ttv run`: plan (if missing), keyframes, render or chain, stitch — resuming whatever is done."""
-    reports = []
+    from ttv.core.planning import plan_step
+
+    reports: list[StepReport] = []
+    if options.dry_run and not project.has_plan:
+        return [StepReport("plan", planned=[PlannedWork("plan", ["no plan.toml yet"], project.config.planner, 0.0, 0.0)])]
     plan_step(project, warn=warn)
     reports.append(keyframes_step(project, options))
     if reports[-1].failed:
@@ -637,5 +530,4 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
     return reports
 
 
-__all__ = ["RunOptions", "StepReport", "plan_step", "keyframes_step", "clips_step", "stitch_step", "run_all_steps",
-           "InputRejected"]
+__all__ = ["RunOptions", "StepReport", "keyframes_step", "clips_step", "stitch_step", "run_all_steps"]

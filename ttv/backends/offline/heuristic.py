@@ -44,10 +44,7 @@ class HeuristicPlanner(Planner):
         opts = self.options
         assert isinstance(opts, HeuristicOptions)
         seg_len = opts.segment_duration or request.default_segment_duration
-        if request.segments:
-            n = request.segments
-        else:
-            n = max(1, round((request.total_duration or 30.0) / seg_len))
+        n = request.segments or max(1, round((request.total_duration or 30.0) / seg_len))
         each = (request.total_duration / n) if request.total_duration and not request.segments else seg_len
         duration = snap_duration(each, request)
         beats = split_beats(request.idea)
