@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from .fakes import FalFake, MiniMaxFake, RunwayFake, VeoFake, VideoFactory
 from ttv.backends.base import VideoRequest
+
+from .fakes import FalFake, MiniMaxFake, RunwayFake, VeoFake, VideoFactory
 
 KEYS = {
     "RUNWAYML_API_SECRET": "key_runway_SECRET_0123456789abcdef",

@@ -16,6 +16,7 @@ ttv knows (process, environment and keys file) with `***`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -214,10 +215,8 @@ def known_key_values() -> list[str]:
             v = os.environ.get(var)
             if v:
                 values.add(v)
-    try:
+    with contextlib.suppress(ConfigError):
         values.update(_read_file().values())
-    except ConfigError:
-        pass
     # Very short values would redact ordinary words; real keys are long.
     return sorted((v for v in values if len(v) >= 6), key=len, reverse=True)
 

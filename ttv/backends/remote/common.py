@@ -117,7 +117,8 @@ class RemoteOptions(Options):
     """Options every remote video backend has (`[backends.NAME]` in ttv.toml)."""
 
     model: str = ""
-    concurrency: int | None = Field(None, ge=1, le=64, description="concurrent jobs (default: the provider's usual limit)")
+    concurrency: int | None = Field(None, ge=1, le=64,
+                                    description="concurrent jobs (default: the provider's usual limit)")
     base_url: str | None = Field(None, description="API base URL (a proxy or a test fake)")
     poll_interval_s: float = Field(5.0, gt=0, le=600)
     poll_timeout_s: float = Field(1200.0, gt=0, description="give up waiting for one job after this long")
@@ -279,7 +280,7 @@ def aspect_distance(w1: int, h1: int, w2: int, h2: int) -> float:
 def choose_ratio(provider: str, spec: ModelSpec, width: int, height: int, tolerance: float,
                  *, text_only: bool = False) -> tuple[str, tuple[int, int]]:
     """The model ratio whose aspect is closest to width:height, or InputRejected naming the allowed ones."""
-    pairs = list(zip(spec.ratios, spec.sizes))
+    pairs = list(zip(spec.ratios, spec.sizes, strict=True))
     if text_only and spec.t2v_ratios is not None:
         pairs = [p for p in pairs if p[0] in spec.t2v_ratios]
     if not pairs:
@@ -414,7 +415,8 @@ class RemoteVideoBackend(VideoBackend):
 
     def is_available(self) -> Availability:
         if self.sdk_module and importlib.util.find_spec(self.sdk_module.split(".")[0]) is None:
-            return Availability(ok=False, reason=f"the {self.sdk_module} package is missing: pip install '{self.sdk_pip}'")
+            return Availability(ok=False,
+                                reason=f"the {self.sdk_module} package is missing: pip install '{self.sdk_pip}'")
         if self.opts.model not in self.MODELS and not self.allows_unknown_models():
             return Availability(ok=False, reason=f"unknown model {self.opts.model!r}; known: {', '.join(self.MODELS)}")
         if not self.needs_key():
@@ -619,7 +621,8 @@ class RemoteVideoBackend(VideoBackend):
                         attach_job(exc, job_id, resumable=False)
                     raise
                 poll_errors += 1
-                delay = exc.retry_after if exc.retry_after is not None else min(60.0, opts.poll_interval_s * 2 ** poll_errors)
+                backoff = min(60.0, opts.poll_interval_s * 2 ** (poll_errors - 1))
+                delay = exc.retry_after if exc.retry_after is not None else backoff
                 if ctx.now() + delay > deadline:
                     raise
                 ctx.progress(None, status="throttled" if exc.code == "429" else (last_status or "queued"),
@@ -632,7 +635,8 @@ class RemoteVideoBackend(VideoBackend):
                 message = f"queue position {state.queue_position}" if state.queue_position is not None else None
                 ctx.progress(state.progress, status=state.status, message=message)
                 if ctx.now() + opts.poll_interval_s > deadline:
-                    err = BackendError(f"{self.name}: job {job_id} still {state.status} after {opts.poll_timeout_s:g} s",
+                    err = BackendError(f"{self.name}: job {job_id} still {state.status} after "
+                                       f"{opts.poll_timeout_s:g} s",
                                        hint="it keeps running on the provider; `ttv wait` or a re-run polls it again",
                                        kind="retryable", code="poll-timeout")
                     raise attach_job(err, job_id, resumable=True)

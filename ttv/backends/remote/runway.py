@@ -61,7 +61,8 @@ class RunwayOptions(RemoteOptions):
     model: str = "gen4_turbo"
     poll_interval_s: float = Field(5.0, gt=0, le=600)
     audio: bool = Field(False, description="veo3.1 models: generate audio (costs more)")
-    public_figure_threshold: str | None = Field(None, description='contentModeration.publicFigureThreshold ("auto"/"low")')
+    public_figure_threshold: str | None = Field(
+        None, description='contentModeration.publicFigureThreshold ("auto"/"low")')
 
 
 # Failure codes (providers.md B1): how each is handled.
@@ -134,7 +135,8 @@ class RunwayBackend(RemoteVideoBackend):
 
     def check_image(self, info: ImageInfo, role: str) -> None:
         if info.size > 200 * 1024 * 1024:
-            raise InputRejected(f"runway: the {role} {info.path} is {info.size / 1e6:.0f} MB; the upload limit is 200 MB")
+            raise InputRejected(f"runway: the {role} {info.path} is {info.size / 1e6:.0f} MB; "
+                                "the upload limit is 200 MB")
 
     def price_variant(self, request: VideoRequest) -> str | None:
         if self.opts.model.startswith("veo3.1") and not self.ropts.audio:
