@@ -249,7 +249,8 @@ def visible_gpus() -> list[int]:
     return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
 
 
-def plan_workers(wanted: list[int] | None, per_worker: int, visible: list[int], backend: str = "local") -> list[list[int]]:
+def plan_workers(wanted: list[int] | None, per_worker: int, visible: list[int],
+                 backend: str = "local") -> list[list[int]]:
     """Split GPUs into worker groups. [] means no GPU: one CPU worker."""
     if not visible:
         if wanted:
@@ -892,3 +893,11 @@ def attach_view(view: Any, opts: LocalOptions, device: str, gpu_group: list[int]
     if hasattr(view, "set_progress_bar_config"):
         view.set_progress_bar_config(disable=True)
     return view
+
+
+def transformers_dtype_kwarg(dtype: Any) -> dict[str, Any]:
+    """transformers renamed `torch_dtype` to `dtype` in 4.56."""
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
