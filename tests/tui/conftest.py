@@ -45,8 +45,15 @@ def write_toml(path: Path, data: dict[str, Any]) -> None:
 
 
 def clip_record(seg: str, **kw: Any) -> dict[str, Any]:
-    rec: dict[str, Any] = {"schema": 1, "kind": "clip", "id": seg, "output": f"{seg}.mp4", "backend": "runway",
-                           "model": "gen4_turbo", "estimated_cost_usd": 1.25}
+    rec: dict[str, Any] = {
+        "schema": 1,
+        "kind": "clip",
+        "id": seg,
+        "output": f"{seg}.mp4",
+        "backend": "runway",
+        "model": "gen4_turbo",
+        "estimated_cost_usd": 1.25,
+    }
     rec.update(kw)
     return rec
 
@@ -54,20 +61,38 @@ def clip_record(seg: str, **kw: Any) -> dict[str, Any]:
 def build_project(root: Path, *, records: bool = True) -> Path:
     """The project folder as `ttv keyframes` + a `ttv render` in progress would leave it."""
     root.mkdir(parents=True, exist_ok=True)
-    write_toml(root / "ttv.toml", {
-        "schema": 1, "idea": "A lighthouse keeper finds a message in a bottle", "mode": "keyframe",
-        "duration": 45, "backend": "runway", "fallback": ["veo"], "keyframes": "card", "max_cost_usd": 20.0,
-        "backends": {"runway": {"model": "gen4_turbo", "concurrency": 4}, "wan": {"steps": 30}},
-    })
-    write_toml(root / "plan.toml", {
-        "schema": 1,
-        "segments": [
-            {"id": sid, "duration": 5, "prompt": prompt, "start_keyframe": f"k{i:03d}",
-             "end_keyframe": f"k{i + 1:03d}", **({"backend": be} if be else {})}
-            for i, (sid, be, prompt) in enumerate(SEGMENTS)
-        ],
-        "keyframes": [{"id": f"k{i:03d}", "prompt": f"keyframe {i}"} for i in range(len(SEGMENTS) + 1)],
-    })
+    write_toml(
+        root / "ttv.toml",
+        {
+            "schema": 1,
+            "idea": "A lighthouse keeper finds a message in a bottle",
+            "mode": "keyframe",
+            "duration": 45,
+            "backend": "runway",
+            "fallback": ["veo"],
+            "keyframes": "card",
+            "max_cost_usd": 20.0,
+            "backends": {"runway": {"model": "gen4_turbo", "concurrency": 4}, "wan": {"steps": 30}},
+        },
+    )
+    write_toml(
+        root / "plan.toml",
+        {
+            "schema": 1,
+            "segments": [
+                {
+                    "id": sid,
+                    "duration": 5,
+                    "prompt": prompt,
+                    "start_keyframe": f"k{i:03d}",
+                    "end_keyframe": f"k{i + 1:03d}",
+                    **({"backend": be} if be else {}),
+                }
+                for i, (sid, be, prompt) in enumerate(SEGMENTS)
+            ],
+            "keyframes": [{"id": f"k{i:03d}", "prompt": f"keyframe {i}"} for i in range(len(SEGMENTS) + 1)],
+        },
+    )
     (root / ".ttv").mkdir(exist_ok=True)
     if not records:
         return root
@@ -75,25 +100,59 @@ def build_project(root: Path, *, records: bool = True) -> Path:
         kf = f"k{i:03d}"
         (root / "keyframes").mkdir(exist_ok=True)
         (root / "keyframes" / f"{kf}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-        write_toml(root / "keyframes" / f"{kf}.toml", {
-            "schema": 1, "kind": "keyframe", "id": kf, "status": "done", "backend": "card", "output": f"{kf}.png",
-            "started_at": iso(T0 - 100), "finished_at": iso(T0 - 99), "seconds": 0.4,
-        })
+        write_toml(
+            root / "keyframes" / f"{kf}.toml",
+            {
+                "schema": 1,
+                "kind": "keyframe",
+                "id": kf,
+                "status": "done",
+                "backend": "card",
+                "output": f"{kf}.png",
+                "started_at": iso(T0 - 100),
+                "finished_at": iso(T0 - 99),
+                "seconds": 0.4,
+            },
+        )
     clips = root / "clips"
     clips.mkdir(exist_ok=True)
     (clips / "s000.mp4").write_bytes(b"\x00" * 64)
-    write_toml(clips / "s000.toml", clip_record(
-        "s000", status="done", cost_usd=1.25, seconds=61.0, job_id="task-0000",
-        started_at=iso(T0 - 200), finished_at=iso(T0 - 139),
-        attempts=[{"n": 1, "backend": "runway", "started_at": iso(T0 - 200), "status": "done", "cost_usd": 1.25}],
-    ))
+    write_toml(
+        clips / "s000.toml",
+        clip_record(
+            "s000",
+            status="done",
+            cost_usd=1.25,
+            seconds=61.0,
+            job_id="task-0000",
+            started_at=iso(T0 - 200),
+            finished_at=iso(T0 - 139),
+            attempts=[{"n": 1, "backend": "runway", "started_at": iso(T0 - 200), "status": "done", "cost_usd": 1.25}],
+        ),
+    )
     write_toml(clips / "s001.toml", clip_record("s001", status="running", started_at=iso(T0 + 1)))
-    write_toml(clips / "s004.toml", clip_record(
-        "s004", status="failed", job_id="task-0004", started_at=iso(T0 + 4), finished_at=iso(T0 + 60),
-        error="Runway rejected the input: SAFETY.INPUT.TEXT",
-        attempts=[{"n": 1, "backend": "runway", "started_at": iso(T0 + 4), "status": "failed",
-                   "error": "SAFETY.INPUT.TEXT", "error_kind": "request", "job_id": "task-0004"}],
-    ))
+    write_toml(
+        clips / "s004.toml",
+        clip_record(
+            "s004",
+            status="failed",
+            job_id="task-0004",
+            started_at=iso(T0 + 4),
+            finished_at=iso(T0 + 60),
+            error="Runway rejected the input: SAFETY.INPUT.TEXT",
+            attempts=[
+                {
+                    "n": 1,
+                    "backend": "runway",
+                    "started_at": iso(T0 + 4),
+                    "status": "failed",
+                    "error": "SAFETY.INPUT.TEXT",
+                    "error_kind": "request",
+                    "job_id": "task-0004",
+                }
+            ],
+        ),
+    )
     return root
 
 
@@ -118,8 +177,14 @@ SCENARIO: list[dict[str, Any]] = [
     ev(10, "item.started", item="k008", step="keyframes", backend="card", attempt=1),
     ev(20, "item.progress", item="s002", step="render", k=6, n=30),
     ev(40, "item.progress", item="s001", step="render", status="running", fraction=0.5),
-    ev(60, "item.failed", item="s004", step="render", error="Runway rejected the input: SAFETY.INPUT.TEXT",
-       error_kind="request"),
+    ev(
+        60,
+        "item.failed",
+        item="s004",
+        step="render",
+        error="Runway rejected the input: SAFETY.INPUT.TEXT",
+        error_kind="request",
+    ),
     ev(61, "log", level="warning", message="runway: 429 Too Many Requests, backing off 8s"),
     ev(80, "cost", item="s001", usd=1.25, backend="runway"),
     ev(81, "item.done", item="s001", step="render", seconds=80.0, cost_usd=1.25),

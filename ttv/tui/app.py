@@ -15,13 +15,13 @@ from typing import Any, ClassVar
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer
 
 from ttv.core.gpu import GpuProbe
 from ttv.tui.state import (
@@ -83,7 +83,7 @@ class GpuPanel(Panel):
             reason = hist.reason or "probing GPUs…"
             return Text(reason, style="dim", no_wrap=True, overflow="ellipsis")
         lines = Text(no_wrap=True, overflow="ellipsis")
-        name_w = max(len(self._name(g)) for g in hist.gpus)
+        name_w = max(len(self._gpu_name(g)) for g in hist.gpus)
         name_w = max(8, min(name_w, 24, width // 5))
         for n, g in enumerate(hist.gpus):
             if n:
@@ -92,23 +92,21 @@ class GpuPanel(Panel):
         return lines
 
     @staticmethod
-    def _name(g: dict[str, Any]) -> str:
+    def _gpu_name(g: dict[str, Any]) -> str:
         return str(g.get("name") or f"GPU {g.get('index', 0)}").removeprefix("NVIDIA ").removeprefix("GeForce ")
 
     def _line(self, g: dict[str, Any], width: int, name_w: int) -> Text:
         i = int(g.get("index", 0))
-        name = self._name(g)[:name_w].ljust(name_w)
+        name = self._gpu_name(g)[:name_w].ljust(name_w)
         util = g.get("util")
         used, total = g.get("mem_used"), g.get("mem_total")
         temp = g.get("temperature")
         pw, lim = g.get("power_w"), g.get("power_limit_w")
         util_s = f"{util:3.0f}%" if util is not None else "  ?%"
         mem_s = f"{fmt_gib(used)}/{fmt_gib(total)}G".rjust(11)
-        temp_s = f"{temp:.0f}°C" if temp is not None else " —°C"
-        if pw is not None:
-            pw_s = f"{pw:.0f}/{lim:.0f}W" if lim else f"{pw:.0f}W"
-        else:
-            pw_s = "—W"
+        temp_s = (f"{temp:.0f}°C" if temp is not None else "—°C").rjust(5)
+        pw_s = (f"{pw:.0f}/{lim:.0f}W" if lim else f"{pw:.0f}W") if pw is not None else "—W"
+        pw_s = pw_s.ljust(9)
         fixed = len(f"{i} {name}  {util_s}   {mem_s}   {temp_s}  {pw_s}") + 3
         spare = max(0, width - fixed)
         n_sparks = 3 if spare >= 30 else 2
@@ -152,8 +150,14 @@ class OverallPanel(Panel):
             parts.append((f"{active} active", "cyan"))
         if o.elapsed is not None:
             parts.append((f"{fmt_duration(o.elapsed)} elapsed", "dim"))
-        for state, style in (("running", "cyan"), ("downloading", "blue"), ("queued", "cyan"),
-                             ("throttled", "magenta"), ("retrying", "yellow"), ("keyframe", "yellow")):
+        for state, style in (
+            ("running", "cyan"),
+            ("downloading", "blue"),
+            ("queued", "cyan"),
+            ("throttled", "magenta"),
+            ("retrying", "yellow"),
+            ("keyframe", "yellow"),
+        ):
             if o.counts.get(state):
                 parts.append((f"{o.counts[state]} {state}", style))
         pct = f" {int(o.fraction * 100):3d}% "
@@ -249,7 +253,7 @@ class DetailsScreen(ModalScreen[None]):
     ]
     DEFAULT_CSS = """
     DetailsScreen { align: center middle; }
-    DetailsScreen > Vertical {
+    DetailsScreen > VerticalScroll {
         width: 90%; max-width: 120; height: auto; max-height: 90%;
         border: round $accent; border-title-align: left; background: $surface; padding: 0 1;
     }
@@ -261,7 +265,7 @@ class DetailsScreen(ModalScreen[None]):
         self.seg_id = seg_id
 
     def compose(self) -> ComposeResult:
-        with Vertical() as box:
+        with VerticalScroll() as box:
             box.border_title = f"segment {self.seg_id}"
             yield DetailsPanel(self.seg_id, id="modal-details")
         yield Footer()
@@ -276,7 +280,7 @@ class DetailsScreen(ModalScreen[None]):
         if seg:
             self.seg_id = seg
             self.query_one(DetailsPanel).seg_id = seg
-            self.query_one(Vertical).border_title = f"segment {seg}"
+            self.query_one(VerticalScroll).border_title = f"segment {seg}"
             self.query_one(DetailsPanel).refresh(layout=True)
 
 
@@ -292,11 +296,29 @@ class SegmentTable(DataTable[Any]):
     ]
 
 
-COMPACT_COLUMNS = [("id", "ID"), ("state", "State"), ("backend", "Backend"), ("progress", "Prog"),
-                   ("time", "Time"), ("attempts", "Try"), ("cost", "Cost")]
-WIDE_COLUMNS = [("id", "ID"), ("state", "State"), ("backend", "Backend/model"), ("progress", "Progress"),
-                ("elapsed", "Elapsed"), ("eta", "ETA"), ("attempts", "Tries"), ("job", "Job id"),
-                ("cost", "Cost"), ("note", "Note")]
+COMPACT_COLUMNS = [
+    ("id", "ID"),
+    ("state", "State"),
+    ("backend", "Backend"),
+    ("progress", "Prog"),
+    ("time", "Time"),
+    ("attempts", "Try"),
+    ("cost", "Cost"),
+]
+WIDE_COLUMNS = [
+    ("id", "ID"),
+    ("state", "State"),
+    ("backend", "Backend/model"),
+    ("progress", "Progress"),
+    ("elapsed", "Elapsed"),
+    ("eta", "ETA"),
+    ("attempts", "Tries"),
+    ("job", "Job id"),
+    ("cost", "Cost"),
+]
+NOTE_COLUMN = ("note", "Note")
+WIDE_TABLE = 90  # table widths from which the long columns fit
+NOTE_TABLE = 120  # ... and a note column (error or provider message) too
 
 
 class MonitorApp(App[None]):
@@ -349,6 +371,7 @@ class MonitorApp(App[None]):
         self._columns: list[tuple[str, str]] = []
         self._cells: dict[str, dict[str, tuple[str, str]]] = {}
         self._ticks = 0
+        self._width = 0
 
     # ------------------------------------------------------------------ layout
 
@@ -376,11 +399,13 @@ class MonitorApp(App[None]):
             self.set_interval(self.gpu_interval, self.sample_gpus)
         self.query_one(DataTable).focus()
 
-    def on_resize(self) -> None:
-        self._apply_width(self.size.width)
+    def on_resize(self, event: events.Resize) -> None:
+        self._width = event.size.width
+        self._apply_width(event.size.width)
         self.refresh_view()
 
     def _apply_width(self, width: int) -> None:
+        self._width = width
         wide = width >= WIDE
         self.screen.set_class(wide, "-wide")
         self.screen.set_class(not wide, "-narrow")
@@ -459,10 +484,17 @@ class MonitorApp(App[None]):
             if isinstance(screen, DetailsScreen):
                 screen.query_one(DetailsPanel).refresh(layout=True)
 
-    def _row_cells(self, r: SegmentRow, now: float, wide: bool) -> dict[str, tuple[str, str]]:
+    def _table_width(self) -> int:
+        width = self._width or self.size.width
+        return width - 64 if width >= DETAILS_PANE else width
+
+    def _row_cells(self, r: SegmentRow, now: float, wide: bool, note_w: int) -> dict[str, tuple[str, str]]:
         elapsed, eta = r.elapsed(now), r.eta(now)
-        cost = fmt_usd(r.cost_usd) if r.cost_usd else (f"~{fmt_usd(r.estimated_cost_usd)}" if r.estimated_cost_usd
-                                                        else "—")
+        cost = (
+            fmt_usd(r.cost_usd)
+            if r.cost_usd
+            else (f"~{fmt_usd(r.estimated_cost_usd)}" if r.estimated_cost_usd else "—")
+        )
         cells: dict[str, tuple[str, str]] = {
             "id": (r.id, "bold"),
             "state": (r.state, state_style(r.state)),
@@ -477,8 +509,11 @@ class MonitorApp(App[None]):
             cells["elapsed"] = (fmt_duration(elapsed), "")
             cells["eta"] = (fmt_duration(eta), "")
             cells["job"] = (r.job_id[:20] or "—", "dim")
-            note = r.error if r.state in ("failed", "interrupted", "retrying") and r.error else r.message
-            cells["note"] = (note[:60], "red" if r.state == "failed" else "dim")
+            if note_w:
+                note = r.error if r.state in ("failed", "interrupted", "retrying") and r.error else r.message
+                if len(note) > note_w:
+                    note = note[: note_w - 1] + "…"
+                cells["note"] = (note, "red" if r.state == "failed" else "dim")
         else:
             cells["backend"] = ((r.backend or "—")[:12], "")
             cells["progress"] = (r.progress_text(), "")
@@ -490,10 +525,12 @@ class MonitorApp(App[None]):
 
     def _update_table(self, now: float) -> None:
         table: DataTable[Any] = self.query_one(DataTable)
-        wide = self.size.width >= WIDE
-        columns = WIDE_COLUMNS if wide else COMPACT_COLUMNS
+        table_w = self._table_width()
+        wide = table_w >= WIDE_TABLE
+        note_w = max(0, table_w - 108) if table_w >= NOTE_TABLE else 0
+        columns = (WIDE_COLUMNS + [NOTE_COLUMN] if note_w else WIDE_COLUMNS) if wide else COMPACT_COLUMNS
         keys = [r.id for r in self.rows]
-        cells = {r.id: self._row_cells(r, now, wide) for r in self.rows}
+        cells = {r.id: self._row_cells(r, now, wide, note_w) for r in self.rows}
         if columns != self._columns or keys != self._keys:
             selected = self._selected_key()
             table.clear(columns=columns != self._columns)

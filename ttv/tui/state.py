@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 import os
 import time
-import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from ttv.core.events import read_events
 from ttv.core.schemas import Plan, ProjectConfig, Record
@@ -58,8 +59,7 @@ KIND_HINTS = {
     "retryable": "a transient error: run `ttv render` again; it resumes and polls submitted jobs again",
     "backend": "this backend cannot do it (key, quota, unsupported input): check `ttv doctor`, "
     "or add another backend to `fallback` in ttv.toml",
-    "request": "the provider rejected the input itself: edit this segment's prompt in plan.toml, "
-    "then run `ttv render`",
+    "request": "the provider rejected the input itself: edit this segment's prompt in plan.toml, then run `ttv render`",
 }
 
 
@@ -450,12 +450,12 @@ class MonitorState:
                     self.plan_keyframes = [k.model_dump() for k in self.plan.keyframes]
                 else:  # best effort: an invalid plan still names its segments
                     segs, kfs = raw.get("segments"), raw.get("keyframes")
-                    self.plan_segments = [s for s in segs if isinstance(s, dict) and "id" in s] if isinstance(
-                        segs, list
-                    ) else []
-                    self.plan_keyframes = [k for k in kfs if isinstance(k, dict) and "id" in k] if isinstance(
-                        kfs, list
-                    ) else []
+                    self.plan_segments = (
+                        [s for s in segs if isinstance(s, dict) and "id" in s] if isinstance(segs, list) else []
+                    )
+                    self.plan_keyframes = (
+                        [k for k in kfs if isinstance(k, dict) and "id" in k] if isinstance(kfs, list) else []
+                    )
             self._problem("plan.toml", err)
         changed |= self._load_records("clips", "clip", self.clips)
         changed |= self._load_records("keyframes", "keyframe", self.keyframes)
@@ -632,8 +632,12 @@ class MonitorState:
             if reason:
                 it.error = reason
             it.history.append(f"{_clock(ts)} retry {attempt or ''}{_on(backend)}{wait}".replace("  ", " "))
-            self._log(ts, "warn", f"{name} retry {attempt or ''}{_on(backend)}{wait}".replace("  ", " ")
-                      + (f": {reason}" if reason else ""))
+            self._log(
+                ts,
+                "warn",
+                f"{name} retry {attempt or ''}{_on(backend)}{wait}".replace("  ", " ")
+                + (f": {reason}" if reason else ""),
+            )
         elif typ == "item.fallback" and it:
             src, dst, reason = _str(e.get("from")), _str(e.get("to")), _str(e.get("reason"))
             if dst:
@@ -756,9 +760,7 @@ class MonitorState:
                     row.message = it.message
                     row.started_ts = it.started_ts if it.started_ts is not None else row.started_ts
                     row.finished_ts = it.finished_ts
-                    row.seconds = it.seconds if it.seconds is not None else (
-                        row.seconds if state in FINISHED else None
-                    )
+                    row.seconds = it.seconds if it.seconds is not None else (row.seconds if state in FINISHED else None)
                     if it.error:
                         row.error, row.error_kind, row.hint = it.error, it.error_kind, it.hint or row.hint
             if state == "planned":
