@@ -16,6 +16,7 @@ from ttv.core.fsutil import file_digest
 from ttv.core.hashing import inputs_hash
 from ttv.core.project import Project, RecordKind
 from ttv.core.schemas import KeyframeSpec, Record, SegmentSpec
+from ttv.core.tomlio import strip_none
 
 PENDING = "pending:"  # digest placeholder for an upstream output that is not made yet
 
@@ -58,11 +59,18 @@ def _describe_change(key: str, old: Any, new: Any) -> str:
             return f"{label} ({src}) will be redone"
         return f"{label} changed ({src})" if src else f"{label} changed"
     if key == "clips" and isinstance(old, list) and isinstance(new, list):
-        old_map = {c[0]: c[1] for c in old if isinstance(c, list | tuple) and len(c) == 2}
-        changed = [c[0] for c in new if old_map.get(c[0]) != c[1]]
         if len(old) != len(new):
             return f"segment list changed ({len(old)} → {len(new)} clips)"
-        return "clip " + ", ".join(changed) + (" changed" if len(changed) == 1 else " changed") if changed else "clips changed"
+        old_map = {c[0]: c[1] for c in old if isinstance(c, list | tuple) and len(c) == 2}
+        changed = [c for c in new if old_map.get(c[0]) != c[1]]
+        redo = [c[0] for c in changed if str(c[1]).startswith(PENDING)]
+        remade = [c[0] for c in changed if not str(c[1]).startswith(PENDING)]
+        parts = []
+        if redo:
+            parts.append(f"clip{'s' if len(redo) > 1 else ''} {', '.join(redo)} will be redone")
+        if remade:
+            parts.append(f"clip{'s' if len(remade) > 1 else ''} {', '.join(remade)} changed")
+        return "; ".join(parts) or "clips changed"
     if key in ("prompt", "negative_prompt", "style"):
         return f"{key.replace('_', ' ')} changed"
     if key == "options":
@@ -83,6 +91,7 @@ def _diff_reasons(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def evaluate(project: Project, kind: RecordKind, item_id: str, inputs: dict[str, Any]) -> ItemState:
+    inputs = strip_none(inputs)  # TOML has no null: hash exactly what the record will hold
     h = inputs_hash(inputs)
     record = project.read_record(kind, item_id)
     upstream = [v["from"] for v in inputs.values() if isinstance(v, dict) and "from" in v]

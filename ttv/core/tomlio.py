@@ -31,18 +31,18 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}", hint=f"fix the syntax in {path.name} at the line shown") from None
 
 
-def _strip_none(value: Any) -> Any:
+def strip_none(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _strip_none(v) for k, v in value.items() if v is not None}
+        return {k: strip_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_strip_none(v) for v in value if v is not None]
+        return [strip_none(v) for v in value if v is not None]
     if isinstance(value, tuple):
-        return [_strip_none(v) for v in value]
+        return [strip_none(v) for v in value]
     return value
 
 
 def dumps_toml(data: dict[str, Any]) -> str:
-    return tomli_w.dumps(_strip_none(data))
+    return tomli_w.dumps(strip_none(data))
 
 
 def write_toml(path: Path, data: dict[str, Any], header: str = "") -> None:

@@ -9,6 +9,7 @@ Frame i of N is taken at t=(i+1)/N: frame 0 is already one step in, so no seam f
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -92,15 +93,20 @@ class AnimaticBackend(VideoBackend):
         scale = 1.0 + opts.zoom
         big_first = first.resize((round(w * scale), round(h * scale)), Image.Resampling.BICUBIC)
         big_last = last.resize((round(w * scale), round(h * scale)), Image.Resampling.BICUBIC)
-        direction = 1 if request.seed % 2 == 0 else -1
+        # The camera move follows the shot: derived from the prompt and seed (so editing a prompt changes the clip).
+        digest = hashlib.sha256(f"{request.seed}:{request.prompt}".encode()).digest()
+        direction = 1 if digest[0] % 2 == 0 else -1
+        pan = 0.3 + 0.4 * digest[1] / 255
         n = request.frame_count
         with FrameWriter(output, w, h, request.fps, crf=opts.crf, preset=opts.preset) as writer:
             for i in range(n):
                 t = (i + 1) / n
                 # First image: zoom in and drift; last image: settle from a counter-move onto its exact framing.
-                a = _ken_burns(big_first, w, h, 1 + opts.zoom * t, 0.5 * direction * t) if t < 1 else None
-                b = _ken_burns(big_last, w, h, 1 + opts.zoom * (1 - t), -0.5 * direction * (1 - t)) if t > 0 else None
-                mix = _smoothstep(t) if opts.transition == "dissolve" else float(t >= 0.5)
+                a = _ken_burns(big_first, w, h, 1 + opts.zoom * t, pan * direction * t) if t < 1 else None
+                b = _ken_burns(big_last, w, h, 1 + opts.zoom * (1 - t), -pan * direction * (1 - t)) if t > 0 else None
+                # A short dissolve in the middle keeps each image (and its text) legible most of the time.
+                mix = _smoothstep(min(1.0, max(0.0, (t - 0.35) / 0.3))) if opts.transition == "dissolve" \
+                    else float(t >= 0.5)
                 if t >= 1:
                     frame = np.asarray(last)  # exact end keyframe: the next clip starts right here
                 elif a is None or mix <= 0:

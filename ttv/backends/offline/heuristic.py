@@ -45,7 +45,7 @@ class HeuristicPlanner(Planner):
         assert isinstance(opts, HeuristicOptions)
         seg_len = opts.segment_duration or request.default_segment_duration
         n = request.segments or max(1, round((request.total_duration or 30.0) / seg_len))
-        each = (request.total_duration / n) if request.total_duration and not request.segments else seg_len
+        each = request.total_duration / n if request.total_duration else seg_len
         duration = snap_duration(each, request)
         beats = split_beats(request.idea)
         rng = random.Random(request.seed)
@@ -60,11 +60,16 @@ class HeuristicPlanner(Planner):
             prompt = f"{shot}: {beat}, {camera}" + (f", {style}" if style else "")
             segments.append(PlannedSegment(id=f"s{i:03d}", duration=duration, prompt=prompt, camera=camera,
                                            continuity=f"same characters and setting as the idea: {beats[0]}"))
+        # Keyframe i is the first frame of segment i (and the last of segment i-1); the final one closes the film.
         kf_count = n + 1 if request.mode == "keyframe" else 1
         for i in range(kf_count):
-            beat = beats[min(len(beats) - 1, math.floor(min(i, n - 1) * len(beats) / n))]
-            moment = "opening frame" if i == 0 else ("final frame" if i == n else f"moment {i}")
-            keyframes.append(PlannedKeyframe(id=f"k{i:03d}", prompt=f"{beat} ({moment})"
-                                             + (f", {style}" if style else "")))
+            if i < n:
+                seg = segments[i]
+                shot = seg.prompt.split(":", 1)[0]
+                beat = beats[min(len(beats) - 1, math.floor(i * len(beats) / n))]
+                prompt = f"{shot}, opening frame: {beat}"
+            else:
+                prompt = f"Closing image: {beats[-1]}, the scene at rest"
+            keyframes.append(PlannedKeyframe(id=f"k{i:03d}", prompt=prompt + (f", {style}" if style else "")))
         ctx.progress(1.0, status="done")
         return PlanDraft(segments=segments, keyframes=keyframes, style=style)
