@@ -1,0 +1,272 @@
+"""fal queue apps through `fal-client` (SyncClient): Wan, Kling, Hailuo and other video apps by app id.
+
+`model` is the fal app id, e.g. "fal-ai/wan/v2.2-a14b/image-to-video". Known apps have a spec
+(argument names, durations); any other app id works too with generic arguments (`prompt`,
+`image_url`, `duration`) plus whatever `arguments` adds, and needs a `[prices]` row.
+
+Job ids are "<app id>|<request id>": fal rebuilds the status/result URLs from both
+(`{queue}/{owner}/{alias}/requests/{id}`), so the pair is what a resumed run needs.
+
+`base_url` (a proxy or a test fake) replaces `https://queue.fal.run/`: fal-client reads the
+queue host from a module global, so ttv sets that global only while it builds a request, under a
+process-wide lock. fal-client's own retries (up to 10 on 408/409/429 and ingress 5xx) stay as the
+SDK ships them; ttv classifies what comes out of them.
+
+Setup: FAL_KEY or `ttv keys set fal`. Images go as data: URIs (no CDN upload).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from ttv.backends.base import VideoRequest
+from ttv.backends.remote.common import (
+    JobState,
+    ModelSpec,
+    RemoteOptions,
+    RemoteVideoBackend,
+    classify_http,
+    data_uri,
+    network_error,
+)
+from ttv.core import keys as keyring
+from ttv.core.errors import BackendError, InputRejected
+
+_GLOBALS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FalApp:
+    spec: ModelSpec
+    image_arg: str = "image_url"
+    end_image_arg: str | None = None
+    duration: str = "string"  # "string": "5"; "int": 5; "frames": num_frames at frames_per_second
+    ratio_arg: str | None = None  # argument taking "16:9"/"9:16"/"1:1"
+    resolution_arg: str | None = None
+    resolutions: tuple[str, ...] = ()
+    frame_rate: int = 16  # for duration = "frames"
+
+
+_AR = ("16:9", "9:16", "1:1")
+_AR_SIZES = ((1280, 720), (720, 1280), (960, 960))
+# What each known app takes follows its fal model page (schema); verify against
+# https://fal.ai/models/<app>/api before relying on an argument not exercised here.
+APPS: dict[str, FalApp] = {
+    "fal-ai/wan/v2.2-a14b/image-to-video": FalApp(
+        ModelSpec("fal-ai/wan/v2.2-a14b/image-to-video", ("i2v", "flf2v"), None, _AR, _AR_SIZES, fps=16,
+                  min_duration=1.0, max_duration=10.0, supports_negative_prompt=True, default_concurrency=4,
+                  notes="num_frames 17-161 at frames_per_second (16); 480p/580p/720p; end_image_url"),
+        end_image_arg="end_image_url", duration="frames", ratio_arg="aspect_ratio", resolution_arg="resolution",
+        resolutions=("480p", "580p", "720p")),
+    "fal-ai/kling-video/v2.1/standard/image-to-video": FalApp(
+        ModelSpec("fal-ai/kling-video/v2.1/standard/image-to-video", ("i2v",), (5.0, 10.0), _AR, _AR_SIZES, fps=24,
+                  supports_seed=False, supports_negative_prompt=True, default_concurrency=4,
+                  notes='duration "5" or "10"; output follows the image aspect')),
+    "fal-ai/minimax/hailuo-02/standard/image-to-video": FalApp(
+        ModelSpec("fal-ai/minimax/hailuo-02/standard/image-to-video", ("i2v", "flf2v"), (6.0, 10.0), _AR, _AR_SIZES,
+                  fps=24, max_prompt_chars=2000, supports_seed=False, default_concurrency=4,
+                  notes='duration "6" or "10"; end_image_url'),
+        end_image_arg="end_image_url"),
+}
+
+
+def _generic(app: str) -> FalApp:
+    return FalApp(ModelSpec(app, ("t2v", "i2v"), None, _AR, _AR_SIZES, min_duration=1.0, max_duration=20.0,
+                            default_concurrency=2, notes="unknown app: generic arguments (prompt, image_url, duration)"))
+
+
+class FalOptions(RemoteOptions):
+    model: str = "fal-ai/wan/v2.2-a14b/image-to-video"
+    poll_interval_s: float = Field(3.0, gt=0, le=600)
+    resolution: str | None = Field(None, description="for apps with a resolution argument, e.g. 720p")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="extra app arguments, sent as given")
+
+
+def split_job_id(job_id: str, default_app: str) -> tuple[str, str]:
+    app, sep, rid = job_id.rpartition("|")
+    return (app, rid) if sep else (default_app, job_id)
+
+
+class FalBackend(RemoteVideoBackend):
+    name: ClassVar[str] = "fal"
+    summary: ClassVar[str] = "fal.ai queue apps (Wan, Kling, Hailuo, ...) via fal-client"
+    provider: ClassVar[str] = "fal"
+    price_provider: ClassVar[str] = "fal"
+    sdk_module: ClassVar[str | None] = "fal_client"
+    MODELS = {app: a.spec for app, a in APPS.items()}
+    OptionsModel = FalOptions
+
+    def __init__(self, options: RemoteOptions | None = None, *, api_key: str | None = None) -> None:
+        super().__init__(options, api_key=api_key)
+        self._client: Any = None
+
+    @property
+    def fopts(self) -> FalOptions:
+        assert isinstance(self.options, FalOptions)
+        return self.options
+
+    def app(self) -> FalApp:
+        return APPS.get(self.opts.model) or _generic(self.opts.model)
+
+    def spec(self) -> ModelSpec:
+        if not self.opts.model or self.opts.model.count("/") < 1:
+            raise InputRejected(f"fal: model must be a fal app id like 'owner/app'; known: {', '.join(APPS)}",
+                                code="model")
+        return self.app().spec
+
+    def allows_unknown_models(self) -> bool:
+        return True
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                try:
+                    import fal_client
+                except ImportError:
+                    raise BackendError("fal: the fal-client package is missing", hint="pip install 'ttv[remote]'",
+                                       kind="backend", code="missing-extra") from None
+                self._client = fal_client.SyncClient(key=self.api_key(), default_timeout=self.opts.request_timeout_s)
+            return self._client
+
+    @contextlib.contextmanager
+    def _queue_host(self) -> Iterator[None]:
+        """Point fal-client's module-global queue URL at base_url while a request is built."""
+        if not self.opts.base_url:
+            yield
+            return
+        import fal_client.client as fc
+
+        with _GLOBALS_LOCK:
+            saved = fc.QUEUE_URL_FORMAT
+            fc.QUEUE_URL_FORMAT = self.opts.base_url.rstrip("/") + "/"
+            try:
+                yield
+            finally:
+                fc.QUEUE_URL_FORMAT = saved
+
+    def translate(self, exc: Exception, what: str) -> BackendError:
+        import fal_client.client as fc
+        import httpx
+
+        if isinstance(exc, fc.FalClientHTTPError):
+            err = classify_http(self.name, exc.status_code, str(exc.message), exc.response_headers, what=what)
+            if exc.status_code == 422:
+                err.hint = "the app rejected the arguments; see the message (check `model` and `arguments`)"
+            return err
+        if isinstance(exc, (httpx.TransportError, fc.FalClientTimeoutError)):
+            return network_error(self.name, exc, what=what)
+        return super().translate(exc, what)
+
+    def validate_inputs(self, request: VideoRequest) -> None:
+        super().validate_inputs(request)
+        app = self.app()
+        res = self.fopts.resolution
+        if res and app.resolutions and res not in app.resolutions:
+            raise InputRejected(f"fal {self.opts.model}: resolution {res!r} is not allowed; allowed: "
+                                f"{', '.join(app.resolutions)}")
+        if app.duration == "frames":
+            frames = self._num_frames(request.duration)
+            if not 17 <= frames <= 161:
+                raise InputRejected(f"fal {self.opts.model}: {request.duration:g} s is {frames} frames at "
+                                    f"{app.frame_rate} fps; allowed: 17-161 frames "
+                                    f"({16 / app.frame_rate:g}-{160 / app.frame_rate:g} s)")
+
+    def _num_frames(self, duration: float) -> int:
+        rate = self.app().frame_rate
+        return 4 * max(1, round(duration * rate / 4)) + 1  # Wan wants 4k+1 frames
+
+    def price_variant(self, request: VideoRequest) -> str | None:
+        return self.fopts.resolution
+
+    def arguments(self, request: VideoRequest) -> dict[str, Any]:
+        app = self.app()
+        spec = app.spec
+        args: dict[str, Any] = {"prompt": request.prompt}
+        if request.first_image is not None:
+            args[app.image_arg] = data_uri(request.first_image)
+        if self.use_end_frame(request) and app.end_image_arg:
+            assert request.last_image is not None
+            args[app.end_image_arg] = data_uri(request.last_image)
+        if app.duration == "frames":
+            args["num_frames"] = self._num_frames(request.duration)
+            args["frames_per_second"] = app.frame_rate
+        elif app.duration == "int":
+            args["duration"] = int(round(request.duration))
+        else:
+            args["duration"] = f"{request.duration:g}"
+        if app.ratio_arg:
+            args[app.ratio_arg] = self.resolve_ratio(request)[0]
+        if app.resolution_arg and self.fopts.resolution:
+            args[app.resolution_arg] = self.fopts.resolution
+        if spec.supports_seed:
+            args["seed"] = int(request.seed)
+        if spec.supports_negative_prompt and request.negative_prompt:
+            args["negative_prompt"] = request.negative_prompt
+        args.update(self.fopts.arguments)
+        return args
+
+    def submit(self, request: VideoRequest) -> str:
+        client = self.client()
+        with self.calling("submit"), self._queue_host():
+            handle = client.submit(self.opts.model, arguments=self.arguments(request))
+        return f"{self.opts.model}|{handle.request_id}"
+
+    def _handle(self, job_id: str) -> Any:
+        app, rid = split_job_id(job_id, self.opts.model)
+        client = self.client()
+        with self._queue_host():
+            return client.get_handle(app, rid)
+
+    def poll_once(self, job_id: str) -> JobState:
+        import fal_client
+
+        handle = self._handle(job_id)
+        with self.calling("poll"):
+            status = handle.status(with_logs=False)
+        if isinstance(status, fal_client.Queued):
+            return JobState(job_id, "queued", provider_status="IN_QUEUE", queue_position=status.position)
+        if isinstance(status, fal_client.InProgress):
+            return JobState(job_id, "running", provider_status="IN_PROGRESS")
+        if not isinstance(status, fal_client.Completed):
+            return JobState(job_id, "running", provider_status=type(status).__name__)
+        if status.error:
+            return JobState(job_id, "failed", provider_status="COMPLETED",
+                            error=self._classify_app_error(job_id, str(status.error), status.error_type))
+        try:
+            with self.calling("result"):
+                result = handle.get()  # one more status call (COMPLETED), then GET response_url
+        except BackendError as exc:
+            if exc.code == "422":  # app-side validation: the job is over and failed
+                return JobState(job_id, "failed", provider_status="COMPLETED", error=exc)
+            raise
+        video = (result or {}).get("video") or {}
+        url = video.get("url") if isinstance(video, dict) else None
+        state = JobState(job_id, "succeeded", provider_status="COMPLETED", urls=[str(url)] if url else [])
+        if isinstance(status.metrics, dict) and "inference_time" in status.metrics:
+            state.info["inference_time"] = status.metrics["inference_time"]
+        if isinstance(result, dict) and "seed" in result:
+            state.info["seed"] = result["seed"]
+        return state
+
+    def _classify_app_error(self, job_id: str, message: str, error_type: str | None) -> BackendError:
+        text = f"fal: request {job_id} failed ({error_type or 'error'}): {keyring.redact(message)}"[:400]
+        et = (error_type or "").lower()
+        if "cancel" in et:
+            return BackendError(text, kind="request", code="CANCELLED")
+        if "content_policy" in et or "safety" in et or "nsfw" in et:
+            return InputRejected(text, hint="edit the prompt or keyframe", code=error_type or "safety",
+                                 permanent_for_request=True)
+        if "timeout" in et or "server" in et or "internal" in et or not et:
+            return BackendError(text, kind="retryable", code=error_type or "error")
+        return BackendError(text, kind="backend", code=error_type)
+
+    def cancel(self, job_id: str) -> None:
+        handle = self._handle(job_id)
+        with self.calling("cancel"):
+            handle.cancel()
