@@ -629,7 +629,8 @@ class LocalVideoBackend(VideoBackend):
         self.device = device
         self.gpu_group = list(gpu_group or [])
         self._pipe: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the one-time load
+        self._run_lock = threading.Lock()  # a pipeline renders one segment at a time (scheduler state)
         self._workers: list[LocalVideoBackend] = []
         self.load_count = 0
         self.load_seconds: float | None = None
@@ -811,12 +812,17 @@ class LocalVideoBackend(VideoBackend):
         raise NotImplementedError
 
     def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> Any:
-        from ttv.backends.base import GenerateResult
 
         plan = self.plan(request)
         for img in (request.first_image, request.last_image):
             if img is not None and not Path(img).is_file():
                 raise InputRejected(f"{self.name}: image {img} does not exist", hint="run `ttv keyframes` first")
+        with self._run_lock:
+            return self._generate_locked(request, plan, Path(output), ctx)
+
+    def _generate_locked(self, request: VideoRequest, plan: RenderPlan, output: Path, ctx: JobContext) -> Any:
+        from ttv.backends.base import GenerateResult
+
         first_load = self._pipe is None
         pipe = self.pipeline(ctx)
         import torch
@@ -835,7 +841,6 @@ class LocalVideoBackend(VideoBackend):
             result = call(**kwargs)
         frames = frames_to_uint8(result.frames)
         gen_seconds = time.monotonic() - t0
-        output = Path(output)
         try:
             write_mp4(frames, output, plan.fps, self.opts.crf)
         except Exception:

@@ -122,6 +122,40 @@ class WanBackend(LocalVideoBackend):
             if plan.mode == "flf2v":
                 assert req.last_image is not None
                 kwargs["last_image"] = load_image(req.last_image, plan.width, plan.height)
+            elif _needs_two_image_embeds(pipe):
+                # A first-last-frame transformer (Wan2.1 FLF2V: pos_embed_seq_len = 2 images) needs two CLIP
+                # embeddings, and diffusers refuses `image_embeds` together with `image`: the first image
+                # stands in for the missing last one in the CLIP context only (the latent conditioning still
+                # fixes frame 0 alone, so the end stays free).
+                plan.notes.append("I2V on a first-last-frame model: first image reused as CLIP context")
+                return _TwoImageEmbeds(pipe), kwargs
         if self.wopts.guidance_2 is not None and getattr(pipe, "transformer_2", None) is not None:
             kwargs["guidance_scale_2"] = self.wopts.guidance_2
         return pipe, kwargs
+
+
+class _TwoImageEmbeds:
+    """Calls the pipeline with `encode_image` encoding the single conditioning image twice."""
+
+    def __init__(self, pipe: Any) -> None:
+        self.pipe = pipe
+
+    def __call__(self, **kwargs: Any) -> Any:
+        pipe = self.pipe
+        original = pipe.encode_image
+
+        def encode_twice(image: Any, device: Any = None) -> Any:
+            return original(image if isinstance(image, list) else [image, image], device)
+
+        pipe.encode_image = encode_twice
+        try:
+            return pipe(**kwargs)
+        finally:
+            del pipe.encode_image  # back to the class method
+
+
+def _needs_two_image_embeds(pipe: Any) -> bool:
+    transformer = getattr(pipe, "transformer", None)
+    config = getattr(transformer, "config", None)
+    return bool(config is not None and getattr(config, "image_dim", None) is not None
+                and getattr(config, "pos_embed_seq_len", None) and getattr(pipe, "image_encoder", None) is not None)
