@@ -23,7 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _no_color = bool(os.environ.get("NO_COLOR"))
 out = Console(no_color=_no_color, soft_wrap=True)  # stdout: data
-err = Console(stderr=True, no_color=_no_color)  # stderr: progress, messages
+err = Console(stderr=True, no_color=_no_color, soft_wrap=True)  # stderr: progress, messages (never hard-wrapped)
 
 ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", help="Project folder (default: the one containing the current folder).", show_default=False)]  # noqa: E501
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document on stdout instead of a table.")]
@@ -41,11 +41,14 @@ def debug_enabled() -> bool:
 
 
 def print_error(exc: TtvError) -> None:
+    from rich.markup import escape
+
     from ttv.core.keys import redact
 
-    err.print(f"[bold red]error:[/] {redact(exc.message)}", highlight=False, markup=True)
+    # Messages quote TOML tables like [backends.runway]: escape them so Rich does not take them for markup.
+    err.print(f"[bold red]error:[/] {escape(redact(exc.message))}", highlight=False)
     if exc.hint:
-        err.print(f"[yellow]hint:[/] {redact(exc.hint)}", highlight=False)
+        err.print(f"[yellow]hint:[/] {escape(redact(exc.hint))}", highlight=False)
 
 
 def boundary(fn: F) -> F:

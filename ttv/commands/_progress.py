@@ -28,13 +28,13 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
                 err.print(f"  done    {item} ({event.get('backend', '')}, {event.get('seconds', 0):.1f} s{cost})",
                           highlight=False)
             elif t == "item.failed":
-                err.print(f"  failed  {item}: {event.get('error', '')}", highlight=False)
+                err.print(f"  failed  {item}: {event.get('error', '')}", highlight=False, markup=False)
             elif t == "item.retry" and "delay" in event:
-                err.print(f"  retry   {item} on {event.get('backend')} in {event['delay']} s", highlight=False)
+                err.print(f"  retry   {item} on {event.get('backend')} in {event['delay']} s", highlight=False, markup=False)
             elif t == "item.fallback":
-                err.print(f"  fallback {item}: {event.get('from')} -> {event.get('to')}", highlight=False)
+                err.print(f"  fallback {item}: {event.get('from')} -> {event.get('to')}", highlight=False, markup=False)
             elif t == "item.submitted":
-                err.print(f"  submitted {item}: job {event.get('job_id')} on {event.get('backend')}", highlight=False)
+                err.print(f"  submitted {item}: job {event.get('job_id')} on {event.get('backend')}", highlight=False, markup=False)
 
         project.events.listeners.append(plain)
         try:

@@ -72,9 +72,9 @@ def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. an
         emit_json(info)
         return
     out.print(f"[bold]{name}[/] ({info['kind']}): {info['summary']}")
-    out.print(f"available: {'yes' if info['available'] else 'no — ' + info['reason']}")
+    out.print(f"available: {'yes' if info['available'] else 'no — ' + info['reason']}", markup=False)
     if info.get("extra"):
-        out.print(f"extra: pip install 'ttv[{info['extra']}]'")
+        out.print(f"extra: pip install 'ttv[{info['extra']}]'", markup=False)
     caps = info.get("capabilities")
     if caps:
         table = Table(title="capabilities", title_justify="left")

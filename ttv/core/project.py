@@ -105,7 +105,9 @@ class Project:
         user = load_user_config()
         data = load_toml(path)
         try:
-            return cls(root, parse_config(merge(user, data), str(path)))
+            config = parse_config(merge(user, data), str(path))
+            check_backend_references(config, str(path))
+            return cls(root, config)
         except ConfigError:
             if user:
                 # Say which file is wrong when the user config is the culprit.
@@ -223,6 +225,32 @@ def parse_config(data: dict[str, Any], filename: str) -> ProjectConfig:
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, filename, ProjectConfig),
                           hint="fix the key named above; `ttv config show` lists every setting") from None
+
+
+def check_backend_references(config: ProjectConfig, filename: str) -> None:
+    """Every backend named in ttv.toml exists, has the right kind, and its options validate — before any work."""
+    from ttv.backends import registry
+
+    named = [(config.backend, "video", "backend"), (config.keyframes, "image", "keyframes"),
+             (config.planner, "planner", "planner")] + [(n, "video", "fallback") for n in config.fallback]
+    for name, kind, key in named:
+        try:
+            cls = registry.load_class(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{filename}: {key}: {exc.message}", hint=exc.hint) from None
+        if cls.kind != kind:
+            raise ConfigError(f"{filename}: {key}: {name!r} is a {cls.kind} backend, not a {kind} backend",
+                              hint=f"see `ttv backends list --kind {kind}`")
+    for name, options in config.backends.items():
+        try:
+            cls = registry.load_class(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{filename}: [backends.{name}]: {exc.message}", hint=exc.hint) from None
+        try:
+            cls.OptionsModel.model_validate(options)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc, f"{filename} [backends.{name}]", cls.OptionsModel),
+                              hint=f"`ttv backends info {name}` lists its options") from None
 
 
 def parse_plan(data: dict[str, Any], filename: str) -> Plan:

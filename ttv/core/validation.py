@@ -68,8 +68,9 @@ def describe_validation_error(exc: ValidationError, filename: str, model: type[B
                 try:
                     ident = context[loc[0]][loc[1]].get("id")
                     if ident:
-                        key += f" (id {ident!r})"
+                        key = _loc_str(loc[:2]) + f" (id {ident!r})" + ("." + _loc_str(loc[2:]) if loc[2:] else "")
                 except (IndexError, AttributeError, TypeError):
                     pass
-            lines.append(f"{filename}: {key}: {msg}{shown}")
+            where = f"{filename}: {key}: " if loc else f"{filename}: "
+            lines.append(f"{where}{msg}{shown}")
     return "\n".join(lines)

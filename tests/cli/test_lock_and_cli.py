@@ -1,0 +1,100 @@
+"""Project lock, import hygiene, help and exit codes, backends listing, completions drift."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ttv.core.project import Project
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_second_process_gets_a_clear_message(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    project = Project.load(root)
+    with project.locked("render"):
+        result = cli("run", "-p", root)
+    assert result.exit_code == 2
+    assert "another ttv process" in result.output and "`ttv render`" in result.output
+    assert "--wait-for-lock" in result.output
+    assert not (root / "plan.toml").exists()
+    assert cli("run", "-p", root).exit_code == 0  # released
+
+
+def test_help_imports_no_heavy_packages():
+    code = (
+        "import sys, ttv.cli\n"
+        "from typer.testing import CliRunner\n"
+        "r = CliRunner().invoke(ttv.cli.app, ['--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "heavy = [m for m in ('torch', 'diffusers', 'transformers', 'textual', 'runwayml', 'google.genai',"
+        " 'fal_client', 'openai', 'pynvml', 'ray') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_backends_list_works_without_importing_sdks():
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "import ttv.cli\n"
+        "r = CliRunner().invoke(ttv.cli.app, ['backends', 'list', '--json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "heavy = [m for m in ('torch', 'diffusers', 'runwayml', 'google.genai', 'fal_client') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_python_dash_m_and_exit_codes_in_help():
+    out = subprocess.run([sys.executable, "-m", "ttv", "--help"], capture_output=True, text=True, check=True)
+    for word in ("init", "plan", "keyframes", "render", "chain", "stitch", "status", "run", "backends", "config"):
+        assert word in out.stdout
+    assert "Exit codes: 0 ok" in out.stdout and "130 interrupted" in out.stdout
+
+
+def test_backends_list_and_info(cli):
+    result = cli("backends", "list", "--json")
+    assert result.exit_code == 0
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    for name in ("animatic", "card", "heuristic", "files"):
+        assert rows[name]["available"] is True
+    info = cli("backends", "info", "animatic", "--json")
+    data = json.loads(info.stdout)
+    assert data["kind"] == "video" and data["capabilities"]["repeats_first_frame"] is False
+    assert "zoom" in data["options"]
+    unknown = cli("backends", "info", "animatc")
+    assert unknown.exit_code == 2 and "did you mean 'animatic'" in unknown.output
+
+
+def test_config_show_names_sources(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    from ttv.core.tomlio import load_toml, write_toml
+
+    cfg = load_toml(root / "ttv.toml")
+    del cfg["retries"]
+    write_toml(root / "ttv.toml", cfg)
+    result = cli("config", "show", "-p", root, "--json")
+    assert result.exit_code == 0
+    rows = {r["key"]: r for r in json.loads(result.stdout)["settings"]}
+    assert rows["fps"]["value"] == 8 and rows["fps"]["source"] == "ttv.toml"
+    assert rows["retries"]["source"] == "default"
+
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_completions_match_the_cli(shell):
+    from ttv.completions import generate
+
+    committed = (ROOT / "completions" / f"ttv.{shell}").read_text()
+    assert generate(shell) == committed, f"completions/ttv.{shell} drifted: run `python scripts/gen_completions.py`"
