@@ -16,7 +16,6 @@ Values an NVML call could not give are None.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 GpuInfo = dict[str, Any]
@@ -28,10 +27,11 @@ def _text(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    """One guarded NVML call: None when it raises (NotSupported, NoPermission, GPU lost, ...)."""
+def _call(nv: Any, name: str, *args: Any) -> Any:
+    """One guarded NVML call: None when it raises (NotSupported, NoPermission, GPU lost, ...) or
+    when this nvidia-ml-py is too old to have the function."""
     try:
-        return fn(*args)
+        return getattr(nv, name)(*args)
     except Exception:
         return None
 
@@ -60,7 +60,7 @@ class GpuProbe:
             self._reason = f"{NO_GPU} (NVML: {detail})"
             return
         self._nvml = pynvml
-        self._driver = _text(_call(pynvml.nvmlSystemGetDriverVersion) or "")
+        self._driver = _text(_call(pynvml, "nvmlSystemGetDriverVersion") or "")
 
     def sample(self) -> tuple[list[GpuInfo], str]:
         with self._lock:
@@ -93,38 +93,38 @@ class GpuProbe:
             "power_limit_w": None,
             "sm_clock_mhz": None,
         }
-        h = _call(nv.nvmlDeviceGetHandleByIndex, index)
+        h = _call(nv, "nvmlDeviceGetHandleByIndex", index)
         if h is None:
             info["name"] = f"GPU {index} (unreadable)"
             return info
-        info["name"] = _text(_call(nv.nvmlDeviceGetName, h) or f"GPU {index}")
-        info["uuid"] = _text(_call(nv.nvmlDeviceGetUUID, h) or "")
-        util = _call(nv.nvmlDeviceGetUtilizationRates, h)
+        info["name"] = _text(_call(nv, "nvmlDeviceGetName", h) or f"GPU {index}")
+        info["uuid"] = _text(_call(nv, "nvmlDeviceGetUUID", h) or "")
+        util = _call(nv, "nvmlDeviceGetUtilizationRates", h)
         if util is not None:
             info["util"] = _num(getattr(util, "gpu", None))
             info["mem_util"] = _num(getattr(util, "memory", None))
-        mem = _call(nv.nvmlDeviceGetMemoryInfo, h)
+        mem = _call(nv, "nvmlDeviceGetMemoryInfo", h)
         if mem is not None:
             used, total = _num(getattr(mem, "used", None)), _num(getattr(mem, "total", None))
             info["mem_used"] = None if used is None else int(used)
             info["mem_total"] = None if total is None else int(total)
         temp_sensor = getattr(nv, "NVML_TEMPERATURE_GPU", 0)
-        temperature = _num(_call(nv.nvmlDeviceGetTemperature, h, temp_sensor))
+        temperature = _num(_call(nv, "nvmlDeviceGetTemperature", h, temp_sensor))
         info["temperature"] = None if temperature is None else int(temperature)
-        power_mw = _num(_call(nv.nvmlDeviceGetPowerUsage, h))
+        power_mw = _num(_call(nv, "nvmlDeviceGetPowerUsage", h))
         info["power_w"] = None if power_mw is None else power_mw / 1000.0
-        limit_mw = _num(_call(nv.nvmlDeviceGetEnforcedPowerLimit, h))
+        limit_mw = _num(_call(nv, "nvmlDeviceGetEnforcedPowerLimit", h))
         if limit_mw is None:
-            limit_mw = _num(_call(nv.nvmlDeviceGetPowerManagementLimit, h))
+            limit_mw = _num(_call(nv, "nvmlDeviceGetPowerManagementLimit", h))
         info["power_limit_w"] = None if limit_mw is None else limit_mw / 1000.0
         clock = getattr(nv, "NVML_CLOCK_SM", 1)
-        info["sm_clock_mhz"] = _num(_call(nv.nvmlDeviceGetClockInfo, h, clock))
+        info["sm_clock_mhz"] = _num(_call(nv, "nvmlDeviceGetClockInfo", h, clock))
         return info
 
     def close(self) -> None:
         with self._lock:
             if self._nvml is not None:
-                _call(self._nvml.nvmlShutdown)
+                _call(self._nvml, "nvmlShutdown")
             self._nvml = None
             self._tried = False
 

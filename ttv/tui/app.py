@@ -19,7 +19,7 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer
 
@@ -372,6 +372,8 @@ class MonitorApp(App[None]):
         self._cells: dict[str, dict[str, tuple[str, str]]] = {}
         self._ticks = 0
         self._width = 0
+        self._last_refresh = 0.0
+        self._main: Screen[Any] | None = None  # the dashboard screen (a details screen may be on top)
 
     # ------------------------------------------------------------------ layout
 
@@ -386,7 +388,13 @@ class MonitorApp(App[None]):
         yield LogTail(id="log")
         yield Footer()
 
+    @property
+    def table(self) -> SegmentTable:
+        assert self._main is not None
+        return self._main.query_one(SegmentTable)
+
     def on_mount(self) -> None:
+        self._main = self.screen
         self.query_one("#gpus").border_title = "GPU"
         self.query_one("#overall").border_title = "Progress · spend"
         self.query_one("#log").border_title = "Log"
@@ -397,7 +405,7 @@ class MonitorApp(App[None]):
         if self.autostart:
             self.set_interval(self.interval, self.tick)
             self.set_interval(self.gpu_interval, self.sample_gpus)
-        self.query_one(DataTable).focus()
+        self.table.focus()
 
     def on_resize(self, event: events.Resize) -> None:
         self._width = event.size.width
@@ -427,19 +435,27 @@ class MonitorApp(App[None]):
         return self.model.status_line(self.now())
 
     def tick(self) -> None:
-        """Poll the event log and the records, then redraw. Never raises."""
+        """Poll the event log and the records; redraw when something changed, and at least once a
+        second for the clocks (elapsed, ETA). Never raises."""
+        changed = False
         try:
             events, reset = self.source.poll()
             if reset:
                 self.model.reset_events()
             self.model.apply_many(events)
-            self.model.reload_files()
-            if self._ticks % 4 == 0:
+            changed = bool(events) or reset
+            changed |= self.model.reload_files()
+            if self._ticks % max(1, round(2.0 / self.interval)) == 0:  # about every 2 s
+                alive = self.model.run.alive
                 self.model.check_liveness()
+                changed |= alive != self.model.run.alive
             self._ticks += 1
         except Exception as e:  # keep the dashboard alive whatever the project looks like
             self.model._log(time.time(), "warn", f"reading the project failed: {type(e).__name__}: {e}")
-        self.refresh_view()
+            changed = True
+        mono = time.monotonic()
+        if changed or mono - self._last_refresh >= 1.0:
+            self.refresh_view()
 
     def sample_gpus_now(self) -> None:
         try:
@@ -458,7 +474,8 @@ class MonitorApp(App[None]):
 
     def _gpu_sampled(self, gpus: list[dict[str, Any]], reason: str) -> None:
         self.gpu.add(gpus, reason)
-        self.query_one(GpuPanel).refresh(layout=True)
+        if self._main is not None:
+            self._main.query_one(GpuPanel).refresh(layout=True)
 
     def on_unmount(self) -> None:
         if self._probe is not None:
@@ -467,18 +484,21 @@ class MonitorApp(App[None]):
     # ------------------------------------------------------------------ view
 
     def refresh_view(self) -> None:
+        if self._main is None or not self._main.is_attached:
+            return
+        self._last_refresh = time.monotonic()
         now = self.now()
         all_rows = self.model.rows()
         self.overall = self.model.overall(now, all_rows)
         failed = {"failed", "interrupted", "cancelled"}
         self.rows = [r for r in all_rows if r.state in failed] if self.only_failed else all_rows
         self._update_table(now)
-        table = self.query_one(DataTable)
+        table = self.table
         title = f"Segments ({len(all_rows)})"
         if self.only_failed:
             title = f"Segments · failed only ({len(self.rows)} of {len(all_rows)}) · f shows all"
         table.border_title = title
-        for w in self.query(Panel):
+        for w in self._main.query(Panel):
             w.refresh(layout=isinstance(w, (GpuPanel, OverallPanel, DetailsPanel)))
         for screen in self.screen_stack:
             if isinstance(screen, DetailsScreen):
@@ -524,7 +544,7 @@ class MonitorApp(App[None]):
         return cells
 
     def _update_table(self, now: float) -> None:
-        table: DataTable[Any] = self.query_one(DataTable)
+        table = self.table
         table_w = self._table_width()
         wide = table_w >= WIDE_TABLE
         note_w = max(0, table_w - 108) if table_w >= NOTE_TABLE else 0
@@ -552,7 +572,7 @@ class MonitorApp(App[None]):
         self._cells = cells
 
     def _selected_key(self) -> str | None:
-        table: DataTable[Any] = self.query_one(DataTable)
+        table = self.table
         if not self._keys or table.row_count == 0:
             return None
         idx = table.cursor_row
@@ -572,7 +592,7 @@ class MonitorApp(App[None]):
         return None
 
     def move_selection(self, step: int) -> str | None:
-        table: DataTable[Any] = self.query_one(DataTable)
+        table = self.table
         if not self._keys:
             return None
         idx = min(max(table.cursor_row + step, 0), len(self._keys) - 1)
@@ -595,4 +615,5 @@ class MonitorApp(App[None]):
         self.action_details()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.query_one("#details", DetailsPanel).refresh(layout=True)
+        if self._main is not None:
+            self._main.query_one("#details", DetailsPanel).refresh(layout=True)

@@ -570,7 +570,13 @@ class MonitorState:
                 it.backend = backend
             attempt = _int(e.get("attempt"))
             it.attempts = max(it.attempts, attempt or 1)
-            it.history.append(f"{_clock(ts)} started{_on(backend)} (attempt {attempt or 1})")
+            resumed = _str(e.get("resumed_job"))
+            if resumed:  # an earlier run submitted this job: it is polled again, not resubmitted
+                it.job_id, it.state = resumed, "queued"
+            elif it.job_id and it.step != "keyframes":
+                it.job_id = ""
+            again = f", polling job {resumed} again" if resumed else ""
+            it.history.append(f"{_clock(ts)} started{_on(backend)} (attempt {attempt or 1}{again})")
         elif typ == "item.progress" and it:
             status = _norm_status(_str(e.get("status")))
             if status:
@@ -742,11 +748,12 @@ class MonitorState:
                 row.finished_ts = parse_time(rec.finished_at)
                 row.seconds = rec.seconds or None
                 if rec.status == "failed" or (rec.error and state == "failed"):
-                    row.error = rec.error
                     last = rec.attempts[-1] if rec.attempts else None
                     row.error_kind = last.error_kind if last else ""
                     hint = rec.info.get("hint") if isinstance(rec.info, dict) else None
-                    row.hint = _str(hint)
+                    row.error, row.hint = rec.error, _str(hint)
+                    if not row.hint and " — " in rec.error:  # the runner writes "message — hint"
+                        row.error, row.hint = (p.strip() for p in rec.error.split(" — ", 1))
             if it is not None:
                 row.history = list(it.history)
                 row.backend = it.backend or row.backend

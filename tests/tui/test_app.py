@@ -1,0 +1,245 @@
+"""The dashboard under Textual's Pilot: it follows a project whose events are appended during the
+test, survives broken input, obeys the keys, and never writes into the project."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.tui.sample import NOW, SCENARIO, T0, append_raw, ev, tree_snapshot, write_events, write_toml
+
+pytest.importorskip("textual")
+
+from textual.widgets import DataTable  # noqa: E402
+
+from ttv.tui.app import DetailsPanel, DetailsScreen, MonitorApp  # noqa: E402
+
+pytestmark = pytest.mark.anyio
+
+NO_GPU = ([], "no NVIDIA GPU (test)")
+
+
+def make_app(project: Path, **kw: Any) -> MonitorApp:
+    kw.setdefault("gpu_sampler", lambda: NO_GPU)
+    kw.setdefault("check_pid", lambda pid: True)
+    kw.setdefault("interval", 0.05)
+    return MonitorApp(project, **kw)
+
+
+def table_states(app: MonitorApp) -> dict[str, str]:
+    table: DataTable[Any] = app.query_one(DataTable)
+    out = {}
+    for i in range(table.row_count):
+        row = table.get_row_at(i)
+        out[str(row[0])] = str(row[1])
+    return out
+
+
+async def wait_for(pilot: Any, cond: Any, timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+async def test_follows_events_appended_while_running(project: Path) -> None:
+    write_events(project, SCENARIO[:2])
+    app = make_app(project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert table_states(app)["s000"] == "cached"
+        assert table_states(app)["s001"] == "running"  # from its record
+        write_events(project, [ev(1, "item.started", item="s001", step="render", backend="runway", attempt=1)])
+        write_events(project, [ev(2, "item.progress", item="s001", step="render", k=3, n=10)])
+        await wait_for(pilot, lambda: "3/10" in str(app.query_one(DataTable).get_row_at(1)))
+        write_events(project, [ev(3, "item.done", item="s001", step="render", seconds=2, cost_usd=0.5)])
+        await wait_for(pilot, lambda: table_states(app)["s001"] == "done")
+        write_events(
+            project,
+            [
+                ev(
+                    4,
+                    "item.failed",
+                    item="s002",
+                    step="render",
+                    error="CUDA out of memory",
+                    error_kind="backend",
+                    hint="set offload = 'sequential'",
+                )
+            ],
+        )
+        await wait_for(pilot, lambda: table_states(app)["s002"] == "failed")
+        assert any("CUDA out of memory" in line.text for line in app.model.log)
+        assert app.overall.spent == pytest.approx(1.75)  # s000 record $1.25 + s001 $0.50
+
+
+async def test_keys_navigate_filter_details_quit(project: Path) -> None:
+    write_events(project, SCENARIO)
+    app = make_app(project, clock=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table: DataTable[Any] = app.query_one(DataTable)
+        assert table.cursor_row == 0
+        await pilot.press("j", "j", "down")
+        assert table.cursor_row == 3
+        await pilot.press("k")
+        assert app.selected_row() is not None and app.selected_row().id == "s002"  # type: ignore[union-attr]
+        # f: failed only, and back
+        await pilot.press("f")
+        assert list(table_states(app)) == ["s004"]
+        assert "failed only" in str(table.border_title)
+        # a failure appended while filtering shows up
+        write_events(project, [ev(280, "item.failed", item="s005", step="render", error="quota", error_kind="backend")])
+        await wait_for(pilot, lambda: list(table_states(app)) == ["s004", "s005"])
+        # enter: details of the selected (failed) segment, with the error and its fix
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailsScreen) and app.screen.seg_id == "s004"
+        text = str(app.screen.query_one(DetailsPanel).render())
+        panel_lines = {
+            label: value
+            for label, value, _ in __import__("ttv.tui.state", fromlist=["details"]).details(
+                app.row_by_id("s004"), project
+            )
+        }
+        assert "SAFETY.INPUT.TEXT" in panel_lines["last error"] and "plan.toml" in panel_lines["fix"]
+        assert text  # rendered
+        await pilot.press("j")  # next segment inside the details
+        assert app.screen.seg_id == "s005"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailsScreen)
+        await pilot.press("f")
+        assert len(table_states(app)) == 9
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_selection_survives_new_rows_and_refresh(project: Path) -> None:
+    write_events(project, SCENARIO)
+    app = make_app(project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("j", "j")
+        write_events(project, [ev(290, "item.started", item="s099", step="render", backend="animatic")])
+        await wait_for(pilot, lambda: "s099" in table_states(app))
+        assert app.selected_row().id == "s002"  # type: ignore[union-attr]
+
+
+async def test_survives_garbage_truncation_and_broken_records(project: Path) -> None:
+    before = tree_snapshot(project)
+    write_events(project, SCENARIO)
+    app = make_app(project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        append_raw(project, b'garbage\n\xff\xfe\n{"type": "item.done", "item": "s00')  # half a line
+        await pilot.pause(0.2)
+        assert table_states(app)["s003"] == "queued"
+        append_raw(project, b'3"}\n')
+        await wait_for(pilot, lambda: table_states(app)["s003"] == "done")
+        # the writer truncates and starts a new log
+        (project / ".ttv" / "events.jsonl").write_text(json.dumps(ev(500, "run.started", command="run", pid=99)) + "\n")
+        await wait_for(pilot, lambda: app.model.run.pid == 99)
+        # records vanish or get corrupted mid-run
+        (project / "clips" / "s000.toml").unlink()
+        (project / "clips" / "s004.toml").write_bytes(b"\x00\x01 not toml")
+        (project / "plan.toml").write_text("[[segments]\nbroken")
+        await wait_for(pilot, lambda: "clips/s004.toml" in app.model.problems and "plan.toml" in app.model.problems)
+        await pilot.pause(0.2)
+        assert app.is_running
+        # the event log disappears altogether
+        (project / ".ttv" / "events.jsonl").unlink()
+        await pilot.pause(0.2)
+        write_toml(project / "plan.toml", {"schema": 1, "segments": [{"id": "s000", "duration": 5, "prompt": "p"}]})
+        await wait_for(pilot, lambda: list(table_states(app)) == ["s000", "s001"])  # s004.toml is corrupt
+    assert app.return_code in (0, None)
+    assert before.keys() <= tree_snapshot(project).keys() | {"clips/s000.toml"}
+
+
+async def test_render_process_dies(project: Path) -> None:
+    write_events(project, SCENARIO)
+    alive = [True]
+    app = make_app(project, check_pid=lambda pid: alive[0])
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert table_states(app)["s002"] == "running"
+        alive[0] = False
+        await wait_for(pilot, lambda: table_states(app)["s002"] == "interrupted", timeout=5)
+        assert "gone" in app.status()[0]
+
+
+async def test_never_writes_into_the_project(project: Path) -> None:
+    write_events(project, SCENARIO)
+    before = tree_snapshot(project)
+    app = make_app(project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("j", "enter", "escape", "f", "f")
+        await pilot.pause(0.3)
+    assert tree_snapshot(project) == before
+    assert not any(p.name.endswith((".tmp", ".partial")) for p in project.rglob("*"))
+
+
+async def test_replay_plays_a_finished_project(project: Path) -> None:
+    finished = (
+        SCENARIO
+        + [
+            ev(300, "item.done", item=s, step="render", seconds=60)
+            for s in ("s002", "s003", "s005", "s006", "s007", "s008")
+        ]
+        + [ev(301, "run.finished", command="render", ok=False)]
+    )
+    write_events(project, finished)
+    for seg in ("s002", "s003"):  # records of a finished project say done; replay must not show that at t=0
+        write_toml(project / "clips" / f"{seg}.toml", {"schema": 1, "kind": "clip", "id": seg, "status": "done"})
+    app = make_app(project, replay=True, speed=1000.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(
+            pilot, lambda: isinstance(app.source, object) and app.status()[0].startswith("replay ×1000 finished")
+        )
+        assert table_states(app)["s008"] == "done" and table_states(app)["s004"] == "failed"
+        assert app.model.run.finished_ts == T0 + 301
+
+
+async def test_slow_replay_starts_from_the_beginning(project: Path) -> None:
+    write_events(project, SCENARIO)
+    app = make_app(project, replay=True, speed=0.001)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        assert set(table_states(app).values()) == {"planned"}
+        assert "replay ×0.001" in app.status()[0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 30), (160, 48), (200, 60)])
+async def test_layout_at_sizes(project: Path, size: tuple[int, int]) -> None:
+    write_events(project, SCENARIO)
+    app = make_app(project, clock=lambda: NOW)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        table = app.query_one(DataTable)
+        assert table.region.height >= 8, "the table keeps room for rows"
+        assert table.region.right <= size[0]
+        details = app.query_one("#details")
+        assert details.display == (size[0] >= 150)
+        assert ("Note" in [str(c.label) for c in table.columns.values()]) == (
+            size[0] >= 120 and size[0] < 150 or size[0] >= 184
+        )
+
+
+async def test_gpu_sampler_errors_are_shown_not_raised(project: Path) -> None:
+    def boom() -> tuple[list[dict[str, Any]], str]:
+        raise RuntimeError("driver fell over")
+
+    app = make_app(project, gpu_sampler=boom, interval=0.05, gpu_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert "driver fell over" in app.gpu.reason and app.is_running
+
+
+def test_no_color_is_respected(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert make_app(project).no_color
+    monkeypatch.delenv("NO_COLOR")
+    assert not make_app(project).no_color
+
+
+def test_environment_untouched() -> None:
+    assert os.environ.get("TZ") == "UTC"  # the conftest pins it for log clock times
