@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from ttv.commands._common import ForceOpt, JsonOpt, ProjectOpt, QuietOpt, WaitLockOpt, boundary, emit_json, err, out
+from ttv.core.errors import ConfigError
 from ttv.core.planning import plan_step
 from ttv.core.project import Project
 
@@ -16,25 +17,35 @@ from ttv.core.project import Project
 def plan_command(
     project: ProjectOpt = None,
     force: ForceOpt = False,
-    planner: Annotated[str | None, typer.Option("--planner", help="Override the planner in ttv.toml.")] = None,
+    planner: Annotated[str | None, typer.Option("--planner", help="Override the planner in ttv.toml (heuristic, gemini, openai).")] = None,  # noqa: E501
     segments: Annotated[int | None, typer.Option("--segments", "-n", help="Number of segments.")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", "-d", help="Total seconds.")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", "-d", help="Total seconds (the planner derives the count unless --segments is given).")] = None,  # noqa: E501
     style: Annotated[str | None, typer.Option("--style", help="Style carried into every prompt.")] = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     wait_for_lock: WaitLockOpt = 0.0,
 ) -> None:
-    """Plan the shots: segments with prompts and durations, and keyframe prompts -> plan.toml.
+    """Plan the shots: segments with prompts, durations, camera and continuity notes, and keyframe
+    prompts -> plan.toml.
 
-    An existing plan.toml is kept (you may have edited it); --force re-plans, keeping segments with
-    `locked = true`.
+    With --planner gemini or openai an LLM writes the plan (durations snapped to the video backend's
+    allowed values; the raw request/response is kept in .ttv/planner/). Without a key ttv falls back
+    to the offline heuristic planner and says so. An existing plan.toml is kept (you may have edited
+    it); --force re-plans, keeping segments with `locked = true`.
     """
+    if segments is not None and segments < 1:
+        raise ConfigError(f"--segments must be at least 1, not {segments}")
+    if duration is not None and duration <= 0:
+        raise ConfigError(f"--duration must be positive, not {duration:g}")
     proj = Project.discover(project)
+    info: dict[str, Any] = {}
     with proj.locked("plan", wait=wait_for_lock):
         plan, changed = plan_step(proj, force=force, planner=planner, segments=segments, duration=duration,
-                                  style=style, warn=lambda msg: err.print(f"[yellow]warning:[/] {msg}"))
+                                  style=style, warn=lambda msg: err.print(f"[yellow]warning:[/] {msg}", highlight=False),
+                                  info=info)
     if json_out:
-        emit_json({"changed": changed, "plan": plan.model_dump(by_alias=True)})
+        emit_json({"changed": changed, "plan": plan.model_dump(by_alias=True), "notes": info.get("notes", []),
+                   "audit": info.get("audit", "")})
         return
     if quiet:
         for s in plan.segments:
@@ -42,11 +53,15 @@ def plan_command(
         return
     if not changed:
         err.print(f"plan.toml exists ({len(plan.segments)} segments); kept. Edit it by hand, or re-plan with --force.")
+    for note in info.get("notes", []):
+        err.print(f"note: {note}", highlight=False)
+    if info.get("audit"):
+        err.print(f"planner request/response kept in {info['audit']}", highlight=False)
     table = Table(title=f"plan: {len(plan.segments)} segments, {sum(s.duration for s in plan.segments):g} s "
                         f"(planner: {plan.planner})", title_justify="left")
-    for col in ("id", "dur", "keyframes", "prompt"):
+    for col in ("id", "dur", "keyframes", "camera", "prompt"):
         table.add_column(col)
     for s in plan.segments:
         kfs = " -> ".join(k for k in (s.start_keyframe, s.end_keyframe) if k)
-        table.add_row(s.id + (" 🔒" if s.locked else ""), f"{s.duration:g}", kfs, s.prompt)
+        table.add_row(s.id + (" 🔒" if s.locked else ""), f"{s.duration:g}", kfs, s.camera, s.prompt)
     out.print(table)

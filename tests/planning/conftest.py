@@ -1,0 +1,115 @@
+"""Fixtures for planning tests: isolated keys, fake LLM servers, projects, a context with a virtual clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ttv.core.project import Project, parse_config, save_config
+
+from .fakes import GeminiFake, OpenAIFake
+
+GOOGLE_KEY = "AIza_google_SECRET_0123456789abcdef"
+OPENAI_KEY = "sk-openai_SECRET_0123456789abcdef"
+KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY",
+            "OPENAI_API_KEY", "OPENAI_BASE_URL", "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL",
+            "GOOGLE_VERTEX_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE",
+            "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_API_VERSION")
+
+
+class FakeCtx:
+    """A JobContext with a virtual clock: sleep() advances now() and never blocks."""
+
+    def __init__(self, job_id: str | None = None) -> None:
+        self.job_id = job_id
+        self.remembered: list[tuple[str, dict[str, Any]]] = []
+        self.progress_calls: list[dict[str, Any]] = []
+        self.sleeps: list[float] = []
+        self.clock = 1000.0
+
+    def remember_job(self, job_id: str, **info: Any) -> None:
+        self.remembered.append((job_id, info))
+        self.job_id = job_id
+
+    def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
+                 status: str | None = None, message: str | None = None) -> None:
+        self.progress_calls.append({"fraction": fraction, "status": status, "message": message})
+
+    def event(self, type: str, **data: Any) -> None:
+        pass
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.clock += seconds
+
+    def now(self) -> float:
+        return self.clock
+
+
+@pytest.fixture(autouse=True)
+def _isolated_keys(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from ttv.core import keys, prices
+
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttvhome")))
+    keys._session.clear()
+    prices.set_overrides({})
+    yield
+    keys._session.clear()
+    prices.set_overrides({})
+
+
+@pytest.fixture(autouse=True)
+def _no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Planning retries sleep through the context's clock: record, never block."""
+    slept: list[float] = []
+    from ttv.core import planning
+
+    monkeypatch.setattr(planning._SimpleContext, "sleep", lambda self, s: slept.append(s))
+    return slept
+
+
+@pytest.fixture
+def google_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("GOOGLE_API_KEY", GOOGLE_KEY)
+    return GOOGLE_KEY
+
+
+@pytest.fixture
+def openai_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    return OPENAI_KEY
+
+
+@pytest.fixture
+def gemini_fake() -> Iterator[GeminiFake]:
+    fake = GeminiFake(GOOGLE_KEY)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def openai_fake() -> Iterator[OpenAIFake]:
+    fake = OpenAIFake(OPENAI_KEY)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Project]:
+    """A project folder with ttv.toml (no plan yet)."""
+
+    def make(name: str = "film", **settings: Any) -> Project:
+        root = tmp_path / name
+        root.mkdir()
+        data: dict[str, Any] = {"idea": "A lighthouse keeper finds a message in a bottle. He reads it at dawn.",
+                                "duration": 15.0, "width": 128, "height": 72, "fps": 8}
+        data.update(settings)
+        save_config(root, parse_config(data, "test"))
+        return Project.load(root)
+
+    return make

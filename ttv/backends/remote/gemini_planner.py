@@ -1,0 +1,168 @@
+"""`gemini` planner: Google Gemini through `google-genai`, structured output (`response_json_schema`)
+into ttv's plan schema. See planner_common.py for the prompt, validation, re-ask and snapping.
+
+Setup: `pip install 'ttv[remote]'`, then GOOGLE_API_KEY (or GEMINI_API_KEY) or `ttv keys set google`.
+Options (`[backends.gemini]` in ttv.toml): model, temperature, retries, reask, base_url, api_version,
+vertexai, max_prompt_chars, max_keyframe_chars, max_input_chars.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from ttv.backends.base import Options
+from ttv.backends.remote.common import classify_http, network_error
+from ttv.backends.remote.planner_common import Completion, LLMPlanner, LLMPlannerOptions
+from ttv.core import keys as keyring
+from ttv.core.errors import BackendError
+
+# Finish reasons that mean "the provider's filter stopped the answer" rather than a usable text.
+REFUSAL_REASONS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"}
+
+
+class GeminiPlannerOptions(LLMPlannerOptions):
+    model: str = "gemini-2.5-flash"
+    api_version: str | None = Field(None, description='API version, e.g. "v1beta" (default: the SDK\'s)')
+    vertexai: bool = Field(False, description="use Vertex AI (express mode with an API key)")
+
+
+def genai_client(key: str, *, base_url: str | None, api_version: str | None, timeout_s: float,
+                 vertexai: bool = False) -> Any:
+    """A google-genai client with no SDK retries (ttv retries with its own backoff)."""
+    from google import genai
+    from google.genai import types
+
+    http = types.HttpOptions(base_url=base_url, api_version=api_version, timeout=int(timeout_s * 1000))
+    if vertexai:
+        return genai.Client(vertexai=True, api_key=key, http_options=http)
+    return genai.Client(api_key=key, http_options=http)
+
+
+def translate_genai(name: str, exc: Exception, what: str) -> BackendError:
+    """google-genai / httpx exception -> classified BackendError (keys redacted)."""
+    import httpx
+
+    try:
+        from google.genai import errors as genai_errors
+    except ImportError:  # pragma: no cover
+        genai_errors = None  # type: ignore[assignment]
+    if isinstance(exc, BackendError):
+        return exc
+    if genai_errors is not None and isinstance(exc, genai_errors.APIError):
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        message = str(exc.message or exc.status or exc)
+        err = classify_http(name, int(exc.code or 0), message, dict(headers) if headers else None, what=what)
+        if exc.code == 400 and "api key" in message.lower():
+            from ttv.core.errors import AuthError
+
+            return AuthError(err.message, hint="check the Google API key (`ttv keys list`, `ttv doctor`)", code="400")
+        return err
+    if isinstance(exc, (httpx.TransportError, TimeoutError, ConnectionError)):
+        return network_error(name, exc, what=what)
+    return BackendError(f"{name}: {what} failed: {type(exc).__name__}: {keyring.redact(exc)}"[:400], kind="backend",
+                        code=type(exc).__name__)
+
+
+def _enum_name(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(getattr(value, "name", value))
+
+
+def usage_of(resp: Any) -> dict[str, Any]:
+    meta = getattr(resp, "usage_metadata", None)
+    if meta is None:
+        return {}
+    out = {"prompt_tokens": getattr(meta, "prompt_token_count", None),
+           "output_tokens": getattr(meta, "candidates_token_count", None),
+           "total_tokens": getattr(meta, "total_token_count", None)}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def blocked_reason(resp: Any) -> str | None:
+    """Why Gemini refused (prompt blocked or answer filtered), or None."""
+    feedback = getattr(resp, "prompt_feedback", None)
+    block = _enum_name(getattr(feedback, "block_reason", None)) if feedback is not None else ""
+    if block and block != "BLOCKED_REASON_UNSPECIFIED":
+        msg = getattr(feedback, "block_reason_message", None)
+        return f"prompt blocked ({block})" + (f": {msg}" if msg else "")
+    candidates = getattr(resp, "candidates", None) or []
+    if candidates:
+        reason = _enum_name(getattr(candidates[0], "finish_reason", None))
+        if reason in REFUSAL_REASONS:
+            return f"answer blocked ({reason})"
+    return None
+
+
+class GeminiPlanner(LLMPlanner):
+    name: ClassVar[str] = "gemini"
+    summary: ClassVar[str] = "LLM shot planner: Google Gemini structured output (google-genai)"
+    key_provider: ClassVar[str] = "google"
+    sdk_module: ClassVar[str] = "google.genai"
+    default_model: ClassVar[str] = "gemini-2.5-flash"
+    OptionsModel: ClassVar[type[Options]] = GeminiPlannerOptions
+
+    def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
+        super().__init__(options, api_key=api_key)
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def gopts(self) -> GeminiPlannerOptions:
+        assert isinstance(self.options, GeminiPlannerOptions)
+        return self.options
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                o = self.gopts
+                self._client = genai_client(self.api_key(), base_url=o.base_url, api_version=o.api_version,
+                                            timeout_s=o.request_timeout_s, vertexai=o.vertexai)
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None and hasattr(client, "close"):
+            client.close()
+
+    def translate(self, exc: Exception) -> BackendError:
+        return translate_genai(self.name, exc, "plan request")
+
+    def request_params(self) -> dict[str, Any]:
+        return {**super().request_params(), "api": "models.generate_content",
+                "response_mime_type": "application/json", "response_json_schema": "(see schema)"}
+
+    def complete(self, system: str, messages: list[dict[str, str]], schema: dict[str, Any], seed: int) -> Completion:
+        from google.genai import types
+
+        o = self.gopts
+        contents = [types.Content(role="model" if m["role"] == "assistant" else "user",
+                                  parts=[types.Part(text=m["content"])]) for m in messages]
+        config = types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
+                                             response_json_schema=schema, temperature=o.temperature,
+                                             max_output_tokens=o.max_output_tokens, seed=int(seed) % 2147483647)
+        try:
+            resp = self.client().models.generate_content(model=self.model_name(), contents=contents, config=config)
+        except BackendError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified
+            raise self.translate(exc) from None
+        refusal = blocked_reason(resp)
+        candidates = getattr(resp, "candidates", None) or []
+        text_parts: list[str] = []
+        finish = ""
+        if candidates:
+            finish = _enum_name(getattr(candidates[0], "finish_reason", None))
+            content = getattr(candidates[0], "content", None)
+            for part in (getattr(content, "parts", None) or []):
+                if getattr(part, "text", None) and not getattr(part, "thought", False):
+                    text_parts.append(part.text)
+        elif refusal is None:
+            refusal = "no answer (the response has no candidates)"
+        return Completion(text="".join(text_parts) if text_parts else None, refusal=refusal, finish_reason=finish,
+                          truncated=finish == "MAX_TOKENS", usage=usage_of(resp),
+                          model=str(getattr(resp, "model_version", "") or ""))
