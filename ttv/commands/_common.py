@@ -15,15 +15,30 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
 from ttv.core.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_STEP_FAILED, PartialFailure, StepFailed, TtvError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_no_color = bool(os.environ.get("NO_COLOR"))
-out = Console(no_color=_no_color, soft_wrap=True)  # stdout: data
-err = Console(stderr=True, no_color=_no_color, soft_wrap=True)  # stderr: progress, messages (never hard-wrapped)
+
+
+class _LazyConsole:
+    """A Rich Console created on first use, so `ttv --help` never pays for importing Rich."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._kwargs = kwargs
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(no_color=bool(os.environ.get("NO_COLOR")), **self._kwargs)
+        return getattr(self._console, name)
+
+
+out: Any = _LazyConsole(soft_wrap=True)  # stdout: data
+err: Any = _LazyConsole(stderr=True, soft_wrap=True)  # stderr: progress, messages (never hard-wrapped)
 
 ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", help="Project folder (default: the one containing the current folder).", show_default=False)]  # noqa: E501
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document on stdout instead of a table.")]

@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from ttv.backends import registry
-from ttv.backends.base import Backend, VideoBackend
 from ttv.commands._common import JsonOpt, boundary, emit_json, out
 from ttv.core.errors import ConfigError
 
@@ -16,12 +13,15 @@ app = typer.Typer(help="List backends and show what each one accepts.", no_args_
 
 
 def _describe(name: str) -> dict[str, Any]:
+    from ttv.backends import registry
+    from ttv.backends.base import VideoBackend
+
     try:
         cls = registry.load_class(name)
     except ConfigError as exc:
         return {"name": name, "kind": "?", "available": False, "reason": exc.message, "summary": ""}
     try:
-        backend: Backend = cls()
+        backend = cls()
         avail = backend.is_available()
     except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the listing
         return {"name": name, "kind": cls.kind, "available": False, "reason": str(exc), "summary": cls.summary}
@@ -45,6 +45,10 @@ def list_command(
     json_out: JsonOpt = False,
 ) -> None:
     """List every backend (built-in and plugins) with whether it can run here."""
+    from rich.table import Table
+
+    from ttv.backends import registry
+
     if kind not in (None, "video", "image", "planner"):
         raise ConfigError(f"--kind must be video, image or planner, not {kind!r}")
     rows = [_describe(n) for n in sorted(registry._table())]
@@ -66,6 +70,10 @@ def list_command(
 def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. animatic or runway.")],
                  json_out: JsonOpt = False) -> None:
     """Capabilities, options (with defaults) and availability of one backend."""
+    from rich.table import Table
+
+    from ttv.backends import registry
+
     registry.load_class(name)  # unknown name -> clear error with did-you-mean
     info = _describe(name)
     if json_out:

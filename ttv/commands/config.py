@@ -5,13 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from ttv.commands._common import JsonOpt, ProjectOpt, boundary, emit_json, out
-from ttv.core.project import Project
-from ttv.core.schemas import ProjectConfig
-from ttv.core.tomlio import load_toml
-from ttv.core.userconfig import load_user_config, sources, user_config_path
 
 app = typer.Typer(help="Show the effective settings and where each value came from.", no_args_is_help=True)
 
@@ -30,6 +25,13 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 @boundary
 def show_command(project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
     """Every setting of this project, its value, and its source (ttv.toml, user config, or default)."""
+    from rich.table import Table
+
+    from ttv.core.project import Project
+    from ttv.core.schemas import ProjectConfig
+    from ttv.core.tomlio import load_toml
+    from ttv.core.userconfig import load_user_config, sources, user_config_path
+
     proj = Project.discover(project)
     where = sources(load_user_config(), load_toml(proj.config_path))
     values = _flatten(proj.config.model_dump(by_alias=True))
@@ -52,4 +54,6 @@ def show_command(project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
 @boundary
 def path_command() -> None:
     """Print the user config file path (TTV_HOME overrides the platform default)."""
+    from ttv.core.userconfig import user_config_path
+
     typer.echo(str(user_config_path()))

@@ -9,7 +9,6 @@ import typer
 
 from ttv.commands._common import JsonOpt, boundary, emit_json, err
 from ttv.core.errors import ConfigError
-from ttv.core.project import CONFIG_FILE, parse_config, save_config
 
 
 @boundary
@@ -32,6 +31,8 @@ def init_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a project folder with ttv.toml. Next: `cd DIR && ttv run` (or `ttv plan`)."""
+    from ttv.core.project import CONFIG_FILE, parse_config, save_config
+
     if (idea is None) == (idea_file is None):
         raise ConfigError("give the idea with --idea TEXT or --idea-file FILE (one of them)")
     if idea_file is not None:

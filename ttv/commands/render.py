@@ -19,8 +19,6 @@ from ttv.commands._common import (
     WaitLockOpt,
     boundary,
 )
-from ttv.commands._steps import make_options, run_steps
-from ttv.core.steps import clips_step
 
 DetachOpt = Annotated[bool, typer.Option("--detach", help="Remote backends: submit the jobs and exit; `ttv wait` collects them.")]  # noqa: E501
 
@@ -41,6 +39,9 @@ def make_clips_command(step: str, doc: str) -> Callable[..., None]:
         quiet: QuietOpt = False,
         wait_for_lock: WaitLockOpt = 0.0,
     ) -> None:
+        from ttv.commands._steps import make_options, run_steps
+        from ttv.core.steps import clips_step
+
         options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
                                detach=detach)
         run_steps(project, step, lambda p, o: [clips_step(p, o, step=step)], options, json_out=json_out,

@@ -15,9 +15,7 @@ from ttv.commands._common import (
     boundary,
     err,
 )
-from ttv.commands._steps import make_options, run_steps
 from ttv.commands.render import DetachOpt
-from ttv.core.steps import run_all_steps
 
 
 @boundary
@@ -34,6 +32,9 @@ def run_command(
     wait_for_lock: WaitLockOpt = 0.0,
 ) -> None:
     """Plan (if there is no plan.toml), keyframes, render or chain, stitch: only what is missing or stale."""
+    from ttv.commands._steps import make_options, run_steps
+    from ttv.core.steps import run_all_steps
+
     options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
                            detach=detach)
     reports = run_steps(project, "run", lambda p, o: run_all_steps(p, o, warn=lambda m: err.print(f"[yellow]warning:[/] {m}")),

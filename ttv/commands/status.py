@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
-from ttv.core.graph import build_graph
-from ttv.core.project import Project
 
 STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan", "submitted": "cyan"}
 
 
-def status_rows(project: Project) -> list[dict[str, Any]]:
+def status_rows(project: Any) -> list[dict[str, Any]]:
+    from ttv.core.graph import build_graph
+
     rows = []
     for st in build_graph(project).all():
         rec = st.record
@@ -35,6 +34,10 @@ def status_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Show each keyframe, clip and the final video: done, stale (and why), running, failed."""
+    from rich.table import Table
+
+    from ttv.core.project import Project
+
     proj = Project.discover(project)
     if not proj.has_plan:
         if json_out:

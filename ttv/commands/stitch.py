@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ttv.commands._common import (
     DryRunOpt,
@@ -18,9 +17,6 @@ from ttv.commands._common import (
     emit_json,
     out,
 )
-from ttv.commands._steps import make_options, run_steps
-from ttv.core.project import Project
-from ttv.core.steps import stitch_step
 
 
 @boundary
@@ -35,6 +31,12 @@ def stitch_command(
     wait_for_lock: WaitLockOpt = 0.0,
 ) -> None:
     """Join the finished clips into final.mp4, verified (frame count, size, fps) before it is recorded."""
+    from rich.table import Table
+
+    from ttv.commands._steps import make_options, run_steps
+    from ttv.core.project import Project
+    from ttv.core.steps import stitch_step
+
     options = make_options(force=force, dry_run=dry_run)
     run_steps(project, "stitch", lambda p, o: [stitch_step(p, o, crossfade=crossfade)], options,
               json_out=json_out and not report, quiet=quiet, wait_for_lock=wait_for_lock)
