@@ -77,8 +77,10 @@ def test_image_modes_and_missing_start_image(wan_flf_model: Path, wan_i2v_model:
     assert caps.modes == ["i2v", "flf2v"] and caps.repeats_first_frame
     with pytest.raises(InputRejected, match="needs a start image"):
         flf.validate_inputs(req(width=64, height=64))
+    flf.validate_inputs(req(width=64, height=64, first_image=Path("/not-yet.png")))  # chain: made later
     with pytest.raises(InputRejected, match="does not exist"):
-        flf.validate_inputs(req(width=64, height=64, first_image=Path("/nonexistent.png")))
+        flf.generate(req(width=64, height=64, first_image=Path("/nonexistent.png")), Path("/tmp/x.mp4"),
+                     RecordingCtx())
     assert make("wan", model=str(wan_i2v_model)).capabilities().modes == ["i2v"]
     assert make("wan", model=str(wan_i2v_model), flf="on").capabilities().modes == ["i2v", "flf2v"]
     plan = make("wan", model=str(wan_i2v_model)).plan(  # type: ignore[attr-defined]
@@ -274,3 +276,20 @@ def test_backend_modules_do_not_import_torch() -> None:
             "print(json.dumps(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules)))\n")
     out = subprocess.run([sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_interrupt_from_the_context_passes_through(wan_t2v_model: Path, tmp_path: Path) -> None:
+    """Ctrl-C reaches the backend as an exception from ctx.progress; it must not become a BackendError."""
+
+    class Stop(Exception):
+        pass
+
+    class StoppingCtx(RecordingCtx):
+        def progress(self, fraction: float | None = None, **kw: Any) -> None:
+            if kw.get("status") == "running":
+                raise Stop()
+
+    w = make("wan", model=str(wan_t2v_model), steps=2).worker_backends()[0]
+    with pytest.raises(Stop):
+        w.generate(req(width=64, height=64, duration=0.5), tmp_path / "x.mp4", StoppingCtx())
+    assert not (tmp_path / "x.mp4").exists()

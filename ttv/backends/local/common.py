@@ -18,6 +18,7 @@ Nothing here imports torch, diffusers or transformers at module level: `ttv back
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import math
@@ -413,6 +414,8 @@ def classify_errors(backend: str, opts: LocalOptions, what: str, size: tuple[int
     except BackendError:
         raise
     except Exception as exc:
+        if getattr(exc, "_ttv_from_context", False):
+            raise  # raised by the runner's context (e.g. Ctrl-C through ctx.progress): not a pipeline failure
         if is_oom(exc):
             free_gpu_memory()
             w, h, n = size
@@ -443,8 +446,13 @@ class StepProgress:
         elapsed = max(1e-9, self._clock() - self._t0)
         rate = self.step / elapsed
         eta = (self.total - self.step) / rate if rate > 0 else 0.0
-        self.ctx.progress(self.step / self.total, step=self.step, total=self.total, status="running",
-                          message=f"step {self.step}/{self.total}, {rate:.2f} it/s, ETA {eta:.0f} s")
+        try:
+            self.ctx.progress(self.step / self.total, step=self.step, total=self.total, status="running",
+                              message=f"step {self.step}/{self.total}, {rate:.2f} it/s, ETA {eta:.0f} s")
+        except Exception as exc:  # e.g. the runner's Interrupted: let it through classify_errors untouched
+            with contextlib.suppress(AttributeError):
+                exc._ttv_from_context = True  # type: ignore[attr-defined]
+            raise
         return callback_kwargs
 
 
@@ -754,11 +762,9 @@ class LocalVideoBackend(VideoBackend):
                           steps=steps, guidance=guidance, notes=notes)
 
     def validate_inputs(self, request: VideoRequest) -> None:
-        self.plan(request)  # raises InputRejected naming the allowed values
-        for img in (request.first_image, request.last_image):
-            if img is not None and not Path(img).is_file():
-                raise InputRejected(f"{self.name}: segment {request.segment_id}: image {img} does not exist",
-                                    hint="run `ttv keyframes` first")
+        # Raises InputRejected naming the allowed values. Image files are checked in generate(): in chain
+        # mode the runner validates every segment before the previous clips (and their last frames) exist.
+        self.plan(request)
 
     def total_steps(self, plan: RenderPlan) -> int:
         return plan.steps
