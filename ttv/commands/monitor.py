@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 
+from ttv.commands._common import ProjectOpt, boundary
 from ttv.core.errors import ConfigError
+from ttv.core.project import find_project_root
 
 TUI_EXTRA_HINT = "pip install 'ttv[tui]'"
 
@@ -62,11 +64,9 @@ def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval
     MonitorApp(project, replay=replay, speed=speed, interval=interval).run()
 
 
+@boundary
 def monitor_command(
-    project: Annotated[
-        Path,
-        typer.Option("--project", "-p", help="Project folder (default: the current folder).", show_default=False),
-    ] = Path("."),
+    project: ProjectOpt = None,
     replay: Annotated[
         bool, typer.Option("--replay", help="Play back a finished project's event log (demos, tests).")
     ] = False,
@@ -78,4 +78,7 @@ def monitor_command(
     Run it in a second terminal (or over ssh) while `ttv run` / `ttv render` works.
     Keys: ↑/↓ or j/k move, enter details, f failed only, q quit. Needs `pip install 'ttv[tui]'`.
     """
-    monitor(project, replay=replay, speed=speed, interval=interval)
+    if not _textual_available():  # before looking at the project: say what to install first
+        raise ConfigError("the dashboard needs the tui extra", hint=TUI_EXTRA_HINT)
+    root = project if project is not None else (find_project_root(Path.cwd()) or Path.cwd())
+    monitor(root, replay=replay, speed=speed, interval=interval)
