@@ -1,0 +1,193 @@
+"""`ttv plan` / plan_step: LLM planners end to end, loud fallback, audit, no partial plan, locked segments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ttv.cli import app
+from ttv.core.planning import audit_dir, plan_step
+from ttv.core.project import Project, save_config
+from ttv.core.schemas import Plan
+
+from .conftest import GOOGLE_KEY, OPENAI_KEY
+from .fakes import GeminiFake, OpenAIFake, gemini_plan, gemini_text, google_error, openai_message, plan_json
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def use(project: Project, planner: str, url: str, **opts: object) -> Project:
+    project.config.planner = planner
+    project.config.backends[planner] = {"base_url": url, **opts}
+    save_config(project.root, project.config)
+    return Project.load(project.root)
+
+
+def all_project_text(root: Path) -> str:
+    return "\n".join(p.read_bytes().decode("latin-1") for p in root.rglob("*") if p.is_file())
+
+
+def test_no_key_falls_back_loudly(make_project: Callable[..., Project]) -> None:
+    proj = make_project(planner="gemini")
+    code, out, err = cli("plan", "-p", str(proj.root))
+    assert code == 0
+    assert "warning" in err and "GOOGLE_API_KEY" in err and "heuristic" in err
+    plan = Project.load(proj.root).plan
+    assert plan.planner == "heuristic" and len(plan.segments) == 3
+    events = (proj.root / ".ttv" / "events.jsonl").read_text()
+    assert "GOOGLE_API_KEY" in events and '"level":"warning"' in events
+
+
+def test_no_key_openai_names_its_variable(make_project: Callable[..., Project]) -> None:
+    proj = make_project()
+    code, _, err = cli("plan", "-p", str(proj.root), "--planner", "openai")
+    assert code == 0 and "OPENAI_API_KEY" in err
+
+
+def test_plan_step_warns_even_without_a_callback(make_project, capsys) -> None:
+    proj = make_project(planner="gemini")
+    plan_step(proj)
+    assert "GOOGLE_API_KEY" in capsys.readouterr().err
+
+
+def test_gemini_plan_end_to_end_with_audit(make_project, google_key, gemini_fake: GeminiFake) -> None:
+    proj = use(make_project(backend="runway"), "gemini", gemini_fake.url)
+    gemini_fake.queue(gemini_plan(plan_json(3, durations=[12, 1.5, 5])))
+    code, out, err = cli("plan", "-p", str(proj.root))
+    assert code == 0, err
+    plan = Project.load(proj.root).plan
+    assert plan.planner == "gemini"
+    assert [s.duration for s in plan.segments] == [10, 2, 5]  # Runway gen4_turbo: 2-10 s
+    assert [(s.start_keyframe, s.end_keyframe) for s in plan.segments] == [("k000", "k001"), ("k001", "k002"),
+                                                                           ("k002", "k003")]
+    assert plan.segments[0].camera == "medium shot, move 0" and plan.segments[0].continuity
+    assert "snapped" in err and ".ttv/planner/" in err
+    (audit,) = audit_dir(proj).glob("*-gemini.json")
+    doc = json.loads(audit.read_text())
+    assert doc["ok"] is True and doc["model"] == "gemini-2.5-flash" and doc["request"]["video_backend"] == "runway"
+    assert json.loads(doc["exchanges"][1]["response"]["text"])["segments"][0]["duration"] == 12
+    assert "responseJsonSchema" not in audit.read_text() and "schema" in doc["exchanges"][0]
+    # The request went with the key in a header; no project file holds it.
+    assert gemini_fake.posts()[0].headers["x-goog-api-key"] == GOOGLE_KEY
+    assert GOOGLE_KEY not in all_project_text(proj.root)
+
+
+def test_invalid_answer_writes_no_plan(make_project, google_key, gemini_fake: GeminiFake) -> None:
+    proj = use(make_project(), "gemini", gemini_fake.url)
+    gemini_fake.queue(gemini_text("not json"), gemini_text("still not json"))
+    code, out, err = cli("plan", "-p", str(proj.root))
+    assert code == 3
+    assert "did not return a valid plan" in err
+    assert not proj.plan_path.exists()
+    (audit,) = audit_dir(proj).glob("*.json")
+    doc = json.loads(audit.read_text())
+    assert doc["ok"] is False and doc["error"]["code"] == "invalid-plan"
+    assert [e["response"]["text"] for e in doc["exchanges"][1:]] == ["not json", "still not json"]
+
+
+def test_failed_replan_keeps_the_old_plan(make_project, google_key, gemini_fake: GeminiFake) -> None:
+    proj = make_project()
+    plan_step(proj)  # heuristic
+    before = proj.plan_path.read_bytes()
+    proj = use(proj, "gemini", gemini_fake.url, retries=1)
+    gemini_fake.queue(google_error(500, "INTERNAL", "boom"), google_error(500, "INTERNAL", "boom"))
+    code, _, err = cli("plan", "-p", str(proj.root), "--force")
+    assert code == 3 and "HTTP 500" in err
+    assert proj.plan_path.read_bytes() == before
+
+
+def test_refusal_is_clear(make_project, google_key, gemini_fake: GeminiFake) -> None:
+    from .fakes import gemini_blocked
+
+    proj = use(make_project(), "gemini", gemini_fake.url)
+    gemini_fake.queue(gemini_blocked("SAFETY"))
+    code, _, err = cli("plan", "-p", str(proj.root))
+    assert code == 3 and "refused" in err and not proj.plan_path.exists()
+
+
+def test_locked_segments_kept_and_sent_as_context(make_project, google_key, gemini_fake: GeminiFake) -> None:
+    proj = make_project()
+    plan_step(proj, segments=3)
+    plan = proj.plan
+    plan.segments[1].prompt = "MY OWN SHOT: the bottle glints in the surf"
+    plan.segments[1].locked = True
+    plan.keyframes[1].prompt = "MY OWN START FRAME"
+    proj.save_plan(Plan.model_validate(plan.model_dump(by_alias=True)))
+    proj = use(Project.load(proj.root), "gemini", gemini_fake.url)
+    gemini_fake.queue(gemini_plan(plan_json(3)))
+    code, _, err = cli("plan", "-p", str(proj.root), "--force")
+    assert code == 0, err
+    new = Project.load(proj.root).plan
+    assert new.planner == "gemini"
+    assert new.segments[1].prompt == "MY OWN SHOT: the bottle glints in the surf" and new.segments[1].locked
+    assert new.keyframe("k001").prompt == "MY OWN START FRAME"
+    assert new.segments[0].prompt.startswith("Shot 0") and new.segments[2].prompt.startswith("Shot 2")
+    user = gemini_fake.bodies()[0]["contents"][0]["parts"][0]["text"]
+    assert "LOCKED" in user and "MY OWN SHOT" in user
+
+
+def test_locked_segment_beyond_new_plan_is_not_lost(make_project) -> None:
+    proj = make_project()
+    plan_step(proj, segments=4)
+    plan = proj.plan
+    plan.segments[3].locked = True
+    proj.save_plan(plan)
+    new, changed = plan_step(Project.load(proj.root), force=True, segments=2)
+    assert changed and [s.id for s in new.segments] == ["s000", "s001", "s003"]
+    assert {"k003", "k004"} <= {k.id for k in new.keyframes}
+
+
+def test_steering_segments_duration_style(make_project, google_key, gemini_fake: GeminiFake) -> None:
+    proj = use(make_project(), "gemini", gemini_fake.url)
+    gemini_fake.queue(gemini_plan(plan_json(4)))
+    code, _, err = cli("plan", "-p", str(proj.root), "--segments", "4", "--duration", "20", "--style", "film noir")
+    assert code == 0, err
+    body = gemini_fake.bodies()[0]
+    assert "Plan exactly 4 segments (about 20 seconds" in body["contents"][0]["parts"][0]["text"]
+    assert 'asked for: "film noir"' in body["systemInstruction"]["parts"][0]["text"]
+    assert Project.load(proj.root).plan.style == "film noir"
+    # --duration alone lets the planner derive the count (default 5 s per segment on the animatic)
+    gemini_fake.queue(gemini_plan(plan_json(8)))
+    code, _, err = cli("plan", "-p", str(proj.root), "--force", "--duration", "40")
+    assert code == 0, err
+    assert "Plan exactly 8 segments" in gemini_fake.bodies()[1]["contents"][0]["parts"][0]["text"]
+
+
+def test_heuristic_steering(make_project) -> None:
+    proj = make_project()
+    plan, _ = plan_step(proj, segments=5, style="watercolour")
+    assert len(plan.segments) == 5 and all("watercolour" in s.prompt for s in plan.segments)
+
+
+def test_openai_plan_cli(make_project, openai_key, openai_fake: OpenAIFake) -> None:
+    proj = use(make_project(), "openai", openai_fake.url + "/v1")
+    openai_fake.queue(openai_message(json.dumps(plan_json(3))))
+    code, out, err = cli("plan", "-p", str(proj.root), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["changed"] and doc["audit"].startswith(".ttv/planner/") and len(doc["plan"]["segments"]) == 3
+    assert OPENAI_KEY not in all_project_text(proj.root)
+
+
+def test_existing_plan_kept_without_force(make_project, google_key, gemini_fake: GeminiFake) -> None:
+    proj = make_project()
+    plan_step(proj)
+    proj = use(proj, "gemini", gemini_fake.url)
+    code, _, err = cli("plan", "-p", str(proj.root))
+    assert code == 0 and "kept" in err and gemini_fake.posts() == []
+
+
+@pytest.mark.parametrize("bad", [["--segments", "0"], ["--duration", "-3"]])
+def test_bad_steering_values(make_project, bad: list[str]) -> None:
+    proj = make_project()
+    code, _, err = cli("plan", "-p", str(proj.root), *bad)
+    assert code == 2
