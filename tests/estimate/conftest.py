@@ -1,0 +1,77 @@
+"""Fixtures for `ttv estimate` tests: hand-written projects (ttv.toml + plan.toml), isolated keys and prices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+from typer.testing import CliRunner
+
+KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY", "OPENAI_API_KEY",
+            "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "FAL_KEY_ID", "FAL_KEY_SECRET")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No keys, user config or price overrides from the developer's machine leak into a test."""
+    from ttv.core import keys, prices
+
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttvhome")))
+    monkeypatch.delenv("TTV_DEBUG", raising=False)
+    keys._session.clear()
+    prices.set_overrides({})
+    yield
+    keys._session.clear()
+    prices.set_overrides({})
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def write_project(root: Path, *, segments: list[dict[str, Any]] | None = None, keyframes: bool = True,
+                  **config: Any) -> Path:
+    """A project folder with ttv.toml and (unless segments is None) a plan.toml written by hand.
+
+    Keyframe mode: segment i runs from keyframe k{i} to k{i+1}. Chaining: only s000 has a start keyframe.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    cfg: dict[str, Any] = {"schema": 1, "idea": "A lighthouse keeper finds a message in a bottle", "mode": "keyframe",
+                           "duration": 20, "width": 1280, "height": 720, "fps": 24, "backend": "animatic",
+                           "keyframes": "card", "planner": "heuristic"}
+    cfg.update(config)
+    (root / "ttv.toml").write_text(tomli_w.dumps(cfg))
+    if segments is None:
+        return root
+    segs = []
+    for i, seg in enumerate(segments):
+        entry = {"id": f"s{i:03d}", "duration": 5, "prompt": f"shot {i} of the lighthouse", **seg}
+        if keyframes and cfg["mode"] == "keyframe":
+            entry.setdefault("start_keyframe", f"k{i:03d}")
+            entry.setdefault("end_keyframe", f"k{i + 1:03d}")
+        elif keyframes and i == 0:
+            entry.setdefault("start_keyframe", "k000")
+        segs.append(entry)
+    count = (len(segments) + 1) if cfg["mode"] == "keyframe" else 1
+    plan: dict[str, Any] = {"schema": 1, "planner": "heuristic", "segments": segs}
+    if keyframes:
+        plan["keyframes"] = [{"id": f"k{i:03d}", "prompt": f"keyframe {i}"} for i in range(count)]
+    (root / "plan.toml").write_text(tomli_w.dumps(plan))
+    return root
+
+
+@pytest.fixture
+def project_factory(tmp_path: Path) -> Any:
+    counter = {"n": 0}
+
+    def make(**kw: Any) -> Path:
+        counter["n"] += 1
+        return write_project(tmp_path / f"p{counter['n']}", **kw)
+
+    return make

@@ -1,0 +1,93 @@
+"""`ttv estimate`: cost and time of what remains, per item and in total, per backend, before spending."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
+from ttv.core.estimate import ProjectEstimate, estimate_project, format_seconds, format_usd
+from ttv.core.project import Project
+
+WorstCaseOpt = Annotated[bool, typer.Option(
+    "--worst-case", help="Assume every backend of each segment's fallback chain runs and bills once.")]
+
+STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan",
+         "submitted": "cyan"}
+
+
+@boundary
+def estimate_command(
+    project: ProjectOpt = None,
+    worst_case: WorstCaseOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Estimate the cost (USD, provider credits) and wall time of every item still to do.
+
+    Done items cost 0, so a half-finished project shows what remains; `spent` is what the records say
+    was paid so far. Prices come from a dated table (override them under [prices] in ttv.toml).
+    With -q: prints the ids still to do and exits 1 when anything remains.
+    """
+    proj = Project.discover(project)
+    est = estimate_project(proj, worst_case=worst_case)
+    if json_out:
+        emit_json(est.to_json())
+        return
+    if quiet:
+        for item in est.remaining:
+            out.print(item.id)
+        raise typer.Exit(1 if est.remaining else 0)
+    _render(est)
+
+
+def _render(est: ProjectEstimate) -> None:
+    worst = est.worst_case
+    title = (f"estimate: {est.mode} mode, {sum(1 for i in est.items if i.kind == 'clip')} segments"
+             + (" (worst case: whole fallback chain)" if worst else ""))
+    table = Table(title=title, title_justify="left")
+    for col, justify in (("item", "left"), ("backend", "left"), ("model", "left"), ("dur", "right"),
+                         ("status", "left"), ("est. cost", "right"), ("credits", "right"), ("est. time", "right"),
+                         ("spent", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for i in est.items:
+        usd = i.worst_usd if worst else i.usd
+        secs = i.worst_seconds if worst else i.seconds
+        style = STYLE.get(i.status, "")
+        status = f"[{style}]{i.status}[/]" if style else i.status
+        cost = "?" if i.error and not i.done else ("" if i.done else format_usd(usd))
+        table.add_row(i.id, i.backend if len(i.chain) <= 1 or not worst else " → ".join(i.chain), i.model,
+                      f"{i.duration:g}s" if i.kind == "clip" else "", status, cost,
+                      f"{i.credits:g}" if i.credits is not None and not i.done else "",
+                      "" if i.done else format_seconds(secs), format_usd(i.spent_usd) if i.spent_usd else "")
+    remaining = est.worst_usd if worst else est.usd
+    wall = est.worst_wall_seconds if worst else est.wall_seconds
+    credits = ", ".join(f"{v:g} {k} credits" for k, v in est.credits().items())
+    table.add_section()
+    table.add_row("total", "", "", f"{sum(i.duration for i in est.items if i.kind == 'clip'):g}s",
+                  f"{len(est.remaining)} to do", format_usd(remaining) + ("" if est.complete else " + ?"),
+                  credits, format_seconds(wall), format_usd(est.spent_usd))
+    out.print(table)
+    backends = [b for b in est.by_backend() if b.remaining or b.spent_usd]
+    if len(backends) > 1:
+        per = Table(title="per backend", title_justify="left")
+        for col in ("backend", "to do", "est. cost", "credits", "GPU/API time", "spent"):
+            per.add_column(col)
+        for b in backends:
+            per.add_row(b.backend, f"{b.remaining}/{b.items}", format_usd(b.worst_usd if worst else b.usd),
+                        f"{b.credits:g}" if b.credits is not None else "", format_seconds(b.seconds),
+                        format_usd(b.spent_usd) if b.spent_usd else "")
+        out.print(per)
+    for w in est.warnings:
+        err.print(f"[yellow]warning:[/] {w}")
+    if est.budget_usd is not None:
+        verdict = "[red]over budget[/]" if est.over_budget else "within budget"
+        err.print(f"spent {format_usd(est.spent_usd)} + remaining {format_usd(remaining)} = "
+                  f"{format_usd(est.projected_usd)} of {format_usd(est.budget_usd)} max_cost_usd: {verdict}")
+    else:
+        err.print(f"spent {format_usd(est.spent_usd)}; remaining {format_usd(remaining)}; no budget set "
+                  "(max_cost_usd in ttv.toml or --max-cost)")
+    if not worst and est.worst_usd > est.usd + 1e-9:
+        err.print(f"worst case with fallbacks: {format_usd(est.worst_usd)} (`ttv estimate --worst-case`)")
