@@ -71,8 +71,8 @@ class ItemContext:
 
     def remember_job(self, job_id: str, **info: Any) -> None:
         rec = self._run.record
-        provider = str(info.pop("provider", self._attempt.backend))
-        rec.job_id, rec.job_provider, rec.status = job_id, provider, "submitted"
+        # job_provider is the backend *name* (what a resume must call); the provider's own name goes to info.
+        rec.job_id, rec.job_provider, rec.status = job_id, self._attempt.backend, "submitted"
         self._attempt.job_id, self._attempt.status = job_id, "submitted"
         if info:
             rec.info.update({k: v for k, v in info.items() if isinstance(v, str | int | float | bool)})
@@ -275,8 +275,10 @@ def run_item(
                 last_error = err
                 attempt.status, attempt.ended_at = "failed", utcnow()
                 attempt.error, attempt.error_kind, attempt.error_code = err.message, err.kind, err.code or ""
-                rec.job_id, rec.job_provider = "", ""
-                resume_job = None
+                # A job that is still alive (poll timeout, download kept failing) is polled again on the next
+                # attempt, never resubmitted; a job that itself failed is forgotten.
+                resume_job = getattr(exc, "resume_job_id", None) or None
+                rec.job_id, rec.job_provider = (resume_job, name) if resume_job else ("", "")
                 rec.error = err.message + (f" — {err.hint}" if err.hint else "")
                 run.save()
                 project.events.emit("item.failed" if err.kind != "retryable" else "item.retry", item=rec.id,
@@ -289,6 +291,7 @@ def run_item(
                     continue
                 if err.kind == "request":
                     return _fail(run, err, t0)
+                resume_job = None
                 break  # permanent for this backend (or retries exhausted): fall back
             else:
                 # Success: digest, timings, cost; the record says done only after the rename.

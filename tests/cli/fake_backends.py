@@ -1,0 +1,84 @@
+"""Test-only video backends that fail in controlled ways (real mp4 output through the animatic)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import ClassVar
+
+from ttv.backends.base import CostEstimate, GenerateResult, JobContext, VideoCapabilities, VideoRequest
+from ttv.backends.offline.animatic import AnimaticBackend, AnimaticOptions
+from ttv.core.errors import BackendError
+
+CALLS: dict[str, list[str]] = {}
+_lock = threading.Lock()
+
+
+def calls(name: str) -> list[str]:
+    return CALLS.setdefault(name, [])
+
+
+class _Base(AnimaticBackend):
+    OptionsModel = AnimaticOptions
+
+    def _note(self, what: str) -> None:
+        with _lock:
+            calls(self.name).append(what)
+
+
+class FlakyBackend(_Base):
+    """Fails twice with a retryable 503 per segment, then succeeds."""
+
+    name: ClassVar[str] = "flaky"
+
+    def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        self._note(request.segment_id)
+        if calls(self.name).count(request.segment_id) <= 2:
+            raise BackendError("503 service unavailable", kind="retryable", code="503", retry_after=7)
+        return super().generate(request, output, ctx)
+
+
+class BrokenBackend(_Base):
+    """Always fails permanently for this backend (like an auth error)."""
+
+    name: ClassVar[str] = "broken"
+
+    def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        self._note(request.segment_id)
+        raise BackendError("401 invalid key", kind="backend", code="auth")
+
+
+class PickyBackend(_Base):
+    """Rejects segment s001 for safety (permanent for the request); renders the others."""
+
+    name: ClassVar[str] = "picky"
+
+    def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        self._note(request.segment_id)
+        if request.segment_id == "s001":
+            raise BackendError("SAFETY.INPUT.TEXT: prompt rejected", kind="request", code="SAFETY.INPUT.TEXT")
+        return super().generate(request, output, ctx)
+
+
+class PaidRemoteBackend(_Base):
+    """A 'remote' backend: $1 per segment, submits a job and remembers it before 'polling'."""
+
+    name: ClassVar[str] = "paid"
+
+    def capabilities(self) -> VideoCapabilities:
+        return super().capabilities().model_copy(update={"remote": True, "default_concurrency": 4})
+
+    def estimate_cost(self, request: VideoRequest) -> CostEstimate:
+        return CostEstimate(usd=1.0, seconds=30.0, source="test")
+
+    def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        if ctx.job_id is None:
+            self._note(f"submit {request.segment_id}")
+            ctx.remember_job(f"job-{request.segment_id}", provider="paid")
+        else:
+            self._note(f"poll {ctx.job_id}")
+        super().generate(request, output, ctx)
+        return GenerateResult(cost_usd=1.0, model="paid-1")
+
+
+FAKES = {"flaky": FlakyBackend, "broken": BrokenBackend, "picky": PickyBackend, "paid": PaidRemoteBackend}

@@ -1,0 +1,153 @@
+"""Retry, fallback, request-level failures, keep-going, budget and detach/resume through the real runner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli import fake_backends
+from tests.helpers import probe, record
+from ttv.backends import registry
+from ttv.core.project import Project
+from ttv.core.runner import Clock
+from ttv.core.steps import RunOptions, clips_step, keyframes_step
+from ttv.core.tomlio import load_toml, write_toml
+
+
+@pytest.fixture(autouse=True)
+def fakes(monkeypatch):
+    fake_backends.CALLS.clear()
+    table = dict(registry._table())
+    for name, cls in fake_backends.FAKES.items():
+        table[name] = f"tests.cli.fake_backends:{cls.__name__}"
+    registry._table.cache_clear()
+    registry.load_class.cache_clear()
+    monkeypatch.setattr(registry, "_table", lambda: table)
+    yield
+    registry.load_class.cache_clear()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, s: float) -> None:
+        self.slept.append(s)
+        self.t += s
+
+    def now(self) -> float:
+        return self.t
+
+
+def _configure(root, **changes):
+    cfg = load_toml(root / "ttv.toml")
+    cfg.update(changes)
+    write_toml(root / "ttv.toml", cfg)
+
+
+def _ready(cli, root):
+    assert cli("plan", "-p", root).exit_code == 0
+    assert cli("keyframes", "-p", root).exit_code == 0
+
+
+def test_retryable_errors_are_retried_with_the_providers_delay(small_project, cli):
+    root = small_project("keyframe", segments=1)
+    _configure(root, backend="flaky")
+    _ready(cli, root)
+    clock = FakeClock()
+    report = clips_step(Project.load(root), RunOptions(clock=Clock(clock.sleep, clock.now)), step="render")
+    assert [o.status for o in report.outcomes] == ["done"]
+    rec = record(root, "clips/s000.toml")
+    assert [a["status"] for a in rec["attempts"]] == ["failed", "failed", "done"]
+    assert rec["attempts"][0]["error_kind"] == "retryable" and rec["attempts"][0]["error_code"] == "503"
+    assert sum(clock.slept) == pytest.approx(14.0)  # Retry-After 7 s, twice
+    assert probe(root / "clips" / "s000.mp4").frames == 8
+
+
+def test_permanent_backend_failure_falls_back_and_never_loops(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    _configure(root, backend="broken", fallback=["animatic"])
+    _ready(cli, root)
+    result = cli("render", "-p", root, "--json")
+    assert result.exit_code == 0, result.output
+    for seg in ("s000", "s001"):
+        rec = record(root, f"clips/{seg}.toml")
+        assert rec["backend"] == "animatic"
+        assert [(a["backend"], a["status"]) for a in rec["attempts"]] == [("broken", "failed"), ("animatic", "done")]
+    # Each segment tried the broken backend exactly once: no retry of a permanent error, no loop.
+    assert sorted(fake_backends.calls("broken")) == ["s000", "s001"]
+    events = [json.loads(line) for line in (root / ".ttv" / "events.jsonl").read_text().splitlines()]
+    assert any(e["type"] == "item.fallback" and e["to"] == "animatic" for e in events)
+
+
+def test_chain_exhausted_fails_with_exit_1_and_clear_reason(small_project, cli):
+    root = small_project("keyframe", segments=1)
+    _configure(root, backend="broken")
+    _ready(cli, root)
+    result = cli("render", "-p", root)
+    assert result.exit_code == 1
+    assert "401 invalid key" in result.output
+    assert record(root, "clips/s000.toml")["status"] == "failed"
+    why = json.loads(cli("status", "-p", root, "--json").stdout)
+    assert {i["id"]: i["status"] for i in why["items"]}["s000"] == "failed"
+
+
+def test_safety_rejection_stops_that_segment_and_keep_going_finishes_the_rest(small_project, cli):
+    root = small_project("keyframe", segments=3)
+    _configure(root, backend="picky", fallback=["animatic"])
+    _ready(cli, root)
+    result = cli("render", "-p", root, "--on-error", "keep-going")
+    assert result.exit_code == 5, result.output
+    assert "SAFETY.INPUT.TEXT" in result.output
+    assert record(root, "clips/s001.toml")["status"] == "failed"
+    assert [a["backend"] for a in record(root, "clips/s001.toml")["attempts"]] == ["picky"]  # no fallback
+    assert record(root, "clips/s000.toml")["status"] == "done"
+    assert record(root, "clips/s002.toml")["status"] == "done"
+
+
+def test_budget_refuses_before_anything_is_submitted(small_project, cli):
+    root = small_project("keyframe", segments=3)
+    _configure(root, backend="paid", max_cost_usd=2.5)
+    _ready(cli, root)
+    result = cli("render", "-p", root)
+    assert result.exit_code == 2
+    assert "$3.00" in result.output and "$2.50" in result.output
+    assert fake_backends.calls("paid") == []
+    assert not list((root / "clips").glob("*.toml")) if (root / "clips").exists() else True
+    ok = cli("render", "-p", root, "--max-cost", "10")
+    assert ok.exit_code == 0
+    assert json.loads(cli("status", "-p", root, "--json").stdout)["spent_usd"] == 3.0
+
+
+def test_detach_submits_then_a_rerun_polls_the_same_jobs(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    _configure(root, backend="paid")
+    _ready(cli, root)
+    result = cli("render", "-p", root, "--detach", "--json")
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(result.stdout)["steps"][0]["submitted"]) == ["s000", "s001"]
+    rec = record(root, "clips/s000.toml")
+    assert rec["status"] == "submitted" and rec["job_id"] == "job-s000" and rec["job_provider"] == "paid"
+    assert not (root / "clips" / "s000.mp4").exists()
+    items = {i["id"]: i for i in json.loads(cli("status", "-p", root, "--json", "--why").stdout)["items"]}
+    assert items["s000"]["status"] == "submitted" and "polled again" in items["s000"]["why"][0]
+    # A second detached render neither submits again nor waits.
+    assert cli("render", "-p", root, "--detach").exit_code == 0
+    assert sorted(fake_backends.calls("paid")) == ["submit s000", "submit s001"]
+    result = cli("run", "-p", root)
+    assert result.exit_code == 0, result.output
+    assert sorted(fake_backends.calls("paid")) == ["poll job-s000", "poll job-s001", "submit s000", "submit s001"]
+    assert probe(root / "final.mp4").frames == 16
+
+
+def test_keyframe_failure_is_recorded(small_project, cli, monkeypatch):
+    root = small_project("keyframe", segments=1)
+    assert cli("plan", "-p", root).exit_code == 0
+    plan = load_toml(root / "plan.toml")
+    plan["keyframes"][0]["image"] = "does-not-exist.png"
+    write_toml(root / "plan.toml", plan)
+    report = keyframes_step(Project.load(root), RunOptions())
+    assert [o.status for o in report.outcomes][0] == "failed"
+    assert "does not exist" in record(root, "keyframes/k000.toml")["error"]
