@@ -81,4 +81,20 @@ class PaidRemoteBackend(_Base):
         return GenerateResult(cost_usd=1.0, model="paid-1")
 
 
-FAKES = {"flaky": FlakyBackend, "broken": BrokenBackend, "picky": PickyBackend, "paid": PaidRemoteBackend}
+class SlowRemoteBackend(PaidRemoteBackend):
+    """A job that takes a minute at the 'provider' (polling waits through ctx.sleep)."""
+
+    name: ClassVar[str] = "slowpaid"
+
+    def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        if ctx.job_id is None:
+            self._note(f"submit {request.segment_id}")
+            ctx.remember_job(f"job-{request.segment_id}", provider="slowpaid")
+        ctx.sleep(60)
+        return super().generate(request, output, ctx)
+
+    def cancel(self, job_id: str) -> None:
+        self._note(f"cancel {job_id}")
+
+
+FAKES = {"slowpaid": SlowRemoteBackend, "flaky": FlakyBackend, "broken": BrokenBackend, "picky": PickyBackend, "paid": PaidRemoteBackend}

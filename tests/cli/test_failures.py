@@ -151,3 +151,36 @@ def test_keyframe_failure_is_recorded(small_project, cli, monkeypatch):
     report = keyframes_step(Project.load(root), RunOptions())
     assert [o.status for o in report.outcomes][0] == "failed"
     assert "does not exist" in record(root, "keyframes/k000.toml")["error"]
+
+
+def test_wait_collects_detached_jobs(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    _configure(root, backend="paid")
+    _ready(cli, root)
+    assert cli("render", "-p", root, "--detach").exit_code == 0
+    result = cli("wait", "-p", root, "--json")
+    assert result.exit_code == 0, result.output
+    jobs = {j["id"]: j for j in json.loads(result.stdout)["jobs"]}
+    assert jobs["s000"]["status"] == "done" and jobs["s000"]["job_id"] == "job-s000"
+    assert jobs["s001"]["cost_usd"] == 1.0
+    assert sorted(fake_backends.calls("paid")) == ["poll job-s000", "poll job-s001", "submit s000", "submit s001"]
+    again = cli("wait", "-p", root)
+    assert again.exit_code == 0 and "no remote jobs in flight" in again.output
+
+
+def test_wait_timeout_exits_4_and_cancel_marks_segments(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    _configure(root, backend="slowpaid")
+    _ready(cli, root)
+    assert cli("render", "-p", root, "--detach").exit_code == 0
+    result = cli("wait", "-p", root, "--timeout", "0.5")
+    assert result.exit_code == 4, result.output
+    assert "ttv wait" in result.output
+    assert record(root, "clips/s000.toml")["status"] == "submitted"
+    result = cli("cancel", "s000", "-p", root, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["jobs"][0]["status"] == "cancelled"
+    assert "cancel job-s000" in fake_backends.calls("slowpaid")
+    assert record(root, "clips/s000.toml")["status"] == "cancelled"
+    items = {i["id"]: i for i in json.loads(cli("status", "-p", root, "--json", "--why").stdout)["items"]}
+    assert items["s000"]["why"] == ["cancelled"] and items["s001"]["status"] == "submitted"

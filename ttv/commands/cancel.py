@@ -1,0 +1,36 @@
+"""`ttv cancel SEG...`: cancel submitted remote jobs (the provider refunds what it refunds)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ttv.commands._common import JsonOpt, ProjectOpt, WaitLockOpt, boundary, emit_json, out
+
+
+@boundary
+def cancel_command(
+    segments: Annotated[list[str] | None, typer.Argument(help="Segment ids; default: every segment with a job in flight.")] = None,  # noqa: E501
+    project: ProjectOpt = None,
+    json_out: JsonOpt = False,
+    wait_for_lock: WaitLockOpt = 0.0,
+) -> None:
+    """Cancel remote jobs in flight; their segments are marked cancelled (a later run redoes them)."""
+    from rich.table import Table
+
+    from ttv.core.jobs import cancel_jobs, pending_jobs
+    from ttv.core.project import Project
+
+    proj = Project.discover(project)
+    with proj.locked("cancel", wait=wait_for_lock):
+        rows = cancel_jobs(proj, segments or pending_jobs(proj))
+    if json_out:
+        emit_json({"jobs": [r.to_json() for r in rows]})
+        return
+    table = Table(title="cancel", title_justify="left")
+    for col in ("segment", "job", "result"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.id, r.job_id, r.status if not r.error else f"{r.status}: {r.error}")
+    out.print(table)

@@ -1,0 +1,63 @@
+"""`ttv wait`: wait for submitted remote jobs (after `--detach` or a crash) and collect their clips."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ttv.commands._common import (
+    JsonOpt,
+    ProjectOpt,
+    QuietOpt,
+    WaitLockOpt,
+    boundary,
+    emit_json,
+    err,
+    exit_for_reports,
+    out,
+)
+
+
+@boundary
+def wait_command(
+    project: ProjectOpt = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Give up after this many seconds (exit 4); the jobs keep running.")] = None,  # noqa: E501
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    wait_for_lock: WaitLockOpt = 0.0,
+) -> None:
+    """Poll every submitted remote job until it finishes; download, verify and record each clip."""
+    from rich.table import Table
+
+    from ttv.commands._progress import live_progress
+    from ttv.core.jobs import job_table, wait_for_jobs
+    from ttv.core.project import Project
+    from ttv.core.steps import RunOptions
+
+    proj = Project.discover(project)
+    options = RunOptions()
+    with proj.locked("wait", wait=wait_for_lock), live_progress(proj, quiet=quiet or json_out):
+        try:
+            report, ids = wait_for_jobs(proj, timeout, options)
+        except KeyboardInterrupt:
+            options.stop.set()
+            raise
+    rows = job_table(proj, ids)
+    if json_out:
+        emit_json({"jobs": [r.to_json() for r in rows]})
+    elif quiet:
+        for r in rows:
+            if r.status == "done":
+                out.print(r.id)
+    elif not rows:
+        err.print("no remote jobs in flight")
+    else:
+        table = Table(title="remote jobs", title_justify="left")
+        for col in ("segment", "backend", "job", "status", "cost", "error"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(r.id, r.backend, r.job_id, r.status, f"${r.cost_usd:.2f}" if r.cost_usd else "", r.error[:80])
+        out.print(table)
+    if report is not None:
+        exit_for_reports([report], "keep-going")
