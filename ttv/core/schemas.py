@@ -44,7 +44,7 @@ class ProjectConfig(Strict):
     max_cost_usd: float | None = Field(None, ge=0)
     retries: int = Field(3, ge=0, le=20, description="attempts per backend for retryable failures")
     backends: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    stitch: StitchConfig = Field(default_factory=StitchConfig)
+    stitch: StitchConfig = Field(default_factory=lambda: StitchConfig())
     prices: dict[str, float] = Field(default_factory=dict, description="USD price overrides, see `ttv estimate`")
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
