@@ -21,6 +21,7 @@ import functools
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -129,12 +130,14 @@ def _run_ffmpeg(args: Sequence[str], *, what: str, timeout: float | None = None,
 
 
 def _temp_sibling(path: Path, suffix: str | None = None) -> Path:
-    """A fresh temporary name in ``path``'s folder (same filesystem, so os.replace is atomic)."""
+    """A fresh temporary name in ``path``'s folder (same filesystem, so os.replace is atomic).
+    The file is not created here, so whoever writes it gets normal (umask) permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sfx = suffix if suffix is not None else path.suffix
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{sfx}", dir=path.parent)
-    os.close(fd)
-    return Path(name)
+    while True:
+        cand = path.parent / f".{path.stem}.{secrets.token_hex(4)}.tmp{sfx}"
+        if not cand.exists():
+            return cand
 
 
 def _unlink_quiet(path: Path) -> None:
@@ -676,6 +679,7 @@ def stitch(
     preset: str = "veryfast",
     soundtrack_volume: float = 0.5,
     report: bool = False,
+    force_encode: bool = False,
 ) -> StitchResult:
     """Join ``clips`` into ``output`` at ``width``x``height``@``fps``.
 
@@ -724,7 +728,7 @@ def stitch(
         raise MediaError(f"soundtrack not found: {st_path}")
 
     copyable, why = _copyable(infos, width, height, fps)
-    needs_change = bool(dropped) or any(tails) or crossfade > 0 or color_match or st_path is not None
+    needs_change = bool(dropped) or any(tails) or crossfade > 0 or color_match or st_path is not None or force_encode
     info: dict[str, Any] = {
         "reason": why if not copyable else ("changes requested" if needs_change else why),
         "seam_checks": seam_checks,
