@@ -1,0 +1,990 @@
+"""`ttv doctor`: is this machine (and this project) ready, before anything is spent?
+
+Every check is data: a `Check(name, group, status, detail, fix, required, data)` where status is
+ok | warn | fail. "fail" is only used for what would stop the configured pipeline (a required check);
+problems that would not (an optional extra, a fallback backend, a lock held by another run) are "warn".
+`ttv doctor` exits 0 when no check failed.
+
+Checks never raise and never print keys: heavy packages (torch) are imported only inside their check,
+and live key checks (`online=True`) make one cheap read-only request through the provider's SDK or httpx:
+Runway `GET /v1/organization` (credit balance, tier), Google `models.list`, fal `GET /v1/account/billing`
+(or the pricing endpoint for non-admin keys), MiniMax a task query that tells a bad key from a good one,
+OpenAI `GET /v1/models`. Each distinguishes a bad key, an account without credits, and a network failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ttv.core.errors import TtvError
+
+DOCTOR_SCHEMA = 1
+Status = Literal["ok", "warn", "fail"]
+LiveState = Literal["ok", "bad-key", "no-credits", "network", "error"]
+
+
+@dataclass
+class Check:
+    name: str
+    group: str  # python | media | gpu | backends | models | keys | project
+    status: Status
+    detail: str
+    fix: str = ""
+    required: bool = True  # a problem here stops the configured pipeline (then status is "fail")
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def problem(required: bool) -> Status:
+    return "fail" if required else "warn"
+
+
+@dataclass
+class Report:
+    checks: list[Check]
+    project: str | None
+    online: bool
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.status == "fail" for c in self.checks)
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for c in self.checks if c.status == s) for s in ("ok", "warn", "fail")}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": DOCTOR_SCHEMA, "ok": self.ok, "project": self.project, "online": self.online,
+                "summary": self.counts(), "checks": [c.to_json() for c in self.checks]}
+
+
+# ---- what the project uses ------------------------------------------------------------------
+
+@dataclass
+class Use:
+    """One configured backend and how much the project depends on it."""
+
+    name: str
+    kind: Literal["video", "image", "planner"]
+    required: bool
+    role: str  # "backend", "fallback", "segment s003", "keyframes", "planner"
+    cls: Any = None  # the backend class, None when it cannot be loaded
+    load_error: str = ""
+
+    @property
+    def where(self) -> str:
+        return "remote" if self.extra == "remote" else "local" if self.extra == "local" else "offline"
+
+    @property
+    def extra(self) -> str | None:
+        return getattr(self.cls, "extra", None) if self.cls is not None else _guess_extra(self.name)
+
+
+_REMOTE = {"runway", "veo", "fal", "minimax", "runway-image", "gemini-image", "gemini", "openai"}
+_LOCAL = {"wan", "ltx", "hunyuan", "framepack", "diffusers"}
+
+
+def _guess_extra(name: str) -> str | None:
+    return "remote" if name in _REMOTE else "local" if name in _LOCAL else None
+
+
+def configured_uses(project: Any) -> list[Use]:
+    """Backends the project would call: video backend (+fallbacks, per-segment overrides), keyframes, planner."""
+    from ttv.backends import registry
+
+    cfg = project.config
+    wanted: list[tuple[str, Literal["video", "image", "planner"], bool, str]] = [
+        (cfg.backend, "video", True, "backend")]
+    wanted += [(name, "video", False, "fallback") for name in cfg.fallback]
+    planner_needed = not project.has_plan
+    plan = None
+    if project.has_plan:
+        with contextlib.suppress(TtvError):
+            plan = project.plan
+    if plan is not None:
+        wanted += [(s.backend, "video", True, f"segment {s.id}") for s in plan.segments if s.backend]
+    keyframes_used = True
+    if plan is not None and cfg.mode == "chain":
+        keyframes_used = bool(plan.segments[0].start_keyframe)
+    wanted.append((cfg.keyframes, "image", keyframes_used, "keyframes"))
+    if plan is not None:
+        wanted += [(k.provider, "image", True, f"keyframe {k.id}") for k in plan.keyframes if k.provider]
+    # An unavailable LLM planner falls back to the heuristic one with a warning: never required.
+    wanted.append((cfg.planner, "planner", False, "planner" + ("" if planner_needed else " (plan.toml exists)")))
+    uses: dict[tuple[str, str], Use] = {}
+    for name, kind, required, role in wanted:
+        key = (name, kind)
+        if key in uses:
+            uses[key].required = uses[key].required or required
+            continue
+        use = Use(name, kind, required, role)
+        try:
+            use.cls = registry.load_class(name)
+        except TtvError as exc:
+            use.load_error = exc.message
+        uses[key] = use
+    return list(uses.values())
+
+
+# ---- python and packages ------------------------------------------------------------------------
+
+CORE_PACKAGES = ("typer", "rich", "pydantic", "tomli-w", "platformdirs", "imageio-ffmpeg", "av", "pillow", "numpy",
+                 "filelock", "httpx")
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "local": ("torch", "diffusers", "accelerate", "transformers"),
+    "remote": ("runwayml", "google-genai", "fal-client"),
+    "tui": ("textual", "nvidia-ml-py"),
+    "openai": ("openai",),
+    "ray": ("ray",),
+}
+
+
+def dist_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def check_python() -> Check:
+    v = sys.version_info
+    ok = v >= (3, 10)
+    return Check("python", "python", "ok" if ok else "fail",
+                 f"Python {platform.python_version()} ({sys.executable})",
+                 "" if ok else "ttv needs Python 3.10 or newer", data={"version": platform.python_version()})
+
+
+def check_packages(extras_needed: dict[str, str]) -> list[Check]:
+    """Core packages, then each extra: installed (with versions), partly, or not; `extras_needed` maps an
+    extra to why the project needs it (a missing needed extra fails)."""
+    checks = []
+    core = {p: dist_version(p) for p in CORE_PACKAGES}
+    missing = [p for p, v in core.items() if v is None]
+    from ttv import __version__
+
+    checks.append(Check("packages: core", "python", "fail" if missing else "ok",
+                        f"ttv {__version__}; " + (f"missing: {', '.join(missing)}" if missing else
+                                                  f"all {len(core)} core packages (pydantic {core['pydantic']}, "
+                                                  f"av {core['av']}, httpx {core['httpx']}, ...)"),
+                        "pip install -e . (or reinstall ttv)" if missing else "",
+                        data={"ttv": __version__, **core}))
+    for extra, packages in EXTRAS.items():
+        versions = {p: dist_version(p) for p in packages}
+        absent = [p for p, v in versions.items() if v is None]
+        why = extras_needed.get(extra)
+        listing = ", ".join(f"{p} {v}" for p, v in versions.items() if v)
+        if not absent:
+            status: Status = "ok"
+            detail = listing
+        elif len(absent) == len(packages):
+            status = "fail" if why else "ok"
+            detail = f"not installed{f' (needed by {why})' if why else ' (optional)'}"
+        else:
+            status = "fail" if why else "warn"
+            detail = f"partly installed: missing {', '.join(absent)}" + (f"; has {listing}" if listing else "")
+        checks.append(Check(f"packages: {extra}", "python", status, detail,
+                            f"pip install 'ttv[{extra}]'" if absent and (why or status != "ok") else "",
+                            required=bool(why), data={"versions": versions, "needed_by": why or ""}))
+    return checks
+
+
+# ---- ffmpeg ---------------------------------------------------------------------------------------
+
+def check_ffmpeg() -> list[Check]:
+    from ttv.core import media
+
+    try:
+        info = media.ffmpeg_info()
+    except media.MediaError as exc:
+        return [Check("ffmpeg", "media", "fail", exc.message,
+                      exc.hint or "install ffmpeg (apt-get install ffmpeg) or `pip install imageio-ffmpeg`")]
+    where = "PATH" if info["source"] == "PATH" else "bundled (imageio-ffmpeg)"
+    checks = [Check("ffmpeg", "media", "ok", f"{info['path']} ({where}), version {info['version'] or 'unknown'}",
+                    data={"path": info["path"], "source": info["source"], "version": info["version"]})]
+    checks.append(check_h264_encode(info))
+    return checks
+
+
+def check_h264_encode(info: dict[str, Any]) -> Check:
+    """Encode three tiny frames with libx264 and decode them back."""
+    import numpy as np
+
+    from ttv.core import media
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="ttv-doctor-") as tmp:
+            out = Path(tmp) / "probe.mp4"
+            with media.FrameWriter(out, 64, 64, 24, preset="ultrafast") as writer:
+                for i in range(3):
+                    writer.write(np.full((64, 64, 3), 60 * i, dtype=np.uint8))
+            probed = media.probe(out)
+            frames = probed.frames
+    except (TtvError, OSError) as exc:
+        msg = exc.message if isinstance(exc, TtvError) else str(exc)
+        return Check("ffmpeg h264", "media", "fail", f"encoding 3 frames with libx264 failed: {msg[:300]}",
+                     "install an ffmpeg built with libx264 (Debian/Ubuntu `ffmpeg`, or `pip install imageio-ffmpeg`)",
+                     data={"listed": bool(info.get("h264"))})
+    if frames != 3:
+        return Check("ffmpeg h264", "media", "fail", f"encoded 3 frames but {frames} decode back",
+                     "reinstall ffmpeg / PyAV", data={"frames": frames})
+    return Check("ffmpeg h264", "media", "ok", "libx264 encodes (3 frames written and decoded back)",
+                 data={"frames": frames})
+
+
+# ---- GPUs and torch -------------------------------------------------------------------------------
+
+GiB = 1024 ** 3
+
+
+def check_gpus(local_needed: bool, query: Callable[[], tuple[list[dict[str, Any]], str]] | None = None) -> Check:
+    from ttv.core import gpu
+
+    gpus, reason = (query or gpu.query_gpus)()
+    if not gpus:
+        return Check("gpu", "gpu", "fail" if local_needed else "warn", reason or gpu.NO_GPU,
+                     "local models need an NVIDIA GPU and driver (`nvidia-smi`); choose a remote or offline backend"
+                     if local_needed else "fine for remote and offline backends; local models need an NVIDIA GPU",
+                     required=local_needed, data={"gpus": []})
+    parts = []
+    for g in gpus:
+        mem = f"{g['mem_total'] / GiB:.0f} GiB" if g.get("mem_total") else "memory unknown"
+        used = f", {g['mem_used'] / GiB:.1f} GiB used" if g.get("mem_used") is not None else ""
+        parts.append(f"#{g['index']} {g['name']} ({mem}{used})")
+    driver = gpus[0].get("driver") or "unknown"
+    return Check("gpu", "gpu", "ok", f"{len(gpus)} GPU(s): " + "; ".join(parts) + f"; driver {driver}",
+                 required=local_needed, data={"gpus": gpus, "driver": driver})
+
+
+def _driver_cuda_version() -> str | None:
+    """The CUDA version the driver supports (NVML), e.g. "12.4"; None when unknown."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            v = int(pynvml.nvmlSystemGetCudaDriverVersion())
+        finally:
+            with contextlib.suppress(Exception):
+                pynvml.nvmlShutdown()
+        return f"{v // 1000}.{(v % 1000) // 10}"
+    except Exception:
+        return None
+
+
+def _version_tuple(v: str | None) -> tuple[int, ...]:
+    out = []
+    for part in (v or "").split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        if not digits:
+            break
+        out.append(int(digits))
+    return tuple(out)
+
+
+def check_torch(local_needed: bool, gpus_present: bool) -> Check | None:
+    try:
+        import torch  # only here: doctor is the one command that may import it
+    except ImportError:
+        if local_needed:
+            return Check("torch", "gpu", "fail", "torch is not installed; local backends need it",
+                         "pip install 'ttv[local]'", required=True)
+        return None
+    except Exception as exc:  # a broken install (missing CUDA libraries, ...)
+        return Check("torch", "gpu", problem(local_needed), f"import torch failed: {type(exc).__name__}: {exc}"[:300],
+                     "reinstall torch for your platform (https://pytorch.org/get-started/locally/)",
+                     required=local_needed)
+    version = str(getattr(torch, "__version__", "?"))
+    built_cuda = getattr(getattr(torch, "version", None), "cuda", None)
+    try:
+        available = bool(torch.cuda.is_available())
+        count = int(torch.cuda.device_count()) if available else 0
+    except Exception:
+        available, count = False, 0
+    driver_cuda = _driver_cuda_version() if gpus_present else None
+    data = {"version": version, "cuda_build": built_cuda, "cuda_available": available, "devices": count,
+            "driver_cuda": driver_cuda}
+    if available:
+        note = ""
+        if driver_cuda and built_cuda and _version_tuple(built_cuda)[:1] > _version_tuple(driver_cuda)[:1]:
+            note = f"; warning: torch is built for CUDA {built_cuda}, the driver supports {driver_cuda}"
+        return Check("torch", "gpu", "warn" if note else "ok",
+                     f"torch {version}, CUDA {built_cuda} available, {count} device(s){note}",
+                     "update the NVIDIA driver" if note else "", required=local_needed, data=data)
+    if not gpus_present:
+        return Check("torch", "gpu", problem(local_needed) if local_needed else "ok",
+                     f"torch {version} ({'CPU build' if not built_cuda else f'CUDA {built_cuda} build'}); no GPU, "
+                     "so local models would run on the CPU (very slow)" if local_needed else
+                     f"torch {version} ({'CPU build' if not built_cuda else f'CUDA {built_cuda}'}), no GPU",
+                     "use a machine with an NVIDIA GPU for local models" if local_needed else "",
+                     required=local_needed, data=data)
+    if not built_cuda:
+        return Check("torch", "gpu", problem(local_needed),
+                     f"torch {version} is a CPU-only build but an NVIDIA GPU is present",
+                     "install a CUDA build: pip install torch --index-url https://download.pytorch.org/whl/cu124",
+                     required=local_needed, data=data)
+    if driver_cuda and _version_tuple(built_cuda) > _version_tuple(driver_cuda):
+        detail = f"torch {version} is built for CUDA {built_cuda} but the driver supports only CUDA {driver_cuda}"
+        fix = f"update the NVIDIA driver, or install a torch build for CUDA {driver_cuda} or older"
+    else:
+        detail = f"torch {version} (CUDA {built_cuda}) cannot use the GPU (torch.cuda.is_available() is False)"
+        fix = "check the driver (`nvidia-smi`) and CUDA_VISIBLE_DEVICES"
+    return Check("torch", "gpu", problem(local_needed), detail, fix, required=local_needed, data=data)
+
+
+# ---- local models ---------------------------------------------------------------------------------
+
+# Peak VRAM measured or published per model family, size class, resolution and memory option
+# (GB; ../shared/reference/models.md, checked 2026-11). (family, variant, (width, height), offload) -> (GB, source)
+PEAK_VRAM_DATE = "2026-11"
+PEAK_VRAM: list[tuple[str, str, tuple[int, int], str, float, str]] = [
+    ("wan", "1.3b", (832, 480), "model", 8.19, "Wan2.1 README: T2V-1.3B 480p, offload + t5_cpu, RTX 4090"),
+    ("wan", "14b", (832, 480), "model", 44.0, "ComfyUI #10602: Wan I2V 14B with model offload ~44 GB"),
+    ("wan", "14b", (1280, 720), "model", 76.7, "Wan2.1 README: I2V-14B 720p, 1 GPU, offload_model"),
+    ("wan", "14b", (1280, 720), "sequential", 8.0, "ComfyUI #10602: sequential offload ~8 GB"),
+    ("wan", "14b", (832, 480), "group", 10.0, "diffusers #10999: group offload + tiled VAE, 7-10 GB"),
+    ("wan", "a14b", (832, 480), "model", 41.3, "Wan2.2 README: T2V-A14B 480p, H100"),
+    ("wan", "a14b", (1280, 720), "model", 59.8, "Wan2.2 README: T2V-A14B 720p, H100"),
+    ("wan", "5b", (1280, 704), "model", 22.9, "Wan2.2 README: TI2V-5B 720p, RTX 4090"),
+    ("ltx", "13b", (704, 512), "none", 25.2, "diffusers benchmark: LTX-Video 0.9.7 13B, 25.2 GB"),
+    ("ltx", "13b", (704, 512), "group", 1.04, "diffusers benchmark: LTX 13B group offload (leaf), 1.04 GB"),
+    ("hunyuan", "13b", (1280, 720), "none", 60.0, "HunyuanVideo README: 720x1280x129 needs 60 GB"),
+    ("hunyuan", "13b", (960, 544), "none", 45.0, "HunyuanVideo README: 544x960x129 needs 45 GB"),
+    ("framepack", "13b", (640, 640), "none", 6.0, "FramePack README: 6 GB minimum"),
+    ("framepack", "13b", (640, 640), "model", 6.0, "FramePack README: 6 GB minimum"),
+]
+
+
+def peak_vram_gb(family: str, variant: str, width: int, height: int, offload: str,
+                 download_gb: float | None = None) -> tuple[float | None, str]:
+    """(peak GB, how it was found) for this configuration; (None, why) when nothing fits."""
+    import math
+
+    rows = [r for r in PEAK_VRAM if r[0] == family and (r[1] == variant or family == "framepack")]
+    if not rows:
+        return None, f"no measured peak for {family} {variant}"
+
+    def nearest(cands: list[tuple[str, str, tuple[int, int], str, float, str]]) -> tuple[Any, ...]:
+        return min(cands, key=lambda r: abs(math.log((width * height) / (r[2][0] * r[2][1]))))
+
+    exact = [r for r in rows if r[3] == offload]
+    if exact:
+        r = nearest(exact)
+        return r[4], f"{r[5]} (measured peaks {PEAK_VRAM_DATE})"
+    if offload == "none":
+        base = nearest(rows)
+        guess = max(base[4], (download_gb or 0.0) * 1.1)
+        return guess, (f"no measurement without offload; at least the weights ({download_gb or '?'} GB) or "
+                       f"{base[4]} GB ({base[5]}), whichever is larger")
+    if offload in ("group", "sequential"):
+        r = min(rows, key=lambda r: r[4])
+        return r[4], f"{r[5]} (closest measured low-memory setting)"
+    r = nearest(rows)
+    return r[4], f"{r[5]} (nearest measured setting)"
+
+
+def _model_ids(backend: Any) -> list[str]:
+    opts = backend.options
+    ids = [backend.model_name()]
+    for extra in ("transformer", "image_encoder"):
+        value = getattr(opts, extra, None)
+        if isinstance(value, str) and value:
+            ids.append(value)
+    return ids
+
+
+def check_local_models(project: Any, uses: list[Use], gpus: list[dict[str, Any]]) -> list[Check]:
+    from ttv.backends import registry
+
+    checks: list[Check] = []
+    for use in uses:
+        if use.extra != "local" or use.cls is None:
+            continue
+        try:
+            backend = registry.create(use.name, project.config.backends.get(use.name), kind=use.kind)
+        except TtvError as exc:
+            checks.append(Check(f"model: {use.name}", "models", problem(use.required), exc.message, exc.hint or "",
+                                required=use.required))
+            continue
+        from ttv.backends.local import common
+
+        for model in _model_ids(backend):
+            checks.append(_model_presence(use, model, common))
+        fit = _vram_fit(project, use, backend, gpus, common)
+        if fit is not None:
+            checks.append(fit)
+    return checks
+
+
+def _model_presence(use: Use, model: str, common: Any) -> Check:
+    name = f"model: {use.name} {model}"
+    if common.is_local_path(model):
+        path = Path(model).expanduser()
+        if path.is_dir():
+            return Check(name, "models", "ok", f"local folder {path}", required=use.required, data={"path": str(path)})
+        return Check(name, "models", problem(use.required), f"folder {path} does not exist",
+                     f"point [backends.{use.name}] model at a diffusers folder", required=use.required)
+    snap = common.cached_snapshot(model)
+    size = common.KNOWN_MODELS.get(model, {}).get("gb")
+    if snap is not None:
+        return Check(name, "models", "ok", f"in the Hugging Face cache ({snap})", required=use.required,
+                     data={"path": str(snap), "download_gb": size})
+    size_text = f"about {size} GB" if size else "size unknown"
+    return Check(name, "models", problem(use.required), f"not in the local Hugging Face cache ({size_text} to download)",
+                 f"`{common.download_command(model)}` (set HF_HOME to choose where); ttv never downloads implicitly",
+                 required=use.required, data={"download_gb": size})
+
+
+def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], common: Any) -> Check | None:
+    family = getattr(backend, "family", "")
+    if not family or use.kind != "video":
+        return None
+    opts = backend.options
+    width = getattr(opts, "width", None) or project.config.width
+    height = getattr(opts, "height", None) or project.config.height
+    variant = ""
+    with contextlib.suppress(Exception):
+        variant = str(backend.variant())
+    offload = str(getattr(opts, "offload", "none"))
+    size = common.KNOWN_MODELS.get(backend.model_name(), {}).get("gb")
+    peak, how = peak_vram_gb(family, variant, width, height, offload, size)
+    name = f"vram: {use.name}"
+    data = {"family": family, "variant": variant, "offload": offload, "width": width, "height": height,
+            "peak_gb": peak, "source": how}
+    if peak is None:
+        return Check(name, "models", "warn", f"{how}; cannot say whether it fits", "try one segment first",
+                     required=False, data=data)
+    wanted = getattr(opts, "gpus", None)
+    mems = [g["mem_total"] / GiB for g in gpus if g.get("mem_total") and (wanted is None or g["index"] in wanted)]
+    if not mems:
+        return Check(name, "models", problem(use.required),
+                     f"needs about {peak:g} GB of VRAM ({family} {variant}, offload={offload}); no GPU memory known",
+                     "see the gpu check", required=use.required, data=data)
+    have = min(mems)
+    data["gpu_gb"] = round(have, 1)
+    desc = f"{family} {variant} at {width}x{height}, offload={offload}: peak ≈ {peak:g} GB; GPU {have:.0f} GB"
+    if peak <= 0.92 * have:
+        return Check(name, "models", "ok", f"fits: {desc}", required=use.required, data={**data, "fits": True})
+    hint = common.memory_hint(use.name, opts, width, height, 81)
+    if peak <= have:
+        return Check(name, "models", "warn", f"tight: {desc}", hint, required=use.required, data={**data, "fits": True})
+    return Check(name, "models", problem(use.required), f"does not fit: {desc} ({how})", hint, required=use.required,
+                 data={**data, "fits": False})
+
+
+# ---- backends -----------------------------------------------------------------------------------
+
+def check_backends(project: Any, uses: list[Use]) -> list[Check]:
+    """Each configured backend loads and says it is available (the key is checked separately)."""
+    import inspect
+
+    from ttv.backends import registry
+
+    checks = []
+    for use in uses:
+        name = f"backend: {use.name}"
+        if use.cls is None:
+            checks.append(Check(name, "backends", problem(use.required), f"{use.role}: {use.load_error}",
+                                "see `ttv backends list`; install the extra it needs", required=use.required))
+            continue
+        if use.extra == "local":
+            # Availability of local backends is the model check below; here only that it loads.
+            checks.append(Check(name, "backends", "ok", f"{use.role}: {use.cls.summary or use.name}",
+                                required=use.required, data={"where": use.where}))
+            continue
+        try:
+            raw = project.config.backends.get(use.name)
+            params = inspect.signature(use.cls.__init__).parameters
+            if "api_key" in params:
+                # Availability apart from the key (checked on its own row): SDK installed, model known.
+                options = use.cls.OptionsModel.model_validate(raw or {})
+                backend = use.cls(options, api_key="doctor-placeholder")
+            else:
+                backend = registry.create(use.name, raw, kind=use.kind)
+            avail = backend.is_available()
+        except TtvError as exc:
+            checks.append(Check(name, "backends", problem(use.required), exc.message, exc.hint or "",
+                                required=use.required))
+            continue
+        except Exception as exc:  # an options error, a third-party backend bug
+            checks.append(Check(name, "backends", problem(use.required), f"{type(exc).__name__}: {exc}"[:300],
+                                f"check [backends.{use.name}] in ttv.toml", required=use.required))
+            continue
+        if avail.ok:
+            model = ""
+            with contextlib.suppress(Exception):
+                model = backend.model_name()
+            checks.append(Check(name, "backends", "ok", f"{use.role}: {use.where}" + (f", model {model}" if model and
+                                                                                      model != use.name else ""),
+                                required=use.required, data={"where": use.where, "model": model}))
+        else:
+            checks.append(Check(name, "backends", problem(use.required), f"{use.role}: {avail.reason}",
+                                f"`ttv backends info {use.name}`", required=use.required))
+    return checks
+
+
+# ---- keys and live checks -----------------------------------------------------------------------
+
+@dataclass
+class Live:
+    state: LiveState
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    names = {t.__name__ for t in type(exc).__mro__}
+    return bool(names & {"ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException", "NetworkError",
+                         "TransportError", "APIConnectionError", "APITimeoutError", "ConnectionError",
+                         "TimeoutError", "RemoteProtocolError"})
+
+
+def live_runway(key: str, base_url: str | None, timeout: float = 15.0) -> Live:
+    import runwayml
+
+    from ttv.core.keys import redact
+
+    client = runwayml.RunwayML(api_key=key, base_url=base_url, max_retries=0, timeout=timeout)
+    try:
+        org = client.organization.retrieve()
+    except (runwayml.AuthenticationError, runwayml.PermissionDeniedError) as exc:
+        return Live("bad-key", f"the key was refused (HTTP {exc.status_code})")
+    except runwayml.APIStatusError as exc:
+        if exc.status_code == 402:
+            return Live("no-credits", "HTTP 402: no credits")
+        return Live("error", f"HTTP {exc.status_code}: {redact(str(exc))[:200]}")
+    except runwayml.APIConnectionError as exc:
+        return Live("network", f"cannot reach the Runway API: {type(exc).__name__}")
+    finally:
+        with contextlib.suppress(Exception):
+            client.close()
+    credits = int(getattr(org, "credit_balance", 0) or 0)
+    tier = getattr(org, "tier", None)
+    monthly = getattr(tier, "max_monthly_credit_spend", None)
+    limits = {m: {"concurrent": getattr(v, "max_concurrent_generations", None),
+                  "daily": getattr(v, "max_daily_generations", None)}
+              for m, v in (getattr(tier, "models", None) or {}).items()}
+    data = {"credit_balance": credits, "usd": round(credits * 0.01, 2), "max_monthly_credit_spend": monthly,
+            "limits": limits}
+    if credits <= 0:
+        return Live("no-credits", "the key works but the credit balance is 0", data)
+    return Live("ok", f"{credits} credits (${credits * 0.01:.2f})"
+                + (f"; tier cap {monthly} credits/month" if monthly else ""), data)
+
+
+def live_google(key: str, base_url: str | None, timeout: float = 15.0) -> Live:
+    from google import genai
+    from google.genai import errors, types
+
+    vertex = os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").lower() in ("1", "true", "yes")
+    try:
+        client = genai.Client(api_key=key, vertexai=vertex or None,
+                              http_options=types.HttpOptions(base_url=base_url, timeout=int(timeout * 1000)))
+        pager = client.models.list(config={"page_size": 5})
+        names = [str(getattr(m, "name", "")) for m in list(pager.page)[:5]]
+    except errors.ClientError as exc:
+        code = int(getattr(exc, "code", 0) or 0)
+        text = f"{getattr(exc, 'status', '')} {getattr(exc, 'message', '')}"
+        if code in (401, 403) or "API_KEY" in text.upper() or "API KEY" in text.upper():
+            return Live("bad-key", f"the key was refused (HTTP {code})")
+        if code == 429:
+            return Live("no-credits", "HTTP 429 RESOURCE_EXHAUSTED: quota or billing exhausted")
+        return Live("error", f"HTTP {code}")
+    except errors.APIError as exc:
+        return Live("error", f"HTTP {getattr(exc, 'code', '?')} from the Google API")
+    except Exception as exc:
+        if _is_network_error(exc):
+            return Live("network", f"cannot reach the Google API: {type(exc).__name__}")
+        raise
+    return Live("ok", f"model list readable ({len(names)} shown)", {"models": names})
+
+
+def _httpx_get(url: str, headers: dict[str, str], timeout: float) -> Any:
+    import httpx
+
+    with httpx.Client(timeout=timeout) as client:
+        return client.get(url, headers=headers)
+
+
+def live_fal(key: str, base_url: str | None, timeout: float = 15.0, app: str = "fal-ai/wan/v2.2-a14b/image-to-video"
+             ) -> Live:
+    base = (base_url or "https://api.fal.ai/v1").rstrip("/")
+    headers = {"Authorization": f"Key {key}"}
+    try:
+        resp = _httpx_get(f"{base}/account/billing?expand=credits", headers, timeout)
+        text = resp.text[:500]
+        if resp.status_code == 200:
+            body = resp.json()
+            balance = (body.get("credits") or {}).get("current_balance")
+            data = {"balance_usd": balance, "username": body.get("username", "")}
+            if balance is not None and float(balance) <= 0:
+                return Live("no-credits", f"the key works but the balance is ${float(balance):.2f}", data)
+            return Live("ok", f"balance ${float(balance):.2f}" if balance is not None else "key accepted", data)
+        if resp.status_code == 401:
+            return Live("bad-key", "the key was refused (HTTP 401)")
+        if resp.status_code in (402, 403) and ("balance" in text.lower() or "top_up" in text.lower()
+                                               or resp.status_code == 402):
+            return Live("no-credits", "account locked: exhausted balance")
+        if resp.status_code == 403:
+            # Not an admin key: the billing endpoint is closed to it; any authenticated read proves the key.
+            resp = _httpx_get(f"{base}/models/pricing?endpoint_id={app}", headers, timeout)
+            if resp.status_code == 200:
+                return Live("ok", "key accepted (the balance needs an admin key)")
+            if resp.status_code in (401, 403):
+                return Live("bad-key", f"the key was refused (HTTP {resp.status_code})")
+            return Live("error", f"HTTP {resp.status_code}")
+        return Live("error", f"HTTP {resp.status_code}")
+    except Exception as exc:
+        if _is_network_error(exc):
+            return Live("network", f"cannot reach the fal API: {type(exc).__name__}")
+        raise
+
+
+def live_minimax(key: str, base_url: str | None, timeout: float = 15.0) -> Live:
+    base = (base_url or "https://api.minimax.io").rstrip("/")
+    try:
+        resp = _httpx_get(f"{base}/v1/query/video_generation?task_id=0", {"Authorization": f"Bearer {key}"}, timeout)
+    except Exception as exc:
+        if _is_network_error(exc):
+            return Live("network", f"cannot reach the MiniMax API: {type(exc).__name__}")
+        raise
+    if resp.status_code in (401, 403):
+        return Live("bad-key", f"the key was refused (HTTP {resp.status_code})")
+    try:
+        code = int((resp.json().get("base_resp") or {}).get("status_code", -1))
+    except (ValueError, AttributeError):
+        return Live("error", f"HTTP {resp.status_code}, not a MiniMax reply")
+    if code == 1004:
+        return Live("bad-key", "the key was refused (1004: not authorized; wrong key or wrong host?)")
+    if code == 1008:
+        return Live("no-credits", "1008: insufficient balance")
+    if code == 2038:
+        return Live("error", "2038: real-name verification required on the MiniMax account")
+    if code in (0, 2013, 1026, 2049) or resp.status_code == 200:
+        return Live("ok", "key accepted (a query for an unknown task was answered)", {"code": code})
+    return Live("error", f"HTTP {resp.status_code}, code {code}")
+
+
+def live_openai(key: str, base_url: str | None, timeout: float = 15.0) -> Live:
+    base = (base_url or "https://api.openai.com/v1").rstrip("/")
+    try:
+        resp = _httpx_get(f"{base}/models", {"Authorization": f"Bearer {key}"}, timeout)
+    except Exception as exc:
+        if _is_network_error(exc):
+            return Live("network", f"cannot reach the OpenAI API: {type(exc).__name__}")
+        raise
+    if resp.status_code == 401:
+        return Live("bad-key", "the key was refused (HTTP 401)")
+    if resp.status_code == 429 and "insufficient_quota" in resp.text:
+        return Live("no-credits", "insufficient_quota")
+    if resp.status_code == 200:
+        return Live("ok", "model list readable")
+    return Live("error", f"HTTP {resp.status_code}")
+
+
+LIVE: dict[str, Callable[[str, str | None], Live]] = {
+    "runway": live_runway, "google": live_google, "fal": live_fal, "minimax": live_minimax, "openai": live_openai}
+# Where a live check's base URL can come from: [backends.NAME] base_url of these backends, then env.
+BASE_URL_SOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "runway": (("runway", "runway-image"), ("RUNWAYML_BASE_URL",)),
+    "google": (("veo", "gemini", "gemini-image"), ("GOOGLE_GEMINI_BASE_URL",)),
+    "fal": (("fal",), ("TTV_FAL_API_URL",)),
+    "minimax": (("minimax",), ("TTV_MINIMAX_BASE_URL",)),
+    "openai": (("openai",), ("OPENAI_BASE_URL",)),
+}
+FIXES: dict[LiveState, str] = {
+    "bad-key": "set a valid key: `ttv keys set {provider}` (or {env})",
+    "no-credits": "add credits to the {provider} account",
+    "network": "check the network or proxy, then run `ttv doctor --online` again",
+    "error": "see the provider's status page; run `ttv doctor --online` again",
+    "ok": "",
+}
+
+
+def _base_url(provider: str, project: Any) -> str | None:
+    backends, envs = BASE_URL_SOURCES.get(provider, ((), ()))
+    if project is not None:
+        for name in backends:
+            value = (project.config.backends.get(name) or {}).get("base_url")
+            if value:
+                return str(value)
+    for var in envs:
+        if os.environ.get(var):
+            return os.environ[var]
+    return None
+
+
+def key_provider_of(use: Use) -> str | None:
+    from ttv.core import keys
+
+    provider = getattr(use.cls, "provider", None) if use.cls is not None else None
+    for candidate in (provider, use.name):
+        if candidate:
+            with contextlib.suppress(TtvError):
+                return keys.canonical(str(candidate))
+    return None
+
+
+def check_keys(project: Any, uses: list[Use], online: bool, needed_credits: dict[str, float] | None = None,
+               live: dict[str, Callable[[str, str | None], Live]] | None = None) -> list[Check]:
+    """One row per provider whose key the project needs (outside a project: per provider with a key)."""
+    from ttv.core import keys
+
+    live = live or LIVE
+    providers: dict[str, tuple[bool, list[str]]] = {}
+    for use in uses:
+        if use.extra != "remote":
+            continue
+        p = key_provider_of(use)
+        if p is None:
+            continue
+        req, names = providers.get(p, (False, []))
+        providers[p] = (req or use.required, [*names, use.name])
+    checks: list[Check] = []
+    if project is None:
+        present = [p for p in keys.PROVIDERS if keys.key_source(p)]
+        checks.append(Check("keys", "keys", "ok" if present else "warn",
+                            f"keys for: {', '.join(present)}" if present else "no API key is set (fine for offline "
+                            "and local backends)", "" if present else "`ttv keys set PROVIDER` for remote backends",
+                            required=False, data={"providers": present}))
+        providers = {p: (False, []) for p in present}
+    for provider, (required, names) in providers.items():
+        source = keys.key_source(provider)
+        env = " or ".join(keys.env_vars(provider))
+        used_by = f" (used by {', '.join(names)})" if names else ""
+        name = f"key: {provider}"
+        if not source:
+            checks.append(Check(name, "keys", problem(required), f"no key{used_by}",
+                                f"set {env}, or run `ttv keys set {provider}`", required=required,
+                                data={"present": False}))
+            continue
+        data: dict[str, Any] = {"present": True, "source": source}
+        if not online:
+            checks.append(Check(name, "keys", "ok", f"key set ({source}){used_by}; not verified (use --online)",
+                                required=required, data=data))
+            continue
+        fn = live.get(provider)
+        if fn is None:
+            checks.append(Check(name, "keys", "ok", f"key set ({source}){used_by}; no live check for {provider}",
+                                required=required, data=data))
+            continue
+        key = keys.get_key(provider) or ""
+        try:
+            result = fn(key, _base_url(provider, project))
+        except Exception as exc:  # an SDK missing or misbehaving: say so, never crash
+            result = Live("error", f"{type(exc).__name__}: {exc}")
+        detail = keys.redact(result.detail, [key])
+        data.update(live=result.state, **result.data)
+        status: Status = "ok"
+        if result.state in ("bad-key", "no-credits"):
+            status = problem(required)
+        elif result.state in ("network", "error"):
+            status = "warn"
+        fix = FIXES[result.state].format(provider=provider, env=env)
+        need = (needed_credits or {}).get(provider)
+        balance = result.data.get("credit_balance")
+        if result.state == "ok" and need and balance is not None and balance < need:
+            status, fix = "warn", f"add credits: the remaining estimate needs about {need:g} credits"
+            detail += f"; the remaining estimate needs about {need:g} credits"
+        checks.append(Check(name, "keys", status, f"{result.state}: {detail} ({source})", fix, required=required,
+                            data=data))
+    return checks
+
+
+# ---- project folder -----------------------------------------------------------------------------
+
+def check_project_folder(project: Any, remaining_bytes: int | None) -> list[Check]:
+    checks = [_check_writable(project.root), _check_disk(project.root, remaining_bytes), _check_lock(project)]
+    checks.append(_check_records(project))
+    return checks
+
+
+def _check_writable(root: Path) -> Check:
+    try:
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".ttv-doctor-", delete=True) as f:
+            f.write(b"ok")
+            f.flush()
+    except OSError as exc:
+        return Check("project writable", "project", "fail", f"cannot write in {root}: {exc.strerror or exc}",
+                     "fix the folder's permissions or free the disk", data={"root": str(root)})
+    return Check("project writable", "project", "ok", str(root), data={"root": str(root)})
+
+
+def _check_disk(root: Path, need: int | None) -> Check:
+    try:
+        free = shutil.disk_usage(root).free
+    except OSError as exc:
+        return Check("disk space", "project", "warn", f"cannot read free space: {exc}", required=False)
+    data = {"free_bytes": free, "needed_bytes": need}
+    free_gb = free / 1e9
+    if need is None:
+        status: Status = "warn" if free < 1e9 else "ok"
+        return Check("disk space", "project", status, f"{free_gb:.1f} GB free", "free some disk space"
+                     if status == "warn" else "", required=False, data=data)
+    need_gb = need / 1e9
+    if free < need:
+        return Check("disk space", "project", "fail", f"{free_gb:.2f} GB free < about {need_gb:.2f} GB of outputs "
+                     "still to write", "free disk space or move the project", data=data)
+    if free < 2 * need + 1e9:
+        return Check("disk space", "project", "warn", f"{free_gb:.2f} GB free; outputs still to write ≈ "
+                     f"{need_gb:.2f} GB (little headroom)", "free some disk space", required=False, data=data)
+    return Check("disk space", "project", "ok", f"{free_gb:.1f} GB free; outputs still to write ≈ {need_gb:.2f} GB",
+                 data=data)
+
+
+def _check_lock(project: Any) -> Check:
+    from filelock import FileLock, Timeout
+
+    lock_path = project.ttv_dir / "lock"
+    info_path = project.ttv_dir / "lock.json"
+    if not lock_path.exists():
+        return Check("lock", "project", "ok", "free (no ttv process has worked here yet)", required=False)
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = ""
+        with contextlib.suppress(OSError, ValueError):
+            info = json.loads(info_path.read_text())
+            holder = (f": pid {info.get('pid')} on {info.get('host')}, `ttv {info.get('command')}` since "
+                      f"{info.get('since')}")
+        return Check("lock", "project", "warn", f"held by another ttv process{holder}",
+                     "wait for it, or pass --wait-for-lock SECONDS to the next command", required=False,
+                     data={"held": True})
+    except OSError as exc:
+        return Check("lock", "project", "warn", f"cannot open the lock file: {exc}", required=False)
+    lock.release()
+    return Check("lock", "project", "ok", "free", required=False, data={"held": False})
+
+
+def _check_records(project: Any) -> Check:
+    from ttv.core.fsutil import file_digest
+
+    problems: list[str] = []
+    in_flight: list[str] = []
+    done = 0
+    total = 0
+    folders = [("keyframe", project.keyframes_dir), ("clip", project.clips_dir)]
+    paths: list[tuple[str, Path]] = [(k, p) for k, d in folders if d.is_dir() for p in sorted(d.glob("*.toml"))]
+    if project.record_path("final", "final").is_file():
+        paths.append(("final", project.record_path("final", "final")))
+    for kind, path in paths:
+        total += 1
+        item = path.stem if kind != "final" else "final"
+        rec = project.read_record(kind, item)
+        if rec is None:
+            problems.append(f"{project.rel(path)} is unreadable (that item will be redone)")
+            continue
+        if rec.status in ("submitted", "running"):
+            in_flight.append(f"{rec.id} ({rec.job_provider or rec.backend} {rec.job_id})" if rec.job_id else rec.id)
+            continue
+        if rec.status != "done":
+            continue
+        out = path.parent / rec.output
+        if not rec.output or not out.is_file():
+            problems.append(f"{rec.id}: output {project.rel(out)} is missing")
+        elif file_digest(out) != rec.output_digest:
+            problems.append(f"{rec.id}: {project.rel(out)} differs from its recorded digest (modified)")
+        else:
+            done += 1
+    data = {"records": total, "intact": done, "problems": problems, "in_flight": in_flight}
+    note = f"; {len(in_flight)} in flight, polled again (never resubmitted) on the next run: " \
+           f"{', '.join(in_flight[:6])}" if in_flight else ""
+    if problems:
+        return Check("records", "project", "warn", f"{len(problems)} problem(s): " + "; ".join(problems[:6])
+                     + ("…" if len(problems) > 6 else "") + note,
+                     "`ttv status --why`; the next run redoes these items", required=False, data=data)
+    return Check("records", "project", "ok", f"{total} record(s), {done} output(s) intact with recorded digests{note}",
+                 required=False, data=data)
+
+
+# ---- everything -----------------------------------------------------------------------------------
+
+def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Report:
+    """All checks. `project_dir` None: the project containing the current folder, if any (doctor also
+    works outside a project: then only machine-wide checks run)."""
+    from ttv.core import gpu as gpu_mod
+    from ttv.core.project import Project, find_project_root
+
+    checks: list[Check] = [check_python()]
+    project = None
+    root: Path | None = project_dir.resolve() if project_dir is not None else find_project_root(Path.cwd())
+    config_error: Check | None = None
+    if root is not None:
+        try:
+            project = Project.load(root)
+        except TtvError as exc:
+            config_error = Check("project config", "project", "fail", exc.message, exc.hint or "fix ttv.toml",
+                                 data={"root": str(root)})
+    uses = configured_uses(project) if project is not None else []
+    extras_needed: dict[str, str] = {}
+    for use in uses:
+        if use.extra in ("remote", "local") and use.required:
+            extras_needed.setdefault(use.extra, use.name)
+    local_needed = any(u.extra == "local" and u.required for u in uses)
+    checks += check_packages(extras_needed)
+    checks += check_ffmpeg()
+    gpus, reason = gpu_mod.query_gpus()
+    checks.append(check_gpus(local_needed, lambda: (gpus, reason)))
+    if local_needed or "torch" in sys.modules or importlib.util.find_spec("torch") is not None:
+        torch_check = check_torch(local_needed, bool(gpus))
+        if torch_check is not None:
+            checks.append(torch_check)
+    if config_error is not None:
+        checks.append(config_error)
+    if project is not None:
+        checks.append(_check_plan(project))
+        checks += check_backends(project, uses)
+        checks += check_local_models(project, uses, gpus)
+    estimate = None
+    if project is not None:
+        with contextlib.suppress(Exception):
+            from ttv.core.estimate import estimate_project
+
+            estimate = estimate_project(project)
+    needed_credits: dict[str, float] = {}
+    if estimate is not None:
+        for backend, credits in estimate.credits().items():
+            with contextlib.suppress(TtvError):
+                from ttv.core import keys
+
+                p = keys.canonical(backend)
+                needed_credits[p] = needed_credits.get(p, 0.0) + credits
+    checks += check_keys(project, uses, online, needed_credits)
+    if project is not None:
+        need = None
+        if estimate is not None:
+            cfg = project.config
+            need = estimate.output_bytes(cfg.width, cfg.height, cfg.fps, remaining_only=True)
+        checks += check_project_folder(project, need)
+    elif root is None:
+        checks.append(_check_disk(Path.cwd(), None))
+    return Report(checks, str(project.root) if project is not None else (str(root) if root else None), online)
+
+
+def _check_plan(project: Any) -> Check:
+    if not project.has_plan:
+        return Check("plan", "project", "ok", "no plan.toml yet (`ttv plan` or `ttv run` writes it)", required=False)
+    try:
+        plan = project.plan
+    except TtvError as exc:
+        return Check("plan", "project", "fail", exc.message, exc.hint or "fix plan.toml")
+    return Check("plan", "project", "ok", f"{len(plan.segments)} segments, {sum(s.duration for s in plan.segments):g} s",
+                 data={"segments": len(plan.segments)})
+
+
+__all__ = ["Check", "DOCTOR_SCHEMA", "Live", "Report", "check_ffmpeg", "check_gpus", "check_keys", "check_packages",
+           "check_torch", "configured_uses", "live_fal", "live_google", "live_minimax", "live_openai", "live_runway",
+           "peak_vram_gb", "run_checks"]
