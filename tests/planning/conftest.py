@@ -10,7 +10,9 @@ import pytest
 
 from ttv.core.project import Project, parse_config, save_config
 
-from .fakes import GeminiFake, OpenAIFake
+from .fakes import FakeCtx, GeminiFake, OpenAIFake
+
+__all__ = ["FakeCtx"]
 
 GOOGLE_KEY = "AIza_google_SECRET_0123456789abcdef"
 OPENAI_KEY = "sk-openai_SECRET_0123456789abcdef"
@@ -18,35 +20,6 @@ KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY"
             "OPENAI_API_KEY", "OPENAI_BASE_URL", "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL",
             "GOOGLE_VERTEX_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE",
             "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_API_VERSION")
-
-
-class FakeCtx:
-    """A JobContext with a virtual clock: sleep() advances now() and never blocks."""
-
-    def __init__(self, job_id: str | None = None) -> None:
-        self.job_id = job_id
-        self.remembered: list[tuple[str, dict[str, Any]]] = []
-        self.progress_calls: list[dict[str, Any]] = []
-        self.sleeps: list[float] = []
-        self.clock = 1000.0
-
-    def remember_job(self, job_id: str, **info: Any) -> None:
-        self.remembered.append((job_id, info))
-        self.job_id = job_id
-
-    def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
-                 status: str | None = None, message: str | None = None) -> None:
-        self.progress_calls.append({"fraction": fraction, "status": status, "message": message})
-
-    def event(self, type: str, **data: Any) -> None:
-        pass
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.clock += seconds
-
-    def now(self) -> float:
-        return self.clock
 
 
 @pytest.fixture(autouse=True)

@@ -107,6 +107,35 @@ class FakeServer:
         self.server.server_close()
 
 
+class FakeCtx:
+    """A JobContext with a virtual clock: sleep() advances now() and never blocks."""
+
+    def __init__(self, job_id: str | None = None) -> None:
+        self.job_id = job_id
+        self.remembered: list[tuple[str, dict[str, Any]]] = []
+        self.progress_calls: list[dict[str, Any]] = []
+        self.sleeps: list[float] = []
+        self.clock = 1000.0
+
+    def remember_job(self, job_id: str, **info: Any) -> None:
+        self.remembered.append((job_id, info))
+        self.job_id = job_id
+
+    def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
+                 status: str | None = None, message: str | None = None) -> None:
+        self.progress_calls.append({"fraction": fraction, "status": status, "message": message})
+
+    def event(self, type: str, **data: Any) -> None:
+        pass
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.clock += seconds
+
+    def now(self) -> float:
+        return self.clock
+
+
 # ---- plans -------------------------------------------------------------------------------------
 
 
