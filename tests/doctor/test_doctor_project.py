@@ -1,0 +1,160 @@
+"""Project checks: records against outputs, lock state, disk space, writable folder; local models and VRAM fit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections import namedtuple
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ttv.cli import app
+from ttv.core.doctor import peak_vram_gb
+from ttv.core.project import Project
+
+from .conftest import GiB, fake_nvml, fake_torch, write_project
+
+
+def doctor(runner: CliRunner, root: Path, *args: str) -> tuple[int, dict[str, dict[str, Any]]]:
+    result = runner.invoke(app, ["doctor", "--project", str(root), "--json", *args])
+    doc = json.loads(result.stdout)
+    return result.exit_code, {c["name"]: c for c in doc["checks"]}
+
+
+def test_records_consistent_then_broken(runner: CliRunner, tmp_path: Path) -> None:
+    root = write_project(tmp_path / "film", width=320, height=180)
+    assert runner.invoke(app, ["keyframes", "--project", str(root)]).exit_code == 0
+    code, checks = doctor(runner, root)
+    rec = checks["records"]
+    assert rec["status"] == "ok" and rec["data"]["records"] == 3 and rec["data"]["intact"] == 3
+    (root / "keyframes" / "k001.png").write_bytes(b"\x89PNG not the image that was made")
+    (root / "keyframes" / "k002.png").unlink()
+    (root / "keyframes" / "k000.toml").write_text("this is [not toml")
+    code, checks = doctor(runner, root)
+    rec = checks["records"]
+    assert rec["status"] == "warn" and code == 0  # the next run redoes them: not a failure
+    problems = " ".join(rec["data"]["problems"])
+    assert "k001" in problems and "modified" in problems
+    assert "k002" in problems and "missing" in problems
+    assert "k000.toml is unreadable" in problems
+
+
+def test_in_flight_remote_job_is_reported(runner: CliRunner, tmp_path: Path) -> None:
+    import tomli_w
+
+    root = write_project(tmp_path / "film")
+    (root / "clips").mkdir()
+    (root / "clips" / "s000.toml").write_text(tomli_w.dumps({
+        "schema": 1, "kind": "clip", "id": "s000", "status": "submitted", "backend": "runway",
+        "job_id": "task-42", "job_provider": "runway"}))
+    _, checks = doctor(runner, root)
+    rec = checks["records"]
+    assert rec["status"] == "ok" and rec["data"]["in_flight"] == ["s000 (runway task-42)"]
+    assert "never resubmitted" in rec["detail"]
+
+
+def test_lock_held_by_another_run(runner: CliRunner, tmp_path: Path) -> None:
+    root = write_project(tmp_path / "film")
+    code, checks = doctor(runner, root)
+    assert checks["lock"]["status"] == "ok"
+    project = Project.load(root)
+    with project.locked("render"):
+        code, checks = doctor(runner, root)
+        lock = checks["lock"]
+        assert lock["status"] == "warn" and "held" in lock["detail"] and "`ttv render`" in lock["detail"]
+        assert code == 0
+    _, checks = doctor(runner, root)
+    assert checks["lock"]["status"] == "ok" and checks["lock"]["data"]["held"] is False
+
+
+def test_disk_space_against_the_estimated_output(runner: CliRunner, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_project(tmp_path / "film", segments=6)
+    _, checks = doctor(runner, root)
+    disk = checks["disk space"]
+    assert disk["status"] == "ok" and disk["data"]["needed_bytes"] > 0
+    need = disk["data"]["needed_bytes"]
+    # 6 x 5 s clips + 30 s final at 1280x720x24 and 0.1 bit/pixel, plus 13 PNGs at 1.5 B/pixel
+    assert need == pytest.approx(60 * 1280 * 720 * 24 * 0.1 / 8 + 13 * 1280 * 720 * 1.5, rel=0.01)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 1000, 1000))
+    code, checks = doctor(runner, root)
+    assert checks["disk space"]["status"] == "fail" and code == 1
+
+
+def test_project_not_writable(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    root = write_project(tmp_path / "film")
+
+    def refuse(*a: Any, **k: Any) -> Any:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    code, checks = doctor(runner, root)
+    assert checks["project writable"]["status"] == "fail" and "Permission denied" in checks["project writable"]["detail"]
+    assert code == 1
+
+
+# ---- local models ----------------------------------------------------------------------------------
+
+def wan_folder(root: Path, layers: int = 40) -> Path:
+    """A local diffusers folder for a Wan I2V model (configs only; doctor never loads weights)."""
+    (root / "transformer").mkdir(parents=True)
+    (root / "model_index.json").write_text(json.dumps({"_class_name": "WanImageToVideoPipeline"}))
+    (root / "transformer" / "config.json").write_text(json.dumps({"num_layers": layers, "in_channels": 36}))
+    return root
+
+
+@pytest.fixture
+def gpu_24gb(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml([("NVIDIA GeForce RTX 4090", 24 * GiB)]))
+    monkeypatch.setitem(sys.modules, "torch", fake_torch(cuda="12.4", available=True, devices=1,
+                                                         version="2.5.1+cu124"))
+
+
+def test_local_model_missing_from_the_cache(runner: CliRunner, tmp_path: Path, gpu_24gb: None,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    root = write_project(tmp_path / "film", backend="wan", width=832, height=480,
+                         backends={"wan": {"model": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "offload": "model"}})
+    code, checks = doctor(runner, root)
+    row = checks["model: wan Wan-AI/Wan2.1-T2V-1.3B-Diffusers"]
+    assert row["status"] == "fail" and "about 29 GB" in row["detail"]
+    assert "hf download Wan-AI/Wan2.1-T2V-1.3B-Diffusers" in row["fix"]
+    vram = checks["vram: wan"]
+    assert vram["status"] == "ok" and vram["data"]["peak_gb"] == pytest.approx(8.19)  # Wan2.1 README, 4090
+    assert code == 1
+
+
+def test_local_model_found_but_does_not_fit(runner: CliRunner, tmp_path: Path, gpu_24gb: None) -> None:
+    model = wan_folder(tmp_path / "models" / "wan-i2v")
+    root = write_project(tmp_path / "film", backend="wan",
+                         backends={"wan": {"model": str(model), "offload": "model"}})
+    code, checks = doctor(runner, root)
+    assert checks[f"model: wan {model}"]["status"] == "ok"
+    vram = checks["vram: wan"]
+    assert vram["status"] == "fail" and vram["data"]["variant"] == "14b" and vram["data"]["fits"] is False
+    assert vram["data"]["peak_gb"] == pytest.approx(76.7)  # Wan2.1 I2V-14B 720p, 1 GPU
+    assert 'offload = "group"' in vram["fix"]  # the local backends' own memory hint
+    assert code == 1
+    # group offload brings it down to the ~10 GB diffusers reports
+    root2 = write_project(tmp_path / "film2", backend="wan", backends={"wan": {"model": str(model), "offload": "group"}})
+    code, checks = doctor(runner, root2)
+    assert checks["vram: wan"]["status"] == "ok" and checks["vram: wan"]["data"]["peak_gb"] == pytest.approx(10.0)
+    assert code == 0
+
+
+def test_peak_vram_table() -> None:
+    assert peak_vram_gb("wan", "a14b", 1280, 720, "model")[0] == pytest.approx(59.8)
+    assert peak_vram_gb("wan", "a14b", 832, 480, "model")[0] == pytest.approx(41.3)
+    assert peak_vram_gb("hunyuan", "13b", 960, 544, "none")[0] == pytest.approx(45.0)
+    assert peak_vram_gb("ltx", "13b", 704, 512, "group")[0] == pytest.approx(1.04)
+    peak, how = peak_vram_gb("wan", "14b", 1280, 720, "none", download_gb=82)
+    assert peak is not None and peak >= 82 and "no measurement without offload" in how
+    assert peak_vram_gb("cogvideox", "5b", 720, 480, "none")[0] is None
