@@ -30,26 +30,25 @@ def _remote_fakes() -> Any:
     return sys.modules[name]
 
 
-RunwayFake = _remote_fakes().RunwayFake
-VideoFactory = _remote_fakes().VideoFactory
+_FAKES = _remote_fakes()  # RunwayFake, VideoFactory (typed Any here: loaded by path)
 
 KEY = "key_runway_BUDGET_0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
-def videos(tmp_path_factory: pytest.TempPathFactory) -> VideoFactory:
-    return VideoFactory(tmp_path_factory.mktemp("videos"))
+def videos(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return _FAKES.VideoFactory(tmp_path_factory.mktemp("videos"))
 
 
 @pytest.fixture
-def fake(videos: VideoFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunwayFake]:
-    server = RunwayFake(videos, KEY)
+def fake(videos: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    server = _FAKES.RunwayFake(videos, KEY)
     monkeypatch.setenv("RUNWAYML_API_SECRET", KEY)
     yield server
     server.close()
 
 
-def runway_project(root: Path, fake: RunwayFake, **extra: Any) -> Path:
+def runway_project(root: Path, fake: Any, **extra: Any) -> Path:
     """Two 4-s gen4_turbo segments (4 x $0.05 = $0.20 each, $0.40 in all) at a small 16:9 size."""
     root.mkdir(parents=True)
     cfg = {"schema": 1, "idea": "A lighthouse keeper finds a message in a bottle", "mode": "keyframe", "duration": 8,
@@ -67,7 +66,7 @@ def runway_project(root: Path, fake: RunwayFake, **extra: Any) -> Path:
     return root
 
 
-def test_render_refuses_over_budget_before_any_submission(tmp_path: Path, fake: RunwayFake) -> None:
+def test_render_refuses_over_budget_before_any_submission(tmp_path: Path, fake: Any) -> None:
     runner = CliRunner()
     root = runway_project(tmp_path / "film", fake)
     assert runner.invoke(app, ["keyframes", "--project", str(root)]).exit_code == 0
@@ -88,7 +87,7 @@ def test_render_refuses_over_budget_before_any_submission(tmp_path: Path, fake: 
     assert result.exit_code == 2 and fake.submissions == 0
 
 
-def test_estimate_follows_a_half_finished_project(tmp_path: Path, fake: RunwayFake) -> None:
+def test_estimate_follows_a_half_finished_project(tmp_path: Path, fake: Any) -> None:
     runner = CliRunner()
     root = runway_project(tmp_path / "film", fake)
     assert runner.invoke(app, ["keyframes", "--project", str(root)]).exit_code == 0

@@ -729,7 +729,8 @@ def _base_url(provider: str, project: Any) -> str | None:
 def key_provider_of(use: Use) -> str | None:
     from ttv.core import keys
 
-    provider = getattr(use.cls, "provider", None) if use.cls is not None else None
+    cls = use.cls
+    provider = (getattr(cls, "key_provider", None) or getattr(cls, "provider", None)) if cls is not None else None
     for candidate in (provider, use.name):
         if candidate:
             with contextlib.suppress(TtvError):
@@ -954,14 +955,7 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
             from ttv.core.estimate import estimate_project
 
             estimate = estimate_project(project)
-    needed_credits: dict[str, float] = {}
-    if estimate is not None:
-        for backend, credits in estimate.credits().items():
-            with contextlib.suppress(TtvError):
-                from ttv.core import keys
-
-                p = keys.canonical(backend)
-                needed_credits[p] = needed_credits.get(p, 0.0) + credits
+    needed_credits = estimate.credits() if estimate is not None else {}
     checks += check_keys(project, uses, online, needed_credits)
     if project is not None:
         need = None

@@ -155,10 +155,12 @@ class ProjectEstimate:
         return self.budget_usd is not None and self.projected_usd > self.budget_usd + 1e-9
 
     def credits(self) -> dict[str, float]:
+        """Provider credits still to spend, by provider account ("runway" covers runway and runway-image)."""
         out: dict[str, float] = {}
         for i in self.items:
             if i.credits is not None and not i.done:
-                out[i.backend] = out.get(i.backend, 0.0) + i.credits
+                unit = credit_unit(i.backend)
+                out[unit] = out.get(unit, 0.0) + i.credits
         return out
 
     def by_backend(self) -> list[BackendTotal]:
@@ -218,6 +220,16 @@ class ProjectEstimate:
             },
             "warnings": list(self.warnings),
         }
+
+
+def credit_unit(backend: str) -> str:
+    """The account whose credits a backend spends: its key provider ("runway-image" -> "runway")."""
+    from ttv.core import keys
+
+    try:
+        return keys.canonical(backend)
+    except TtvError:
+        return backend
 
 
 # ---- price overrides ------------------------------------------------------------------------
