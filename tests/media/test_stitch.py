@@ -34,6 +34,28 @@ def test_uniform_clips_are_stream_copied(make_counter_clip: Make, tmp_path: Path
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
+def test_copy_with_b_frames_keeps_every_frame_in_order(clipdir: Path, tmp_path: Path) -> None:
+    clips = [counter_clip(clipdir / f"c{i}.mp4", range(i * 30, i * 30 + 30), 30, preset="veryfast") for i in range(3)]
+    out = tmp_path / "final.mp4"
+    r = media.stitch(clips, out, width=160, height=90, fps=30)
+    assert r.method == "copy" and r.info["copy_via"] == "pyav-remux"
+    assert counters(out) == list(range(90))
+    with av.open(str(out)) as c:
+        pts = [f.pts for f in c.decode(video=0)]
+    assert len({b - a for a, b in zip(pts, pts[1:], strict=False)}) == 1, "evenly spaced timestamps across seams"
+    assert media.verify_video(out, frames=90, decode="full").duration == pytest.approx(3.0)
+
+
+def test_copy_with_audio_uses_concat_demuxer(clipdir: Path, tmp_path: Path) -> None:
+    clips = [add_tone(counter_clip(clipdir / f"v{i}.mp4", range(i * 24, i * 24 + 24), 24), clipdir / f"a{i}.mp4")
+             for i in range(2)]  # fmt: skip
+    out = tmp_path / "final.mp4"
+    r = media.stitch(clips, out, width=160, height=90, fps=24)
+    assert r.method == "copy" and r.info["copy_via"].startswith("ffmpeg concat")
+    assert counters(out) == list(range(48))
+    assert media.probe(out).has_audio
+
+
 def test_duplicate_seams_dropped_only_when_verified(make_counter_clip: Make, tmp_path: Path) -> None:
     # clip1 repeats clip0's last frame (23) as its frame 0; clip2 is flagged too but does NOT repeat (48 != 47)
     c0 = make_counter_clip("c0.mp4", range(0, 24), 24)

@@ -189,14 +189,18 @@ def _av_errors() -> tuple[type[BaseException], ...]:
 _AV_ERRORS = _av_errors()
 
 
-def _open(path: Path | str) -> Any:
+def _open(path: Path | str, *, headers_only: bool = False) -> Any:
+    """av.open with a MediaError for anything unreadable. ``headers_only`` skips decoding while the
+    streams are probed (an order of magnitude faster for large frames): sizes, rates, time bases and
+    codec data still come from the container, but the pixel format may be unknown."""
     p = Path(path)
     if not p.is_file():
         raise MediaError(f"no such media file: {p}")
     if p.stat().st_size == 0:
         raise MediaError(f"empty media file: {p}")
     try:
-        return av.open(str(p), metadata_errors="ignore")
+        options = {"skip_frame": "all", "threads": "1"} if headers_only else {}
+        return av.open(str(p), metadata_errors="ignore", options=options)
     except _AV_ERRORS as exc:
         raise MediaError(
             f"cannot open {p.name}: {exc}", hint="the file is corrupt or not a video; render it again"
@@ -209,11 +213,74 @@ def _video_stream(container: Any, p: Path) -> Any:
     return container.streams.video[0]
 
 
+class _Bits:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def u(self, n: int) -> int:
+        v = 0
+        for _ in range(n):
+            byte = self.data[self.pos >> 3]
+            v = v << 1 | (byte >> (7 - (self.pos & 7)) & 1)
+            self.pos += 1
+        return v
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.u(1) == 0:
+            zeros += 1
+            if zeros > 31:
+                raise ValueError("bad exp-Golomb code")
+        return (1 << zeros) - 1 + self.u(zeros)
+
+
+def h264_pix_fmt(extradata: bytes) -> str:
+    """Pixel format named by an H.264 SPS (avcC or Annex B extradata), e.g. "yuv420p", "yuv422p10le";
+    "" when it cannot be parsed. (Full-range "yuvj" flags live in the VUI and are not read.)"""
+    try:
+        sps = b""
+        if extradata[:1] == b"\x01" and len(extradata) > 8:  # avcC
+            n = int.from_bytes(extradata[6:8], "big")
+            sps = extradata[8 : 8 + n]
+        else:  # Annex B: find NAL type 7
+            for chunk in re.split(b"\x00\x00\x01", extradata):
+                if chunk and chunk[0] & 0x1F == 7:
+                    sps = chunk.rstrip(b"\x00")
+                    break
+        if len(sps) < 4 or sps[0] & 0x1F != 7:
+            return ""
+        rbsp = re.sub(b"\x00\x00\x03", b"\x00\x00", sps[1:])
+        bits = _Bits(rbsp)
+        profile = bits.u(8)
+        bits.u(16)  # constraint flags, level
+        bits.ue()  # seq_parameter_set_id
+        chroma, depth = 1, 8
+        if profile in (100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135):
+            chroma = bits.ue()
+            if chroma == 3:
+                bits.u(1)
+            depth = 8 + bits.ue()
+        base = {0: "gray", 1: "yuv420p", 2: "yuv422p", 3: "yuv444p"}.get(chroma, "")
+        if not base or depth == 8:
+            return base
+        return f"{base}{depth}le" if base != "gray" else f"gray{depth}le"
+    except (IndexError, ValueError):
+        return ""
+
+
+def _decoded_pix_fmt(p: Path) -> str:
+    container = _open(p)
+    try:
+        return str(container.streams.video[0].codec_context.pix_fmt or "")
+    finally:
+        container.close()
+
+
 def probe(path: Path | str, count_frames: bool = True) -> MediaInfo:
     """Describe a video with PyAV (no ffprobe). With ``count_frames`` the frame count is exact: every
     video packet is demuxed and counted (packets flagged as discarded by an edit list are not)."""
     p = Path(path)
-    container = _open(p)
+    container = _open(p, headers_only=True)
     try:
         vs = _video_stream(container, p)
         cc = vs.codec_context
@@ -222,9 +289,13 @@ def probe(path: Path | str, count_frames: bool = True) -> MediaInfo:
             raise MediaError(f"{p.name}: video stream has no size (corrupt header?)")
         rate = vs.average_rate or vs.guessed_rate or vs.base_rate
         tb = vs.time_base or Fraction(1, 1000)
-        pix = cc.pix_fmt or (cc.format.name if cc.format is not None else "")
         audio = container.streams.audio[0] if container.streams.audio else None
         extradata = bytes(cc.extradata or b"")
+        pix = cc.pix_fmt or (cc.format.name if cc.format is not None else "")
+        if not pix and cc.name == "h264":
+            pix = h264_pix_fmt(extradata)
+        if not pix:
+            pix = _decoded_pix_fmt(p)
         info = MediaInfo(
             width=width,
             height=height,
@@ -296,6 +367,16 @@ def probe(path: Path | str, count_frames: bool = True) -> MediaInfo:
         ) from exc
     finally:
         container.close()
+
+
+def probe_many(paths: Sequence[Path | str], count_frames: bool = True) -> list[MediaInfo]:
+    """probe() several files, a few at a time (PyAV releases the GIL while it opens and demuxes)."""
+    if len(paths) <= 1:
+        return [probe(p, count_frames) for p in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(4, len(paths), os.cpu_count() or 1)) as ex:
+        return list(ex.map(lambda p: probe(p, count_frames), paths))
 
 
 def verify_video(
@@ -703,7 +784,7 @@ def stitch(
     tails = list(trim_tail or [0] * n)
     if len(drop_flags) != n or len(tails) != n:
         raise MediaError("drop_first_frame / trim_tail must have one entry per clip")
-    infos = [probe(p) for p in paths]
+    infos = probe_many(paths)
     for p, inf in zip(paths, infos, strict=True):
         if inf.frames == 0:
             raise MediaError(f"{p.name} has no video frames")
@@ -728,6 +809,12 @@ def stitch(
         raise MediaError(f"soundtrack not found: {st_path}")
 
     copyable, why = _copyable(infos, width, height, fps)
+    if copyable:
+        # identical codec data means an identical pixel format; confirm it by decoding (full-range
+        # "yuvj420p" is only visible to the decoder)
+        decoded_fmt = _decoded_pix_fmt(paths[0])
+        if decoded_fmt != "yuv420p":
+            copyable, why = False, f"clips decode as {decoded_fmt}, not yuv420p"
     needs_change = bool(dropped) or any(tails) or crossfade > 0 or color_match or st_path is not None or force_encode
     info: dict[str, Any] = {
         "reason": why if not copyable else ("changes requested" if needs_change else why),
@@ -739,10 +826,10 @@ def stitch(
 
     if copyable and not needs_change:
         expected = sum(i.frames for i in infos)
-        _stitch_copy(paths, out, expected, width, height, fps)
+        final = _stitch_copy(paths, out, expected, width, height, fps, info)
         method = "copy"
     else:
-        expected = _stitch_encode(
+        expected, final = _stitch_encode(
             paths,
             infos,
             out,
@@ -761,7 +848,6 @@ def stitch(
             info=info,
         )
         method = "encode"
-    final = probe(out, count_frames=True)
     if report:
         info["seams"] = _output_seam_report(out, info.get("seam_frames", []), info.get("seams_before", []))
     return StitchResult(
@@ -773,33 +859,74 @@ def stitch(
     )
 
 
-def _stitch_copy(paths: list[Path], out: Path, expected: int, width: int, height: int, fps: float) -> None:
+class _NotRemuxable(Exception):
+    pass
+
+
+def _remux_concat(paths: list[Path], tmp: Path) -> None:
+    """Stream-copy video-only clips into one mp4 in-process (PyAV), shifting each clip's timestamps
+    by the running duration, like ffmpeg's concat demuxer but without a process start or the
+    demuxer's per-file probing decode. Raises _NotRemuxable for inputs it does not handle."""
+    out = av.open(str(tmp), "w", format="mp4")
+    try:
+        ostream = None
+        offset = 0
+        last_dts: int | None = None
+        for p in paths:
+            container = _open(p, headers_only=True)
+            try:
+                if container.streams.audio or len(container.streams.video) != 1:
+                    raise _NotRemuxable("audio or several video streams")
+                vs = container.streams.video[0]
+                if ostream is None:
+                    ostream = out.add_stream_from_template(vs)
+                start = int(vs.start_time or 0)
+                shift = offset - start
+                end = offset
+                for pkt in container.demux(vs):
+                    if pkt.size == 0 or pkt.pts is None or pkt.dts is None:
+                        continue
+                    if getattr(pkt, "is_discard", False) or getattr(pkt, "is_corrupt", False):
+                        raise _NotRemuxable("edit-list discarded or corrupt packets")
+                    pkt.pts += shift
+                    pkt.dts += shift
+                    if last_dts is not None and pkt.dts <= last_dts:
+                        raise _NotRemuxable("timestamps would overlap")
+                    last_dts = pkt.dts
+                    end = max(end, pkt.pts + int(pkt.duration or 0))
+                    pkt.stream = ostream
+                    out.mux(pkt)
+                offset = end
+            finally:
+                container.close()
+    except _AV_ERRORS as exc:
+        raise _NotRemuxable(str(exc)) from exc
+    finally:
+        out.close()
+
+
+def _stitch_copy(
+    paths: list[Path], out: Path, expected: int, width: int, height: int, fps: float, info: dict[str, Any]
+) -> MediaInfo:
+    """Stream copy: in-process remux for video-only clips, else ffmpeg's concat demuxer. The packets
+    are the clips' own, so verification checks the container (every packet present, frame count,
+    size, fps) without decoding again."""
     tmp = _temp_sibling(out, ".mp4")
     lst = _temp_sibling(out, ".ffconcat")
     try:
-        lst.write_text("ffconcat version 1.0\n" + "".join(_ffconcat_line(p) for p in paths), encoding="utf-8")
-        _run_ffmpeg(
-            [
-                "-f",
-                "concat",
-                "-safe",
-                "0",
-                "-i",
-                str(lst),
-                "-map",
-                "0",
-                "-c",
-                "copy",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-                str(tmp),
-            ],
-            what="stitch (stream copy)",
-        )
-        verify_video(tmp, frames=expected, width=width, height=height, fps=fps)
+        try:
+            _remux_concat(paths, tmp)
+            info["copy_via"] = "pyav-remux"
+        except _NotRemuxable as why:
+            info["copy_via"] = f"ffmpeg concat demuxer ({why})"
+            lst.write_text("ffconcat version 1.0\n" + "".join(_ffconcat_line(p) for p in paths), encoding="utf-8")
+            _run_ffmpeg(
+                ["-f", "concat", "-safe", "0", "-i", str(lst), "-map", "0", "-c", "copy", "-f", "mp4", str(tmp)],
+                what="stitch (stream copy)",
+            )
+        final = verify_video(tmp, frames=expected, width=width, height=height, fps=fps, decode="none")
         os.replace(tmp, out)
+        return final
     finally:
         _unlink_quiet(lst)
         _unlink_quiet(tmp)
@@ -846,7 +973,7 @@ def _stitch_encode(
     preset: str,
     soundtrack_volume: float,
     info: dict[str, Any],
-) -> int:
+) -> tuple[int, MediaInfo]:
     """Normalize every clip in one filter graph and encode once. Returns the expected frame count."""
     n = len(paths)
     F = int(fps)
@@ -987,12 +1114,12 @@ def _stitch_encode(
             what="stitch (normalize + encode)",
             cwd=workdir,
         )
-        verify_video(tmp, frames=expected, width=width, height=height, fps=F)
+        final = verify_video(tmp, frames=expected, width=width, height=height, fps=F)
         os.replace(tmp, out)
     finally:
         _unlink_quiet(tmp)
         shutil.rmtree(workdir, ignore_errors=True)
-    return expected
+    return expected, final
 
 
 def seam_report(clips: Sequence[Path | str], *, trim_tail: list[int] | None = None) -> list[dict[str, Any]]:
