@@ -43,7 +43,8 @@ def google_routes(status: int = 200) -> dict[tuple[str, str], Any]:
                                    "status": "RESOURCE_EXHAUSTED"}}
         return 200, {"models": [{"name": "models/veo-3.1-generate-preview"}, {"name": "models/gemini-2.5-flash"}]}
 
-    return {("GET", "/v1/models"): models, ("GET", "/v1beta/models"): models}
+    return {("GET", "/v1/models"): models, ("GET", "/v1beta/models"): models,
+            ("GET", "/v1beta1/publishers/google/models"): models}
 
 
 def fal_routes(*, balance: float = 25.0, admin: bool = True, locked: bool = False) -> dict[tuple[str, str], Any]:
@@ -211,3 +212,22 @@ def test_outside_a_project_checks_every_key_that_is_set(runner: CliRunner, tmp_p
     assert checks["key: minimax"]["data"]["live"] == "ok"
     assert result.exit_code == 0
     assert "AQ.wrong_0123456789abcdef" not in result.output and MINIMAX_KEY not in result.output
+
+
+def test_veo_key_is_checked_against_vertex(runner: CliRunner, tmp_path: Path, fake_api: Any,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Veo defaults to Vertex AI express mode: its key is verified on the Vertex model list."""
+    api = fake_api(google_routes())
+    monkeypatch.setenv("GOOGLE_API_KEY", GOOGLE_KEY)
+    root = write_project(tmp_path / "film", backend="veo", backends={"veo": {"base_url": api.url}})
+    code, checks, output = doctor(runner, root, "--online")
+    assert checks["key: google"]["data"]["live"] == "ok" and code == 0
+    assert [s.path for s in api.seen] == ["/v1beta1/publishers/google/models"]
+    assert GOOGLE_KEY not in output
+
+
+def test_veo_on_vertex_with_a_project_needs_no_key(runner: CliRunner, tmp_path: Path) -> None:
+    root = write_project(tmp_path / "film", backend="veo",
+                         backends={"veo": {"api": "vertex", "project": "my-gcp-project"}})
+    code, checks, _ = doctor(runner, root)
+    assert "key: google" not in checks

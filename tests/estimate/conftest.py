@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttvhome")))
     monkeypatch.delenv("TTV_DEBUG", raising=False)
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # no GPUs: local work is estimated on one worker
     keys._session.clear()
     prices.set_overrides({})
     yield

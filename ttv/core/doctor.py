@@ -584,11 +584,13 @@ def live_runway(key: str, base_url: str | None, timeout: float = 15.0) -> Live:
                 + (f"; tier cap {monthly} credits/month" if monthly else ""), data)
 
 
-def live_google(key: str, base_url: str | None, timeout: float = 15.0) -> Live:
+def live_google(key: str, base_url: str | None, timeout: float = 15.0, vertexai: bool = False) -> Live:
+    """Gemini API (`GET /v1/models`) or, for Vertex AI express-mode keys (Veo's default), the Vertex
+    publisher model list (`GET /v1beta1/publishers/google/models`)."""
     from google import genai
     from google.genai import errors, types
 
-    vertex = os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").lower() in ("1", "true", "yes")
+    vertex = vertexai or os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").lower() in ("1", "true", "yes")
     try:
         client = genai.Client(api_key=key, vertexai=vertex or None,
                               http_options=types.HttpOptions(base_url=base_url, timeout=int(timeout * 1000)))
@@ -694,12 +696,12 @@ def live_openai(key: str, base_url: str | None, timeout: float = 15.0) -> Live:
     return Live("error", f"HTTP {resp.status_code}")
 
 
-LIVE: dict[str, Callable[[str, str | None], Live]] = {
+LIVE: dict[str, Callable[..., Live]] = {
     "runway": live_runway, "google": live_google, "fal": live_fal, "minimax": live_minimax, "openai": live_openai}
 # Where a live check's base URL can come from: [backends.NAME] base_url of these backends, then env.
 BASE_URL_SOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "runway": (("runway", "runway-image"), ("RUNWAYML_BASE_URL",)),
-    "google": (("veo", "gemini", "gemini-image"), ("GOOGLE_GEMINI_BASE_URL",)),
+    "google": (("veo", "gemini", "gemini-image"), ()),  # the SDK itself reads GOOGLE_{GEMINI,VERTEX}_BASE_URL
     "fal": (("fal",), ("TTV_FAL_API_URL",)),
     "minimax": (("minimax",), ("TTV_MINIMAX_BASE_URL",)),
     "openai": (("openai",), ("OPENAI_BASE_URL",)),
@@ -738,19 +740,45 @@ def key_provider_of(use: Use) -> str | None:
     return None
 
 
+def _use_options(project: Any, use: Use) -> Any:
+    """The validated options of a configured backend (defaults filled in), or None."""
+    if project is None or use.cls is None:
+        return None
+    try:
+        return use.cls.OptionsModel.model_validate(project.config.backends.get(use.name) or {})
+    except Exception:
+        return None
+
+
+def _needs_key(use: Use, options: Any) -> bool:
+    """False for a backend configured to authenticate otherwise (Veo on Vertex with a project: ADC)."""
+    if use.cls is None or options is None or not hasattr(use.cls, "needs_key"):
+        return True
+    try:
+        return bool(use.cls(options, api_key=None).needs_key())
+    except Exception:
+        return True
+
+
 def check_keys(project: Any, uses: list[Use], online: bool, needed_credits: dict[str, float] | None = None,
-               live: dict[str, Callable[[str, str | None], Live]] | None = None) -> list[Check]:
+               live: dict[str, Callable[..., Live]] | None = None) -> list[Check]:
     """One row per provider whose key the project needs (outside a project: per provider with a key)."""
     from ttv.core import keys
 
     live = live or LIVE
     providers: dict[str, tuple[bool, list[str]]] = {}
+    vertex = False  # a Google key used for Vertex AI express mode (Veo's default) is checked against Vertex
     for use in uses:
         if use.extra != "remote":
             continue
         p = key_provider_of(use)
         if p is None:
             continue
+        options = _use_options(project, use)
+        if not _needs_key(use, options):
+            continue
+        if p == "google" and options is not None:
+            vertex = vertex or getattr(options, "api", None) == "vertex" or bool(getattr(options, "vertexai", False))
         req, names = providers.get(p, (False, []))
         providers[p] = (req or use.required, [*names, use.name])
     checks: list[Check] = []
@@ -783,7 +811,8 @@ def check_keys(project: Any, uses: list[Use], online: bool, needed_credits: dict
             continue
         key = keys.get_key(provider) or ""
         try:
-            result = fn(key, _base_url(provider, project))
+            extra = {"vertexai": True} if provider == "google" and vertex else {}
+            result = fn(key, _base_url(provider, project), **extra)
         except Exception as exc:  # an SDK missing or misbehaving: say so, never crash
             result = Live("error", f"{type(exc).__name__}: {exc}")
         detail = keys.redact(result.detail, [key])

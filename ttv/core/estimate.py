@@ -254,6 +254,7 @@ class _Backends:
     def __init__(self, project: Project) -> None:
         self.project = project
         self._made: dict[tuple[str, str], Backend | TtvError] = {}
+        self._gpus: int | None = None
 
     def get(self, name: str, kind: Literal["video", "image", "planner"]) -> Backend | TtvError:
         key = (name, kind)
@@ -263,6 +264,14 @@ class _Backends:
             except TtvError as exc:
                 self._made[key] = exc
         return self._made[key]
+
+    def gpu_count(self) -> int:
+        """Visible NVIDIA GPUs (NVML, cheap; never torch), at least 1: local work then runs on the CPU."""
+        if self._gpus is None:
+            from ttv.core.gpu import query_gpus
+
+            self._gpus = max(1, len(query_gpus()[0]))
+        return self._gpus
 
     def close(self) -> None:
         for b in self._made.values():
@@ -384,13 +393,15 @@ def _planner_figure(backends: _Backends, req: PlanRequest) -> _Figure:
 
 
 def _concurrency(backends: _Backends, name: str) -> int:
+    """Items a backend works on at once: remote = its job concurrency; local = one worker per GPU (group)."""
     backend = backends.get(name, "video")
     if isinstance(backend, VideoBackend):
         with contextlib.suppress(Exception):
             if not backend.capabilities().remote:
                 gpus = getattr(backend.options, "gpus", None)
                 per = int(getattr(backend.options, "gpus_per_worker", 1) or 1)
-                return max(1, len(gpus) // per) if gpus else 1
+                count = len(gpus) if gpus else backends.gpu_count()
+                return max(1, count // per)
             return max(1, int(backend.concurrency()))
     return 1
 
