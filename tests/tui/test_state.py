@@ -233,7 +233,12 @@ def test_replay_source_plays_at_speed(project: Path) -> None:
     # replay takes states from events only: the records of a finished project would spoil it
     state = MonitorState(project, use_record_status=False, check_pid=None)
     state.reload_files()
-    assert states(state)["s000"] == "planned"
+    assert states(state)["s000"] == "planned" and states(state)["s004"] == "planned"
+    # ... except what was finished before the replayed log starts
+    state = MonitorState(project, use_record_status=False, records_before=src.t0, check_pid=None)
+    state.reload_files()
+    assert states(state)["s000"] == "done" and states(state)["s004"] == "planned"
+    assert state.overall(NOW).keyframes_done == 8
 
 
 def test_details(project: Path) -> None:

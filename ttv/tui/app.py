@@ -19,7 +19,7 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer
 
@@ -317,8 +317,9 @@ WIDE_COLUMNS = [
     ("cost", "Cost"),
 ]
 NOTE_COLUMN = ("note", "Note")
-WIDE_TABLE = 90  # table widths from which the long columns fit
-NOTE_TABLE = 120  # ... and a note column (error or provider message) too
+WIDE_TABLE = 90  # table widths from which the long columns fit (without the job id)
+JOB_TABLE = 110  # ... with the job id
+NOTE_TABLE = 130  # ... and a note column (error or provider message) too
 
 
 class MonitorApp(App[None]):
@@ -360,9 +361,11 @@ class MonitorApp(App[None]):
         kwargs: dict[str, Any] = {} if check_pid is None else {"check_pid": check_pid}
         if replay:
             kwargs["check_pid"] = None
-        self.model = MonitorState(project, use_record_status=not replay, **kwargs)
         events = project / EVENTS_FILE
         self.source: LiveSource | ReplaySource = ReplaySource(events, speed) if replay else LiveSource(events)
+        if isinstance(self.source, ReplaySource):
+            kwargs["records_before"] = self.source.t0
+        self.model = MonitorState(project, use_record_status=not replay, **kwargs)
         self.only_failed = False
         self.autostart = autostart
         self.rows: list[SegmentRow] = []
@@ -373,7 +376,10 @@ class MonitorApp(App[None]):
         self._ticks = 0
         self._width = 0
         self._last_refresh = 0.0
-        self._main: Screen[Any] | None = None  # the dashboard screen (a details screen may be on top)
+        # the dashboard's widgets, kept from on_mount: a details screen may be on top, and during
+        # shutdown a query could find nothing
+        self._table: SegmentTable | None = None
+        self._panels: list[Panel] = []
 
     # ------------------------------------------------------------------ layout
 
@@ -390,11 +396,15 @@ class MonitorApp(App[None]):
 
     @property
     def table(self) -> SegmentTable:
-        assert self._main is not None
-        return self._main.query_one(SegmentTable)
+        assert self._table is not None, "the dashboard is not mounted"
+        return self._table
+
+    def _live(self) -> bool:
+        return self._table is not None and self._table.is_attached and not self._exit and not self._closing
 
     def on_mount(self) -> None:
-        self._main = self.screen
+        self._table = self.query_one(SegmentTable)
+        self._panels = list(self.query(Panel))
         self.query_one("#gpus").border_title = "GPU"
         self.query_one("#overall").border_title = "Progress · spend"
         self.query_one("#log").border_title = "Log"
@@ -474,8 +484,10 @@ class MonitorApp(App[None]):
 
     def _gpu_sampled(self, gpus: list[dict[str, Any]], reason: str) -> None:
         self.gpu.add(gpus, reason)
-        if self._main is not None:
-            self._main.query_one(GpuPanel).refresh(layout=True)
+        if self._live():
+            for w in self._panels:
+                if isinstance(w, GpuPanel):
+                    w.refresh(layout=True)
 
     def on_unmount(self) -> None:
         if self._probe is not None:
@@ -484,7 +496,7 @@ class MonitorApp(App[None]):
     # ------------------------------------------------------------------ view
 
     def refresh_view(self) -> None:
-        if self._main is None or not self._main.is_attached:
+        if not self._live():
             return
         self._last_refresh = time.monotonic()
         now = self.now()
@@ -498,11 +510,12 @@ class MonitorApp(App[None]):
         if self.only_failed:
             title = f"Segments · failed only ({len(self.rows)} of {len(all_rows)}) · f shows all"
         table.border_title = title
-        for w in self._main.query(Panel):
+        for w in self._panels:
             w.refresh(layout=isinstance(w, (GpuPanel, OverallPanel, DetailsPanel)))
         for screen in self.screen_stack:
             if isinstance(screen, DetailsScreen):
-                screen.query_one(DetailsPanel).refresh(layout=True)
+                for panel in screen.query(DetailsPanel):
+                    panel.refresh(layout=True)
 
     def _table_width(self) -> int:
         width = self._width or self.size.width
@@ -547,8 +560,11 @@ class MonitorApp(App[None]):
         table = self.table
         table_w = self._table_width()
         wide = table_w >= WIDE_TABLE
-        note_w = max(0, table_w - 108) if table_w >= NOTE_TABLE else 0
-        columns = (WIDE_COLUMNS + [NOTE_COLUMN] if note_w else WIDE_COLUMNS) if wide else COMPACT_COLUMNS
+        note_w = max(0, table_w - 112) if table_w >= NOTE_TABLE else 0
+        columns = COMPACT_COLUMNS
+        if wide:
+            columns = [c for c in WIDE_COLUMNS if c[0] != "job" or table_w >= JOB_TABLE]
+            columns += [NOTE_COLUMN] if note_w else []
         keys = [r.id for r in self.rows]
         cells = {r.id: self._row_cells(r, now, wide, note_w) for r in self.rows}
         if columns != self._columns or keys != self._keys:
@@ -615,5 +631,7 @@ class MonitorApp(App[None]):
         self.action_details()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if self._main is not None:
-            self._main.query_one("#details", DetailsPanel).refresh(layout=True)
+        if self._live():
+            for w in self._panels:
+                if isinstance(w, DetailsPanel):
+                    w.refresh(layout=True)

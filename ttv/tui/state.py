@@ -388,7 +388,8 @@ class MonitorState:
     """Everything the dashboard shows, built from the project folder and fed events.
 
     `use_record_status=False` (replay) takes states from the events only: a finished project's
-    records all say "done", which would spoil the playback.
+    records all say "done", which would spoil the playback. With `records_before=t`, records that
+    were finished before `t` (the start of the replayed log) still count: that work was done already.
     """
 
     def __init__(
@@ -396,11 +397,13 @@ class MonitorState:
         project: Path,
         *,
         use_record_status: bool = True,
+        records_before: float | None = None,
         log_length: int = 500,
         check_pid: Callable[[int], bool] | None = pid_alive,
     ) -> None:
         self.project = project
         self.use_record_status = use_record_status
+        self.records_before = records_before
         self.check_pid = check_pid
         self.config: ProjectConfig | None = None
         self.raw_config: dict[str, Any] = {}
@@ -599,8 +602,7 @@ class MonitorState:
             backend = _str(e.get("backend"))
             if backend:
                 it.backend = backend
-            if it.state not in ("running", "downloading", "throttled"):
-                it.state = "queued"
+            it.state = "queued"  # in the provider's queue until it reports progress
             if it.started_ts is None:
                 it.started_ts = ts
             it.history.append(f"{_clock(ts)} submitted{_on(backend)} job {it.job_id}")
@@ -704,7 +706,7 @@ class MonitorState:
 
     def _merged_state(self, it: ItemState | None, rec: Record | None) -> tuple[str, bool]:
         """(state, whether the events decided it)."""
-        rec_state = _RECORD_STATE.get(rec.status, "planned") if rec is not None and self.use_record_status else ""
+        rec_state = _RECORD_STATE.get(rec.status, "planned") if rec is not None and self._record_counts(rec) else ""
         if it is None or not it.state:
             return rec_state or "planned", False
         if rec_state and rec is not None:
@@ -713,6 +715,14 @@ class MonitorState:
             if rec_ts is not None and rec_ts > it.last_ts + 1.0 and rec_state != it.state:
                 return rec_state, False
         return it.state, True
+
+    def _record_counts(self, rec: Record) -> bool:
+        if self.use_record_status:
+            return True
+        if self.records_before is None:
+            return False
+        done_at = parse_time(rec.finished_at)
+        return done_at is not None and done_at <= self.records_before
 
     def item_state(self, item_id: str, rec: Record | None) -> str:
         state, _ = self._merged_state(self.items.get(item_id), rec)
@@ -776,6 +786,7 @@ class MonitorState:
                     row.state = "keyframe"
             if row.state in ACTIVE and self.run.alive is False:
                 row.state = "interrupted"
+                row.finished_ts = it.last_ts if it is not None else row.finished_ts  # the clock stops there
             if row.error and not row.hint:
                 row.hint = KIND_HINTS.get(row.error_kind, "")
             if only_failed and row.state not in ("failed", "interrupted", "cancelled"):
@@ -811,7 +822,7 @@ class MonitorState:
             ev_by = dict(it.cost_by_backend) if it else {}
             merged = {b: max(rec_by.get(b, 0.0), ev_by.get(b, 0.0)) for b in set(rec_by) | set(ev_by)}
             if it is not None and it.done_cost > sum(merged.values()) + 1e-9:
-                b = it.backend or (rec.backend if rec else "?")
+                b = it.backend or (rec.backend if rec else "") or self._planned_backend(item_id)
                 merged[b] = merged.get(b, 0.0) + it.done_cost - sum(merged.values())
             for b, usd in merged.items():
                 if usd:
@@ -819,6 +830,12 @@ class MonitorState:
             if rec is not None and rec.estimated_cost_usd:
                 add(rec.backend, 0.0, rec.estimated_cost_usd)
         return sorted(by.values(), key=lambda p: (-p.spent, -p.estimated, p.backend))
+
+    def _planned_backend(self, item_id: str) -> str:
+        for spec in self.plan_segments:
+            if str(spec.get("id")) == item_id:
+                return _str(spec.get("backend")) or (self.config.backend if self.config else "") or "?"
+        return "?"
 
     def budget(self) -> float | None:
         if self.config is not None:
