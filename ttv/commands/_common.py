@@ -29,12 +29,16 @@ class _LazyConsole:
         self._kwargs = kwargs
         self._console: Any = None
 
-    def __getattr__(self, name: str) -> Any:
+    def real(self) -> Any:
+        """The rich.console.Console itself (for Rich APIs that need the real object, e.g. Progress)."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(no_color=bool(os.environ.get("NO_COLOR")), **self._kwargs)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
 
 
 out: Any = _LazyConsole(soft_wrap=True)  # stdout: data

@@ -45,15 +45,25 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
 
     progress = Progress(SpinnerColumn(), TextColumn("{task.fields[item]:<8}"), TextColumn("{task.fields[status]:<12}"),
                         BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TimeRemainingColumn(),
-                        console=err, transient=False)
+                        console=err.real(), transient=False)
     tasks: dict[str, TaskID] = {}
 
+    overall: list[TaskID] = []
+
     def on_event(event: dict[str, Any]) -> None:
+        t = event["type"]
+        if t == "step.started":
+            with lock:
+                overall.clear()
+                overall.append(progress.add_task(event["step"], total=float(event.get("items", 1)),
+                                                 item=f"[bold]{event['step']}[/]", status="all items"))
+            return
         item = event.get("item")
         if not item or item == "plan":
             return
         with lock:
-            t = event["type"]
+            if overall and t in ("item.done", "item.failed"):
+                progress.advance(overall[0], 1.0)
             if item not in tasks:
                 if t not in ("item.started",):
                     return

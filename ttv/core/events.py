@@ -10,8 +10,10 @@ Every event has: `ts` (unix seconds, float), `type`, and usually `item` (a segme
                 running|downloading|...; k/n: denoising step k of n)
   item.submitted {item, backend, job_id}
   item.done {item, step, seconds, cost_usd}
-  item.failed {item, step, error, error_kind}
-  item.retry {item, backend, attempt, delay}
+  step.started {step, items}             (how many items the step will work on)
+  item.attempt_failed {item, backend, attempt, error, error_kind, hint}   (a fallback may follow)
+  item.failed {item, step, error, error_kind, hint, attempts}   (final: every backend in the chain gave up)
+  item.retry {item, step, backend, attempt, delay, error}
   item.fallback {item, from, to, reason}
   item.skipped {item, reason}
   cost {item, usd, backend}

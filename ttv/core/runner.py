@@ -281,12 +281,13 @@ def run_item(
                 rec.job_id, rec.job_provider = (resume_job, name) if resume_job else ("", "")
                 rec.error = err.message + (f" — {err.hint}" if err.hint else "")
                 run.save()
-                project.events.emit("item.failed" if err.kind != "retryable" else "item.retry", item=rec.id,
-                                    step=run.step, backend=name, attempt=attempt.n, error=err.message,
-                                    error_kind=err.kind, hint=err.hint)
+                if err.kind != "retryable":
+                    project.events.emit("item.attempt_failed", item=rec.id, step=run.step, backend=name,
+                                        attempt=attempt.n, error=err.message, error_kind=err.kind, hint=err.hint)
                 if err.kind == "retryable" and attempt_no <= retries:
                     delay = backoff_delay(attempt_no, err.retry_after, rng)
-                    project.events.emit("item.retry", item=rec.id, backend=name, attempt=attempt.n, delay=round(delay, 2))
+                    project.events.emit("item.retry", item=rec.id, step=run.step, backend=name, attempt=attempt.n,
+                                        delay=round(delay, 2), error=err.message)
                     ItemContext(run, attempt, None).sleep(delay)
                     continue
                 if err.kind == "request":
@@ -333,6 +334,8 @@ def _fail(run: ItemRun, err: BackendError, t0: float) -> Outcome:
     rec.cost_usd = round(sum(a.cost_usd for a in rec.attempts), 6)
     rec.seconds = round(time.monotonic() - t0, 3)
     run.save()
+    run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind=err.kind,
+                            hint=err.hint, attempts=len(rec.attempts))
     return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd)
 
 

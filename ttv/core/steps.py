@@ -168,6 +168,8 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
         return report
     pool = BackendPool(lambda name: _create(project, name, "image"))
     cfg = project.config
+    if todo:
+        project.events.emit("step.started", step="keyframes", items=len(todo))
     try:
         for st in todo:
             index, kf = by_id[st.id]
@@ -348,6 +350,8 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
             report.planned = planned
             return report
         check_budget(project, planned, options)
+        if todo:
+            project.events.emit("step.started", step=step, items=len(todo))
         if mode == "keyframe":
             _run_parallel(project, options, pool, todo, index_of, report)
         else:
