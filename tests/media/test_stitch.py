@@ -12,7 +12,7 @@ import pytest
 
 from ttv.core import media
 
-from .conftest import add_tone, counter_clip, counters, scene_frame, tone_file, write_clip
+from .conftest import add_tone, cast, counter_clip, counters, scene_frame, tone_file, vfr_counter_clip, write_clip
 
 Make = Callable[..., Path]
 
@@ -177,3 +177,28 @@ def test_bad_arguments(make_counter_clip: Make, tmp_path: Path) -> None:
         media.stitch([c], tmp_path / "o.mp4", width=160, height=90, fps=24, drop_first_frame=[True, True])
     with pytest.raises(media.MediaError, match="soundtrack"):
         media.stitch([c], tmp_path / "o.mp4", width=160, height=90, fps=24, soundtrack=tmp_path / "none.wav")
+
+
+def test_vfr_clip_is_normalized(clipdir: Path, tmp_path: Path) -> None:
+    durations = [33, 33, 120, 20, 33, 66, 200, 33] * 3  # 24 frames, 1.076 s
+    vfr = vfr_counter_clip(clipdir / "vfr.mp4", durations)
+    cfr = counter_clip(clipdir / "cfr.mp4", range(100, 124), 24)
+    info = media.probe(vfr)
+    out = tmp_path / "final.mp4"
+    r = media.stitch([vfr, cfr], out, width=160, height=90, fps=24)
+    assert r.method == "encode" and r.frames == round(info.duration * 24) + 24
+    got = counters(out)
+    assert got == sorted(got) and got[-24:] == list(range(100, 124))
+    head = got[:-24]
+    assert head[0] == 0 and head[-1] == 23
+    assert head.count(6) >= 4, "a frame held for 200 ms fills ~5 output ticks at 24 fps"
+
+
+def test_color_match_keeps_letterbox_bars_black(clipdir: Path, tmp_path: Path) -> None:
+    a = write_clip(clipdir / "a.mp4", (scene_frame(t) for t in range(16)), 16)
+    b = write_clip(clipdir / "b.mp4", (cast(scene_frame(t, 128, 96), 4) for t in range(16)), 16, width=128, height=96)
+    out = tmp_path / "final.mp4"
+    media.stitch([a, b], out, width=160, height=90, fps=16, color_match=True)
+    last = media.last_frame_array(out)
+    assert last[:, :20].max() < 24 and last[:, -20:].max() < 24  # pillarbox bars of the 4:3 clip
+    assert last[:, 60:100].mean() > 60

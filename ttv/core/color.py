@@ -115,9 +115,9 @@ def write_cube(lut: np.ndarray, path: Path | str) -> Path:
     p = Path(path)
     size = lut.shape[0]
     flat = lut.reshape(-1, 3)
-    body = "\n".join(f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in flat)
+    body = ("%.6f %.6f %.6f\n" * len(flat)) % tuple(flat.ravel().tolist())  # one C-level format call
     fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".tmp.cube", dir=p.parent)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(f'TITLE "ttv colour anchor"\nLUT_3D_SIZE {size}\nDOMAIN_MIN 0 0 0\nDOMAIN_MAX 1 1 1\n{body}\n')
+        fh.write(f'TITLE "ttv colour anchor"\nLUT_3D_SIZE {size}\nDOMAIN_MIN 0 0 0\nDOMAIN_MAX 1 1 1\n{body}')
     os.replace(tmp, p)
     return p

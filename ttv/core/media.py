@@ -1012,22 +1012,26 @@ def _stitch_encode(
                 stats.append({"clip": i, "delta_e_to_anchor": round(delta_e(st.mean, anchor.mean), 3)})
             info["color_match"] = stats
 
+        square = "scale='trunc(iw*sar/2)*2':ih"  # anamorphic sources: square pixels first
         if fit == "letterbox":
-            fitf = (
-                f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
-                f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black"
-            )
+            size_f = f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2"
+            frame_f = f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black"
         else:
-            fitf = f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
+            size_f = f"scale={width}:{height}:force_original_aspect_ratio=increase"
+            frame_f = f"crop={width}:{height}"
         parts: list[str] = []
         for i, inf in enumerate(infos):
             chain: list[str] = []
             if drops[i] or tails[i]:
                 chain.append(f"trim=start_frame={drops[i]}:end_frame={inf.frames - tails[i]}")
-            chain += ["setpts=PTS-STARTPTS", fitf, "setsar=1", f"fps={F}"]
+            chain += ["setpts=PTS-STARTPTS", square, size_f]
             lut = luts[i]
-            if lut is not None:
+            if lut is not None and fit == "letterbox":  # grade the picture, not the black bars
                 chain.append(f"lut3d=file={lut.name}:interp=tetrahedral")  # ffmpeg runs in workdir
+            chain.append(frame_f)
+            if lut is not None and fit != "letterbox":
+                chain.append(f"lut3d=file={lut.name}:interp=tetrahedral")
+            chain += ["setsar=1", f"fps={F}"]
             chain += [
                 "format=yuv420p",
                 "tpad=stop_mode=clone:stop=2",
