@@ -216,7 +216,7 @@ class SegmentRow:
 
     @property
     def backend_model(self) -> str:
-        if self.backend and self.model:
+        if self.backend and self.model and self.model != self.backend:
             return f"{self.backend}/{self.model}"
         return self.backend or self.model or "—"
 
