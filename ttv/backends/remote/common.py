@@ -587,6 +587,21 @@ class RemoteVideoBackend(VideoBackend):
         with self.calling(what):
             return fn()
 
+    def warm_up(self) -> None:
+        """Pay the one-time costs before workers start (optional; otherwise the first jobs pay them,
+        about 0.3-1 s in all): import the SDK and PyAV, open the h264 decoder once, build the API
+        and download clients. Raises like generate() would (e.g. AuthError without a key)."""
+        import av
+
+        with contextlib.suppress(Exception):
+            av.codec.Codec("h264", "r")
+        self.http()
+        self.client()
+
+    def client(self) -> Any:
+        """The provider's API client (SDK or httpx), built lazily and shared by all threads."""
+        return None
+
     # -- the loop -----------------------------------------------------------------------------------
 
     def remote_status(self, job_id: str) -> JobState:

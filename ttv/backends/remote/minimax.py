@@ -114,7 +114,7 @@ class MiniMaxBackend(RemoteVideoBackend):
         assert isinstance(self.options, MiniMaxOptions)
         return self.options
 
-    def api(self) -> Any:
+    def client(self) -> Any:
         import httpx
 
         with self._lock:
@@ -138,7 +138,7 @@ class MiniMaxBackend(RemoteVideoBackend):
         if self.mopts.group_id:
             kwargs.setdefault("params", {})["GroupId"] = self.mopts.group_id
         try:
-            resp = self.api().request(method, path, **kwargs)
+            resp = self.client().request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise network_error(self.name, exc, what=what) from None
         if resp.status_code >= 400:

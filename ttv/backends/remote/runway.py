@@ -115,6 +115,12 @@ class RunwayBackend(RemoteVideoBackend):
                                                  max_retries=0, timeout=self.opts.request_timeout_s)
             return self._client
 
+    def warm_up(self) -> None:
+        super().warm_up()
+        client = self.client()
+        for resource in ("image_to_video", "text_to_video", "tasks"):  # lazily imported by the SDK
+            getattr(client, resource)
+
     def close(self) -> None:
         super().close()
         with self._lock:
