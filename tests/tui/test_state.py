@@ -258,3 +258,37 @@ def test_formatting() -> None:
     assert [fmt_usd(x) for x in (0, 0.04, 12.5, 1234.5)] == ["$0", "$0.04", "$12.50", "$1,234"]
     assert sparkline([0, 50, 100, None], 6) == "  ▁▅█ "
     assert sparkline([], 3) == "   "
+
+
+def test_liveness_on_another_host_is_unknown(project: Path) -> None:
+    write_events(project, [ev(0, "run.started", command="render", pid=4242, host="render-box-7"), *SCENARIO[1:]])
+    state = load(project, alive=False)
+    state.check_liveness()
+    assert state.run.alive is None and states(state)["s002"] == "running"
+
+
+def test_liveness_host_from_the_lock_file(project: Path) -> None:
+    write_events(project, SCENARIO)
+    (project / ".ttv" / "lock.json").write_text(json.dumps({"pid": 4242, "host": "render-box-7", "command": "render"}))
+    state = load(project, alive=False)
+    state.check_liveness()
+    assert state.run.alive is None
+    (project / ".ttv" / "lock.json").write_text(json.dumps({"pid": 4242, "host": __import__("socket").gethostname()}))
+    state.check_liveness()
+    assert state.run.alive is False and states(state)["s002"] == "interrupted"
+
+
+def test_a_growing_log_means_alive(project: Path) -> None:
+    import time
+
+    write_events(project, [dict(ev(0, "run.started", command="render", pid=4242), ts=time.time())])
+    state = load(project, alive=False)
+    state.check_liveness()
+    assert state.run.alive is True
+
+
+def test_denoising_speed(project: Path) -> None:
+    write_events(project, SCENARIO)
+    row = next(r for r in load(project).rows() if r.id == "s002")
+    assert row.steps_per_s == pytest.approx(6 / 80)  # steps 6 -> 12 between t=20 and t=100
+    assert dict((a, b) for a, b, _ in details(row, project))["progress"] == "12/30 · 13.3 s/step"

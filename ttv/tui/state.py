@@ -14,8 +14,10 @@ How a segment's state is decided:
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -175,6 +177,8 @@ class ItemState:
     seconds: float | None = None
     attempts: int = 0
     job_id: str = ""
+    k_first: tuple[float, int] | None = None  # (ts, k) of the first step seen in this denoising loop
+    steps_per_s: float | None = None
     cost_by_backend: dict[str, float] = field(default_factory=dict)
     done_cost: float = 0.0
     error: str = ""
@@ -195,6 +199,7 @@ class SegmentRow:
     fraction: float | None = None
     k: int | None = None
     n: int | None = None
+    steps_per_s: float | None = None
     message: str = ""
     started_ts: float | None = None
     finished_ts: float | None = None
@@ -283,6 +288,7 @@ class Overall:
 class RunInfo:
     command: str = ""
     pid: int | None = None
+    host: str = ""
     started_ts: float | None = None
     finished_ts: float | None = None
     ok: bool | None = None
@@ -551,7 +557,9 @@ class MonitorState:
         name = it.id if it else ""
 
         if typ == "run.started":
-            self.run = RunInfo(command=_str(e.get("command")), pid=_int(e.get("pid")), started_ts=ts)
+            self.run = RunInfo(
+                command=_str(e.get("command")), pid=_int(e.get("pid")), host=_str(e.get("host")), started_ts=ts
+            )
             self._log(ts, "info", f"run started: ttv {self.run.command}".rstrip() + _pid(self.run.pid))
         elif typ == "run.finished":
             self.run.finished_ts = ts
@@ -567,6 +575,7 @@ class MonitorState:
             it.state = "running"
             it.finished_ts = None
             it.fraction, it.k, it.n = None, None, None
+            it.k_first, it.steps_per_s = None, None
             it.message = ""
             backend = _str(e.get("backend"))
             if backend:
@@ -593,7 +602,11 @@ class MonitorState:
                 it.fraction = min(max(frac, 0.0), 1.0)
             k, n = _int(e.get("k")), _int(e.get("n"))
             if k is not None and n:
+                if it.k_first is None or it.k is None or k < it.k:  # a new denoising loop
+                    it.k_first = (ts, k)
                 it.k, it.n = k, n
+                t_first, k_first = it.k_first
+                it.steps_per_s = (k - k_first) / (ts - t_first) if ts > t_first and k > k_first else None
             msg = e.get("message")
             if msg is not None:
                 it.message = _str(msg)
@@ -680,13 +693,31 @@ class MonitorState:
     # ------------------------------------------------------------------ liveness
 
     def check_liveness(self) -> None:
-        """Notice a render process that died without writing run.finished (same machine only)."""
+        """Notice a render process that died without writing run.finished.
+
+        Only on the machine that runs it: the host comes from run.started or from .ttv/lock.json
+        (written by the lock holder); on another host (shared storage) liveness stays unknown.
+        A log that is still growing means alive, whatever the pid says."""
         if self.check_pid is None or self.run.finished_ts is not None or not self.run.pid:
             return
-        alive = self.check_pid(self.run.pid)
+        host = self.run.host or self._lock_host(self.run.pid)
+        if host and host != socket.gethostname():
+            self.run.alive = None
+            return
+        recent = self.last_event_ts is not None and time.time() - self.last_event_ts < 15.0
+        alive = recent or self.check_pid(self.run.pid)
         if self.run.alive is not False and not alive:
             self._log(time.time(), "error", f"render process {self.run.pid} is gone without finishing")
         self.run.alive = alive
+
+    def _lock_host(self, pid: int) -> str:
+        try:
+            info = json.loads((self.project / ".ttv" / "lock.json").read_text())
+        except (OSError, ValueError):
+            return ""
+        if isinstance(info, dict) and _int(info.get("pid")) == pid:
+            return _str(info.get("host"))
+        return ""
 
     # ------------------------------------------------------------------ derived views
 
@@ -774,6 +805,7 @@ class MonitorState:
                 row.cost_usd = max(row.cost_usd, self._item_cost(it))
                 if from_events:
                     row.fraction, row.k, row.n = it.fraction, it.k, it.n
+                    row.steps_per_s = it.steps_per_s if row.state in ACTIVE else None
                     row.message = it.message
                     row.started_ts = it.started_ts if it.started_ts is not None else row.started_ts
                     row.finished_ts = it.finished_ts
@@ -926,6 +958,13 @@ def details(row: SegmentRow, project: Path) -> list[tuple[str, str, str]]:
     if row.estimated_cost_usd:
         cost += f" (estimated {fmt_usd(row.estimated_cost_usd)})"
     out.append(("cost", cost, ""))
+    if row.state not in FINISHED and (row.k is not None or row.fraction is not None):
+        speed = ""
+        if row.steps_per_s:
+            speed = (
+                f" · {row.steps_per_s:.2f} steps/s" if row.steps_per_s >= 1 else f" · {1 / row.steps_per_s:.1f} s/step"
+            )
+        out.append(("progress", row.progress_text() + speed, ""))
     if row.message:
         out.append(("status", row.message, ""))
     if row.error:
