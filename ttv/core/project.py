@@ -46,6 +46,9 @@ class Project:
         self.config = config
         self._plan: Plan | None = None
         self.events = EventLog(self.ttv_dir / "events.jsonl")
+        # Parsed records keyed by path, valid while the file's (mtime, size) is unchanged: a step evaluates
+        # each record several times, and re-running a finished 100-segment project must stay well under 1 s.
+        self._records: dict[Path, tuple[int, int, Record]] = {}
 
     # ---- paths -------------------------------------------------------------------------------
     @property
@@ -164,13 +167,19 @@ class Project:
     # ---- records -----------------------------------------------------------------------------
     def read_record(self, kind: RecordKind, item_id: str) -> Record | None:
         path = self.record_path(kind, item_id)
-        if not path.is_file():
+        try:
+            st = path.stat()
+        except FileNotFoundError:
             return None
+        cached = self._records.get(path)
+        if cached is not None and cached[:2] == (st.st_mtime_ns, st.st_size):
+            return cached[2].model_copy(deep=True)
         try:
             record = Record.model_validate(load_toml(path))
         except (ConfigError, ValidationError):
             # A hand-broken record only means "not done": the item is redone; nothing is lost.
             return None
+        self._records[path] = (st.st_mtime_ns, st.st_size, record.model_copy(deep=True))
         return record
 
     def write_record(self, record: Record) -> None:

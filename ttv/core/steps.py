@@ -441,8 +441,6 @@ def _upstream_for(project: Project, index: int) -> dict[str, ItemState]:
 # ---- stitch ---------------------------------------------------------------------------------
 
 def stitch_step(project: Project, options: RunOptions, *, crossfade: float | None = None) -> StepReport:
-    from ttv.core.media import stitch
-
     t0 = time.monotonic()
     report = StepReport("stitch", output=project.rel(project.final_path))
     cfg = project.config
@@ -465,6 +463,8 @@ def stitch_step(project: Project, options: RunOptions, *, crossfade: float | Non
     drop = [False] + [_repeats_first_frame(project, c) for c in graph.clips[1:]]
 
     def generate(backend: Backend, out: Path, ctx: ItemContext) -> GenerateResult:
+        from ttv.core.media import stitch
+
         result = stitch(clips, out, width=cfg.width, height=cfg.height, fps=cfg.fps, crossfade=cfg.stitch.crossfade,
                         fit=cfg.stitch.fit, drop_first_frame=drop, color_match=cfg.stitch_color_match(),
                         soundtrack=(project.root / cfg.stitch.soundtrack) if cfg.stitch.soundtrack else None)
