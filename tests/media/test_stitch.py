@@ -3,6 +3,7 @@ soundtrack, atomic and verified output."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,14 +47,34 @@ def test_copy_with_b_frames_keeps_every_frame_in_order(clipdir: Path, tmp_path: 
     assert media.verify_video(out, frames=90, decode="full").duration == pytest.approx(3.0)
 
 
-def test_copy_with_audio_uses_concat_demuxer(clipdir: Path, tmp_path: Path) -> None:
+def test_copy_with_audio(clipdir: Path, tmp_path: Path) -> None:
     clips = [add_tone(counter_clip(clipdir / f"v{i}.mp4", range(i * 24, i * 24 + 24), 24), clipdir / f"a{i}.mp4")
-             for i in range(2)]  # fmt: skip
+             for i in range(3)]  # fmt: skip
+    out = tmp_path / "final.mp4"
+    r = media.stitch(clips, out, width=160, height=90, fps=24)
+    assert r.method == "copy" and r.info["copy_via"] == "pyav-remux"
+    assert counters(out) == list(range(72))
+    assert media.probe(out).has_audio
+    assert _audio_seconds(out) == pytest.approx(3.0, abs=0.1)
+
+
+def test_copy_falls_back_to_ffmpeg_concat(clipdir: Path, tmp_path: Path) -> None:
+    # two audio tracks: not handled by the in-process remux, so ffmpeg's concat demuxer does it
+    clips = []
+    for i in range(2):
+        v = counter_clip(clipdir / f"v{i}.mp4", range(i * 24, i * 24 + 24), 24)
+        a = add_tone(v, clipdir / f"a{i}.mp4")
+        two = clipdir / f"t{i}.mp4"
+        subprocess.run(
+            [media.ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(a), "-map", "0:v", "-map", "0:a", "-map", "0:a",
+             "-c", "copy", str(two)],
+            check=True,
+        )  # fmt: skip
+        clips.append(two)
     out = tmp_path / "final.mp4"
     r = media.stitch(clips, out, width=160, height=90, fps=24)
     assert r.method == "copy" and r.info["copy_via"].startswith("ffmpeg concat")
     assert counters(out) == list(range(48))
-    assert media.probe(out).has_audio
 
 
 def test_duplicate_seams_dropped_only_when_verified(make_counter_clip: Make, tmp_path: Path) -> None:

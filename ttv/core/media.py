@@ -863,46 +863,70 @@ class _NotRemuxable(Exception):
     pass
 
 
-def _remux_concat(paths: list[Path], tmp: Path) -> None:
-    """Stream-copy video-only clips into one mp4 in-process (PyAV), shifting each clip's timestamps
-    by the running duration, like ffmpeg's concat demuxer but without a process start or the
-    demuxer's per-file probing decode. Raises _NotRemuxable for inputs it does not handle."""
+def _remux_concat(paths: list[Path], tmp: Path) -> dict[str, Any]:
+    """Stream-copy clips into one mp4 in-process (PyAV), shifting each clip's timestamps by the
+    running video duration, like ffmpeg's concat demuxer but without a process start or the
+    demuxer's per-file probing decode. Audio (one track, when every clip has one) follows the video
+    offsets; an audio packet that would overlap the previous clip's audio is dropped. Raises
+    _NotRemuxable for inputs it does not handle (the caller falls back to ffmpeg)."""
     out = av.open(str(tmp), "w", format="mp4")
+    stats = {"audio_packets_dropped": 0}
     try:
-        ostream = None
-        offset = 0
-        last_dts: int | None = None
-        for p in paths:
+        vout = aout = None
+        offset = Fraction(0)  # seconds
+        last_dts: dict[str, int] = {}
+        for k, p in enumerate(paths):
             container = _open(p, headers_only=True)
             try:
-                if container.streams.audio or len(container.streams.video) != 1:
-                    raise _NotRemuxable("audio or several video streams")
+                if len(container.streams.video) != 1 or len(container.streams.audio) > 1:
+                    raise _NotRemuxable("several video or audio streams")
                 vs = container.streams.video[0]
-                if ostream is None:
-                    ostream = out.add_stream_from_template(vs)
-                start = int(vs.start_time or 0)
-                shift = offset - start
-                end = offset
-                for pkt in container.demux(vs):
+                as_ = container.streams.audio[0] if container.streams.audio else None
+                if k == 0:
+                    vout = out.add_stream_from_template(vs)
+                    aout = out.add_stream_from_template(as_) if as_ is not None else None
+                if (as_ is None) != (aout is None):
+                    raise _NotRemuxable("some clips have audio, some do not")
+                vtb = vs.time_base
+                vshift = int(offset / vtb) - int(vs.start_time or 0)
+                ashift = 0
+                if as_ is not None:
+                    ashift = int(round(offset / as_.time_base)) - int(as_.start_time or 0)
+                vend = int(offset / vtb)
+                streams = [vs] if as_ is None else [vs, as_]
+                for pkt in container.demux(*streams):
                     if pkt.size == 0 or pkt.pts is None or pkt.dts is None:
                         continue
-                    if getattr(pkt, "is_discard", False) or getattr(pkt, "is_corrupt", False):
-                        raise _NotRemuxable("edit-list discarded or corrupt packets")
+                    video = pkt.stream.type == "video"
+                    if getattr(pkt, "is_corrupt", False):
+                        raise _NotRemuxable("corrupt packets")
+                    if getattr(pkt, "is_discard", False):
+                        if video:
+                            raise _NotRemuxable("edit-list discarded video packets")
+                        stats["audio_packets_dropped"] += 1
+                        continue
+                    shift = vshift if video else ashift
                     pkt.pts += shift
                     pkt.dts += shift
-                    if last_dts is not None and pkt.dts <= last_dts:
-                        raise _NotRemuxable("timestamps would overlap")
-                    last_dts = pkt.dts
-                    end = max(end, pkt.pts + int(pkt.duration or 0))
-                    pkt.stream = ostream
+                    key = "v" if video else "a"
+                    if key in last_dts and pkt.dts <= last_dts[key]:
+                        if video:
+                            raise _NotRemuxable("video timestamps would overlap")
+                        stats["audio_packets_dropped"] += 1
+                        continue
+                    last_dts[key] = pkt.dts
+                    if video:
+                        vend = max(vend, pkt.pts + int(pkt.duration or 0))
+                    pkt.stream = vout if video else aout
                     out.mux(pkt)
-                offset = end
+                offset = vend * vtb
             finally:
                 container.close()
     except _AV_ERRORS as exc:
         raise _NotRemuxable(str(exc)) from exc
     finally:
         out.close()
+    return stats
 
 
 def _stitch_copy(
@@ -915,7 +939,7 @@ def _stitch_copy(
     lst = _temp_sibling(out, ".ffconcat")
     try:
         try:
-            _remux_concat(paths, tmp)
+            info.update(_remux_concat(paths, tmp))
             info["copy_via"] = "pyav-remux"
         except _NotRemuxable as why:
             info["copy_via"] = f"ffmpeg concat demuxer ({why})"
