@@ -191,3 +191,27 @@ def test_bad_steering_values(make_project, bad: list[str]) -> None:
     proj = make_project()
     code, _, err = cli("plan", "-p", str(proj.root), *bad)
     assert code == 2
+
+
+@pytest.mark.parametrize(("backend", "allowed"), [
+    ("veo", {4.0, 6.0, 8.0}),
+    ("runway", {float(d) for d in range(2, 11)}),
+    ("wan", None),
+])
+def test_durations_snapped_to_the_project_backend(make_project, google_key, gemini_fake: GeminiFake,
+                                                  backend: str, allowed: set[float] | None) -> None:
+    proj = use(make_project(backend=backend, segments=3), "gemini", gemini_fake.url)
+    gemini_fake.queue(gemini_plan(plan_json(3, durations=[3.1, 7.4, 11.0])))
+    plan, _ = plan_step(proj)
+    got = [s.duration for s in plan.segments]
+    if allowed is not None:
+        assert set(got) <= allowed
+    else:  # Wan 2.1: 81 frames at 16 fps is the longest clip
+        assert max(got) <= 81.49 / 16 and round(max(got) * 16) == 81
+    system = gemini_fake.bodies()[0]["systemInstruction"]["parts"][0]["text"]
+    assert ("exactly one of" in system) == (allowed is not None)
+
+
+def test_heuristic_respects_discrete_durations(make_project) -> None:
+    plan, _ = plan_step(make_project(backend="veo", duration=30.0))
+    assert {s.duration for s in plan.segments} <= {4.0, 6.0, 8.0}

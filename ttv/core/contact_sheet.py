@@ -31,12 +31,21 @@ def _font(size: int) -> Any:
         return ImageFont.load_default()
 
 
+def _fit(im: Any, width: int, height: int) -> Any:
+    """Scale to cover width x height and centre-crop (no stretching)."""
+    from PIL import Image
+
+    scale = max(width / im.width, height / im.height)
+    w, h = max(width, round(im.width * scale)), max(height, round(im.height * scale))
+    im = im.resize((w, h), Image.Resampling.BILINEAR)
+    left, top = (w - width) // 2, (h - height) // 2
+    return im.crop((left, top, left + width, top + height))
+
+
 def render_contact_sheet(items: list[tuple[str, Path | None, str]], width: int, height: int, *,
                          thumb_width: int = THUMB_WIDTH, columns: int | None = None, title: str = "") -> Any:
     """A PIL image: one tile per (id, image path or None, caption), in rows of `columns`."""
     from PIL import Image, ImageDraw, UnidentifiedImageError
-
-    from ttv.backends.offline.files import fit_cover
 
     n = max(1, len(items))
     cols = columns or min(MAX_COLUMNS, max(1, math.ceil(math.sqrt(n))) if n > 2 else n)
@@ -60,7 +69,7 @@ def render_contact_sheet(items: list[tuple[str, Path | None, str]], width: int, 
             try:
                 with Image.open(path) as im:
                     im.load()
-                    tile = fit_cover(im.convert("RGB"), tw, th)
+                    tile = _fit(im.convert("RGB"), tw, th)
             except (UnidentifiedImageError, OSError, ValueError):
                 tile = None
         if tile is None:

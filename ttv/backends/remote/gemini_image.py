@@ -135,16 +135,17 @@ def save_fitted(data: bytes, output: Path, width: int, height: int, *, provider:
 
 
 class GeminiImageOptions(Options):
-    model: str = "gemini-2.5-flash-image"
+    model: str = Field("gemini-2.5-flash-image",
+                       description="Gemini image model, e.g. gemini-2.5-flash-image or gemini-3-pro-image-preview")
     base_url: str | None = Field(None, description="API base URL (a proxy or a test fake)")
     api_version: str | None = Field(None, description='API version, e.g. "v1beta" (default: the SDK\'s)')
     vertexai: bool = Field(False, description="use Vertex AI (express mode with an API key)")
-    request_timeout_s: float = Field(180.0, gt=0)
+    request_timeout_s: float = Field(180.0, gt=0, description="HTTP timeout of one call")
     reference_images: list[str] = Field(default_factory=list,
                                         description="character/style reference images, relative to the project")
     reference_previous: bool = Field(False, description="also send the previous keyframe as a reference")
-    max_reference_images: int = Field(3, ge=0, le=14)
-    concurrency: int | None = Field(None, ge=1, le=16)
+    max_reference_images: int = Field(3, ge=0, le=14, description="most reference images sent with one prompt")
+    concurrency: int | None = Field(None, ge=1, le=16, description="concurrent requests (default 2)")
 
 
 class GeminiImageKeyframes(ImageProvider):

@@ -24,7 +24,7 @@ REFUSAL_REASONS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITAT
 
 
 class GeminiPlannerOptions(LLMPlannerOptions):
-    model: str = "gemini-2.5-flash"
+    model: str = Field("gemini-2.5-flash", description="Gemini model id")
     api_version: str | None = Field(None, description='API version, e.g. "v1beta" (default: the SDK\'s)')
     vertexai: bool = Field(False, description="use Vertex AI (express mode with an API key)")
 

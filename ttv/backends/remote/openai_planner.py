@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any, ClassVar
 
+from pydantic import Field
+
 from ttv.backends.base import Options
 from ttv.backends.remote.common import classify_http, network_error
 from ttv.backends.remote.planner_common import Completion, LLMPlanner, LLMPlannerOptions
@@ -22,7 +24,7 @@ _NO_SAMPLING = ("o1", "o3", "o4", "gpt-5")
 
 
 class OpenAIPlannerOptions(LLMPlannerOptions):
-    model: str = "gpt-4o-mini"
+    model: str = Field("gpt-4o-mini", description="OpenAI model id (o-series/gpt-5: no temperature)")
 
 
 class OpenAIPlanner(LLMPlanner):

@@ -375,13 +375,13 @@ def to_draft(plan: LLMPlan, prompt: PlanPrompt, request: PlanRequest) -> tuple[P
 
 
 class LLMPlannerOptions(Options):
-    model: str = ""
+    model: str = Field("", description="model id (default: the planner's)")
     base_url: str | None = Field(None, description="API base URL (a proxy or a test fake)")
-    temperature: float = Field(0.7, ge=0, le=2)
-    max_output_tokens: int = Field(8192, ge=256, le=65536)
+    temperature: float = Field(0.7, ge=0, le=2, description="sampling temperature (ignored by reasoning models)")
+    max_output_tokens: int = Field(8192, ge=256, le=65536, description="longest answer allowed")
     retries: int = Field(3, ge=0, le=10, description="retries of 429/5xx/timeouts, with backoff")
     reask: int = Field(1, ge=0, le=3, description="times an invalid answer is sent back to be fixed")
-    request_timeout_s: float = Field(120.0, gt=0)
+    request_timeout_s: float = Field(120.0, gt=0, description="HTTP timeout of one call")
     max_prompt_chars: int | None = Field(None, ge=50, description="segment prompt limit (default: the video backend's)")
     max_keyframe_chars: int = Field(1000, ge=50, description="keyframe prompt limit")
     max_input_chars: int = Field(60000, ge=200, description="longer ideas/scripts are shortened at paragraph ends")

@@ -97,18 +97,21 @@ def classify_failure(code: str, message: str, job_id: str) -> BackendError:
 
 
 class RunwayImageOptions(Options):
-    model: Literal["gen4_image", "gen4_image_turbo"] = "gen4_image"
+    model: Literal["gen4_image", "gen4_image_turbo"] = Field(
+        "gen4_image", description="gen4_image (5 credits at 720p, 8 at 1080p) or gen4_image_turbo (needs references)")
     base_url: str | None = Field(None, description="API base URL (a proxy or a test fake)")
-    resolution: Literal["auto", "720p", "1080p"] = "auto"
+    resolution: Literal["auto", "720p", "1080p"] = Field(
+        "auto", description="output tier; auto: the smallest Runway size that covers the project size")
     reference_images: list[str] = Field(default_factory=list,
                                         description="up to 3 character/style reference images, relative to the project")
     reference_previous: bool = Field(False, description="also send the previous keyframe as a reference")
-    poll_interval_s: float = Field(2.0, gt=0, le=600)
-    poll_timeout_s: float = Field(600.0, gt=0)
-    request_timeout_s: float = Field(60.0, gt=0)
-    download_attempts: int = Field(3, ge=1, le=10)
-    concurrency: int | None = Field(None, ge=1, le=20)
-    public_figure_threshold: Literal["auto", "low"] | None = None
+    poll_interval_s: float = Field(2.0, gt=0, le=600, description="seconds between task polls")
+    poll_timeout_s: float = Field(600.0, gt=0, description="give up waiting for one task after this long")
+    request_timeout_s: float = Field(60.0, gt=0, description="HTTP timeout of one API call")
+    download_attempts: int = Field(3, ge=1, le=10, description="fetches of a result (fresh URL each) before giving up")
+    concurrency: int | None = Field(None, ge=1, le=20, description="concurrent tasks (default 2)")
+    public_figure_threshold: Literal["auto", "low"] | None = Field(
+        None, description="contentModeration.publicFigureThreshold")
 
 
 @dataclass
