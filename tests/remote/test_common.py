@@ -145,3 +145,39 @@ def test_check_video_rejects_truncated_and_wrong_duration(videos, tmp_path: Path
     junk.write_bytes(b"\0" * 1000)
     with pytest.raises(DownloadError, match="does not decode"):
         check_video(junk, 5)
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_one_instance_serves_many_threads(name: str, api_keys, fakes, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake = fakes[name]
+    fake.script = ["queued", "running", "running", "succeeded"]
+    b = make(name, fake)
+    frame = make_png(tmp_path / "k.png", 640, 360)
+
+    def one(i: int) -> str:
+        ctx = FakeCtx()
+        b.generate(request(frame, duration=DURATION[name], segment_id=f"s{i:03d}"), tmp_path / f"o{i}.mp4", ctx)
+        return ctx.remembered[0][0]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = list(pool.map(one, range(8)))
+    assert len(set(ids)) == 8 and fake.submissions == 8
+    b.close()
+
+
+def test_missing_sdk_is_reported(monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "runwayml" else real(n, *a))
+    avail = registry.create("runway", {}, kind="video").is_available()
+    assert not avail.ok and "pip install 'ttv[remote]'" in avail.reason
+
+
+def test_failed_runway_job_carries_its_charge(api_keys, runway_fake, tmp_path: Path) -> None:
+    runway_fake.script = ["failed:INTERNAL"]
+    with pytest.raises(BackendError) as info:
+        make("runway", runway_fake).generate(request(make_png(tmp_path / "k.png")), tmp_path / "o.mp4", FakeCtx())
+    assert info.value.cost_usd == 0.0 and info.value.credits == 0  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ Runner contract (see also ttv/backends/base.py `JobContext`):
       `ctx.job_id` on its next attempt, so nothing is paid twice. None when the job itself failed or
       was cancelled: the next attempt submits a new job.
   Use `resume_job_id_of(exc)` to read it.
+    - `exc.cost_usd` / `exc.credits` (only when the provider reported a charge for a failed job).
 * `submit(req)` + `ctx.remember_job` alone implement `--detach`; `ttv wait` is `generate()` with
   `ctx.job_id` set.
 * `poll_once(job_id) -> JobState` is one status request: use it for `ttv status`/`ttv wait` tables
@@ -679,11 +680,14 @@ class RemoteVideoBackend(VideoBackend):
                                         "polls": polls, "fetches": fetches, "media": media}
                 if request.last_image is not None:
                     info["end_frame"] = "sent" if self.use_end_frame(request) else "ignored"
-                info.update(state.info)
+                info.update({k: v for k, v in state.info.items() if v is not None})  # TOML has no null
                 return GenerateResult(cost_usd=usd, credits=credits, model=self.opts.model, info=info)
             # failed or cancelled
             err = state.error or BackendError(f"{self.name}: job {job_id} {state.status}", kind="backend",
                                               code=state.provider_status or state.status)
+            if state.cost_usd is not None:  # what the provider still charged for the failed job
+                err.cost_usd = state.cost_usd  # type: ignore[attr-defined]
+                err.credits = state.credits  # type: ignore[attr-defined]
             raise attach_job(err, job_id, resumable=False)
 
 

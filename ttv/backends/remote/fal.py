@@ -9,7 +9,7 @@ Job ids are "<app id>|<request id>": fal rebuilds the status/result URLs from bo
 
 `base_url` (a proxy or a test fake) replaces `https://queue.fal.run/`: fal-client reads the
 queue host from a module global, so ttv sets that global only while it builds a request, under a
-process-wide lock. fal-client's own retries (up to 10 on 408/409/429 and ingress 5xx) stay as the
+process-wide lock (submits to a base_url are therefore serialized; polls are not). fal-client's own retries (up to 10 on 408/409/429 and ingress 5xx) stay as the
 SDK ships them; ttv classifies what comes out of them.
 
 Setup: FAL_KEY or `ttv keys set fal`. Images go as data: URIs (no CDN upload).
@@ -213,8 +213,9 @@ class FalBackend(RemoteVideoBackend):
 
     def submit(self, request: VideoRequest) -> str:
         client = self.client()
+        arguments = self.arguments(request)  # reads and encodes images: outside the global lock
         with self.calling("submit"), self._queue_host():
-            handle = client.submit(self.opts.model, arguments=self.arguments(request))
+            handle = client.submit(self.opts.model, arguments=arguments)
         return f"{self.opts.model}|{handle.request_id}"
 
     def _handle(self, job_id: str) -> Any:

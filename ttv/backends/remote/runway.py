@@ -211,7 +211,10 @@ class RunwayBackend(RemoteVideoBackend):
             if credits is not None:
                 state.credits = float(credits)
                 state.cost_usd = round(float(credits) * USD_PER_RUNWAY_CREDIT, 6)
-        elif status == "failed":
+        elif status in ("failed", "cancelled") and credits is not None:
+            state.credits = float(credits)
+            state.cost_usd = round(float(credits) * USD_PER_RUNWAY_CREDIT, 6)
+        if status == "failed":
             state.error = classify_failure(str(getattr(task, "failure_code", "") or ""),
                                            str(getattr(task, "failure", "") or ""), job_id)
         elif status == "cancelled":
