@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
 from ttv.commands._common import (
     DryRunOpt,
     ForceOpt,
@@ -30,9 +39,14 @@ def run_command(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     wait_for_lock: WaitLockOpt = 0.0,
+    monitor: Annotated[bool, typer.Option("--monitor", help="Show the live dashboard while the run works (needs the tui extra); quitting it stops the run, resumably.")] = False,  # noqa: E501
 ) -> None:
     """Plan (if there is no plan.toml), keyframes, render or chain, stitch: only what is missing or stale."""
     from ttv.commands._steps import make_options, run_steps
+
+    if monitor:
+        _run_with_monitor(project, force=force, only=only, max_cost=max_cost, on_error=on_error, detach=detach)
+        return
     from ttv.core.steps import run_all_steps
 
     options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
@@ -45,3 +59,38 @@ def run_command(
         final = [r for r in reports if r.step == "stitch" and (r.done or r.skipped)]
         if final:
             err.print(f"film: [bold]{final[0].output}[/]")
+
+
+def _run_with_monitor(project: Path | None, **flags: object) -> None:
+    """The run works in a child process (its messages go to .ttv/run.log) while the dashboard owns the
+    terminal. Quitting the dashboard interrupts the run like Ctrl-C: finished work is kept."""
+    from ttv.commands.monitor import monitor as show_dashboard
+    from ttv.core.project import Project
+
+    proj = Project.discover(project)
+    args = [sys.executable, "-m", "ttv", "run", "-p", str(proj.root), "--on-error", str(flags["on_error"])]
+    for name in ("force", "detach"):
+        if flags[name]:
+            args.append(f"--{name}")
+    if flags["only"]:
+        args += ["--only", str(flags["only"])]
+    if flags["max_cost"] is not None:
+        args += ["--max-cost", str(flags["max_cost"])]
+    proj.ttv_dir.mkdir(parents=True, exist_ok=True)
+    log_path = proj.ttv_dir / "run.log"
+    with open(log_path, "wb") as log:
+        child = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 env={**os.environ, "NO_COLOR": "1"})
+        try:
+            show_dashboard(proj.root)
+        finally:
+            if child.poll() is None:
+                err.print("dashboard closed: stopping the run (finished work is kept; `ttv run` resumes)")
+                child.send_signal(signal.SIGINT)
+            code = child.wait()
+    tail = log_path.read_text(errors="replace").strip().splitlines()[-12:]
+    for line in tail:
+        err.print(line, markup=False, highlight=False)
+    err.print(f"run log: {proj.rel(log_path)}")
+    if code:
+        raise typer.Exit(code)
