@@ -95,10 +95,15 @@ def test_help_lists_the_options(tmp_path: Path) -> None:
         ("missing", {}, "is not a folder"),
         ("project", {"replay": True}, "nothing to replay"),
         ("events", {"speed": 0}, "--speed must be above 0"),
-        ("events", {}, "needs an interactive terminal"),  # pytest's stdout is not a terminal
+        ("events", {}, "needs an interactive terminal"),
     ],
 )
-def test_clear_errors(tmp_path: Path, setup: str, kwargs: dict[str, object], message: str) -> None:
+def test_clear_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: str, kwargs: dict[str, object], message: str
+) -> None:
+    import ttv.commands.monitor as command
+
+    monkeypatch.setattr(command, "_interactive", lambda: False)  # as under CI or with a pipe
     root = tmp_path / "p"
     if setup == "empty":
         root.mkdir()

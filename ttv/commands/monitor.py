@@ -29,6 +29,15 @@ def _textual_available() -> bool:
         return False
 
 
+def _interactive() -> bool:
+    """Textual draws on stderr and reads keys from stdin: both must be a terminal."""
+    streams = (sys.__stdin__, sys.__stderr__)
+    try:
+        return all(s is not None and s.isatty() for s in streams)
+    except (AttributeError, ValueError):
+        return False
+
+
 def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval: float = 0.5) -> None:
     """Run the dashboard on `project` until the user quits. Reads the project; never writes it."""
     if not _textual_available():
@@ -56,7 +65,7 @@ def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval
         raise ConfigError(f"--speed must be above 0, not {speed}", hint="e.g. --speed 10")
     if interval <= 0:
         raise ConfigError(f"--interval must be above 0, not {interval}", hint="e.g. --interval 0.5")
-    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+    if not _interactive():
         raise ConfigError(
             "ttv monitor needs an interactive terminal",
             hint="for a plain log, read .ttv/events.jsonl (or use `ttv status`)",
