@@ -306,3 +306,14 @@ def test_openai_length_cutoff_is_invalid(openai_key, openai_fake: OpenAIFake) ->
     with pytest.raises(PlanInvalid) as exc:
         openai_planner(openai_fake).plan(req(), FakeCtx())
     assert "output-token limit" in exc.value.message
+
+
+def test_planner_cost_estimate_and_actual_usage(google_key, gemini_fake: GeminiFake) -> None:
+    planner = gemini(gemini_fake)
+    est = planner.estimate_cost(req())
+    assert 0 < est.usd < 0.05 and "gemini-2.5-flash" in est.source
+    gemini_fake.queue(gemini_plan(plan_json(3)))
+    planner.plan(req(), FakeCtx())
+    assert planner.usage == {"prompt_tokens": 120, "output_tokens": 480}
+    assert planner.actual_cost() == pytest.approx((120 * 0.30 + 480 * 2.50) / 1e6)
+    assert OpenAIPlanner(OpenAIPlannerOptions(model="my-local-llm")).estimate_cost(req()).usd == 0.0

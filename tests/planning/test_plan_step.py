@@ -74,6 +74,7 @@ def test_gemini_plan_end_to_end_with_audit(make_project, google_key, gemini_fake
     (audit,) = audit_dir(proj).glob("*-gemini.json")
     doc = json.loads(audit.read_text())
     assert doc["ok"] is True and doc["model"] == "gemini-2.5-flash" and doc["request"]["video_backend"] == "runway"
+    assert doc["usage"]["output_tokens"] == 480 and doc["cost_usd"] > 0
     assert json.loads(doc["exchanges"][1]["response"]["text"])["segments"][0]["duration"] == 12
     assert "responseJsonSchema" not in audit.read_text() and "schema" in doc["exchanges"][0]
     # The request went with the key in a header; no project file holds it.

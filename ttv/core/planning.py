@@ -172,6 +172,8 @@ def _write_audit(project: Project, name: str, planner: Planner, request: PlanReq
                     "durations": (caps.durations if caps and caps.durations else
                                   [caps.min_duration, caps.max_duration] if caps else None),
                     "max_prompt_chars": caps.max_prompt_chars if caps else None},
+        "usage": getattr(planner, "usage", {}),
+        "cost_usd": planner.actual_cost() if hasattr(planner, "actual_cost") else 0.0,
         "exchanges": transcript,
         "notes": notes or [],
     }

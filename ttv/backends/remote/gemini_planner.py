@@ -104,6 +104,9 @@ class GeminiPlanner(LLMPlanner):
     sdk_module: ClassVar[str] = "google.genai"
     default_model: ClassVar[str] = "gemini-2.5-flash"
     OptionsModel: ClassVar[type[Options]] = GeminiPlannerOptions
+    token_prices: ClassVar[dict[str, tuple[float, float]]] = {
+        "gemini-2.5-flash": (0.30, 2.50), "gemini-2.5-flash-lite": (0.10, 0.40), "gemini-2.5-pro": (1.25, 10.0)}
+    token_price_source: ClassVar[str] = "USD per 1M tokens in/out, Google AI pricing page 2026-11 (verify)"
 
     def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
         super().__init__(options, api_key=api_key)

@@ -36,6 +36,9 @@ class OpenAIPlanner(LLMPlanner):
     sdk_pip: ClassVar[str] = "ttv[openai]"
     default_model: ClassVar[str] = "gpt-4o-mini"
     OptionsModel: ClassVar[type[Options]] = OpenAIPlannerOptions
+    token_prices: ClassVar[dict[str, tuple[float, float]]] = {
+        "gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.0), "gpt-4.1-mini": (0.40, 1.60), "o4-mini": (1.10, 4.40)}
+    token_price_source: ClassVar[str] = "USD per 1M tokens in/out, OpenAI pricing page 2026-11 (verify)"
 
     def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
         super().__init__(options, api_key=api_key)

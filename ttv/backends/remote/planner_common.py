@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ttv.backends.base import (
     Availability,
+    CostEstimate,
     JobContext,
     Options,
     PlanDraft,
@@ -417,12 +418,38 @@ class LLMPlanner(Planner):
     default_model: ClassVar[str]
     OptionsModel: ClassVar[type[Options]] = LLMPlannerOptions
 
+    # USD per 1M (input, output) tokens, dated; unknown models estimate $0 (see `ttv estimate`).
+    token_prices: ClassVar[dict[str, tuple[float, float]]] = {}
+    token_price_source: ClassVar[str] = ""
+
     def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
         super().__init__(options)
         self._explicit_key = api_key
         self.transcript: list[dict[str, Any]] = []
         self.locked: list[dict[str, Any]] = []
         self.notes: list[str] = []
+        self.usage: dict[str, int] = {"prompt_tokens": 0, "output_tokens": 0}
+
+    def token_cost(self, prompt_tokens: float, output_tokens: float) -> float:
+        price = self.token_prices.get(self.model_name())
+        if price is None:
+            return 0.0
+        return round((prompt_tokens * price[0] + output_tokens * price[1]) / 1e6, 6)
+
+    def estimate_cost(self, request: PlanRequest) -> CostEstimate:
+        """A rough figure from the prompt size (4 characters a token) and the expected answer size."""
+        prompt = build_prompt(request, max_prompt_chars=1000, max_keyframe_chars=self.opts.max_keyframe_chars,
+                              max_input_chars=self.opts.max_input_chars)
+        tokens_in = (len(prompt.system) + len(prompt.user) + len(json.dumps(plan_json_schema()))) / 4
+        tokens_out = 250 * prompt.segments + 80 * prompt.keyframes + 300
+        known = self.model_name() in self.token_prices
+        source = (f"{self.name}/{self.model_name()}: {self.token_price_source}" if known else
+                  f"no token price known for {self.model_name()}")
+        return CostEstimate(usd=self.token_cost(tokens_in, tokens_out), seconds=10.0 + 0.02 * tokens_out,
+                            source=source)
+
+    def actual_cost(self) -> float:
+        return self.token_cost(self.usage["prompt_tokens"], self.usage["output_tokens"])
 
     @property
     def opts(self) -> LLMPlannerOptions:
@@ -497,6 +524,8 @@ class LLMPlanner(Planner):
                 if err.kind == "retryable":
                     err.message += f" (gave up after {attempt} attempts)"
                 raise err from None
+            for k in ("prompt_tokens", "output_tokens"):
+                self.usage[k] += int(result.usage.get(k) or 0)
             entry["response"] = {"text": result.text, "refusal": result.refusal, "finish_reason": result.finish_reason,
                                  "truncated": result.truncated, "usage": result.usage, "model": result.model}
             return result
