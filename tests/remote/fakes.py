@@ -130,8 +130,7 @@ class FakeProvider:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.server_port}"
 
     def close(self) -> None:
         self.server.shutdown()
@@ -271,8 +270,8 @@ class RunwayFake(FakeProvider):
     def route(self, rec: Recorded) -> Reply:
         if rec.method == "POST" and rec.path in ("/v1/image_to_video", "/v1/text_to_video"):
             body = rec.body if isinstance(rec.body, dict) else {}
-            job = self.new_job(body, float(body.get("duration", 5)), prefix="task-")
-            return Reply(200, {"id": job.id, "estimatedCost": {"credits": 5 * job.duration}})
+            new = self.new_job(body, float(body.get("duration", 5)), prefix="task-")
+            return Reply(200, {"id": new.id, "estimatedCost": {"credits": 5 * new.duration}})
         if rec.method == "POST" and rec.path == "/v1/uploads":
             return Reply(200, {"uploadUrl": f"{self.url}/upload-bucket", "fields": {"key": "u1"},
                                "runwayUri": "runway://uploads/u1"})
@@ -330,8 +329,8 @@ class VeoFake(FakeProvider):
         body = rec.body if isinstance(rec.body, dict) else {}
         if verb == "predictLongRunning":
             params = body.get("parameters", {})
-            job = self.new_job(body, float(params.get("durationSeconds", 8)), prefix="op")
-            return Reply(200, {"name": f"publishers/google/models/{model}/operations/{job.id}"})
+            new = self.new_job(body, float(params.get("durationSeconds", 8)), prefix="op")
+            return Reply(200, {"name": f"publishers/google/models/{model}/operations/{new.id}"})
         name = str(body.get("operationName", ""))
         job = self.jobs.get(name.rsplit("/", 1)[-1])
         if job is None:
@@ -408,9 +407,9 @@ class FalFake(FakeProvider):
                 duration = (int(body["num_frames"]) - 1) / float(body.get("frames_per_second", 16))
             else:
                 duration = float(body.get("duration", 5))
-            job = self.new_job({"app": app, **body}, duration, prefix="req-")
-            base = f"{self.url}/{owner}/{alias}/requests/{job.id}"
-            return Reply(200, {"request_id": job.id, "response_url": base, "status_url": base + "/status",
+            new = self.new_job({"app": app, **body}, duration, prefix="req-")
+            base = f"{self.url}/{owner}/{alias}/requests/{new.id}"
+            return Reply(200, {"request_id": new.id, "response_url": base, "status_url": base + "/status",
                                "cancel_url": base + "/cancel", "queue_position": 0})
         return Reply(404, {"detail": f"no route {rec.method} {rec.path}"})
 
@@ -431,8 +430,8 @@ class MiniMaxFake(FakeProvider):
     def route(self, rec: Recorded) -> Reply:
         if rec.method == "POST" and rec.path == "/v1/video_generation":
             body = rec.body if isinstance(rec.body, dict) else {}
-            job = self.new_job(body, float(body.get("duration", 6)), prefix="")
-            return self.ok(task_id=job.id)
+            new = self.new_job(body, float(body.get("duration", 6)), prefix="")
+            return self.ok(task_id=new.id)
         if rec.method == "GET" and rec.path == "/v1/query/video_generation":
             job = self.jobs.get((rec.query.get("task_id") or [""])[0])
             if job is None:

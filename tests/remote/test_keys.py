@@ -16,7 +16,7 @@ from ttv.core.errors import ConfigError
 SECRET = "rk_live_SECRET_abcdef0123456789"
 
 
-def cli() -> typer.Typer:
+def keys_cli() -> typer.Typer:
     root = typer.Typer()
     root.add_typer(keys_app, name="keys")
 
@@ -83,23 +83,23 @@ def test_redact(monkeypatch) -> None:
 def test_cli_set_list_remove(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("TTV_HOME", str(tmp_path))
     runner = CliRunner()
-    r = runner.invoke(cli(), ["keys", "set", "runway", "--stdin"], input=SECRET + "\n")
+    r = runner.invoke(keys_cli(), ["keys", "set", "runway", "--stdin"], input=SECRET + "\n")
     assert r.exit_code == 0, r.output
     assert keys.get_key("runway") == SECRET
     assert SECRET not in r.output
     monkeypatch.setenv("MY_FAL", "fal_from_env_123456")
-    r = runner.invoke(cli(), ["keys", "set", "fal", "--from-env", "MY_FAL"])
+    r = runner.invoke(keys_cli(), ["keys", "set", "fal", "--from-env", "MY_FAL"])
     assert r.exit_code == 0 and keys.get_key("fal") == "fal_from_env_123456"
-    r = runner.invoke(cli(), ["keys", "list", "--json"])
+    r = runner.invoke(keys_cli(), ["keys", "list", "--json"])
     assert r.exit_code == 0 and SECRET not in r.output and "fal_from_env" not in r.output
     assert '"source": "keys file"' in r.output
-    r = runner.invoke(cli(), ["keys", "list"])
+    r = runner.invoke(keys_cli(), ["keys", "list"])
     assert r.exit_code == 0 and SECRET not in r.output and "runway" in r.output
-    r = runner.invoke(cli(), ["keys", "remove", "runway"])
+    r = runner.invoke(keys_cli(), ["keys", "remove", "runway"])
     assert r.exit_code == 0 and keys.get_key("runway") is None
-    r = runner.invoke(cli(), ["keys", "remove", "runway"])
+    r = runner.invoke(keys_cli(), ["keys", "remove", "runway"])
     assert r.exit_code == 2
-    r = runner.invoke(cli(), ["keys", "set", "fal", "--from-env", "UNSET_VAR_X"])
+    r = runner.invoke(keys_cli(), ["keys", "set", "fal", "--from-env", "UNSET_VAR_X"])
     assert r.exit_code == 2
-    r = runner.invoke(cli(), ["keys", "set", "nosuch", "--stdin"], input="abc\n")
+    r = runner.invoke(keys_cli(), ["keys", "set", "nosuch", "--stdin"], input="abc\n")
     assert r.exit_code == 2

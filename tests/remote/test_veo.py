@@ -104,7 +104,7 @@ def test_gemini_mode_on_genai3_reports_sdk_mode(api_keys, veo_fake, keyframes, t
         pytest.skip("google-genai 2.x supports the Gemini API route")
     with pytest.raises(BackendError) as info:
         backend(veo_fake, api="gemini").generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", FakeCtx())
-    assert info.value.code == "sdk-mode" and info.value.kind == "backend" and "google-genai<3" in info.value.hint
+    assert info.value.code == "sdk-mode" and info.value.kind == "backend" and "google-genai<3" in (info.value.hint or "")
     assert veo_fake.requests == []
 
 

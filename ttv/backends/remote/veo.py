@@ -240,13 +240,13 @@ class VeoBackend(RemoteVideoBackend):
 
         client = self.client()
         with self.calling("poll"):
-            op = client.operations.get(types.GenerateVideosOperation(name=job_id))
+            op = client.operations.get(types.GenerateVideosOperation.model_validate({"name": job_id}))
         if not op.done:
             return JobState(job_id, "running", provider_status="running")
         if op.error:
-            err = classify_operation_error(job_id, dict(op.error))
-            status = "cancelled" if err.code == "CANCELLED" else "failed"
-            return JobState(job_id, status, provider_status="error", error=err)  # type: ignore[arg-type]
+            op_err = classify_operation_error(job_id, dict(op.error))
+            status = "cancelled" if op_err.code == "CANCELLED" else "failed"
+            return JobState(job_id, status, provider_status="error", error=op_err)  # type: ignore[arg-type]
         response = op.response
         videos = list(getattr(response, "generated_videos", None) or [])
         if not videos or videos[0].video is None:
