@@ -247,3 +247,14 @@ def test_no_color_is_respected(project: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_environment_untouched() -> None:
     assert os.environ.get("TZ") == "UTC"  # the conftest pins it for log clock times
+
+
+async def test_q_quits_from_the_details_too(project: Path) -> None:
+    write_events(project, SCENARIO)
+    app = make_app(project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailsScreen)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running

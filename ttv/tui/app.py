@@ -247,7 +247,8 @@ class DetailsScreen(ModalScreen[None]):
     """Details of one segment over the dashboard (narrow terminals, or enter)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,enter,q", "close", "close", key_display="esc"),
+        Binding("escape,enter", "close", "close", key_display="esc"),
+        Binding("q", "app.quit", "quit"),
         Binding("j,down", "move(1)", "next", key_display="↓/j"),
         Binding("k,up", "move(-1)", "previous", key_display="↑/k"),
     ]
@@ -400,7 +401,8 @@ class MonitorApp(App[None]):
         return self._table
 
     def _live(self) -> bool:
-        return self._table is not None and self._table.is_attached and not self._exit and not self._closing
+        closing = getattr(self, "_exit", False) or getattr(self, "_closing", False)
+        return self._table is not None and self._table.is_attached and not closing
 
     def on_mount(self) -> None:
         self._table = self.query_one(SegmentTable)
@@ -449,11 +451,11 @@ class MonitorApp(App[None]):
         second for the clocks (elapsed, ETA). Never raises."""
         changed = False
         try:
-            events, reset = self.source.poll()
+            new_events, reset = self.source.poll()
             if reset:
                 self.model.reset_events()
-            self.model.apply_many(events)
-            changed = bool(events) or reset
+            self.model.apply_many(new_events)
+            changed = bool(new_events) or reset
             changed |= self.model.reload_files()
             if self._ticks % max(1, round(2.0 / self.interval)) == 0:  # about every 2 s
                 alive = self.model.run.alive
@@ -461,7 +463,7 @@ class MonitorApp(App[None]):
                 changed |= alive != self.model.run.alive
             self._ticks += 1
         except Exception as e:  # keep the dashboard alive whatever the project looks like
-            self.model._log(time.time(), "warn", f"reading the project failed: {type(e).__name__}: {e}")
+            self.model.note("warn", f"reading the project failed: {type(e).__name__}: {e}")
             changed = True
         mono = time.monotonic()
         if changed or mono - self._last_refresh >= 1.0:

@@ -690,6 +690,10 @@ class MonitorState:
     def _log(self, ts: float, level: str, text: str) -> None:
         self.log.append(LogLine(ts, level, text))
 
+    def note(self, level: str, text: str) -> None:
+        """A line of the monitor's own (a problem reading the project) in the log tail."""
+        self._log(time.time(), level, text)
+
     # ------------------------------------------------------------------ liveness
 
     def check_liveness(self) -> None:
