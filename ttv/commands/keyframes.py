@@ -153,7 +153,7 @@ def keyframes_command(
     then keyframes/contact-sheet.png to review them all at a glance before rendering video."""
     options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run)
     reroll_ids = {part.strip() for item in (reroll or []) for part in item.split(",") if part.strip()}
-    if (from_dir is not None or provider is not None or reroll_ids) and not dry_run:
+    if from_dir is not None or provider is not None or (reroll_ids and not dry_run):
         proj = Project.discover(project)
         with proj.locked("keyframes", wait=wait_for_lock):
             if from_dir is not None:
@@ -165,7 +165,7 @@ def keyframes_command(
                 registry.create(provider, proj.config.backends.get(provider), kind="image")
                 proj.config.keyframes = provider
                 proj.save_config()
-            if reroll_ids:
+            if reroll_ids and not dry_run:
                 seeds = _reroll(proj, reroll_ids)
                 err.print("re-rolling " + ", ".join(f"{k} (seed {v})" for k, v in sorted(seeds.items())),
                           highlight=False)
