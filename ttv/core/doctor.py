@@ -968,10 +968,14 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
     checks += check_ffmpeg()
     gpus, reason = gpu_mod.query_gpus()
     checks.append(check_gpus(local_needed, lambda: (gpus, reason)))
-    if local_needed or "torch" in sys.modules or importlib.util.find_spec("torch") is not None:
+    if local_needed or gpus or "torch" in sys.modules:
         torch_check = check_torch(local_needed, bool(gpus))
         if torch_check is not None:
             checks.append(torch_check)
+    elif dist_version("torch"):
+        # Importing torch takes seconds; with no GPU and no local backend its CUDA state does not matter.
+        checks.append(Check("torch", "gpu", "ok", f"torch {dist_version('torch')} installed (not imported: no GPU and "
+                            "no local backend configured)", required=False, data={"version": dist_version("torch")}))
     if config_error is not None:
         checks.append(config_error)
     if project is not None:
