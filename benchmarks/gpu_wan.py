@@ -1,0 +1,248 @@
+"""Wan 2.1 T2V 1.3B on one GPU: seconds per step, total seconds and peak GPU memory per memory setting.
+
+GPU machines here cannot download weights, and compute cost does not depend on the weights' values, so
+this builds the REAL-SIZE architecture from the shipped configs (benchmarks/configs/, 1.42 B-parameter
+transformer + Wan 2.1 VAE) with random weights and feeds precomputed random UMT5-width prompt embeddings
+(1 x 512 x 4096) instead of running the text encoder. The memory switches are applied by the backend's own
+code (`ttv.backends.local.common.apply_memory_options`), so this also checks that code on a real GPU.
+
+One short command on a 1-GPU machine with the project installed (`pip install -e '.[local]'`):
+
+    python benchmarks/gpu_wan.py                      # 480x832, 81 frames, 50 steps, all settings
+    python benchmarks/gpu_wan.py --steps 10           # quick look; totals are also projected to 50 steps
+    python benchmarks/gpu_wan.py --device cpu --tiny --height 64 --width 64 --frames 9 --steps 3 \
+        --settings plain,model,group                  # CPU smoke test of the script itself (no GPU)
+
+Settings (each in a fresh subprocess, so peak memory and hooks never leak between them):
+    plain    pipe.to("cuda"), bf16 transformer, fp32 VAE
+    model    enable_model_cpu_offload()
+    group    enable_group_offload(block_level, 1 block per group, CUDA streams)
+    compile  plain + regional torch.compile (compile_repeated_blocks); the first step includes compiling
+
+Published figures to compare with (../shared/reference/models.md, section D):
+    Wan2.1 T2V-1.3B 480p 81 frames, RTX 4090, offload + t5_cpu: 261.4 s total, 8.19 GB peak (Wan2.1 README)
+    Wan 14B transformer, one forward 480x832x81 on an H100: 4.60 s, 3.77 s compiled (diffusers PR #11605);
+    the 1.3B transformer does ~1/10 of the linear-layer FLOPs and ~0.3x of the attention FLOPs of 14B.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = Path(__file__).resolve().parent / "configs"
+sys.path.insert(0, str(ROOT))
+
+PUBLISHED_4090_TOTAL_S = 261.4  # Wan2.1 README, T2V-1.3B 480p, 50 steps, offload + t5_cpu
+PUBLISHED_4090_PEAK_GB = 8.19
+SETTINGS = ("plain", "model", "group", "compile")
+
+
+def _config(path: Path) -> dict[str, Any]:
+    return {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_")}
+
+
+def run_one(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanPipeline, WanTransformer3DModel
+
+    from ttv.backends.local.common import LocalOptions, apply_memory_options
+
+    setting = args.one
+    device = args.device
+    cuda = device.startswith("cuda")
+    torch.manual_seed(0)
+    build_on = device if cuda else "cpu"
+    t_build = time.perf_counter()
+    with torch.device(build_on):  # random init on the GPU is seconds; on CPU ~20 s
+        tcfg, vcfg = _config(Path(args.transformer_config)), _config(Path(args.vae_config))
+        if args.tiny:
+            tcfg.update(num_attention_heads=2, attention_head_dim=12, ffn_dim=32, num_layers=2, text_dim=32)
+            vcfg.update(base_dim=3, dim_mult=[1, 1, 1, 1], num_res_blocks=1)
+        transformer = WanTransformer3DModel(**tcfg).to(torch.bfloat16).eval()
+        vae = AutoencoderKLWan(**vcfg).to(torch.float32).eval()
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
+    pipe = WanPipeline(tokenizer=None, text_encoder=None, vae=vae, scheduler=scheduler, transformer=transformer)
+    if setting in ("model", "group"):
+        pipe.to("cpu")  # offload starts from weights in CPU memory, as after from_pretrained
+    text_dim = transformer.config.text_dim
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    prompt = torch.randn(1, 512, text_dim, generator=gen).to(torch.bfloat16)
+    negative = torch.randn(1, 512, text_dim, generator=gen).to(torch.bfloat16)
+    build_s = time.perf_counter() - t_build
+
+    offload = {"plain": "none", "compile": "none", "model": "model", "group": "group"}[setting]
+    opts = LocalOptions(offload=offload, compile="regional" if setting == "compile" else "none")
+    notes = apply_memory_options(pipe, opts, device, [0] if cuda else [])
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+    stamps: list[float] = []
+
+    def on_step(p: Any, i: int, t: Any, kw: dict[str, Any]) -> dict[str, Any]:
+        if cuda:
+            torch.cuda.synchronize()
+        stamps.append(time.perf_counter())
+        return kw
+
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        out = pipe(
+            prompt_embeds=prompt.to(device),
+            negative_prompt_embeds=negative.to(device),
+            height=args.height,
+            width=args.width,
+            num_frames=args.frames,
+            num_inference_steps=args.steps,
+            guidance_scale=args.guidance,
+            generator=gen,
+            output_type="np",
+            callback_on_step_end=on_step,
+        )
+    if cuda:
+        torch.cuda.synchronize()
+    t_end = time.perf_counter()
+    steps = [b - a for a, b in zip([t0, *stamps[:-1]], stamps, strict=True)]
+    steady = steps[2:] if len(steps) > 4 else steps[1:] or steps
+    per_step = statistics.median(steady)
+    denoise = stamps[-1] - t0
+    decode = t_end - stamps[-1]
+    total = t_end - t0
+    result: dict[str, Any] = {
+        "setting": setting,
+        "device": torch.cuda.get_device_name(0) if cuda else "cpu",
+        "steps": args.steps,
+        "size": f"{args.width}x{args.height}x{args.frames}",
+        "guidance": args.guidance,
+        "s_per_step": round(per_step, 3),
+        "first_step_s": round(steps[0], 3),
+        "denoise_s": round(denoise, 2),
+        "vae_decode_s": round(decode, 2),
+        "total_s": round(total, 2),
+        "total_50_steps_s": round(steps[0] + per_step * (50 - 1) + decode, 1),
+        "peak_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2) if cuda else None,
+        "peak_reserved_gb": round(torch.cuda.max_memory_reserved() / 2**30, 2) if cuda else None,
+        "build_s": round(build_s, 1),
+        "frames_out": int(out.frames.shape[1]),
+        "notes": notes,
+        "torch": torch.__version__,
+    }
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="Wan 2.1 1.3B real-size GPU benchmark (random weights)")
+    ap.add_argument("--settings", default=",".join(SETTINGS), help="comma list of " + ", ".join(SETTINGS))
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--width", type=int, default=832)
+    ap.add_argument("--frames", type=int, default=81)
+    ap.add_argument("--guidance", type=float, default=5.0, help=">1 = classifier-free guidance (2 forwards/step)")
+    ap.add_argument("--device", default="cuda:0")
+    ap.add_argument("--transformer-config", default=str(CONFIGS / "wan2.1_t2v_1.3b_transformer.json"))
+    ap.add_argument("--vae-config", default=str(CONFIGS / "wan2.1_vae.json"))
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds per setting")
+    ap.add_argument("--json", default="", help="also write all results to this file")
+    ap.add_argument("--tiny", action="store_true", help="shrink the model (CPU smoke test of this script only)")
+    ap.add_argument("--one", default="", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.one:
+        print("RESULT " + json.dumps(run_one(args)), flush=True)
+        return
+
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            sys.exit("no CUDA GPU visible: this benchmark needs one (--device cpu --tiny smoke-tests the script)")
+    results: list[dict[str, Any]] = []
+    env = {
+        **os.environ,
+        "PYTORCH_CUDA_ALLOC_CONF": os.environ.get("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True"),
+    }
+    for setting in [s.strip() for s in args.settings.split(",") if s.strip()]:
+        if setting not in SETTINGS:
+            sys.exit(f"unknown setting {setting!r}; choose from {', '.join(SETTINGS)}")
+        cmd = [sys.executable, __file__, "--one", setting, *_forward(args)]
+        print(f"[{setting}] running ...", file=sys.stderr, flush=True)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
+        except subprocess.TimeoutExpired:
+            results.append({"setting": setting, "error": f"timed out after {args.timeout:.0f} s"})
+            continue
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        if line is None:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            results.append({"setting": setting, "error": " | ".join(tail) or f"exit {proc.returncode}"})
+        else:
+            results.append(json.loads(line[len("RESULT ") :]))
+        print(f"[{setting}] {json.dumps(results[-1])}", file=sys.stderr, flush=True)
+    report(results, args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def _forward(args: argparse.Namespace) -> list[str]:
+    return [
+        "--steps",
+        str(args.steps),
+        "--height",
+        str(args.height),
+        "--width",
+        str(args.width),
+        "--frames",
+        str(args.frames),
+        "--guidance",
+        str(args.guidance),
+        "--device",
+        args.device,
+        "--transformer-config",
+        args.transformer_config,
+        "--vae-config",
+        args.vae_config,
+        *(["--tiny"] if args.tiny else []),
+    ]
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    ok = [r for r in results if "error" not in r]
+    device = ok[0]["device"] if ok else "?"
+    print(
+        f"Wan 2.1 T2V 1.3B (random weights, real size), {args.width}x{args.height}x{args.frames}, "
+        f"{args.steps} steps, guidance {args.guidance}, on {device}"
+    )
+    print(
+        f"{'setting':<9} {'s/step':>7} {'1st step':>8} {'denoise':>8} {'VAE':>6} {'total':>7} "
+        f"{'50-step':>8} {'peak GB':>8} {'vs 4090 pub.':>12}"
+    )
+    for r in results:
+        if "error" in r:
+            print(f"{r['setting']:<9} ERROR: {r['error']}")
+            continue
+        peak = f"{r['peak_gb']:.2f}" if r["peak_gb"] is not None else "-"
+        print(
+            f"{r['setting']:<9} {r['s_per_step']:>7.3f} {r['first_step_s']:>8.2f} {r['denoise_s']:>8.1f} "
+            f"{r['vae_decode_s']:>6.1f} {r['total_s']:>7.1f} {r['total_50_steps_s']:>8.1f} {peak:>8} "
+            f"{r['total_50_steps_s'] / PUBLISHED_4090_TOTAL_S:>11.2f}x"
+        )
+    print(
+        f"published: Wan2.1 README, T2V-1.3B 480p 81f on an RTX 4090 (offload + t5_cpu): "
+        f"{PUBLISHED_4090_TOTAL_S} s total, {PUBLISHED_4090_PEAK_GB} GB peak; '50-step' projects this run to "
+        "50 steps (first step + 49 x median step + VAE); the text encoder is not run here (precomputed "
+        "embeddings), the published figure includes it on the CPU."
+    )
+
+
+if __name__ == "__main__":
+    main()
