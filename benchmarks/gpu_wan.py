@@ -219,7 +219,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     ok = [r for r in results if "error" not in r]
     device = ok[0]["device"] if ok else "?"
     print(
-        f"Wan 2.1 T2V 1.3B (random weights, real size), {args.width}x{args.height}x{args.frames}, "
+        f"Wan 2.1 T2V 1.3B (random weights, {'TINY smoke-test model' if args.tiny else 'real size'}), "
+        f"{args.width}x{args.height}x{args.frames}, "
         f"{args.steps} steps, guidance {args.guidance}, on {device}"
     )
     print(
