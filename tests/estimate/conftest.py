@@ -37,7 +37,7 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def write_project(root: Path, *, segments: list[dict[str, Any]] | None = None, keyframes: bool = True,
+def write_project(root: Path, *, segments: list[dict[str, Any]] | None = None, with_keyframes: bool = True,
                   **config: Any) -> Path:
     """A project folder with ttv.toml and (unless segments is None) a plan.toml written by hand.
 
@@ -54,15 +54,15 @@ def write_project(root: Path, *, segments: list[dict[str, Any]] | None = None, k
     segs = []
     for i, seg in enumerate(segments):
         entry = {"id": f"s{i:03d}", "duration": 5, "prompt": f"shot {i} of the lighthouse", **seg}
-        if keyframes and cfg["mode"] == "keyframe":
+        if with_keyframes and cfg["mode"] == "keyframe":
             entry.setdefault("start_keyframe", f"k{i:03d}")
             entry.setdefault("end_keyframe", f"k{i + 1:03d}")
-        elif keyframes and i == 0:
+        elif with_keyframes and i == 0:
             entry.setdefault("start_keyframe", "k000")
         segs.append(entry)
     count = (len(segments) + 1) if cfg["mode"] == "keyframe" else 1
     plan: dict[str, Any] = {"schema": 1, "planner": "heuristic", "segments": segs}
-    if keyframes:
+    if with_keyframes:
         plan["keyframes"] = [{"id": f"k{i:03d}", "prompt": f"keyframe {i}"} for i in range(count)]
     (root / "plan.toml").write_text(tomli_w.dumps(plan))
     return root

@@ -99,7 +99,7 @@ def test_price_override_from_ttv_toml(runner: CliRunner, project_factory: Any) -
 
 def test_local_wan_time_from_timing_table(runner: CliRunner, project_factory: Any) -> None:
     # Wan2.1 T2V-1.3B: 261.4 s / 50 steps at 832x480x81 on an RTX 4090 -> 10 steps = 52.28 s, and $0.
-    root = project_factory(backend="wan", width=832, height=480, fps=16, keyframes=False,
+    root = project_factory(backend="wan", width=832, height=480, fps=16, with_keyframes=False,
                            backends={"wan": {"model": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "steps": 10,
                                              "gpu_type": "RTX 4090"}},
                            segments=[{"duration": 5}, {"duration": 5}])
@@ -175,3 +175,22 @@ def test_makespan() -> None:
     assert makespan([60, 60, 60, 60], 2) == 120
     assert makespan([100, 10, 10, 10], 2) == 100
     assert makespan([5, 5], 8) == 5
+
+
+def test_every_remote_provider_from_the_price_table(runner: CliRunner, project_factory: Any) -> None:
+    """fal (Wan 2.2 at 480p, $0.05/s), MiniMax Hailuo-02 768P ($0.045/s), Veo 3.1 fast at 1080p ($0.12/s), and
+    runway-image keyframes (gen4_image: $0.05 = 5 credits each), all per segment override in one project."""
+    root = project_factory(backend="runway", keyframes="runway-image",
+                           backends={"fal": {"resolution": "480p"}, "minimax": {"model": "MiniMax-Hailuo-02"},
+                                     "veo": {"model": "veo-3.1-fast-generate-001", "resolution": "1080p"}},
+                           segments=[{"backend": "fal"}, {"backend": "minimax", "duration": 6},
+                                     {"backend": "veo", "duration": 8}])
+    doc = estimate_json(runner, root)
+    fal, minimax, veo = clips(doc)
+    assert fal["usd"] == pytest.approx(5 * 0.05) and fal["model"] == "fal-ai/wan/v2.2-a14b/image-to-video"
+    assert minimax["usd"] == pytest.approx(6 * 0.045)
+    assert veo["usd"] == pytest.approx(8 * 0.12) and "@1080p" in veo["source"]
+    kfs = [i for i in doc["items"] if i["kind"] == "keyframe"]
+    assert len(kfs) == 4 and all(k["usd"] == pytest.approx(0.05) and k["credits"] == 5 for k in kfs)
+    assert doc["totals"]["credits"] == {"runway": pytest.approx(20)}  # runway-image spends Runway credits
+    assert doc["totals"]["usd"] == pytest.approx(0.25 + 0.27 + 0.96 + 0.20)
