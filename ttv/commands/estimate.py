@@ -48,27 +48,43 @@ def _render(est: ProjectEstimate) -> None:
     title = (f"estimate: {est.mode} mode, {sum(1 for i in est.items if i.kind == 'clip')} segments"
              + (" (worst case: whole fallback chain)" if worst else ""))
     table = Table(title=title, title_justify="left")
-    for col, justify in (("item", "left"), ("backend", "left"), ("model", "left"), ("dur", "right"),
-                         ("status", "left"), ("est. cost", "right"), ("credits", "right"), ("est. time", "right"),
-                         ("spent", "right")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    show_credits = any(i.credits is not None and not i.done for i in est.items)
+    show_spent = any(i.spent_usd for i in est.items)
+    columns = [("item", "left"), ("backend / model", "left"), ("dur", "right"), ("status", "left"),
+               ("est. cost", "right")]
+    columns += [("credits", "right")] if show_credits else []
+    columns += [("est. time", "right")]
+    columns += [("spent", "right")] if show_spent else []
+    for col, justify in columns:
+        table.add_column(col, justify=justify, no_wrap=col in ("item", "status", "est. cost"))  # type: ignore[arg-type]
     for i in est.items:
         usd = i.worst_usd if worst else i.usd
         secs = i.worst_seconds if worst else i.seconds
         style = STYLE.get(i.status, "")
         status = f"[{style}]{i.status}[/]" if style else i.status
         cost = "?" if i.error and not i.done else ("" if i.done else format_usd(usd))
-        table.add_row(i.id, i.backend if len(i.chain) <= 1 or not worst else " → ".join(i.chain), i.model,
-                      f"{i.duration:g}s" if i.kind == "clip" else "", status, cost,
-                      f"{i.credits:g}" if i.credits is not None and not i.done else "",
-                      "" if i.done else format_seconds(secs), format_usd(i.spent_usd) if i.spent_usd else "")
+        who = " → ".join(i.chain) if worst and len(i.chain) > 1 else i.backend
+        if i.model and i.model != i.backend:
+            who += f" / {i.model}"
+        row = [i.id, who, f"{i.duration:g}s" if i.kind == "clip" else "", status, cost]
+        if show_credits:
+            row.append(f"{i.credits:g}" if i.credits is not None and not i.done else "")
+        row.append("" if i.done else format_seconds(secs))
+        if show_spent:
+            row.append(format_usd(i.spent_usd) if i.spent_usd else "")
+        table.add_row(*row)
     remaining = est.worst_usd if worst else est.usd
     wall = est.worst_wall_seconds if worst else est.wall_seconds
-    credits = ", ".join(f"{v:g} {k} credits" for k, v in est.credits().items())
+    credits = ", ".join(f"{v:g} {k}" for k, v in est.credits().items())
     table.add_section()
-    table.add_row("total", "", "", f"{sum(i.duration for i in est.items if i.kind == 'clip'):g}s",
-                  f"{len(est.remaining)} to do", format_usd(remaining) + ("" if est.complete else " + ?"),
-                  credits, format_seconds(wall), format_usd(est.spent_usd))
+    total = ["total", "", f"{sum(i.duration for i in est.items if i.kind == 'clip'):g}s", f"{len(est.remaining)} to do",
+             format_usd(remaining) + ("" if est.complete else " + ?")]
+    if show_credits:
+        total.append(credits)
+    total.append(format_seconds(wall))
+    if show_spent:
+        total.append(format_usd(est.spent_usd))
+    table.add_row(*total)
     out.print(table)
     backends = [b for b in est.by_backend() if b.remaining or b.spent_usd]
     if len(backends) > 1:
@@ -80,6 +96,10 @@ def _render(est: ProjectEstimate) -> None:
                         f"{b.credits:g}" if b.credits is not None else "", format_seconds(b.seconds),
                         format_usd(b.spent_usd) if b.spent_usd else "")
         out.print(per)
+    busy = sum((i.worst_seconds if worst else i.seconds) for i in est.items)
+    if busy > wall + 1:
+        err.print(f"wall time ≈ {format_seconds(wall)} ({format_seconds(busy)} of API/GPU time, in parallel where "
+                  "the backends allow)")
     for w in est.warnings:
         err.print(f"[yellow]warning:[/] {w}")
     if est.budget_usd is not None:

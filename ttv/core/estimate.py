@@ -597,7 +597,7 @@ def _clip_item(backends: _Backends, st: ItemState, index: int, seg: SegmentSpec)
 
 def _final_item(project: Project, st: ItemState, seconds_of_video: float) -> ItemEstimate:
     cfg = project.config
-    item = ItemEstimate("final", "final", "stitch", "ffmpeg", duration=seconds_of_video, status=st.status,
+    item = ItemEstimate("final", "final", "stitch", "", duration=seconds_of_video, status=st.status,
                         done=st.fresh, reasons=list(st.reasons), spent_usd=_record_info(st)[2], chain=["stitch"],
                         source=f"rough: x264 veryfast ≈ {STITCH_FPS_720P:g} fps at 1280x720 (stream copy is faster)")
     if not st.fresh:
