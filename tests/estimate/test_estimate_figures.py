@@ -194,3 +194,20 @@ def test_every_remote_provider_from_the_price_table(runner: CliRunner, project_f
     assert len(kfs) == 4 and all(k["usd"] == pytest.approx(0.05) and k["credits"] == 5 for k in kfs)
     assert doc["totals"]["credits"] == {"runway": pytest.approx(20)}  # runway-image spends Runway credits
     assert doc["totals"]["usd"] == pytest.approx(0.25 + 0.27 + 0.96 + 0.20)
+
+
+def test_budget_helper_includes_keyframes_and_price_overrides(project_factory: Any) -> None:
+    """`check_project_budget` (what a budget guard can call): keyframes count, [prices] apply, --max-cost wins."""
+    from ttv.core.estimate import check_project_budget
+
+    root = project_factory(backend="runway", keyframes="runway-image", max_cost_usd=0.60,
+                           prices={"runway/gen4_turbo": 0.04}, segments=[{}, {}])
+    project = Project.load(root)
+    # 3 keyframes x $0.05 + 2 x 5 s x $0.04 = $0.55
+    check = check_project_budget(project)
+    assert check.ok and check.remaining_usd == pytest.approx(0.55) and check.budget_usd == 0.60
+    clips_only = check_project_budget(project, kinds=("clip",))
+    assert clips_only.remaining_usd == pytest.approx(0.40)
+    refused = check_project_budget(project, max_cost=0.50)
+    assert not refused.ok and "$0.55" in refused.message and "$0.50" in refused.message
+    assert check_project_budget(project, max_cost=None).budget_usd == 0.60
