@@ -318,6 +318,8 @@ WIDE_COLUMNS = [
     ("cost", "Cost"),
 ]
 NOTE_COLUMN = ("note", "Note")
+TINY_COLUMNS = [c for c in COMPACT_COLUMNS if c[0] != "attempts"]
+TINY_TABLE = 70  # below this many columns (under the 80 the dashboard is made for) the tries go
 WIDE_TABLE = 90  # table widths from which the long columns fit (without the job id)
 JOB_TABLE = 110  # ... with the job id
 NOTE_TABLE = 130  # ... and a note column (error or provider message) too
@@ -523,7 +525,7 @@ class MonitorApp(App[None]):
         width = self._width or self.size.width
         return width - 64 if width >= DETAILS_PANE else width
 
-    def _row_cells(self, r: SegmentRow, now: float, wide: bool, note_w: int) -> dict[str, tuple[str, str]]:
+    def _row_cells(self, r: SegmentRow, now: float, wide: bool) -> dict[str, tuple[str, str]]:
         elapsed, eta = r.elapsed(now), r.eta(now)
         cost = (
             fmt_usd(r.cost_usd)
@@ -544,11 +546,8 @@ class MonitorApp(App[None]):
             cells["elapsed"] = (fmt_duration(elapsed), "")
             cells["eta"] = (fmt_duration(eta), "")
             cells["job"] = (r.job_id[:20] or "—", "dim")
-            if note_w:
-                note = r.error if r.state in ("failed", "interrupted", "retrying") and r.error else r.message
-                if len(note) > note_w:
-                    note = note[: note_w - 1] + "…"
-                cells["note"] = (note, "red" if r.state == "failed" else "dim")
+            note = r.error if r.state in ("failed", "interrupted", "retrying") and r.error else r.message
+            cells["note"] = (note, "red" if r.state == "failed" else "dim")
         else:
             cells["backend"] = ((r.backend or "—")[:12], "")
             cells["progress"] = (r.progress_text(), "")
@@ -562,13 +561,19 @@ class MonitorApp(App[None]):
         table = self.table
         table_w = self._table_width()
         wide = table_w >= WIDE_TABLE
-        note_w = max(0, table_w - 112) if table_w >= NOTE_TABLE else 0
-        columns = COMPACT_COLUMNS
+        keys = [r.id for r in self.rows]
+        cells = {r.id: self._row_cells(r, now, wide) for r in self.rows}
+        columns = COMPACT_COLUMNS if table_w >= TINY_TABLE else TINY_COLUMNS
         if wide:
             columns = [c for c in WIDE_COLUMNS if c[0] != "job" or table_w >= JOB_TABLE]
-            columns += [NOTE_COLUMN] if note_w else []
-        keys = [r.id for r in self.rows]
-        cells = {r.id: self._row_cells(r, now, wide, note_w) for r in self.rows}
+            # the note column takes what the others leave (cells have one space of padding each side)
+            used = sum(max([len(label)] + [len(cells[k][c][0]) for k in keys]) + 2 for c, label in columns)
+            note_w = table_w - used - 3  # padding and the scrollbar
+            if table_w >= NOTE_TABLE and note_w >= 12:
+                columns = [*columns, NOTE_COLUMN]
+                for k in keys:
+                    text, style = cells[k]["note"]
+                    cells[k]["note"] = (text if len(text) <= note_w else text[: note_w - 1] + "…", style)
         if columns != self._columns or keys != self._keys:
             selected = self._selected_key()
             table.clear(columns=columns != self._columns)
