@@ -258,3 +258,42 @@ async def test_q_quits_from_the_details_too(project: Path) -> None:
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0 and not app.is_running
+
+
+async def test_project_written_in_small_pieces_while_watched(project: Path) -> None:
+    """A writer that splits event lines across writes and rewrites records in place (not atomically):
+    the dashboard keeps running and ends with the writer's final state."""
+    import random
+    import threading
+
+    rng = random.Random(7)
+    final = SCENARIO + [ev(300 + i, "item.done", item=f"s00{i}", step="render", seconds=5) for i in range(9)]
+    blob = "".join(json.dumps(e) + "\n" for e in final).encode()
+    done = threading.Event()
+
+    def writer() -> None:
+        pos = 0
+        path = project / ".ttv" / "events.jsonl"
+        while pos < len(blob):
+            n = rng.randint(1, 300)
+            with path.open("ab") as f:
+                f.write(blob[pos : pos + n])
+            pos += n
+            rec = project / "clips" / f"s00{rng.randint(0, 8)}.toml"
+            text = f'schema = 1\nkind = "clip"\nid = "{rec.stem}"\nstatus = "running"\n'.encode()
+            with rec.open("wb") as f:  # truncate, then write in two halves
+                f.write(text[: len(text) // 2])
+                f.flush()
+                time.sleep(0.002)
+                f.write(text[len(text) // 2 :])
+            time.sleep(rng.random() * 0.01)
+        done.set()
+
+    app = make_app(project, interval=0.02)
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        await wait_for(pilot, done.is_set, timeout=30)
+        await wait_for(pilot, lambda: set(table_states(app).values()) == {"done"})
+        assert app.is_running
+    thread.join(timeout=5)
