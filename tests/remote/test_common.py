@@ -126,6 +126,10 @@ def test_choose_ratio_tolerance() -> None:
     assert choose_ratio("runway", spec, 1024, 1024, 0.05)[0] == "960:960"
     assert choose_ratio("runway", spec, 2048, 872, 0.05)[0] == "1584:672"
     assert choose_ratio("runway", spec, 720, 480, 0.20)[0] == "1104:832"
+    veo = MODELS["veo3.1"]
+    assert choose_ratio("runway", veo, 1920, 1080, 0.05)[0] == "1920:1080"
+    assert choose_ratio("runway", veo, 1280, 720, 0.05)[0] == "1280:720"
+    assert choose_ratio("runway", veo, 854, 480, 0.05)[0] == "1280:720"
 
 
 def test_check_video_rejects_truncated_and_wrong_duration(videos, tmp_path: Path) -> None:

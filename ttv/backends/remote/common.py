@@ -286,7 +286,9 @@ def choose_ratio(provider: str, spec: ModelSpec, width: int, height: int, tolera
         pairs = [p for p in pairs if p[0] in spec.t2v_ratios]
     if not pairs:
         raise InputRejected(f"{provider} {spec.id}: no ratio is known for this model")
-    best = min(pairs, key=lambda p: aspect_distance(width, height, *p[1]))
+    # Closest aspect first; among equal aspects (1280:720 vs 1920:1080) the size nearest the project's.
+    best = min(pairs, key=lambda p: (round(aspect_distance(width, height, *p[1]), 4),
+                                     abs(math.log((width * height) / (p[1][0] * p[1][1])))))
     if aspect_distance(width, height, *best[1]) > math.log1p(tolerance) + 1e-9:
         allowed = ", ".join(f"{r} ({w}x{h})" if r != f"{w}:{h}" else r for r, (w, h) in pairs)
         raise InputRejected(
@@ -627,7 +629,8 @@ class RemoteVideoBackend(VideoBackend):
         while True:
             try:
                 polls += 1
-                state = self.poll_once(job_id)
+                with self.calling("poll"):  # anything unexpected becomes a classified error with the job id
+                    state = self.poll_once(job_id)
             except BackendError as exc:
                 attach_job(exc, job_id, resumable=True)
                 if exc.kind != "retryable" or poll_errors >= MAX_POLL_ERRORS:
