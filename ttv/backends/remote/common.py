@@ -23,15 +23,19 @@ Runner contract (see also ttv/backends/base.py `JobContext`):
     - `exc.resume_job_id`: the same id when the job is still alive or finished successfully (poll
       timeout, repeated poll errors, a download that kept failing). The runner must pass it as
       `ctx.job_id` on its next attempt, so nothing is paid twice. None when the job itself failed or
-      was cancelled: the next attempt submits a new job.
-  Use `resume_job_id_of(exc)` to read it.
-    - `exc.cost_usd` / `exc.credits` (only when the provider reported a charge for a failed job).
+      was cancelled: the next attempt submits a new job. `resume_job_id_of(exc)` reads it.
+    - `exc.cost_usd` / `exc.credits`: only when the provider reported a charge for a failed job.
 * `submit(req)` + `ctx.remember_job` alone implement `--detach`; `ttv wait` is `generate()` with
   `ctx.job_id` set.
 * `poll_once(job_id) -> JobState` is one status request: use it for `ttv status`/`ttv wait` tables
   (`state.status` in queued|throttled|running|succeeded|failed|cancelled, `state.progress`,
   `state.error` a classified BackendError for failed jobs). `cancel(job_id)` raises BackendError
-  (code "cancel-unsupported") where the provider has no cancel call (Veo on the Gemini API, MiniMax v1).
+  (code "cancel-unsupported") where the provider has no cancel call (Veo, MiniMax v1): the job then
+  runs to its end at the provider and is billed.
+* `warm_up()` (optional) pays the one-time costs (SDK import, client, PyAV decoder) before the
+  workers start; `model_table()` lists every known model as data for `ttv backends info`.
+* Prices: `estimate_cost` and the cost of providers that report none come from ttv.core.prices;
+  call `prices.set_overrides(config.prices)` once per run so `[prices]` in ttv.toml applies.
 * Size: the project's width/height are mapped to the model's allowed ratio with the same aspect
   (within `ratio_tolerance`, default 5 %); otherwise `validate_inputs` rejects the request naming the
   allowed ratios. The clip then comes back at the provider's size for that ratio; stitch scales it.
