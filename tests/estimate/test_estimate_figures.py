@@ -148,6 +148,8 @@ def test_table_and_quiet(runner: CliRunner, project_factory: Any) -> None:
     assert result.exit_code == 0
     assert "s000" in result.stdout and "$0.25" in result.stdout and "$0.50" in result.stdout
     assert "over budget" in result.stderr
+    doc = estimate_json(runner, root, "--max-cost", "2")
+    assert doc["budget"]["max_usd"] == 2.0 and doc["budget"]["over"] is False
     quiet = runner.invoke(app, ["estimate", "--project", str(root), "-q"])
     assert quiet.exit_code == 1
     assert quiet.stdout.split() == ["k000", "k001", "k002", "s000", "s001", "final"]

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
+from ttv.commands._common import JsonOpt, MaxCostOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
 from ttv.core.estimate import ProjectEstimate, estimate_project, format_seconds, format_usd
 from ttv.core.project import Project
 
@@ -22,6 +22,7 @@ STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", 
 def estimate_command(
     project: ProjectOpt = None,
     worst_case: WorstCaseOpt = False,
+    max_cost: MaxCostOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -33,6 +34,8 @@ def estimate_command(
     """
     proj = Project.discover(project)
     est = estimate_project(proj, worst_case=worst_case)
+    if max_cost is not None:
+        est.budget_usd = max_cost  # the budget `ttv render --max-cost` would apply
     if json_out:
         emit_json(est.to_json())
         return
@@ -105,7 +108,7 @@ def _render(est: ProjectEstimate) -> None:
     if est.budget_usd is not None:
         verdict = "[red]over budget[/]" if est.over_budget else "within budget"
         err.print(f"spent {format_usd(est.spent_usd)} + remaining {format_usd(remaining)} = "
-                  f"{format_usd(est.projected_usd)} of {format_usd(est.budget_usd)} max_cost_usd: {verdict}")
+                  f"{format_usd(est.projected_usd)} of the {format_usd(est.budget_usd)} budget: {verdict}")
     else:
         err.print(f"spent {format_usd(est.spent_usd)}; remaining {format_usd(remaining)}; no budget set "
                   "(max_cost_usd in ttv.toml or --max-cost)")
