@@ -194,3 +194,16 @@ def test_runway_image_estimate_uses_price_table(keys_set) -> None:
     p = RunwayImageKeyframes()
     assert p.estimate_cost(ImageRequest("k000", "x", 1280, 720, 1)).usd == pytest.approx(0.05)
     assert p.estimate_cost(ImageRequest("k000", "x", 1920, 1080, 1)).usd == pytest.approx(0.08)
+
+
+def test_runway_image_retry_after_poll_timeout_polls_the_same_task(keys_set, runway_fake: RunwayImageFake,
+                                                                    tmp_path: Path) -> None:
+    """The runner retries a poll timeout with no job id; the provider resumes its live task instead of paying twice."""
+    runway_fake.script = ["RUNNING:0.1", "RUNNING:0.2", "SUCCEEDED"]
+    provider = runway(runway_fake, poll_timeout_s=3)
+    with pytest.raises(BackendError):
+        provider.generate(image_request(tmp_path), tmp_path / "o.png", FakeCtx())
+    ctx = FakeCtx()
+    result = provider.generate(image_request(tmp_path), tmp_path / "o.png", ctx)
+    assert len(runway_fake.submissions()) == 1 and result.info["resumed"] is True
+    assert ctx.remembered[0][0] == "task-1"

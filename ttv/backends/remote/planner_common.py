@@ -573,8 +573,9 @@ class LLMPlanner(Planner):
                              + ". Answer again with the complete corrected JSON plan only."}]
         else:
             if best is None:
-                raise PlanInvalid(f"{self.name}: the model did not return a valid plan after "
-                                  f"{opts.reask + 1} tries: {last_problem}"[:800])
+                tries = "1 try" if opts.reask == 0 else f"{opts.reask + 1} tries"
+                raise PlanInvalid(f"{self.name}: the model did not return a valid plan after {tries}: "
+                                  f"{last_problem}"[:800])
             # Only prompt lengths are still wrong: shorten them at sentence boundaries (noted).
         assert best is not None
         draft, notes = to_draft(best, prompt, request)

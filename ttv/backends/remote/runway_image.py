@@ -45,6 +45,7 @@ from ttv.backends.remote.common import (
     data_uri_size,
     inspect_image,
     network_error,
+    resume_job_id_of,
 )
 from ttv.backends.remote.gemini_image import full_prompt, image_price, resolve_references, save_fitted
 from ttv.core import keys as keyring
@@ -138,6 +139,7 @@ class RunwayImageKeyframes(ImageProvider):
         self._client: Any = None
         self._http: Any = None
         self._lock = threading.Lock()
+        self._resumable: dict[str, str] = {}  # request key -> task id still alive after a failed attempt
 
     @property
     def opts(self) -> RunwayImageOptions:
@@ -307,9 +309,30 @@ class RunwayImageKeyframes(ImageProvider):
             return "download was empty"
         return resp.content
 
+    def _request_key(self, request: ImageRequest) -> str:
+        return f"{request.keyframe_id}|{request.seed}|{request.width}x{request.height}|{request.prompt}"
+
     def generate(self, request: ImageRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        key = self._request_key(request)
+        try:
+            return self._generate(request, output, ctx, key)
+        except BackendError as exc:
+            # A task that is still alive (poll timeout, repeated poll errors, failed downloads) is
+            # remembered so the runner's next attempt polls it instead of paying for a new one.
+            job = resume_job_id_of(exc)
+            if job:
+                with self._lock:
+                    self._resumable[key] = job
+            raise
+
+    def _generate(self, request: ImageRequest, output: Path, ctx: JobContext, key: str) -> GenerateResult:
         o = self.opts
         job_id = ctx.job_id
+        if job_id is None:
+            with self._lock:
+                job_id = self._resumable.pop(key, None)
+            if job_id is not None:
+                ctx.remember_job(job_id, provider=self.name, model=o.model)
         resumed = job_id is not None
         ratio = choose_ratio(request.width, request.height, o.resolution)
         if job_id is None:
