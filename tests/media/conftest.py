@@ -58,6 +58,21 @@ def scene_frame(t: int, width: int = W, height: int = H) -> np.ndarray:
     return img.clip(0, 255).astype(np.uint8)
 
 
+_TEXTURE: np.ndarray | None = None
+
+
+def pan_frame(t: int, width: int = W, height: int = H) -> np.ndarray:
+    """A slow camera pan over a smooth texture (2 px per frame): consecutive frames are similar,
+    which is what makes telling a repeated frame from the next frame hard."""
+    global _TEXTURE
+    if _TEXTURE is None:
+        rng = np.random.default_rng(3)
+        yy, xx = np.mgrid[0 : 2 * H, 0 : 4 * W].astype(np.float32)
+        tex = 110 + 50 * np.sin(xx / 13) * np.cos(yy / 9) + rng.normal(0, 4, xx.shape)
+        _TEXTURE = np.stack([tex, tex * 0.8 + 20, 220 - tex], axis=-1).clip(0, 255).astype(np.uint8)
+    return _TEXTURE[:height, 2 * t : 2 * t + width].copy()
+
+
 def cast(frame: np.ndarray, hops: int) -> np.ndarray:
     """A compounding colour cast: each hop warms and lifts the image a little (what chained I2V does)."""
     if hops == 0:

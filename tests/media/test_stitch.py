@@ -13,7 +13,18 @@ import pytest
 
 from ttv.core import media
 
-from .conftest import add_tone, cast, counter_clip, counters, scene_frame, tone_file, vfr_counter_clip, write_clip
+from .conftest import (
+    add_tone,
+    cast,
+    counter_clip,
+    counter_frame,
+    counters,
+    pan_frame,
+    scene_frame,
+    tone_file,
+    vfr_counter_clip,
+    write_clip,
+)
 
 Make = Callable[..., Path]
 
@@ -90,6 +101,36 @@ def test_duplicate_seams_dropped_only_when_verified(make_counter_clip: Make, tmp
     assert got == list(range(72)), "every counter exactly once, in order"
     checks = {c["clip"]: c for c in r.info["seam_checks"]}
     assert checks[1]["duplicate"] and not checks[2]["duplicate"]
+
+
+@pytest.mark.parametrize(
+    "content, crf, preset",
+    [("pan", 18, "ultrafast"), ("pan", 23, "veryfast"), ("pan", 28, "ultrafast"), ("object", 23, "veryfast"),
+     ("object", 28, "veryfast"), ("counter", 35, "ultrafast")],
+)  # fmt: skip
+def test_repeat_told_apart_from_next_frame(clipdir: Path, tmp_path: Path, content: str, crf: int, preset: str) -> None:
+    """A repeated frame differs from the original by codec noise; the next frame of a slow pan or a
+    moving object differs by similar amounts. The check must drop the first and keep the second."""
+    fn = {"pan": pan_frame, "object": scene_frame, "counter": counter_frame}[content]
+
+    def clip(name: str, start: int) -> Path:
+        return write_clip(clipdir / name, (fn(t) for t in range(start, 48)), 24, crf=crf, preset=preset)
+
+    a = write_clip(clipdir / "a.mp4", (fn(t) for t in range(24)), 24, crf=crf, preset=preset)
+    repeat, onward = clip("rep.mp4", 23), clip("next.mp4", 24)
+    dup = media.check_duplicate_seam(a, repeat)
+    nodup = media.check_duplicate_seam(a, onward)
+    assert dup["duplicate"] and not nodup["duplicate"], (dup, nodup)
+    r = media.stitch([a, repeat, onward], tmp_path / "o.mp4", width=160, height=90, fps=24,
+                     drop_first_frame=[False, True, True])  # fmt: skip
+    assert r.dropped_seams == [1] and r.frames == 24 + 24 + 24
+
+
+def test_static_repeat_is_dropped(clipdir: Path, tmp_path: Path) -> None:
+    still = scene_frame(5)
+    a = write_clip(clipdir / "a.mp4", [still] * 12, 24)
+    b = write_clip(clipdir / "b.mp4", [still] * 12, 24)
+    assert media.check_duplicate_seam(a, b)["duplicate"]
 
 
 def test_seam_offset_trims_tail_and_drops_handover_duplicate(make_counter_clip: Make, tmp_path: Path) -> None:
