@@ -7,12 +7,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ttv.commands._common import JsonOpt, MaxCostOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
+from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
 from ttv.core.estimate import ProjectEstimate, estimate_project, format_seconds, format_usd
 from ttv.core.project import Project
 
 WorstCaseOpt = Annotated[bool, typer.Option(
     "--worst-case", help="Assume every backend of each segment's fallback chain runs and bills once.")]
+
+BudgetOpt = Annotated[float | None, typer.Option(
+    "--max-cost", help="Budget in USD to compare with (default: max_cost_usd in ttv.toml), as render/run --max-cost.",
+    show_default=False)]
 
 STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan",
          "submitted": "cyan"}
@@ -22,7 +26,7 @@ STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", 
 def estimate_command(
     project: ProjectOpt = None,
     worst_case: WorstCaseOpt = False,
-    max_cost: MaxCostOpt = None,
+    max_cost: BudgetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
