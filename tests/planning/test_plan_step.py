@@ -216,3 +216,14 @@ def test_durations_snapped_to_the_project_backend(make_project, google_key, gemi
 def test_heuristic_respects_discrete_durations(make_project) -> None:
     plan, _ = plan_step(make_project(backend="veo", duration=30.0))
     assert {s.duration for s in plan.segments} <= {4.0, 6.0, 8.0}
+
+
+def test_rejected_key_never_reaches_project_files(make_project, monkeypatch, gemini_fake: GeminiFake) -> None:
+    bad = "AIza_rejected_SECRET_key_0123456789"
+    monkeypatch.setenv("GEMINI_API_KEY", bad)
+    proj = use(make_project(), "gemini", gemini_fake.url)
+    gemini_fake.queue(google_error(400, "INVALID_ARGUMENT", f"API key not valid: {bad}"))
+    code, out, err = cli("plan", "-p", str(proj.root))
+    assert code == 3 and "API key not valid" in err
+    assert bad not in out + err
+    assert list(audit_dir(proj).glob("*.json")) and bad not in all_project_text(proj.root)
