@@ -292,3 +292,10 @@ def test_denoising_speed(project: Path) -> None:
     row = next(r for r in load(project).rows() if r.id == "s002")
     assert row.steps_per_s == pytest.approx(6 / 80)  # steps 6 -> 12 between t=20 and t=100
     assert dict((a, b) for a, b, _ in details(row, project))["progress"] == "12/30 · 13.3 s/step"
+
+
+def test_overall_eta_is_never_shorter_than_the_slowest_segment(project: Path) -> None:
+    write_events(project, SCENARIO)
+    state = load(project)
+    rows = {r.id: r for r in state.rows()}
+    assert state.overall(NOW).eta == pytest.approx(rows["s002"].eta(NOW))  # 12/30 steps after ~5 minutes

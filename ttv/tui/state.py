@@ -902,20 +902,22 @@ class MonitorState:
         return o
 
     def _eta(self, rows: list[SegmentRow], now: float) -> float | None:
-        """Remaining work / throughput: the mean time of finished segments over the active ones."""
+        """Remaining work over throughput (the mean time of finished segments, spread over the active
+        ones), and never less than the slowest active segment's own ETA."""
         remaining = [r for r in rows if r.state not in FINISHED | {"failed", "cancelled", "interrupted"}]
         if not remaining:
             return 0.0 if rows else None
         took = [r.seconds for r in rows if r.state == "done" and r.seconds]
         active = [r for r in rows if r.state in ACTIVE]
-        parallel = max(1, len(active))
+        etas = [e for e in (r.eta(now) for r in active) if e is not None]
+        slowest = max(etas) if etas else None
         if took:
             mean = sum(took) / len(took)
             work = sum(1.0 - r.progress_fraction() for r in remaining)
-            return work * mean / parallel
-        etas = [e for e in (r.eta(now) for r in active) if e is not None]
-        if etas and len(remaining) == len(active):
-            return max(etas)
+            estimate = work * mean / max(1, len(active))
+            return max(estimate, slowest) if slowest is not None else estimate
+        if slowest is not None and len(remaining) == len(active):
+            return slowest
         return None
 
     def status_line(self, now: float) -> tuple[str, str]:
