@@ -293,3 +293,17 @@ def test_interrupt_from_the_context_passes_through(wan_t2v_model: Path, tmp_path
     with pytest.raises(Stop):
         w.generate(req(width=64, height=64, duration=0.5), tmp_path / "x.mp4", StoppingCtx())
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_memory_options_on_cpu(wan_t2v_model: Path, tmp_path: Path) -> None:
+    """bf16 weights with an fp32 VAE (the Wan authors' setting), VAE tiling/slicing, an attention backend;
+    offload needs an accelerator and is skipped on the CPU with a note in the record."""
+    import torch
+
+    w = make("wan", model=str(wan_t2v_model), steps=1, dtype="bfloat16", vae_tiling=True, vae_slicing=True,
+             attention="native", offload="group").worker_backends()[0]
+    res = w.generate(req(width=32, height=32, duration=0.3), tmp_path / "m.mp4", RecordingCtx())
+    pipe = w.pipeline()  # type: ignore[attr-defined]
+    assert pipe.transformer.dtype == torch.bfloat16 and pipe.vae.dtype == torch.float32
+    assert pipe.vae.use_tiling and pipe.vae.use_slicing
+    assert res.info["frames"] == 5 and "offload=group ignored on CPU" in res.info["load_notes"]

@@ -103,11 +103,15 @@ class DiffusersKeyframes(ImageProvider):
                                   "generator": torch.Generator(device="cpu").manual_seed(int(request.seed))}
         if self.opts.negative_prompt:
             kwargs["negative_prompt"] = self.opts.negative_prompt
-        if self.opts.steps:
-            kwargs["num_inference_steps"] = self.opts.steps
-        if self.opts.guidance is not None:
-            kwargs["guidance_scale"] = self.opts.guidance
-        total = self.opts.steps or int(_default_param(pipe, "num_inference_steps", 50))
+        steps, guidance = self.opts.steps, self.opts.guidance
+        if _distilled(self.opts.model):  # sdxl-turbo / FLUX schnell: few steps, no CFG
+            steps = steps or 4
+            guidance = 0.0 if guidance is None else guidance
+        if steps:
+            kwargs["num_inference_steps"] = steps
+        if guidance is not None:
+            kwargs["guidance_scale"] = guidance
+        total = steps or int(_default_param(pipe, "num_inference_steps", 50))
         kwargs["callback_on_step_end"] = StepProgress(ctx, total)
         t0 = time.monotonic()
         with classify_errors(self.name, self.opts, f"rendering keyframe {request.keyframe_id}", (w, h, 1)), \
@@ -134,3 +138,8 @@ def _default_param(pipe: Any, name: str, fallback: Any) -> Any:
 
     param = inspect.signature(pipe.__call__).parameters.get(name)
     return param.default if param is not None and param.default is not inspect.Parameter.empty else fallback
+
+
+def _distilled(model: str) -> bool:
+    name = model.lower()
+    return any(tag in name for tag in ("turbo", "schnell", "lightning", "lcm"))

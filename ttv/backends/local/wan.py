@@ -95,7 +95,7 @@ class WanBackend(LocalVideoBackend):
         model = self.model_id()
         config = read_model_json(model, "transformer/config.json")
         if config is not None and not any(s in model.upper() for s in ("1.3B", "14B", "5B")):
-            layers = config.get("num_layers")
+            layers = int(config.get("num_layers") or 0)
             if read_model_json(model, "transformer_2/config.json") is not None:
                 return "a14b"
             return {30: "1.3b", 40: "14b"}.get(layers, "5b" if config.get("in_channels") == 48 else "1.3b")
