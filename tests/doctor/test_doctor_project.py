@@ -158,3 +158,20 @@ def test_peak_vram_table() -> None:
     peak, how = peak_vram_gb("wan", "14b", 1280, 720, "none", download_gb=82)
     assert peak is not None and peak >= 82 and "no measurement without offload" in how
     assert peak_vram_gb("cogvideox", "5b", 720, 480, "none")[0] is None
+
+
+def test_user_supplied_keyframe_image_missing(runner: CliRunner, tmp_path: Path) -> None:
+    root = write_project(tmp_path / "film")
+    import tomli_w
+
+    from ttv.core.tomlio import load_toml
+
+    plan = load_toml(root / "plan.toml")
+    plan["keyframes"][1]["image"] = "refs/k1.png"
+    (root / "plan.toml").write_text(tomli_w.dumps(plan))
+    code, checks = doctor(runner, root)
+    assert checks["plan"]["status"] == "fail" and "refs/k1.png" in checks["plan"]["detail"] and code == 1
+    (root / "refs").mkdir()
+    (root / "refs" / "k1.png").write_bytes(b"png")
+    code, checks = doctor(runner, root)
+    assert checks["plan"]["status"] == "ok"

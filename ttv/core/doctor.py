@@ -1008,6 +1008,16 @@ def _check_plan(project: Any) -> Check:
         plan = project.plan
     except TtvError as exc:
         return Check("plan", "project", "fail", exc.message, exc.hint or "fix plan.toml")
+    missing = []
+    for kf in plan.keyframes:
+        if kf.image:
+            path = Path(kf.image) if Path(kf.image).is_absolute() else project.root / kf.image
+            if not path.is_file():
+                missing.append(f"{kf.id}: {kf.image}")
+    if missing:
+        return Check("plan", "project", "fail", "keyframe image(s) given in plan.toml do not exist: "
+                     + "; ".join(missing[:6]), "fix the `image` paths in plan.toml (relative to the project folder)",
+                     data={"segments": len(plan.segments), "missing_images": missing})
     return Check("plan", "project", "ok", f"{len(plan.segments)} segments, {sum(s.duration for s in plan.segments):g} s",
                  data={"segments": len(plan.segments)})
 
