@@ -49,6 +49,9 @@ def test_anchoring_stops_compounding_drift(cast_chain: list[Path], tmp_path: Pat
     assert all(s["delta_e_after"] < s["delta_e_before"] for s in seams)
     assert all(s["drift_after"] < 8 < s["drift_before"] for s in seams[1:])
     assert anchored.info["color_match"][-1]["delta_e_to_anchor"] > 20
+    # stream copy changes no pixel, so its report has after == before
+    assert all(s["delta_e_after"] == s["delta_e_before"] for s in plain.info["seams"])
+    assert len(plain.info["seams"]) == N - 1
 
 
 def test_seam_report(cast_chain: list[Path]) -> None:

@@ -916,7 +916,15 @@ def stitch(
             info=info,
         )
         method = "encode"
-    if report:
+    if report and method == "copy":  # the same pixels: after == before
+        info["seams"] = [
+            {
+                "seam": row["seam"],
+                **{f"{k}_{w}": row[k] for k in ("delta_e", "mad", "drift") for w in ("before", "after")},
+            }
+            for row in info["seams_before"]
+        ]
+    elif report:
         info["seams"] = _output_seam_report(out, info.get("seam_frames", []), info.get("seams_before", []))
     return StitchResult(
         method=method,
@@ -1172,10 +1180,13 @@ def _stitch_encode(
         total_samples = round(expected * rate / F)
         if soundtrack is not None:
             inputs += ["-i", str(soundtrack.resolve())]
+            total_s = expected / F
+            fade_d = min(1.0, total_s / 4)  # the music fades out instead of stopping dead
+            fade = f"afade=t=out:st={_fmt(total_s - fade_d)}:d={_fmt(fade_d)}"
             afmt = f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
             parts.append(
                 f"[{n}:a:0]aresample={rate},{afmt},volume={_fmt(soundtrack_volume)},apad,"
-                f"atrim=end_sample={total_samples}[st]"
+                f"atrim=end_sample={total_samples},{fade}[st]"
             )
             if any_audio:
                 parts.append(f"[{alast}][st]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[am]")
