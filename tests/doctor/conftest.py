@@ -79,13 +79,21 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "torch", fake_torch())
     keys._session.clear()
     prices.set_overrides({})
-    media._ffmpeg_source.cache_clear()
-    media.ffmpeg_info.cache_clear()
+    _clear_caches(media)
     yield
     keys._session.clear()
     prices.set_overrides({})
+    _clear_caches(media)
+
+
+def _clear_caches(media: Any) -> None:
+    """ffmpeg discovery and the local backends' GPU-name probe are cached per process: start and end clean, so
+    a simulated machine (no ffmpeg, stub torch) never leaks into another test."""
+    from ttv.backends.local import common
+
     media._ffmpeg_source.cache_clear()
     media.ffmpeg_info.cache_clear()
+    common.detect_gpu_name.cache_clear()
 
 
 @pytest.fixture
