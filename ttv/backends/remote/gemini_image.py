@@ -143,7 +143,7 @@ class GeminiImageOptions(Options):
     request_timeout_s: float = Field(180.0, gt=0, description="HTTP timeout of one call")
     reference_images: list[str] = Field(default_factory=list,
                                         description="character/style reference images, relative to the project")
-    reference_previous: bool = Field(False, description="also send the previous keyframe as a reference")
+    reference_previous: bool = Field(False, description="also send the previous keyframe as a reference (needs it made first; a changed previous keyframe does not make this one stale)")
     max_reference_images: int = Field(3, ge=0, le=14, description="most reference images sent with one prompt")
     concurrency: int | None = Field(None, ge=1, le=16, description="concurrent requests (default 2)")
 

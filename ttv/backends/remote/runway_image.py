@@ -105,7 +105,7 @@ class RunwayImageOptions(Options):
         "auto", description="output tier; auto: the smallest Runway size that covers the project size")
     reference_images: list[str] = Field(default_factory=list,
                                         description="up to 3 character/style reference images, relative to the project")
-    reference_previous: bool = Field(False, description="also send the previous keyframe as a reference")
+    reference_previous: bool = Field(False, description="also send the previous keyframe as a reference (needs it made first; a changed previous keyframe does not make this one stale)")
     poll_interval_s: float = Field(2.0, gt=0, le=600, description="seconds between task polls")
     poll_timeout_s: float = Field(600.0, gt=0, description="give up waiting for one task after this long")
     request_timeout_s: float = Field(60.0, gt=0, description="HTTP timeout of one API call")
