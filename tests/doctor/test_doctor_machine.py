@@ -159,3 +159,14 @@ def test_unloadable_backend(runner: CliRunner, tmp_path: Path, monkeypatch: pyte
         assert "ffmpeg" in by_name(doc) and "gpu" in by_name(doc)  # machine checks still ran
     finally:
         registry.load_class.cache_clear()
+
+
+def test_sdk_outside_the_tested_range_is_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ttv.core import doctor
+
+    real = doctor.dist_version
+    monkeypatch.setattr(doctor, "dist_version", lambda name: "4.18.0" if name == "runwayml" else real(name))
+    rows = {c.name: c for c in doctor.check_packages({"remote": "runway"})}
+    remote = rows["packages: remote"]
+    assert remote.status == "warn" and "runwayml 4.18.0" in remote.detail
+    assert remote.fix == "pip install 'runwayml>=5,<6'"

@@ -152,6 +152,29 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Versions the backends were written and tested against (shared/reference/providers.md E.5): outside
+# these ranges an SDK may lack a model or send another request shape. (package, minimum, below)
+RECOMMENDED: tuple[tuple[str, tuple[int, ...], tuple[int, ...] | None], ...] = (
+    ("runwayml", (5,), (6,)),
+    ("fal-client", (1,), (2,)),
+    ("google-genai", (1, 75), None),
+)
+
+
+def _outside_recommended(versions: dict[str, str | None]) -> list[tuple[str, str, str]]:
+    """(package, installed version, tested requirement) for each package outside its tested range."""
+    out = []
+    for name, low, high in RECOMMENDED:
+        v = versions.get(name)
+        if not v:
+            continue
+        got = _version_tuple(v)
+        if got < low or (high is not None and got >= high):
+            spec = ">=" + ".".join(map(str, low)) + (",<" + ".".join(map(str, high)) if high else "")
+            out.append((name, v, spec))
+    return out
+
+
 def dist_version(name: str) -> str | None:
     try:
         return importlib.metadata.version(name)
@@ -186,8 +209,12 @@ def check_packages(extras_needed: dict[str, str]) -> list[Check]:
         absent = [p for p, v in versions.items() if v is None]
         why = extras_needed.get(extra)
         listing = ", ".join(f"{p} {v}" for p, v in versions.items() if v)
-        if not absent:
-            status: Status = "ok"
+        odd = _outside_recommended(versions)
+        if not absent and odd:
+            status: Status = "warn"
+            detail = f"{listing}; outside the tested range: " + ", ".join(f"{n} {v} (tested {r})" for n, v, r in odd)
+        elif not absent:
+            status = "ok"
             detail = listing
         elif len(absent) == len(packages):
             status = "fail" if why else "ok"
@@ -195,8 +222,10 @@ def check_packages(extras_needed: dict[str, str]) -> list[Check]:
         else:
             status = "fail" if why else "warn"
             detail = f"partly installed: missing {', '.join(absent)}" + (f"; has {listing}" if listing else "")
-        checks.append(Check(f"packages: {extra}", "python", status, detail,
-                            f"pip install 'ttv[{extra}]'" if absent and (why or status != "ok") else "",
+        fix = f"pip install 'ttv[{extra}]'" if absent and (why or status != "ok") else ""
+        if not absent and odd:
+            fix = "pip install " + " ".join(f"'{n}{r}'" for n, _, r in odd)
+        checks.append(Check(f"packages: {extra}", "python", status, detail, fix,
                             required=bool(why), data={"versions": versions, "needed_by": why or ""}))
     return checks
 
