@@ -307,3 +307,14 @@ def test_memory_options_on_cpu(wan_t2v_model: Path, tmp_path: Path) -> None:
     assert pipe.transformer.dtype == torch.bfloat16 and pipe.vae.dtype == torch.float32
     assert pipe.vae.use_tiling and pipe.vae.use_slicing
     assert res.info["frames"] == 5 and "offload=group ignored on CPU" in res.info["load_notes"]
+
+
+def test_model_default_steps_and_guidance(wan_flf_model: Path, keyframes: list[Path]) -> None:
+    assert (lambda p: (p.steps, p.guidance))(make("wan").plan(req())) == (50, 5.0)  # type: ignore[attr-defined]
+    i2v = make("wan", model=str(wan_flf_model)).plan(req(first_image=keyframes[0]))  # type: ignore[attr-defined]
+    assert (i2v.steps, i2v.guidance) == (40, 5.0)
+    a14 = make("wan", model="Wan-AI/Wan2.2-T2V-A14B-Diffusers")
+    plan = a14.plan(req())  # type: ignore[attr-defined]
+    assert (plan.steps, plan.guidance, a14.guidance_2("t2v")) == (40, 4.0, 3.0)  # type: ignore[attr-defined]
+    assert make("wan", model="Wan-AI/Wan2.2-T2V-A14B-Diffusers", steps=8, guidance=1.0).plan(  # type: ignore
+        req()).steps == 8

@@ -717,6 +717,10 @@ class LocalVideoBackend(VideoBackend):
                             f"(modes: {', '.join(modes)})",
                             hint="run `ttv keyframes` first, or choose a text-to-video model")
 
+    def model_defaults(self, mode: Mode) -> tuple[int, float]:
+        """(steps, guidance) the model's authors use for this mode, when the options do not say."""
+        return self.default_steps, self.default_guidance
+
     def snap(self, n: int) -> int:
         return snap_frames(n, self.frame_multiple, self.min_frames)
 
@@ -756,8 +760,9 @@ class LocalVideoBackend(VideoBackend):
                                 f"{max_frames}-frame limit of {self.model_id()}",
                                 hint=f"use segments of at most {max_frames / fps:.2f} s, or raise max_frames in "
                                      f"[backends.{self.name}] (beyond the trained length motion tends to loop)")
-        steps = o.steps or self.default_steps
-        guidance = o.guidance if o.guidance is not None else self.default_guidance
+        d_steps, d_guidance = self.model_defaults(mode)
+        steps = o.steps or d_steps
+        guidance = o.guidance if o.guidance is not None else d_guidance
         return RenderPlan(mode=mode, width=width, height=height, fps=fps, frames=frames, requested_frames=requested,
                           steps=steps, guidance=guidance, notes=notes)
 

@@ -101,6 +101,21 @@ class WanBackend(LocalVideoBackend):
             return {30: "1.3b", 40: "14b"}.get(layers, "5b" if config.get("in_channels") == 48 else "1.3b")
         return guess_variant(model, [("A14B", "a14b"), ("1.3B", "1.3b"), ("14B", "14b"), ("5B", "5b")], "1.3b")
 
+    def model_defaults(self, mode: Mode) -> tuple[int, float]:
+        # Wan authors: 2.1 T2V 50 steps / I2V 40, guide 5.0; 2.2 A14B 40 steps, high-noise guide 4.0 (t2v)
+        # or 3.5 (i2v) -- see ../shared/reference/models.md A2.
+        if self.variant() == "a14b":
+            return 40, (4.0 if mode == "t2v" else 3.5)
+        return (50 if mode == "t2v" else 40), 5.0
+
+    def guidance_2(self, mode: Mode) -> float | None:
+        """Low-noise expert guidance of Wan 2.2 A14B (3.0 t2v, 3.5 i2v) unless set."""
+        if self.wopts.guidance_2 is not None:
+            return self.wopts.guidance_2
+        if self.variant() == "a14b":
+            return 3.0 if mode == "t2v" else 3.5
+        return None
+
     def is_available(self) -> Availability:
         return model_availability(self.name, [self.model_id()])
 
@@ -129,8 +144,10 @@ class WanBackend(LocalVideoBackend):
                 # fixes frame 0 alone, so the end stays free).
                 plan.notes.append("I2V on a first-last-frame model: first image reused as CLIP context")
                 return _TwoImageEmbeds(pipe), kwargs
-        if self.wopts.guidance_2 is not None and getattr(pipe, "transformer_2", None) is not None:
-            kwargs["guidance_scale_2"] = self.wopts.guidance_2
+        g2 = self.guidance_2(plan.mode)
+        if g2 is not None and getattr(pipe, "transformer_2", None) is not None:
+            kwargs["guidance_scale_2"] = g2
+            plan.extra["guidance_2"] = g2
         return pipe, kwargs
 
 
