@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,47 @@ def test_ffmpeg_is_found_without_ffprobe() -> None:
     assert info["h264"] is True
     assert info["version"]
     assert media.ffmpeg_exe() == info["path"]
+
+
+@pytest.fixture
+def fresh_ffmpeg_cache() -> Iterator[None]:
+    media._ffmpeg_source.cache_clear()
+    media.ffmpeg_info.cache_clear()
+    yield
+    media._ffmpeg_source.cache_clear()
+    media.ffmpeg_info.cache_clear()
+
+
+def _fake_ffmpeg(tmp_path: Path, encoders: str) -> Path:
+    exe = tmp_path / "bin" / "ffmpeg"
+    exe.parent.mkdir(parents=True)
+    exe.write_text(f"#!/bin/sh\necho 'ffmpeg version 0.0-fake'\necho ' {encoders}'\n")
+    exe.chmod(0o755)
+    return exe
+
+
+def test_path_ffmpeg_without_libx264_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_ffmpeg_cache: None
+) -> None:
+    fake = _fake_ffmpeg(tmp_path, "V....D libopenh264 OpenH264")
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ.get('PATH', '')}")
+    assert media.ffmpeg_info()["source"] == "imageio-ffmpeg"
+    media._ffmpeg_source.cache_clear()
+    media.ffmpeg_info.cache_clear()
+    good = _fake_ffmpeg(tmp_path / "x", "V....D libx264 H.264")
+    monkeypatch.setenv("PATH", f"{good.parent}:{os.environ.get('PATH', '')}")
+    assert media.ffmpeg_info() | {"version": ""} == {"path": str(good), "source": "PATH", "version": "", "h264": True}
+
+
+def test_ttv_ffmpeg_forces_a_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_ffmpeg_cache: None) -> None:
+    monkeypatch.setenv("TTV_FFMPEG", str(tmp_path / "missing"))
+    with pytest.raises(media.MediaError, match="TTV_FFMPEG"):
+        media.ffmpeg_exe()
+    media._ffmpeg_source.cache_clear()
+    import imageio_ffmpeg
+
+    monkeypatch.setenv("TTV_FFMPEG", imageio_ffmpeg.get_ffmpeg_exe())
+    assert media.ffmpeg_info()["source"] == "TTV_FFMPEG" and media.ffmpeg_info()["h264"]
 
 
 def test_counter_survives_h264(clipdir: Path) -> None:

@@ -70,18 +70,36 @@ class MediaError(StepFailed):
 
 @functools.lru_cache(maxsize=1)
 def _ffmpeg_source() -> tuple[str, str]:
+    """(path, source). ``TTV_FFMPEG`` forces a binary; else ``ffmpeg`` on PATH when it has libx264,
+    else the imageio-ffmpeg binary, else a PATH ffmpeg without libx264 (doctor reports h264: false)."""
+    forced = os.environ.get("TTV_FFMPEG", "").strip()
+    if forced:
+        exe = shutil.which(forced) or (forced if os.access(forced, os.X_OK) else None)
+        if not exe:
+            raise MediaError(f"TTV_FFMPEG={forced} is not an executable", hint="fix or unset TTV_FFMPEG")
+        return exe, "TTV_FFMPEG"
     on_path = shutil.which("ffmpeg")
-    if on_path:
+    if on_path and _has_libx264(on_path):
         return on_path, "PATH"
     try:
         import imageio_ffmpeg
 
         return imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg"
     except Exception as exc:  # ImportError, RuntimeError when the wheel has no binary
+        if on_path:
+            return on_path, "PATH"
         raise MediaError(
             f"no ffmpeg found: not on PATH and imageio-ffmpeg has no binary ({exc})",
             hint="install ffmpeg (apt-get install ffmpeg) or `pip install imageio-ffmpeg`",
         ) from exc
+
+
+def _has_libx264(exe: str) -> bool:
+    try:
+        enc = subprocess.run([exe, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(re.search(r"^\s*V\S*\s+libx264\s", enc.stdout, re.MULTILINE))
 
 
 def ffmpeg_exe() -> str:
@@ -91,7 +109,7 @@ def ffmpeg_exe() -> str:
 
 @functools.lru_cache(maxsize=1)
 def ffmpeg_info() -> dict[str, Any]:
-    """``{"path", "source": "PATH"|"imageio-ffmpeg", "version", "h264": bool}`` for ``ttv doctor``."""
+    """``{"path", "source": "PATH"|"imageio-ffmpeg"|"TTV_FFMPEG", "version", "h264": bool}`` for ``ttv doctor``."""
     path, source = _ffmpeg_source()
     version = ""
     h264 = False
@@ -99,8 +117,7 @@ def ffmpeg_info() -> dict[str, Any]:
         out = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30)
         m = re.search(r"ffmpeg version (\S+)", out.stdout)
         version = m.group(1) if m else out.stdout.splitlines()[0] if out.stdout else ""
-        enc = subprocess.run([path, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=30)
-        h264 = bool(re.search(r"^\s*V\S*\s+libx264\s", enc.stdout, re.MULTILINE))
+        h264 = _has_libx264(path)
     except (OSError, subprocess.SubprocessError):
         pass
     return {"path": path, "source": source, "version": version, "h264": h264}
