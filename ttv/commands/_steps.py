@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +28,7 @@ def run_steps(project_dir: Path | None, command: str, body: Callable[[Project, R
         reports = body(project, options)
     else:
         with project.locked(command, wait=wait_for_lock):
-            project.events.emit("run.started", command=command, pid=__import__("os").getpid())
+            project.events.emit("run.started", command=command, pid=os.getpid(), host=socket.gethostname())
             ok = False
             try:
                 with live_progress(project, quiet=quiet or json_out):

@@ -112,13 +112,15 @@ def _check_only(ids: Iterable[str], options: RunOptions, what: str) -> None:
                           hint=f"known {what}: {', '.join(sorted(known)) or '(none)'}")
 
 
-def _todo(states: list[ItemState], options: RunOptions) -> tuple[list[ItemState], list[str]]:
+def _todo(states: list[ItemState], options: RunOptions, project: Project | None = None) -> tuple[list[ItemState], list[str]]:
     todo, skipped = [], []
     for st in states:
         if not options.selected(st.id):
             continue
         if st.fresh and not options.force:
             skipped.append(st.id)
+            if project is not None and not options.dry_run:
+                project.events.emit("item.skipped", item=st.id, reason="fresh")
         else:
             if st.fresh and options.force:
                 st.reasons = ["--force"]
@@ -160,7 +162,7 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
     kfs = needed_keyframes(project)
     _check_only([k.id for k in kfs], options, "keyframes")
     states = [evaluate(project, "keyframe", k.id, keyframe_inputs(project, k)) for k in kfs]
-    todo, report.skipped = _todo(states, options)
+    todo, report.skipped = _todo(states, options, project)
     by_id = {k.id: (i, k) for i, k in enumerate(project.plan.keyframes)}
     if options.dry_run:
         report.planned = [PlannedWork(st.id, st.reasons, keyframe_provider(project, by_id[st.id][1]), 0.0, 0.0)
@@ -335,7 +337,7 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
     pool = BackendPool(lambda name: _create(project, name, "video"))
     try:
         graph = build_graph(project)
-        todo, report.skipped = _todo(graph.clips, options)
+        todo, report.skipped = _todo(graph.clips, options, project)
         index_of = {s.id: i for i, s in enumerate(plan.segments)}
         # Chaining: once a segment is redone, every later segment's start frame changes.
         if mode == "chain" and todo and options.only is None:
@@ -422,6 +424,7 @@ def _run_chain(project: Project, options: RunOptions, pool: BackendPool, todo: l
             st = evaluate(project, "clip", st.id, inputs)
             if st.fresh and not options.force and options.only is None:
                 report.skipped.append(st.id)
+                project.events.emit("item.skipped", item=st.id, reason="fresh")
                 continue
         outcome = _run_one_clip(project, options, pool, st, index)
         report.outcomes.append(outcome)
@@ -455,6 +458,8 @@ def stitch_step(project: Project, options: RunOptions, *, crossfade: float | Non
     final = evaluate(project, "final", "final", final_inputs(project, graph.clips))
     if final.fresh and not options.force:
         report.skipped.append("final")
+        if not options.dry_run:
+            project.events.emit("item.skipped", item="final", reason="fresh")
         return report
     if options.dry_run:
         report.planned = [PlannedWork("final", final.reasons, "stitch", 0.0, 0.0)]
