@@ -121,3 +121,12 @@ def test_kill_9_mid_poll_then_rerun_submits_nothing_new(project: Path, cli: Any,
     assert r.exit_code == 0, r.output
     assert runway_fake.submissions == 2
     assert {_clip(project, s)["status"] for s in ("s000", "s001")} == {"done"}
+
+
+def test_budget_refuses_before_any_submit(project: Path, cli: Any, runway_fake: RunwayFake) -> None:
+    r = cli("render", "-p", project, "--max-cost", "0.3", "--json")  # 2 clips x 5 s x $0.05 = $0.50
+    assert r.exit_code != 0
+    assert runway_fake.submissions == 0 and runway_fake.requests == []
+    r = cli("render", "-p", project, "--max-cost", "0.6", "--json")
+    assert r.exit_code == 0, r.output
+    assert runway_fake.submissions == 2
