@@ -184,6 +184,11 @@ class ImageProvider(Backend):
     def estimate_cost(self, request: ImageRequest) -> CostEstimate:
         return CostEstimate()
 
+    def concurrency(self) -> int:
+        """Keyframes made at once: remote providers default to 4 jobs, local ones to 1."""
+        value = getattr(self.options, "concurrency", None)
+        return int(value) if value else (4 if self.remote else 1)
+
     @abstractmethod
     def generate(self, request: ImageRequest, output: Path, ctx: JobContext) -> GenerateResult:
         """Write a PNG of exactly request.width x request.height to `output`."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -23,10 +21,9 @@ from ttv.commands._common import (
     err,
 )
 from ttv.commands._steps import make_options, run_steps
-from ttv.core.contact_sheet import write_contact_sheet
-from ttv.core.errors import BackendError, ConfigError
+from ttv.core.errors import ConfigError
 from ttv.core.project import Project
-from ttv.core.steps import RunOptions, StepReport, check_budget, keyframes_step
+from ttv.core.steps import keyframes_step
 
 
 def _use_files(project: Project, folder: Path) -> int:
@@ -82,58 +79,6 @@ def _reroll(project: Project, ids: set[str]) -> dict[str, int]:
     return seeds
 
 
-def _estimate(project: Project, report: StepReport, *, check_available: bool = False) -> None:
-    """Fill in the cost of each keyframe a step would make (for --dry-run and the budget check).
-    With `check_available`, a provider that cannot run (no key, missing extra) fails now, before any
-    record is touched, with what would enable it."""
-    from ttv.backends import registry
-    from ttv.backends.base import ImageProvider, ImageRequest
-    from ttv.core.graph import keyframe_seed
-
-    cfg = project.config
-    index = {k.id: (i, k) for i, k in enumerate(project.plan.keyframes)}
-    providers: dict[str, ImageProvider] = {}
-    for work in report.planned:
-        if work.backend not in providers:
-            obj = registry.create(work.backend, cfg.backends.get(work.backend), kind="image")
-            assert isinstance(obj, ImageProvider)
-            providers[work.backend] = obj
-            available = obj.is_available()
-            if check_available and not available.ok:
-                raise BackendError(f"keyframe provider {work.backend!r} is not available: {available.reason}",
-                                   hint=f"`ttv backends info {work.backend}` says what it needs, or use "
-                                        "`ttv keyframes --provider card` for offline keyframes",
-                                   kind="backend", code="unavailable")
-        i, kf = index[work.id]
-        est = providers[work.backend].estimate_cost(
-            ImageRequest(keyframe_id=kf.id, prompt=kf.prompt, width=cfg.width, height=cfg.height,
-                         seed=keyframe_seed(project, i, kf), style=project.plan.style or cfg.style,
-                         extra={"project_root": str(project.root), "index": i}))
-        work.cost_usd, work.seconds = est.usd, est.seconds
-
-
-def _keyframes_body(sheet: dict[str, Path | None]) -> Callable[[Project, RunOptions], list[StepReport]]:
-    def body(project: Project, options: RunOptions) -> list[StepReport]:
-        if project.config.prices:
-            from ttv.core import prices
-
-            prices.set_overrides(project.config.prices)
-        planned = keyframes_step(project, dataclasses.replace(options, dry_run=True))
-        _estimate(project, planned, check_available=not options.dry_run)
-        if options.dry_run:
-            return [planned]
-        # Budget: refuse to start keyframes whose estimate would take total spend above the limit.
-        check_budget(project, planned.planned, options)
-        try:
-            report = keyframes_step(project, options)
-        finally:
-            if not options.dry_run:
-                sheet["path"] = write_contact_sheet(project)
-        return [report]
-
-    return body
-
-
 @boundary
 def keyframes_command(
     project: ProjectOpt = None,
@@ -174,13 +119,7 @@ def keyframes_command(
         options.only = (options.only or set()) | reroll_ids
         if dry_run:
             options.force = True  # show what the re-roll would make (only those keyframes are selected)
-    sheet: dict[str, Path | None] = {}
-    try:
-        run_steps(project, "keyframes", _keyframes_body(sheet), options, json_out=json_out, quiet=quiet,
-                  wait_for_lock=wait_for_lock)
-    finally:
-        path = sheet.get("path")
-        if path is not None and not quiet:
-            root = Project.discover(project).root
-            err.print(f"contact sheet: {path.relative_to(root) if path.is_relative_to(root) else path}",
-                      highlight=False)
+    reports = run_steps(project, "keyframes", lambda p, o: [keyframes_step(p, o)], options, json_out=json_out,
+                        quiet=quiet, wait_for_lock=wait_for_lock)
+    if reports[0].output and not quiet and not json_out:
+        err.print(f"contact sheet: {reports[0].output}", highlight=False)

@@ -110,6 +110,9 @@ class Project:
         try:
             config = parse_config(merge(user, data), str(path))
             check_backend_references(config, str(path))
+            from ttv.core import prices
+
+            prices.set_overrides(config.prices)  # `[prices]` in ttv.toml applies to every estimate
             return cls(root, config)
         except ConfigError:
             if user:

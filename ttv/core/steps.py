@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,7 @@ from ttv.core.graph import (
 )
 from ttv.core.project import Project
 from ttv.core.runner import BackendPool, Clock, ItemContext, ItemRun, Outcome, StopFlag, run_item
-from ttv.core.schemas import SegmentSpec
+from ttv.core.schemas import KeyframeSpec, SegmentSpec
 
 OnError = Literal["fail", "keep-going"]
 
@@ -156,7 +156,16 @@ def _verify_image(width: int, height: int) -> Any:
     return verify
 
 
+def _image_request(project: Project, kf: KeyframeSpec, index: int) -> ImageRequest:
+    cfg = project.config
+    return ImageRequest(keyframe_id=kf.id, prompt=kf.prompt, width=cfg.width, height=cfg.height,
+                        seed=keyframe_seed(project, index, kf), style=project.plan.style or cfg.style,
+                        extra={"image": kf.image, "project_root": str(project.root), "index": index})
+
+
 def keyframes_step(project: Project, options: RunOptions) -> StepReport:
+    """Make stale keyframes: availability and budget checked before anything is spent, remote providers
+    in parallel up to their concurrency, then keyframes/contact-sheet.png for review."""
     t0 = time.monotonic()
     report = StepReport("keyframes")
     kfs = needed_keyframes(project)
@@ -164,33 +173,44 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
     states = [evaluate(project, "keyframe", k.id, keyframe_inputs(project, k)) for k in kfs]
     todo, report.skipped = _todo(states, options, project)
     by_id = {k.id: (i, k) for i, k in enumerate(project.plan.keyframes)}
-    if options.dry_run:
-        report.planned = [PlannedWork(st.id, st.reasons, keyframe_provider(project, by_id[st.id][1]), 0.0, 0.0)
-                          for st in todo]
-        return report
     pool = BackendPool(lambda name: _create(project, name, "image"))
-    cfg = project.config
-    if todo:
-        project.events.emit("step.started", step="keyframes", items=len(todo))
     try:
         for st in todo:
             index, kf = by_id[st.id]
             name = keyframe_provider(project, kf)
-            req = ImageRequest(keyframe_id=kf.id, prompt=kf.prompt, width=cfg.width, height=cfg.height,
-                               seed=keyframe_seed(project, index, kf), style=project.plan.style or cfg.style,
-                               extra={"image": kf.image, "project_root": str(project.root), "index": index})
+            # A provider that cannot run (no key, missing extra) fails here, before any record is touched.
+            provider = pool.primary(name)
+            assert isinstance(provider, ImageProvider)
+            est = provider.estimate_cost(_image_request(project, kf, index))
+            report.planned.append(PlannedWork(st.id, st.reasons, name, est.usd, est.seconds))
+        if options.dry_run:
+            return report
+        check_budget(project, report.planned, options)
+        report.planned = []
+        if todo:
+            project.events.emit("step.started", step="keyframes", items=len(todo))
 
-            def generate(backend: Backend, out: Path, ctx: ItemContext, req: ImageRequest = req) -> GenerateResult:
+        def run_one(st: ItemState) -> Outcome:
+            index, kf = by_id[st.id]
+            req = _image_request(project, kf, index)
+
+            def generate(backend: Backend, out: Path, ctx: ItemContext) -> GenerateResult:
                 assert isinstance(backend, ImageProvider)
                 return backend.generate(req, out, ctx)
 
             run = ItemRun(project, st, "keyframes", options.stop, options.clock)
-            outcome = run_item(run, [name], pool, generate, _verify_image(cfg.width, cfg.height), retries=cfg.retries)
-            report.outcomes.append(outcome)
-            if outcome.status == "failed" and options.on_error == "fail":
-                break
+            return run_item(run, [keyframe_provider(project, kf)], pool, generate,
+                            _verify_image(project.config.width, project.config.height), retries=project.config.retries)
+
+        names = {keyframe_provider(project, by_id[st.id][1]) for st in todo}
+        _run_pool(todo, run_one, sum(pool.slots(n) for n in names), options, report, list(by_id))
     finally:
         pool.close()
+        if todo and not options.dry_run:
+            from ttv.core.contact_sheet import write_contact_sheet
+
+            sheet = write_contact_sheet(project)
+            report.output = project.rel(sheet) if sheet else ""
     report.seconds = time.monotonic() - t0
     return report
 
@@ -387,27 +407,33 @@ def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: 
 
 def _run_parallel(project: Project, options: RunOptions, pool: BackendPool, todo: list[ItemState],
                   index_of: dict[str, int], report: StepReport) -> None:
+    names = {backend_chain(project, project.plan.segments[index_of[st.id]])[0] for st in todo}
+    slots = sum(pool.slots(n) for n in names) if todo else 1
+    _run_pool(todo, lambda st: _run_one_clip(project, options, pool, st, index_of[st.id]), slots, options, report,
+              [s.id for s in project.plan.segments])
+
+
+def _run_pool(todo: list[ItemState], run_one: Callable[[ItemState], Outcome], slots: int, options: RunOptions,
+              report: StepReport, order: list[str]) -> None:
+    """Run items on threads; each waits for a slot of its backend, so no backend exceeds its own limit.
+    With --on-error fail, the first failure stops new work (running items are interrupted and resume later)."""
     if not todo:
         return
-    names = {backend_chain(project, project.plan.segments[index_of[st.id]])[0] for st in todo}
-    workers = min(64, max(1, sum(pool.slots(n) for n in names)))
-    # Threads wait on the per-backend slot pools, so total concurrency never exceeds each backend's limit.
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ttv-item") as ex:
-        futures: dict[Future[Outcome], str] = {
-            ex.submit(_run_one_clip, project, options, pool, st, index_of[st.id]): st.id for st in todo}
+    with ThreadPoolExecutor(max_workers=min(64, max(1, slots)), thread_name_prefix="ttv-item") as ex:
+        pending: set[Future[Outcome]] = {ex.submit(run_one, st) for st in todo}
         try:
-            pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
                 for fut in done:
                     outcome = fut.result()
                     report.outcomes.append(outcome)
                     if outcome.status == "failed" and options.on_error == "fail":
-                        options.stop.set()  # finish nothing new; running items are interrupted
+                        options.stop.set()
         except BaseException:
             options.stop.set()
             raise
-    report.outcomes.sort(key=lambda o: index_of[o.id])
+    rank = {item_id: i for i, item_id in enumerate(order)}
+    report.outcomes.sort(key=lambda o: rank.get(o.id, 0))
 
 
 def _run_chain(project: Project, options: RunOptions, pool: BackendPool, todo: list[ItemState],
