@@ -22,6 +22,16 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("NO_COLOR", "1")
 
 
+@pytest.fixture(autouse=True)
+def _reset_process_state() -> object:
+    """Price overrides and --key values are process-wide: never let one test's leak into another."""
+    from ttv.core import keys, prices
+
+    yield
+    prices.set_overrides({})
+    keys._session.clear()
+
+
 @pytest.fixture
 def cli() -> Callable[..., object]:
     from ttv.cli import app

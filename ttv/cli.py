@@ -37,10 +37,18 @@ def _version(value: bool) -> None:
 def root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug detail.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    key: Annotated[list[str] | None, typer.Option("--key", help="API key for this run only, as PROVIDER=KEY (e.g. runway=...); wins over env vars and the keys file. Prefer env vars: command lines can be seen by other users.", show_default=False)] = None,  # noqa: E501
 ) -> None:
     """Turn one idea into a long video: plan shots, make keyframes, render clips, stitch — resumable at every step."""
     if verbose:
         os.environ["TTV_VERBOSE"] = "1"
+    for item in key or []:
+        provider, sep, value = item.partition("=")
+        if not sep or not provider or not value:
+            raise typer.BadParameter("use --key PROVIDER=KEY, e.g. --key runway=$MY_KEY", param_hint="--key")
+        from ttv.core import keys
+
+        keys.use_key(provider.strip(), value.strip())
 
 
 # name -> (module, attribute); one module per command.

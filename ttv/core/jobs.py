@@ -8,7 +8,7 @@ from typing import Any
 
 from ttv.backends import registry
 from ttv.backends.base import VideoBackend
-from ttv.core.errors import ConfigError, TtvTimeout
+from ttv.core.errors import BackendError, ConfigError, TtvTimeout
 from ttv.core.project import Project
 from ttv.core.runner import Interrupted, utcnow
 from ttv.core.steps import RunOptions, StepReport, clips_step
@@ -88,8 +88,14 @@ def cancel_jobs(project: Project, ids: list[str]) -> list[JobRow]:
             continue
         backend = registry.create(rec.job_provider, project.config.backends.get(rec.job_provider), kind="video")
         assert isinstance(backend, VideoBackend)
+        note = ""
         try:
             backend.cancel(rec.job_id)
+        except BackendError as exc:
+            if exc.code != "cancel-unsupported":
+                raise
+            # The provider has no cancel call: stop tracking the job, and say it may still be billed.
+            note = f"{rec.job_provider} cannot cancel jobs: {rec.job_id} may still finish and be billed"
         finally:
             backend.close()
         project.events.emit("item.failed", item=seg_id, step="cancel", error="cancelled by the user",
@@ -102,5 +108,5 @@ def cancel_jobs(project: Project, ids: list[str]) -> list[JobRow]:
         job = rec.job_id
         rec.job_id, rec.job_provider = "", ""
         project.write_record(rec)
-        rows.append(JobRow(seg_id, rec.backend or "", job, "cancelled", rec.cost_usd))
+        rows.append(JobRow(seg_id, rec.backend or "", job, "cancelled", rec.cost_usd, note))
     return rows

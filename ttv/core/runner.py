@@ -131,6 +131,9 @@ class BackendPool:
         if name in self._queues:
             return
         main = self._create(name)
+        warm_up = getattr(main, "warm_up", None)
+        if callable(warm_up):
+            warm_up()  # SDK import and client setup once, before the workers start
         workers = main.worker_backends() if hasattr(main, "worker_backends") else [main]
         q: Queue[Backend] = Queue()
         for w in workers:
@@ -275,6 +278,9 @@ def run_item(
                 last_error = err
                 attempt.status, attempt.ended_at = "failed", utcnow()
                 attempt.error, attempt.error_kind, attempt.error_code = err.message, err.kind, err.code or ""
+                # Providers may bill failed jobs (partly): record what they report.
+                attempt.cost_usd = float(getattr(exc, "cost_usd", 0.0) or 0.0)
+                attempt.credits = getattr(exc, "credits", None)
                 # A job that is still alive (poll timeout, download kept failing) is polled again on the next
                 # attempt, never resubmitted; a job that itself failed is forgotten.
                 resume_job = getattr(exc, "resume_job_id", None) or None
