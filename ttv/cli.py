@@ -47,8 +47,12 @@ def root(
         if not sep or not provider or not value:
             raise typer.BadParameter("use --key PROVIDER=KEY, e.g. --key runway=$MY_KEY", param_hint="--key")
         from ttv.core import keys
+        from ttv.core.errors import ConfigError
 
-        keys.use_key(provider.strip(), value.strip())
+        try:
+            keys.use_key(provider.strip(), value.strip())
+        except ConfigError as exc:
+            raise typer.BadParameter(exc.message, param_hint="--key") from None
 
 
 # name -> (module, attribute); one module per command.
