@@ -77,6 +77,8 @@ def _describe_change(key: str, old: Any, new: Any) -> str:
         return "backend options changed"
     if key in ("image", "image_digest"):
         return "source image changed"
+    if key == "reference_digests":
+        return "reference images changed"
     if isinstance(old, dict | list) or isinstance(new, dict | list):
         return f"{key} changed"
     return f"{key} changed ({old!r} → {new!r})"
@@ -142,15 +144,26 @@ def keyframe_inputs(project: Project, kf: KeyframeSpec) -> dict[str, Any]:
         return {"provider": "files", "image": kf.image, "image_digest": digest, "width": cfg.width, "height": cfg.height}
     index = [k.id for k in project.plan.keyframes].index(kf.id)
     provider = keyframe_provider(project, kf)
-    return {
+    options = cfg.backends.get(provider, {})
+    inputs: dict[str, Any] = {
         "provider": provider,
-        "options": cfg.backends.get(provider, {}),
+        "options": options,
         "prompt": kf.prompt,
         "style": project.plan.style or cfg.style,
         "seed": keyframe_seed(project, index, kf),
         "width": cfg.width,
         "height": cfg.height,
     }
+    refs = options.get("reference_images") or []
+    if refs:
+        # Character/style reference images decide the output too: their content, not just their paths.
+        inputs["reference_digests"] = [_digest_or_missing(project, str(r)) for r in refs]
+    return inputs
+
+
+def _digest_or_missing(project: Project, ref: str) -> str:
+    path = Path(ref) if Path(ref).is_absolute() else project.root / ref
+    return file_digest(path) if path.is_file() else f"missing:{ref}"
 
 
 def needed_keyframes(project: Project) -> list[KeyframeSpec]:
