@@ -139,8 +139,7 @@ def keyframe_provider(project: Project, kf: KeyframeSpec) -> str:
 def keyframe_inputs(project: Project, kf: KeyframeSpec) -> dict[str, Any]:
     cfg = project.config
     if kf.image:
-        path = (project.root / kf.image) if not Path(kf.image).is_absolute() else Path(kf.image)
-        digest = file_digest(path) if path.is_file() else f"missing:{kf.image}"
+        digest = _digest_or_missing(project, kf.image)
         return {"provider": "files", "image": kf.image, "image_digest": digest, "width": cfg.width, "height": cfg.height}
     index = [k.id for k in project.plan.keyframes].index(kf.id)
     provider = keyframe_provider(project, kf)
