@@ -318,3 +318,49 @@ def test_model_default_steps_and_guidance(wan_flf_model: Path, keyframes: list[P
     assert (plan.steps, plan.guidance, a14.guidance_2("t2v")) == (40, 4.0, 3.0)  # type: ignore[attr-defined]
     assert make("wan", model="Wan-AI/Wan2.2-T2V-A14B-Diffusers", steps=8, guidance=1.0).plan(  # type: ignore
         req()).steps == 8
+
+
+class _StubModule:
+    def __init__(self, log: list[tuple[str, Any]], name: str) -> None:
+        self.log, self.name = log, name
+
+    def __getattr__(self, attr: str) -> Any:
+        return lambda *a, **k: self.log.append((f"{self.name}.{attr}", k or a))
+
+
+class _StubPipe:
+    """Records what apply_memory_options asks of a pipeline on a (pretend) GPU."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, Any]] = []
+        self.vae = _StubModule(self.log, "vae")
+        self.transformer = _StubModule(self.log, "transformer")
+        self.transformer_2 = None
+        self.unet = None
+
+    def __getattr__(self, attr: str) -> Any:
+        return lambda *a, **k: self.log.append((attr, k or a))
+
+
+@pytest.mark.parametrize(("opts", "expected"), [
+    ({}, [("to", ("cuda:1",))]),
+    ({"offload": "model"}, [("enable_model_cpu_offload", {"device": "cuda:1"})]),
+    ({"offload": "sequential"}, [("enable_sequential_cpu_offload", {"device": "cuda:1"})]),
+    ({"offload": "group", "vae_tiling": True}, [("vae.enable_tiling", ()), ("enable_group_offload", "group")]),
+    ({"attention": "_flash_3", "compile": "regional"},
+     [("transformer.set_attention_backend", ("_flash_3",)), ("to", ("cuda:1",)),
+      ("transformer.compile_repeated_blocks", {"fullgraph": True})]),
+])
+def test_memory_switches_reach_the_pipeline(opts: dict[str, Any], expected: list[Any]) -> None:
+    import torch
+
+    pipe = _StubPipe()
+    common.apply_memory_options(pipe, common.LocalOptions(**opts), "cuda:1", [1])
+    calls = [c for c in pipe.log if c[0] != "set_progress_bar_config"]
+    if expected[-1][1] == "group":
+        name, kwargs = calls[-1]
+        assert name == "enable_group_offload"
+        assert kwargs["onload_device"] == torch.device("cuda:1") and kwargs["offload_type"] == "block_level"
+        assert kwargs["num_blocks_per_group"] == 1 and kwargs["use_stream"] and kwargs["exclude_modules"] == ["vae"]
+        calls, expected = calls[:-1], expected[:-1]
+    assert calls == expected

@@ -73,6 +73,9 @@ class LocalOptions(Options):
     group_offload_type: Literal["block_level", "leaf_level"] = "block_level"
     group_offload_blocks: int = Field(1, ge=1, description="blocks per group for block_level group offload")
     group_offload_stream: bool = Field(True, description="overlap transfers with compute (CUDA streams)")
+    group_offload_exclude: list[str] = Field(default_factory=lambda: ["vae"],
+                                             description="components kept on the GPU under group offload "
+                                                         "(the VAE is small; its decode dislikes hooks)")
     vae_tiling: bool = Field(False, description="decode the VAE in tiles (the decode is often the OOM point)")
     vae_slicing: bool = False
     attention: str | None = Field(None, description="diffusers attention backend: native, flash, _flash_3, sage, ...")
@@ -334,14 +337,18 @@ def apply_memory_options(pipe: Any, opts: LocalOptions, device: str, gpu_group: 
                                   "offload_type": opts.group_offload_type, "use_stream": opts.group_offload_stream}
         if opts.group_offload_type == "block_level":
             kwargs["num_blocks_per_group"] = opts.group_offload_blocks
+        exclude = [name for name in opts.group_offload_exclude if getattr(pipe, name, None) is not None]
         if hasattr(pipe, "enable_group_offload"):
-            pipe.enable_group_offload(**kwargs)
+            pipe.enable_group_offload(**kwargs, exclude_modules=exclude)
         else:  # older diffusers: per model
             from diffusers.hooks import apply_group_offloading
 
-            for comp in pipe.components.values():
+            for name, comp in pipe.components.items():
                 if isinstance(comp, torch.nn.Module):
-                    apply_group_offloading(comp, **kwargs)
+                    if name in exclude:
+                        comp.to(device)
+                    else:
+                        apply_group_offloading(comp, **kwargs)
     if opts.compile != "none":
         for name in ("transformer", "transformer_2", "unet"):
             module = getattr(pipe, name, None)
