@@ -121,7 +121,7 @@ def test_render_segments(request: pytest.FixtureRequest, tmp_path: Path, keyfram
     # every denoising step of every segment was reported: (1,2), (2,2) per segment
     total_segments = len(modes)
     assert ctx.steps() == [(1, 2), (2, 2)] * total_segments
-    assert [e for e, _ in ctx.events] == ["model_loaded"]
+    assert [e for e, _ in ctx.events] == ["model.loaded"]
 
 
 def test_framepack_i2v_and_flf(framepack_models: dict[str, Path], keyframes: list[Path], tmp_path: Path,

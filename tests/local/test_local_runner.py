@@ -39,5 +39,5 @@ def test_two_segment_project_through_the_runner(mode: str, small_project: Any, c
     events = [json.loads(line) for line in (root / ".ttv" / "events.jsonl").read_text().splitlines()]
     steps = [(e.get("k"), e.get("n")) for e in events if e["type"] == "item.progress" and e.get("k")]
     assert steps.count((2, 2)) == 2  # each segment reported its last denoising step
-    loads = [e for e in events if e["type"] == "model_loaded"]
+    loads = [e for e in events if e["type"] == "model.loaded"]
     assert len(loads) == 1  # one worker, one load, two segments

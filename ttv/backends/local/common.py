@@ -820,7 +820,7 @@ class LocalVideoBackend(VideoBackend):
             self.load_count += 1
             self._pipe = pipe
             if ctx is not None:
-                ctx.event("model_loaded", backend=self.name, model=self.model_id(), device=device,
+                ctx.event("model.loaded", backend=self.name, model=self.model_id(), device=device,
                           seconds=round(self.load_seconds, 3))
             return pipe
 
@@ -853,12 +853,17 @@ class LocalVideoBackend(VideoBackend):
                       generator=torch.Generator(device="cpu").manual_seed(int(request.seed)),
                       output_type="np", callback_on_step_end=progress,
                       callback_on_step_end_tensor_inputs=["latents"])
+        on_gpu = bool(self.device and self.device.startswith("cuda")) and torch.cuda.is_available()
+        if on_gpu:
+            torch.cuda.reset_peak_memory_stats(self.device)
         t0 = time.monotonic()
         with classify_errors(self.name, self.opts, f"rendering segment {request.segment_id}",
                              (plan.width, plan.height, plan.frames)), torch.inference_mode():
             result = call(**kwargs)
         frames = frames_to_uint8(result.frames)
         gen_seconds = time.monotonic() - t0
+        if on_gpu:
+            plan.extra["peak_gpu_gb"] = round(torch.cuda.max_memory_allocated(self.device) / 2**30, 2)
         try:
             write_mp4(frames, output, plan.fps, self.opts.crf)
         except Exception:

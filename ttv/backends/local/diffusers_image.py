@@ -80,7 +80,7 @@ class DiffusersKeyframes(ImageProvider):
                 apply_memory_options(pipe, self.opts, device, [])
             self.load_count += 1
             if ctx is not None:
-                ctx.event("model_loaded", backend=self.name, model=self.opts.model, device=device,
+                ctx.event("model.loaded", backend=self.name, model=self.opts.model, device=device,
                           seconds=round(time.monotonic() - t0, 3))
             self._pipe = pipe
             return pipe
