@@ -264,3 +264,28 @@ def test_color_match_keeps_letterbox_bars_black(clipdir: Path, tmp_path: Path) -
     last = media.last_frame_array(out)
     assert last[:, :20].max() < 24 and last[:, -20:].max() < 24  # pillarbox bars of the 4:3 clip
     assert last[:, 60:100].mean() > 60
+
+
+@pytest.mark.parametrize("crossfade", [0.0, 0.25])
+def test_chunked_encode_matches_single_pass(clipdir: Path, tmp_path: Path, crossfade: float) -> None:
+    """Long projects are encoded a few clips per ffmpeg process and joined by stream copy; the result
+    has the same frames, order and audio length as one pass."""
+    clips = []
+    for i in range(5):
+        c = counter_clip(clipdir / f"c{i}.mp4", range(i * 24 - (i > 0), i * 24 + 24), 24)  # frame 0 repeats
+        clips.append(add_tone(c, clipdir / f"a{i}.mp4") if i % 2 else c)
+    song = tone_file(clipdir / "song.wav", 3.0)
+    seen: list[float] = []
+    kw: dict[str, object] = dict(width=160, height=90, fps=24, crossfade=crossfade, soundtrack=song,
+                                 drop_first_frame=[False] + [True] * 4)  # fmt: skip
+    one = media.stitch(clips, tmp_path / "one.mp4", **kw)  # type: ignore[arg-type]
+    parts = media.stitch(clips, tmp_path / "parts.mp4", chunk_size=2, progress=seen.append, **kw)  # type: ignore[arg-type]
+    assert one.info["chunks"] == 1 and parts.info["chunks"] == 3
+    assert parts.dropped_seams == one.dropped_seams == [1, 2, 3, 4]
+    assert parts.frames == one.frames == 120 - 4 * round(crossfade * 24)
+    a, b = counters(tmp_path / "one.mp4"), counters(tmp_path / "parts.mp4")
+    assert a == b
+    if not crossfade:
+        assert a == list(range(120))
+    assert _audio_seconds(tmp_path / "parts.mp4") == pytest.approx(parts.frames / 24, abs=0.06)
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)

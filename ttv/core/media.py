@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import tempfile
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -130,17 +130,49 @@ def _tail(text: str | bytes, n: int = _STDERR_TAIL) -> str:
     return text[-n:]
 
 
-def _run_ffmpeg(args: Sequence[str], *, what: str, timeout: float | None = None, cwd: Path | None = None) -> None:
-    """Run ffmpeg with ``args`` (without the executable); MediaError with the stderr tail on failure."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, cwd=cwd)
-    except subprocess.TimeoutExpired as exc:
-        raise MediaError(f"{what}: ffmpeg timed out after {timeout} s") from exc
-    except OSError as exc:
-        raise MediaError(f"{what}: could not run ffmpeg: {exc}") from exc
-    if proc.returncode != 0:
-        raise MediaError(f"{what}: ffmpeg exited with {proc.returncode}: {_tail(proc.stderr)}")
+def _run_ffmpeg(
+    args: Sequence[str],
+    *,
+    what: str,
+    timeout: float | None = None,
+    cwd: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Run ffmpeg with ``args`` (without the executable); MediaError with the stderr tail on failure.
+    ``progress`` is called with the number of frames written so far (from ``-progress pipe:1``)."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    if progress is not None:
+        cmd += ["-progress", "pipe:1", "-nostats"]
+    cmd += list(args)
+    if progress is None:
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, cwd=cwd)
+        except subprocess.TimeoutExpired as exc:
+            raise MediaError(f"{what}: ffmpeg timed out after {timeout} s") from exc
+        except OSError as exc:
+            raise MediaError(f"{what}: could not run ffmpeg: {exc}") from exc
+        if proc.returncode != 0:
+            raise MediaError(f"{what}: ffmpeg exited with {proc.returncode}: {_tail(proc.stderr)}")
+        return
+    with tempfile.TemporaryFile() as err:
+        try:
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, cwd=cwd, text=True)
+        except OSError as exc:
+            raise MediaError(f"{what}: could not run ffmpeg: {exc}") from exc
+        try:
+            assert p.stdout is not None
+            for line in p.stdout:
+                if line.startswith("frame="):
+                    with contextlib.suppress(ValueError):
+                        progress(int(line[6:].strip()))
+            rc = p.wait(timeout=timeout)
+        except BaseException:
+            p.kill()
+            p.wait()
+            raise
+        if rc != 0:
+            err.seek(0)
+            raise MediaError(f"{what}: ffmpeg exited with {rc}: {_tail(err.read())}")
 
 
 # ---------------------------------------------------------------------------------------- atomics
@@ -849,6 +881,8 @@ def stitch(
     soundtrack_volume: float = 0.5,
     report: bool = False,
     force_encode: bool = False,
+    progress: Callable[[float], None] | None = None,
+    chunk_size: int = 32,
 ) -> StitchResult:
     """Join ``clips`` into ``output`` at ``width``x``height``@``fps``.
 
@@ -931,6 +965,8 @@ def stitch(
             preset=preset,
             soundtrack_volume=soundtrack_volume,
             info=info,
+            chunk_size=chunk_size,
+            progress=progress,
         )
         method = "encode"
     if report and method == "copy":  # the same pixels: after == before
@@ -1072,6 +1108,36 @@ def _fmt(x: float) -> str:
     return f"{x:.6f}".rstrip("0").rstrip(".") or "0"
 
 
+@dataclass
+class _Piece:
+    """Part of one clip in a chunk: normalized output frames [lo, hi) of clip ``clip``."""
+
+    clip: int
+    lo: int
+    hi: int
+
+
+def _chunks(counts: list[int], cf: int, size: int) -> list[list[_Piece]]:
+    """Split clips into chunks of at most ``size`` clips, each encoded by one ffmpeg process and then
+    joined by stream copy (every frame is still encoded once). With a crossfade, a chunk ends with the
+    blend into the next chunk's first clip; that clip's next chunk starts right after the blend."""
+    n = len(counts)
+    chunks: list[list[_Piece]] = []
+    start = 0
+    head = 0  # frames of clip `start` already used by the previous chunk's blend
+    while start < n:
+        end = min(n, start + size)
+        pieces = [_Piece(start, head, counts[start])] + [_Piece(i, 0, counts[i]) for i in range(start + 1, end)]
+        if end < n and cf:
+            pieces.append(_Piece(end, 0, cf))
+            head = cf
+        else:
+            head = 0
+        chunks.append(pieces)
+        start = end
+    return chunks
+
+
 def _stitch_encode(
     paths: list[Path],
     infos: list[MediaInfo],
@@ -1090,12 +1156,15 @@ def _stitch_encode(
     preset: str,
     soundtrack_volume: float,
     info: dict[str, Any],
+    chunk_size: int = 32,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[int, MediaInfo]:
-    """Normalize every clip in one filter graph and encode once. Returns the expected frame count."""
+    """Normalize the clips with ffmpeg filter graphs (at most ``chunk_size`` clips per process, so
+    long projects stay within argument, file and memory limits) and encode once. Returns the
+    expected frame count and the verified output's MediaInfo."""
     n = len(paths)
     F = int(fps)
-    # frames each clip contributes at the output rate
-    counts: list[int] = []
+    counts: list[int] = []  # frames each clip contributes at the output rate, before crossfades
     for i, inf in enumerate(infos):
         kept = inf.frames - drops[i] - tails[i]
         if kept < 1:
@@ -1113,7 +1182,7 @@ def _stitch_encode(
         pos += c - cf
     info["seam_frames"] = starts[1:]
     info["clip_frames"] = counts
-    any_audio = any(inf.has_audio for inf in infos)
+    any_audio = any(inf.has_audio for inf in infos) or soundtrack is not None
     rate = 48000
 
     workdir = Path(tempfile.mkdtemp(prefix="ttv-stitch-"))
@@ -1129,121 +1198,172 @@ def _stitch_encode(
                 stats.append({"clip": i, "delta_e_to_anchor": round(delta_e(st.mean, anchor.mean), 3)})
             info["color_match"] = stats
 
-        square = "scale='trunc(iw*sar/2)*2':ih"  # anamorphic sources: square pixels first
-        if fit == "letterbox":
-            size_f = f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2"
-            frame_f = f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black"
-        else:
-            size_f = f"scale={width}:{height}:force_original_aspect_ratio=increase"
-            frame_f = f"crop={width}:{height}"
-        parts: list[str] = []
-        for i, inf in enumerate(infos):
-            chain: list[str] = []
-            if drops[i] or tails[i]:
-                chain.append(f"trim=start_frame={drops[i]}:end_frame={inf.frames - tails[i]}")
-            chain += ["setpts=PTS-STARTPTS", square, size_f]
-            lut = luts[i]
-            if lut is not None and fit == "letterbox":  # grade the picture, not the black bars
-                chain.append(f"lut3d=file={lut.name}:interp=tetrahedral")  # ffmpeg runs in workdir
-            chain.append(frame_f)
-            if lut is not None and fit != "letterbox":
-                chain.append(f"lut3d=file={lut.name}:interp=tetrahedral")
-            chain += ["setsar=1", f"fps={F}"]
-            chain += [
-                "format=yuv420p",
-                "tpad=stop_mode=clone:stop=2",
-                f"trim=end_frame={counts[i]}",
-                f"setpts=N/({F}*TB)",
-            ]
-            parts.append(f"[{i}:v:0]" + ",".join(chain) + f"[v{i}]")
-            if any_audio:
-                samples = counts[i] * rate // F if (counts[i] * rate) % F == 0 else round(counts[i] * rate / F)
-                afmt = f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
-                if inf.has_audio:
-                    src_fps = inf.fps if inf.fps > 0 else F
-                    start = _fmt(drops[i] / src_fps)
-                    parts.append(
-                        f"[{i}:a:0]aresample={rate},{afmt},atrim=start={start},asetpts=PTS-STARTPTS,"
-                        f"apad,atrim=end_sample={samples}[a{i}]"
-                    )
-                else:
-                    parts.append(f"anullsrc=r={rate}:cl=stereo,{afmt},atrim=end_sample={samples}[a{i}]")
-        if n == 1:
-            vlast, alast = "v0", ("a0" if any_audio else "")
-        elif cf:
-            d = _fmt(cf / F)
-            vlast, alast = "v0", ("a0" if any_audio else "")
-            acc = counts[0]
-            for i in range(1, n):
-                off = _fmt((acc - cf) / F)
-                parts.append(f"[{vlast}][v{i}]xfade=transition=fade:duration={d}:offset={off}[xv{i}]")
-                vlast = f"xv{i}"
-                if any_audio:
-                    parts.append(f"[{alast}][a{i}]acrossfade=d={d}:c1=tri:c2=tri[xa{i}]")
-                    alast = f"xa{i}"
-                acc += counts[i] - cf
-        else:
-            if any_audio:
-                ins = "".join(f"[v{i}][a{i}]" for i in range(n))
-                parts.append(f"{ins}concat=n={n}:v=1:a=1[cv][ca]")
-                vlast, alast = "cv", "ca"
-            else:
-                ins = "".join(f"[v{i}]" for i in range(n))
-                parts.append(f"{ins}concat=n={n}:v=1:a=0[cv]")
-                vlast, alast = "cv", ""
-        inputs: list[str] = []
-        for p in paths:
-            inputs += ["-i", str(p.resolve())]
-        total_samples = round(expected * rate / F)
-        if soundtrack is not None:
-            inputs += ["-i", str(soundtrack.resolve())]
-            total_s = expected / F
-            fade_d = min(1.0, total_s / 4)  # the music fades out instead of stopping dead
-            fade = f"afade=t=out:st={_fmt(total_s - fade_d)}:d={_fmt(fade_d)}"
-            afmt = f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
-            parts.append(
-                f"[{n}:a:0]aresample={rate},{afmt},volume={_fmt(soundtrack_volume)},apad,"
-                f"atrim=end_sample={total_samples},{fade}[st]"
-            )
-            if any_audio:
-                parts.append(f"[{alast}][st]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[am]")
-                alast = "am"
-            else:
-                alast = "st"
-        graph = ";".join(parts)
-        info["filter_graph"] = graph
-        maps = ["-map", f"[{vlast}]"]
-        if alast:
-            maps += ["-map", f"[{alast}]", "-c:a", "aac", "-b:a", "160k"]
-        _run_ffmpeg(
-            [
-                *inputs,
-                "-filter_complex",
-                graph,
-                *maps,
-                "-c:v",
-                "libx264",
-                "-preset",
-                preset,
-                "-crf",
-                str(crf),
-                "-pix_fmt",
-                "yuv420p",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-                str(tmp.resolve()),
-            ],
-            what="stitch (normalize + encode)",
-            cwd=workdir,
-        )
+        chunks = _chunks(counts, cf, max(2, chunk_size))
+        info["chunks"] = len(chunks)
+        done = 0
+        parts_out: list[Path] = []
+        for k, pieces in enumerate(chunks):
+            target = tmp if len(chunks) == 1 else workdir / f"chunk{k:04}.mp4"
+            frames = sum(p.hi - p.lo for p in pieces) - cf * (len(pieces) - 1)
+            inputs, maps, graph = _chunk_command(
+                pieces, paths, infos, drops=drops, tails=tails, counts=counts, luts=luts, width=width,
+                height=height, fps=F, fit=fit, cf=cf, audio=any_audio, rate=rate, soundtrack=soundtrack,
+                soundtrack_volume=soundtrack_volume, start=done, total=expected,
+            )  # fmt: skip
+            if k == 0:
+                info["filter_graph"] = graph if len(graph) < 20000 else graph[:20000] + "…"
+            script = workdir / f"graph{k:04}.txt"
+            script.write_text(graph, encoding="utf-8")
+            _run_ffmpeg(
+                [*inputs, *_filter_script_args(script), *maps, "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
+                 "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(target.resolve())],
+                what="stitch (normalize + encode)" + (f", part {k + 1} of {len(chunks)}" if len(chunks) > 1 else ""),
+                cwd=workdir,
+                progress=_scaled_progress(progress, done, expected),
+            )  # fmt: skip
+            if len(chunks) > 1:
+                verify_video(target, frames=frames, width=width, height=height, fps=F, decode="none")
+                parts_out.append(target)
+            done += frames
+        if len(chunks) > 1:
+            try:
+                _remux_concat(parts_out, tmp)
+            except _NotRemuxable:
+                lst = workdir / "parts.ffconcat"
+                lst.write_text("ffconcat version 1.0\n" + "".join(_ffconcat_line(p) for p in parts_out), "utf-8")
+                _run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(lst), "-map", "0", "-c", "copy", "-f", "mp4",
+                             str(tmp.resolve())], what="stitch (joining parts)")  # fmt: skip
         final = verify_video(tmp, frames=expected, width=width, height=height, fps=F)
         os.replace(tmp, out)
     finally:
         _unlink_quiet(tmp)
         shutil.rmtree(workdir, ignore_errors=True)
     return expected, final
+
+
+def _scaled_progress(cb: Callable[[float], None] | None, done: int, total: int) -> Callable[[int], None] | None:
+    if cb is None:
+        return None
+
+    def report(frames: int) -> None:
+        cb(min(1.0, (done + frames) / max(1, total)))
+
+    return report
+
+
+def _chunk_command(
+    pieces: list[_Piece],
+    paths: list[Path],
+    infos: list[MediaInfo],
+    *,
+    drops: list[int],
+    tails: list[int],
+    counts: list[int],
+    luts: list[Path | None],
+    width: int,
+    height: int,
+    fps: int,
+    fit: str,
+    cf: int,
+    audio: bool,
+    rate: int,
+    soundtrack: Path | None,
+    soundtrack_volume: float,
+    start: int,
+    total: int,
+) -> tuple[list[str], list[str], str]:
+    """ffmpeg input arguments, output maps and the filter graph for one chunk."""
+    F = fps
+    square = "scale='trunc(iw*sar/2)*2':ih"  # anamorphic sources: square pixels first
+    if fit == "letterbox":
+        size_f = f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2"
+        frame_f = f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black"
+    else:
+        size_f = f"scale={width}:{height}:force_original_aspect_ratio=increase"
+        frame_f = f"crop={width}:{height}"
+    afmt = f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
+
+    def samples(frames: int) -> int:
+        return round(frames * rate / F)
+
+    parts: list[str] = []
+    args: list[str] = []
+    for j, pc in enumerate(pieces):
+        i, inf = pc.clip, infos[pc.clip]
+        args += ["-i", str(paths[i].resolve())]
+        chain: list[str] = []
+        if drops[i] or tails[i]:
+            chain.append(f"trim=start_frame={drops[i]}:end_frame={inf.frames - tails[i]}")
+        chain += ["setpts=PTS-STARTPTS", square, size_f]
+        lut = luts[i]
+        if lut is not None and fit == "letterbox":  # grade the picture, not the black bars
+            chain.append(f"lut3d=file={lut.name}:interp=tetrahedral")  # ffmpeg runs in workdir
+        chain.append(frame_f)
+        if lut is not None and fit != "letterbox":
+            chain.append(f"lut3d=file={lut.name}:interp=tetrahedral")
+        chain += ["setsar=1", f"fps={F}", "format=yuv420p", "tpad=stop_mode=clone:stop=2"]
+        chain.append(f"trim=start_frame={pc.lo}:end_frame={pc.hi}" if pc.lo else f"trim=end_frame={pc.hi}")
+        chain.append(f"setpts=N/({F}*TB)")
+        parts.append(f"[{j}:v:0]" + ",".join(chain) + f"[v{j}]")
+        if audio:
+            span = f"atrim=start_sample={samples(pc.lo)}:end_sample={samples(pc.hi)},asetpts=PTS-STARTPTS"
+            if inf.has_audio:
+                src_fps = inf.fps if inf.fps > 0 else F
+                parts.append(
+                    f"[{j}:a:0]aresample={rate},{afmt},atrim=start={_fmt(drops[i] / src_fps)},asetpts=PTS-STARTPTS,"
+                    f"apad,atrim=end_sample={samples(counts[i])},{span}[a{j}]"
+                )
+            else:
+                parts.append(f"anullsrc=r={rate}:cl=stereo,{afmt},atrim=end_sample={samples(counts[i])},{span}[a{j}]")
+    m = len(pieces)
+    frames = sum(p.hi - p.lo for p in pieces) - cf * (m - 1)
+    if m == 1:
+        parts.append("[v0]null[vout]" + (";[a0]anull[ac]" if audio else ""))
+    elif cf:
+        d = _fmt(cf / F)
+        vl, al = "v0", "a0"
+        acc = pieces[0].hi - pieces[0].lo
+        for j in range(1, m):
+            parts.append(f"[{vl}][v{j}]xfade=transition=fade:duration={d}:offset={_fmt((acc - cf) / F)}[xv{j}]")
+            vl = f"xv{j}"
+            if audio:
+                parts.append(f"[{al}][a{j}]acrossfade=d={d}:c1=tri:c2=tri[xa{j}]")
+                al = f"xa{j}"
+            acc += pieces[j].hi - pieces[j].lo - cf
+        parts.append(f"[{vl}]null[vout]" + (f";[{al}]anull[ac]" if audio else ""))
+    elif audio:
+        parts.append("".join(f"[v{j}][a{j}]" for j in range(m)) + f"concat=n={m}:v=1:a=1[vout][ac]")
+    else:
+        parts.append("".join(f"[v{j}]" for j in range(m)) + f"concat=n={m}:v=1:a=0[vout]")
+    maps = ["-map", "[vout]"]
+    if audio:
+        has_clip_audio = any(infos[p.clip].has_audio for p in pieces)
+        if soundtrack is not None:
+            args += ["-i", str(soundtrack.resolve())]
+            total_s = total / F
+            fade_d = min(1.0, total_s / 4)  # the music fades out instead of stopping dead
+            parts.append(
+                f"[{m}:a:0]aresample={rate},{afmt},volume={_fmt(soundtrack_volume)},apad,"
+                f"atrim=end_sample={samples(total)},afade=t=out:st={_fmt(total_s - fade_d)}:d={_fmt(fade_d)},"
+                f"atrim=start_sample={samples(start)}:end_sample={samples(start + frames)},asetpts=PTS-STARTPTS[st]"
+            )
+            if has_clip_audio:
+                parts.append("[ac][st]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[aout]")
+            else:
+                parts.append("[ac]anullsink;[st]anull[aout]")
+        else:
+            parts.append("[ac]anull[aout]")
+        maps += ["-map", "[aout]", "-c:a", "aac", "-b:a", "160k"]
+    return args, maps, ";".join(parts)
+
+
+def _filter_script_args(script: Path) -> list[str]:
+    """Pass a filter graph from a file: ``-/filter_complex`` on ffmpeg >= 7, ``-filter_complex_script``
+    before (a graph for many clips can exceed the 128 KiB limit on one command-line argument)."""
+    version = str(ffmpeg_info().get("version", ""))
+    m = re.match(r"n?(\d+)\.", version)
+    major = int(m.group(1)) if m else 99  # git builds ("N-1234-g...") are recent
+    return ["-/filter_complex", str(script)] if major >= 7 else ["-filter_complex_script", str(script)]
 
 
 def seam_report(clips: Sequence[Path | str], *, trim_tail: list[int] | None = None) -> list[dict[str, Any]]:
