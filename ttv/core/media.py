@@ -2,14 +2,15 @@
 
 Design notes (DESIGN.md section 6):
 
-* ffmpeg comes from PATH, else from the ``imageio-ffmpeg`` wheel. ffprobe is never required:
-  probing and decoding go through PyAV, which bundles its own libav*.
+* ffmpeg comes from ``TTV_FFMPEG``, else PATH (when it has libx264), else the ``imageio-ffmpeg``
+  wheel. ffprobe is never required: probing and decoding go through PyAV, which bundles its libav*.
 * The last frame is found by decoding to the end of the stream (after seeking to a keyframe near the
-  end), never with ``-sseof``, which can return a frame that is not the last one.
-* Stitching uses stream copy (concat demuxer) only when every clip already matches the target and
-  nothing has to change; otherwise one ffmpeg filter graph normalizes size, fps, pixel format, audio
-  (silence where missing), optional colour anchoring (a 3D LUT per clip), crossfades and soundtrack,
-  and encodes once.
+  end), never with ``-sseof``, which returns a frame 1-2 before the end at 24/25/30 fps and nothing
+  when the audio runs longer than the video (benchmarks/last_frame.py). Truncated files are errors.
+* Stitching uses stream copy only when every clip already matches the target and nothing has to
+  change; otherwise ffmpeg filter graphs normalize size, fps, pixel format, audio (silence where
+  missing), optional colour anchoring (a 3D LUT per clip), crossfades and a soundtrack, and encode
+  each frame once.
 * Every output is written to a temporary name in the destination folder and moved into place with
   ``os.replace`` after it has been verified.
 """
@@ -884,14 +885,28 @@ def stitch(
     progress: Callable[[float], None] | None = None,
     chunk_size: int = 32,
 ) -> StitchResult:
-    """Join ``clips`` into ``output`` at ``width``x``height``@``fps``.
+    """Join ``clips`` into ``output`` at ``width``x``height``@``fps``; returns what was done.
 
-    Stream copy (concat demuxer) when all clips already match and nothing needs changing; otherwise
-    one normalize + encode pass. ``drop_first_frame[i]`` means clip i's frame 0 MAY duplicate clip
-    i-1's last (kept) frame: it is dropped only if the frames really match (pixel comparison).
-    ``trim_tail[i]`` drops that many frames from the end of clip i (chaining with ``seam_offset``:
-    the frames after the one handed to the next segment). The output is verified (frame count, size,
-    fps, decodable tail) before it replaces ``output``.
+    * Stream copy when every clip is H.264 yuv420p at the target size and fps, with identical codec
+      data, time base and audio layout, and nothing has to change: in-process remux (PyAV), or
+      ffmpeg's concat demuxer for layouts the remux does not handle (``info["copy_via"]``).
+    * Otherwise normalize + encode once: square pixels, scale with ``fit`` ("letterbox" pads,
+      "crop" fills), fps conversion to exactly round(kept_frames / src_fps * fps) frames per clip,
+      yuv420p, 48 kHz stereo AAC with silence for clips without audio (when any clip or the
+      soundtrack has audio), optional ``crossfade`` seconds (xfade/acrossfade), optional
+      ``soundtrack`` mixed under the clip audio at ``soundtrack_volume`` and faded out at the end,
+      optional ``color_match`` (each clip's Lab mean/std moved onto the first clip's with a 3D LUT).
+      More than ``chunk_size`` clips are encoded a chunk per ffmpeg process and joined by copy.
+    * ``drop_first_frame[i]``: clip i's frame 0 MAY repeat clip i-1's last kept frame; it is dropped
+      only when :func:`check_duplicate_seam` says the pixels really repeat (``info["seam_checks"]``).
+    * ``trim_tail[i]``: drop that many frames from the end of clip i (chaining with ``seam_offset``:
+      the frames after the one handed to the next segment).
+    * ``report``: ``info["seams"]``, per seam delta E / mean abs diff / drift from clip 0, before and
+      after. ``progress`` gets 0..1 while encoding.
+
+    The output is written to a temporary name beside ``output``, verified (frame count, size, fps,
+    every packet present, the end decodes) and then moved into place; on any failure ``output`` is
+    left as it was and MediaError explains why.
     """
     paths = [Path(c) for c in clips]
     out = Path(output)
