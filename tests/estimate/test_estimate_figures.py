@@ -94,7 +94,11 @@ def test_price_override_from_ttv_toml(runner: CliRunner, project_factory: Any) -
     assert "ttv.toml [prices]" in a["source"]
     from ttv.core import prices
 
-    assert prices.current_overrides() == {}  # the override applied only during the estimate
+    # A process works on one project: loading it puts its `[prices]` in force for every estimate.
+    assert prices.current_overrides() == {"runway/gen4_turbo": 0.10}
+    # The next project in the same process gets its own prices, not the previous project's overrides.
+    other = project_factory(backend="runway", segments=[{}])
+    assert clips(estimate_json(runner, other))[0]["usd"] == pytest.approx(0.25)
 
 
 def test_local_wan_time_from_timing_table(runner: CliRunner, project_factory: Any) -> None:
@@ -155,8 +159,9 @@ def test_table_and_quiet(runner: CliRunner, project_factory: Any) -> None:
     assert quiet.stdout.split() == ["k000", "k001", "k002", "s000", "s001", "final"]
 
 
-def test_library_matches_render_budget_figure(project_factory: Any) -> None:
+def test_library_matches_render_budget_figure(project_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The clips' estimate equals what `check_budget` in steps.py sums (same backends, same requests)."""
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "key_runway_ESTIMATE_0123456789")  # the pool warms clients up
     from ttv.backends import registry
     from ttv.core.graph import build_graph
     from ttv.core.runner import BackendPool

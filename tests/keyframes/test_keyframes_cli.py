@@ -97,7 +97,9 @@ def test_reroll_dry_run_changes_nothing(make_project: Callable[..., Project]) ->
 
 def runway_project(make_project: Callable[..., Project], fake: RunwayImageFake, **settings: object) -> Project:
     return make_project(keyframes="runway-image",
-                        backends={"runway-image": {"base_url": fake.url, "poll_interval_s": 1}}, **settings)
+                        # One task at a time, so task ids follow keyframe order (task-2 is k001).
+                        backends={"runway-image": {"base_url": fake.url, "poll_interval_s": 1, "concurrency": 1}},
+                        **settings)
 
 
 def test_runway_image_end_to_end_records_job_and_cost(make_project, keys_set, runway_fake: RunwayImageFake) -> None:

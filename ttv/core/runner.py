@@ -120,6 +120,7 @@ class BackendPool:
         self._create = create
         self._queues: dict[str, Queue[Backend]] = {}
         self._instances: dict[str, list[Backend]] = {}
+        self._warmed: set[str] = set()
         self._lock = threading.Lock()
 
     def primary(self, name: str) -> Backend:
@@ -131,9 +132,6 @@ class BackendPool:
         if name in self._queues:
             return
         main = self._create(name)
-        warm_up = getattr(main, "warm_up", None)
-        if callable(warm_up):
-            warm_up()  # SDK import and client setup once, before the workers start
         workers = main.worker_backends() if hasattr(main, "worker_backends") else [main]
         q: Queue[Backend] = Queue()
         for w in workers:
@@ -153,6 +151,14 @@ class BackendPool:
         with self._lock:
             self._ensure(name)
             q = self._queues[name]
+            first_use = name not in self._warmed
+            self._warmed.add(name)
+        if first_use:
+            warm_up = getattr(self._instances[name][0], "warm_up", None)
+            if callable(warm_up):
+                # SDK import and client setup once, before work; a failure here resurfaces, classified, in generate.
+                with contextlib.suppress(Exception):
+                    warm_up()
         while True:
             stop.check()
             try:
