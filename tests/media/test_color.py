@@ -81,3 +81,11 @@ def test_lut_matches_direct_transfer(tmp_path: Path) -> None:
     # identity transfer gives an identity LUT (red varies fastest)
     ident = color.transfer_lut(t, t, size=5).reshape(-1, 3)
     assert ident[1] == pytest.approx([0.25, 0, 0], abs=1e-6) and ident[5] == pytest.approx([0, 0.25, 0], abs=1e-6)
+
+
+def test_partial_strength_moves_part_of_the_way(cast_chain: list[Path], tmp_path: Path) -> None:
+    half = media.stitch(cast_chain, tmp_path / "half.mp4", width=160, height=90, fps=16, color_match=True,
+                        color_strength=0.5)  # fmt: skip
+    assert half.method == "encode"
+    drift = _clip_drift(tmp_path / "half.mp4")
+    assert 6 < drift[-1] < 25, drift

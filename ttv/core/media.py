@@ -544,7 +544,7 @@ class FrameWriter:
         if arr.dtype != np.uint8:
             arr = np.clip(arr, 0, 255).astype(np.uint8)
         try:
-            self._proc.stdin.write(np.ascontiguousarray(arr).tobytes())
+            self._proc.stdin.write(np.ascontiguousarray(arr).data)  # no extra copy
         except (BrokenPipeError, OSError) as exc:
             self._proc.wait()
             raise MediaError(f"ffmpeg stopped while encoding {self.path.name}: {self._stderr_text()}") from exc
@@ -884,6 +884,7 @@ def stitch(
     force_encode: bool = False,
     progress: Callable[[float], None] | None = None,
     chunk_size: int = 32,
+    color_strength: float = 1.0,
 ) -> StitchResult:
     """Join ``clips`` into ``output`` at ``width``x``height``@``fps``; returns what was done.
 
@@ -895,7 +896,8 @@ def stitch(
       yuv420p, 48 kHz stereo AAC with silence for clips without audio (when any clip or the
       soundtrack has audio), optional ``crossfade`` seconds (xfade/acrossfade), optional
       ``soundtrack`` mixed under the clip audio at ``soundtrack_volume`` and faded out at the end,
-      optional ``color_match`` (each clip's Lab mean/std moved onto the first clip's with a 3D LUT).
+      optional ``color_match`` (each clip's Lab mean/std moved onto the first clip's with a 3D LUT;
+      ``color_strength`` < 1 moves it only part of the way, for shots meant to change colour).
       More than ``chunk_size`` clips are encoded a chunk per ffmpeg process and joined by copy.
     * ``drop_first_frame[i]``: clip i's frame 0 MAY repeat clip i-1's last kept frame; it is dropped
       only when :func:`check_duplicate_seam` says the pixels really repeat (``info["seam_checks"]``).
@@ -982,6 +984,7 @@ def stitch(
             info=info,
             chunk_size=chunk_size,
             progress=progress,
+            color_strength=color_strength,
         )
         method = "encode"
     if report and method == "copy":  # the same pixels: after == before
@@ -1173,6 +1176,7 @@ def _stitch_encode(
     info: dict[str, Any],
     chunk_size: int = 32,
     progress: Callable[[float], None] | None = None,
+    color_strength: float = 1.0,
 ) -> tuple[int, MediaInfo]:
     """Normalize the clips with ffmpeg filter graphs (at most ``chunk_size`` clips per process, so
     long projects stay within argument, file and memory limits) and encode once. Returns the
@@ -1209,7 +1213,8 @@ def _stitch_encode(
             stats: list[dict[str, Any]] = []
             for i in range(1, n):
                 st = _clip_stats(paths[i], drops[i], tails[i])
-                luts[i] = write_cube(transfer_lut(st, anchor), workdir / f"lut{i}.cube")
+                lut = transfer_lut(st, anchor, strength=min(1.0, max(0.0, color_strength)))
+                luts[i] = write_cube(lut, workdir / f"lut{i}.cube")
                 stats.append({"clip": i, "delta_e_to_anchor": round(delta_e(st.mean, anchor.mean), 3)})
             info["color_match"] = stats
 
