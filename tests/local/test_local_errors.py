@@ -364,3 +364,11 @@ def test_memory_switches_reach_the_pipeline(opts: dict[str, Any], expected: list
         assert kwargs["num_blocks_per_group"] == 1 and kwargs["use_stream"] and kwargs["exclude_modules"] == ["vae"]
         calls, expected = calls[:-1], expected[:-1]
     assert calls == expected
+
+
+def test_keyframe_provider_workers_per_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common, "visible_gpus", lambda: [0, 1])
+    main = registry.create("diffusers", {"gpus": "1"}, kind="image")
+    assert [w.device for w in main.worker_backends()] == ["cuda:1"]  # type: ignore[attr-defined]
+    main = registry.create("diffusers", {}, kind="image")
+    assert [w.device for w in main.worker_backends()] == ["cuda:0", "cuda:1"]  # type: ignore[attr-defined]

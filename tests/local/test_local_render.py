@@ -164,7 +164,10 @@ def test_diffusers_keyframes(sd_model: Path, tmp_path: Path, pipeline_loads: lis
 
     from ttv.backends.base import ImageProvider, ImageRequest
 
-    provider = registry.create("diffusers", {"model": str(sd_model), "steps": 2}, kind="image")
+    main = registry.create("diffusers", {"model": str(sd_model), "steps": 2}, kind="image")
+    workers = main.worker_backends()  # type: ignore[attr-defined]
+    assert len(workers) == 1 and workers[0].device == "cpu"
+    provider = workers[0]
     assert isinstance(provider, ImageProvider)
     for i, (wd, ht) in enumerate([(64, 48), (70, 50)]):
         req = ImageRequest(keyframe_id=f"k{i:03d}", prompt="a lighthouse at dusk", width=wd, height=ht, seed=i)

@@ -13,16 +13,24 @@ from ttv.core.media import probe
 from ttv.core.tomlio import load_toml
 
 
-def configure(root: Path, model: Path) -> None:
+def configure(root: Path, model: Path, keyframe_model: Path | None = None) -> None:
     toml = root / "ttv.toml"
-    toml.write_text(toml.read_text() + f'\n[backends.wan]\nmodel = "{model}"\nsteps = 2\n')
+    extra = f'\n[backends.wan]\nmodel = "{model}"\nsteps = 2\n'
+    if keyframe_model is not None:
+        extra += f'\n[backends.diffusers]\nmodel = "{keyframe_model}"\nsteps = 2\n'
+    toml.write_text(toml.read_text() + extra)
 
 
 @pytest.mark.parametrize("mode", ["keyframe", "chain"])
 def test_two_segment_project_through_the_runner(mode: str, small_project: Any, cli: Any,
-                                                wan_flf_model: Path) -> None:
-    root = small_project(mode, segments=2, backend="wan")
-    configure(root, wan_flf_model)
+                                                wan_flf_model: Path, sd_model: Path) -> None:
+    # keyframe mode also makes its keyframes with the local text-to-image provider
+    if mode == "keyframe":
+        root = small_project(mode, segments=2, backend="wan", keyframes="diffusers")
+        configure(root, wan_flf_model, sd_model)
+    else:
+        root = small_project(mode, segments=2, backend="wan")
+        configure(root, wan_flf_model)
     result = cli("run", "-p", root)
     assert result.exit_code == 0, result.output
     for i in range(2):
@@ -37,7 +45,16 @@ def test_two_segment_project_through_the_runner(mode: str, small_project: Any, c
     final = probe(root / "final.mp4")
     assert final.frames > 0 and (final.width, final.height) == (160, 96)
     events = [json.loads(line) for line in (root / ".ttv" / "events.jsonl").read_text().splitlines()]
-    steps = [(e.get("k"), e.get("n")) for e in events if e["type"] == "item.progress" and e.get("k")]
-    assert steps.count((2, 2)) == 2  # each segment reported its last denoising step
-    loads = [e for e in events if e["type"] == "model.loaded"]
-    assert len(loads) == 1  # one worker, one load, two segments
+    steps = [(e["item"], e.get("k"), e.get("n")) for e in events if e["type"] == "item.progress" and e.get("k")]
+    for item in ("s000", "s001"):  # each segment reported every denoising step
+        assert [(k, n) for i, k, n in steps if i == item] == [(1, 2), (2, 2)]
+    loads = [e.get("backend") for e in events if e["type"] == "model.loaded"]
+    # one worker, one load, two segments (and one load for three keyframes)
+    assert loads == (["diffusers", "wan"] if mode == "keyframe" else ["wan"])
+    if mode == "keyframe":
+        from PIL import Image
+
+        for k in range(3):
+            with Image.open(root / "keyframes" / f"k{k:03d}.png") as im:
+                assert im.size == (160, 96)
+        assert load_toml(root / "keyframes" / "k000.toml")["status"] == "done"

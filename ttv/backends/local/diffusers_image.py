@@ -25,6 +25,7 @@ from ttv.backends.local.common import (
     free_gpu_memory,
     load_component,
     model_availability,
+    plan_workers,
     torch_dtype,
     visible_gpus,
 )
@@ -43,12 +44,25 @@ class DiffusersKeyframes(ImageProvider):
     OptionsModel: ClassVar[type[Options]] = DiffusersImageOptions
     default_steps: ClassVar[int | None] = None  # None: the pipeline's own default
 
-    def __init__(self, options: Options | None = None) -> None:
+    def __init__(self, options: Options | None = None, *, device: str | None = None) -> None:
         super().__init__(options)
         self._pipe: Any = None
         self._lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._workers: list[DiffusersKeyframes] = []
         self.load_count = 0
-        self.device: str | None = None
+        self.device: str | None = device
+
+    def worker_backends(self) -> list[DiffusersKeyframes]:
+        """One instance per selected GPU (each loads its pipeline once), or one CPU instance."""
+        groups = plan_workers(self.opts.gpus, 1, visible_gpus(), self.name)
+        workers = [type(self)(self.options, device=f"cuda:{g[0]}") for g in groups] or \
+            [type(self)(self.options, device="cpu")]
+        self._workers = list(workers)
+        return list(workers)
+
+    def concurrency(self) -> int:
+        return 1
 
     @property
     def opts(self) -> DiffusersImageOptions:
@@ -67,10 +81,10 @@ class DiffusersKeyframes(ImageProvider):
                 return self._pipe
             from diffusers import AutoPipelineForText2Image
 
-            gpus = visible_gpus()
-            wanted = self.opts.gpus
-            device = f"cuda:{(wanted or gpus)[0]}" if gpus else "cpu"
-            self.device = device
+            if self.device is None:
+                gpus = visible_gpus()
+                self.device = f"cuda:{(self.opts.gpus or gpus)[0]}" if gpus else "cpu"
+            device = self.device
             if ctx is not None:
                 ctx.progress(0.0, status="loading", message=f"loading {self.opts.model} on {device}")
             t0 = time.monotonic()
@@ -93,6 +107,10 @@ class DiffusersKeyframes(ImageProvider):
         return max(m, round(width * scale / m) * m), max(m, round(height * scale / m) * m)
 
     def generate(self, request: ImageRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        with self._run_lock:  # one pipeline renders one image at a time
+            return self._generate(request, output, ctx)
+
+    def _generate(self, request: ImageRequest, output: Path, ctx: JobContext) -> GenerateResult:
         import torch
         from PIL import Image, ImageOps
 
@@ -128,6 +146,10 @@ class DiffusersKeyframes(ImageProvider):
                                     "pipeline": type(pipe).__name__})
 
     def close(self) -> None:
+        for w in self._workers:
+            if w is not self:
+                w.close()
+        self._workers = []
         if self._pipe is not None:
             self._pipe = None
             free_gpu_memory()
