@@ -289,3 +289,18 @@ def test_chunked_encode_matches_single_pass(clipdir: Path, tmp_path: Path, cross
         assert a == list(range(120))
     assert _audio_seconds(tmp_path / "parts.mp4") == pytest.approx(parts.frames / 24, abs=0.06)
     assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+
+
+def test_anamorphic_clip_is_not_copied_and_keeps_its_shape(clipdir: Path, tmp_path: Path) -> None:
+    base = write_clip(clipdir / "c.mp4", (scene_frame(t) for t in range(12)), 24)
+    wide = clipdir / "wide.mp4"  # same storage size, but pixels twice as wide: shown as 320x90
+    subprocess.run(
+        [media.ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(base), "-c:v", "libx264", "-preset", "ultrafast",
+         "-vf", "setsar=2", str(wide)],
+        check=True,
+    )  # fmt: skip
+    assert media.probe(wide).sar == "2:1"
+    r = media.stitch([base, wide], tmp_path / "o.mp4", width=160, height=90, fps=24)
+    assert r.method == "encode" and "non-square" in r.info["reason"]
+    last = media.last_frame_array(tmp_path / "o.mp4")
+    assert last[:18].max() < 24 and last[-18:].max() < 24 and last[30:60].mean() > 60  # letterboxed to 160x45

@@ -218,6 +218,7 @@ class MediaInfo:
     audio_rate: int = 0
     audio_channels: int = 0
     audio_duration: float = 0.0
+    sar: str = "1:1"  # sample (pixel) aspect ratio; anything else is anamorphic
 
     def summary(self) -> str:
         audio = f", audio {self.audio_codec} {self.audio_rate} Hz" if self.has_audio else ", no audio"
@@ -360,6 +361,9 @@ def probe(path: Path | str, count_frames: bool = True) -> MediaInfo:
             profile=str(cc.profile or ""),
             extradata_sha1=hashlib.sha1(extradata).hexdigest() if extradata else "",
         )
+        sar = vs.sample_aspect_ratio or cc.sample_aspect_ratio
+        if sar and sar.numerator and sar != 1:
+            info.sar = f"{sar.numerator}:{sar.denominator}"
         if audio is not None:
             acc = audio.codec_context
             info.audio_codec = str(acc.name or "")
@@ -847,6 +851,8 @@ def _copyable(infos: Sequence[MediaInfo], width: int, height: int, fps: float) -
             return False, f"clip {i} is {inf.codec}/{inf.pix_fmt}, not h264/yuv420p"
         if (inf.width, inf.height) != (width, height):
             return False, f"clip {i} is {inf.width}x{inf.height}, project is {width}x{height}"
+        if inf.sar != "1:1":
+            return False, f"clip {i} has non-square pixels ({inf.sar})"
         if abs(inf.fps - fps) > 1e-3 or inf.vfr:
             return False, f"clip {i} is {inf.fps:g} fps{' VFR' if inf.vfr else ''}, project is {fps:g}"
         for attr in (
