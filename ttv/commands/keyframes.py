@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ttv.core.project import Project
 
 from ttv.commands._common import (
     DryRunOpt,
@@ -20,10 +23,7 @@ from ttv.commands._common import (
     boundary,
     err,
 )
-from ttv.commands._steps import make_options, run_steps
 from ttv.core.errors import ConfigError
-from ttv.core.project import Project
-from ttv.core.steps import keyframes_step
 
 
 def _use_files(project: Project, folder: Path) -> int:
@@ -96,6 +96,10 @@ def keyframes_command(
 ) -> None:
     """Make the keyframe images (keyframe mode: one per segment boundary; chaining mode: the first frame),
     then keyframes/contact-sheet.png to review them all at a glance before rendering video."""
+    from ttv.commands._steps import make_options, run_steps
+    from ttv.core.project import Project
+    from ttv.core.steps import keyframes_step
+
     options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run)
     reroll_ids = {part.strip() for item in (reroll or []) for part in item.split(",") if part.strip()}
     if from_dir is not None or provider is not None or (reroll_ids and not dry_run):

@@ -5,12 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ttv.commands._common import ForceOpt, JsonOpt, ProjectOpt, QuietOpt, WaitLockOpt, boundary, emit_json, err, out
 from ttv.core.errors import ConfigError
-from ttv.core.planning import plan_step
-from ttv.core.project import Project
 
 
 @boundary
@@ -37,6 +34,11 @@ def plan_command(
         raise ConfigError(f"--segments must be at least 1, not {segments}")
     if duration is not None and duration <= 0:
         raise ConfigError(f"--duration must be positive, not {duration:g}")
+    from rich.table import Table
+
+    from ttv.core.planning import plan_step
+    from ttv.core.project import Project
+
     proj = Project.discover(project)
     info: dict[str, Any] = {}
     with proj.locked("plan", wait=wait_for_lock):
