@@ -236,10 +236,9 @@ def credit_unit(backend: str) -> str:
 
 @contextlib.contextmanager
 def price_overrides(project: Project) -> Iterator[None]:
-    """Apply the project's `[prices]` table for the duration of an estimate, then restore."""
+    """Apply exactly the project's `[prices]` table for the duration of an estimate, then restore what was set."""
     before = prices.current_overrides()
-    merged = {**before, **{str(k): float(v) for k, v in project.config.prices.items()}}
-    prices.set_overrides(merged)
+    prices.set_overrides({str(k): float(v) for k, v in project.config.prices.items()})
     try:
         yield
     finally:
