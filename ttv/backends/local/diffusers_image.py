@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from ttv.backends.base import Availability, GenerateResult, ImageProvider, ImageRequest, JobContext, Options
+from ttv.backends.local import common
 from ttv.backends.local.common import (
     LocalOptions,
     StepProgress,
@@ -27,7 +28,6 @@ from ttv.backends.local.common import (
     model_availability,
     plan_workers,
     torch_dtype,
-    visible_gpus,
 )
 
 
@@ -55,7 +55,7 @@ class DiffusersKeyframes(ImageProvider):
 
     def worker_backends(self) -> list[DiffusersKeyframes]:
         """One instance per selected GPU (each loads its pipeline once), or one CPU instance."""
-        groups = plan_workers(self.opts.gpus, 1, visible_gpus(), self.name)
+        groups = plan_workers(self.opts.gpus, 1, common.visible_gpus(), self.name)
         workers = [type(self)(self.options, device=f"cuda:{g[0]}") for g in groups] or \
             [type(self)(self.options, device="cpu")]
         self._workers = list(workers)
@@ -82,7 +82,7 @@ class DiffusersKeyframes(ImageProvider):
             from diffusers import AutoPipelineForText2Image
 
             if self.device is None:
-                gpus = visible_gpus()
+                gpus = common.visible_gpus()
                 self.device = f"cuda:{(self.opts.gpus or gpus)[0]}" if gpus else "cpu"
             device = self.device
             if ctx is not None:
