@@ -124,7 +124,8 @@ class WanBackend(LocalVideoBackend):
 
         cls = diffusers_class(self.pipeline_name())
         extra: dict[str, Any] = {}
-        if self.wopts.vae_fp32 and dtype != torch.float32:
+        # (with a multi-GPU device_map the VAE stays in the map, in the pipeline dtype)
+        if self.wopts.vae_fp32 and dtype != torch.float32 and not device_map:
             extra["vae"] = load_component(diffusers_class("AutoencoderKLWan"), self.name, self.model_id(),
                                           subfolder="vae", **dtype_kwarg(torch.float32))
         return load_component(cls, self.name, self.model_id(), **dtype_kwarg(dtype), **device_map, **extra)
