@@ -143,8 +143,17 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="keep the clips in this folder")
     args = ap.parse_args()
-    work = args.keep or Path(tempfile.mkdtemp(prefix="ttv-bench-lastframe-"))
+    scratch = None if args.keep else tempfile.TemporaryDirectory(prefix="ttv-bench-lastframe-")
+    work = args.keep or Path(scratch.name)  # type: ignore[union-attr]
     work.mkdir(parents=True, exist_ok=True)
+    try:
+        run(args, work)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
     rng = np.random.default_rng(7)
     print(f"ffmpeg: {media.ffmpeg_info()['source']} {media.ffmpeg_info()['version']}; clips {W}x{H} in {work}")
 

@@ -73,8 +73,17 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--keep", type=Path)
     args = ap.parse_args()
-    work = args.keep or Path(tempfile.mkdtemp(prefix="ttv-bench-stitch-"))
+    scratch = None if args.keep else tempfile.TemporaryDirectory(prefix="ttv-bench-stitch-")
+    work = args.keep or Path(scratch.name)  # type: ignore[union-attr]
     work.mkdir(parents=True, exist_ok=True)
+    try:
+        run(args, work)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
     w, h, fps = 832, 480, 16
     n = round(args.seconds * fps)
     info = media.ffmpeg_info()
