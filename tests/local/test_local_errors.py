@@ -372,3 +372,26 @@ def test_keyframe_provider_workers_per_gpu(monkeypatch: pytest.MonkeyPatch) -> N
     assert [w.device for w in main.worker_backends()] == ["cuda:1"]  # type: ignore[attr-defined]
     main = registry.create("diffusers", {}, kind="image")
     assert [w.device for w in main.worker_backends()] == ["cuda:0", "cuda:1"]  # type: ignore[attr-defined]
+
+
+def test_gpu_group_worker_loads_with_a_balanced_device_map(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ttv.backends.local import wan
+
+    monkeypatch.setattr(common, "visible_gpus", lambda: [0, 1, 2, 3])
+    monkeypatch.setattr(common, "_gpu_total_memory", lambda i: 80 * 2**30)
+    monkeypatch.setattr(common, "torch_dtype", lambda name, device: "bf16")
+    calls: list[dict[str, Any]] = []
+    stub = _StubPipe()
+
+    def fake_load(cls: Any, backend: str, model: str, **kw: Any) -> Any:
+        calls.append({"cls": cls.__name__, **kw})
+        return stub
+
+    monkeypatch.setattr(wan, "load_component", fake_load)
+    monkeypatch.setattr(wan, "dtype_kwarg", lambda d: {"dtype": d})
+    workers = make("wan", gpus="2,3", gpus_per_worker=2).worker_backends()
+    assert len(workers) == 1 and workers[0].gpu_group == [2, 3]  # type: ignore[attr-defined]
+    workers[0].pipeline()  # type: ignore[attr-defined]
+    assert calls == [{"cls": "WanPipeline", "dtype": "bf16", "device_map": "balanced",
+                      "max_memory": {2: 80 * 2**30, 3: 80 * 2**30}}]  # one load, no separate VAE
+    assert not [c for c in stub.log if c[0] in ("to", "enable_model_cpu_offload", "enable_group_offload")]
