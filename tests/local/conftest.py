@@ -109,6 +109,11 @@ def wan_i2v_model(tiny_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def wan22_model(tiny_dir: Path) -> Path:
+    return _once(tiny_dir, "wan22-i2v-moe", local_tiny.wan22_i2v_moe)
+
+
+@pytest.fixture(scope="session")
 def ltx_model(tiny_dir: Path) -> Path:
     return _once(tiny_dir, "ltx", local_tiny.ltx_t2v)
 

@@ -227,3 +227,18 @@ def sd_text2image(path: Path) -> Path:
                             scheduler=DDIMScheduler(), safety_checker=None, feature_extractor=None,
                             requires_safety_checker=False).save_pretrained(path)
     return path
+
+
+def wan22_i2v_moe(path: Path) -> Path:
+    """Wan 2.2 I2V-A14B layout: two experts (transformer, transformer_2, boundary_ratio), no CLIP encoder;
+    first-last-frame through `last_image=` (the community route for Wan 2.2)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
+
+    _seed()
+    pipe = WanImageToVideoPipeline(
+        tokenizer=_tokenizer(), text_encoder=_t5(), vae=_wan_vae(),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0), image_processor=None, image_encoder=None,
+        transformer=_wan_transformer(in_channels=36), transformer_2=_wan_transformer(in_channels=36),
+        boundary_ratio=0.9)
+    pipe.save_pretrained(path)
+    return path

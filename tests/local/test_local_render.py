@@ -81,6 +81,8 @@ CASES = [
     ("wan", "wan_flf_model", {}, "keyframe", 0.5, None, 9, ["flf2v"] * 2),
     ("wan", "wan_flf_model", {}, "chain", 0.5, None, 9, ["i2v"] * 3),
     ("wan", "wan_i2v_model", {}, "keyframe", 0.5, None, 9, ["i2v"] * 2),
+    ("wan", "wan22_model", {}, "keyframe", 0.5, None, 9, ["flf2v"] * 2),
+    ("wan", "wan22_model", {}, "chain", 0.5, None, 9, ["i2v"] * 2),
     ("ltx", "ltx_model", {}, "chain", 0.36, None, 9, ["t2v", "i2v", "i2v"]),
     ("ltx", "ltx_model", {"flf": "on"}, "keyframe", 0.36, None, 9, ["flf2v"] * 2),
     ("hunyuan", "hunyuan_model", {}, "t2v", 0.375, None, 9, ["t2v"] * 3),
@@ -89,7 +91,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "model_fixture", "extra", "mode", "duration", "fps", "frames", "modes"), CASES,
-                         ids=[f"{c[0]}-{c[1].split('_')[1]}-{c[3]}" for c in CASES])
+                         ids=[f"{c[1].rsplit('_', 1)[0]}-{c[3]}{'-' + '-'.join(c[2]) if c[2] else ''}" for c in CASES])
 def test_render_segments(request: pytest.FixtureRequest, tmp_path: Path, keyframes: list[Path],
                          pipeline_loads: list[str], ctx: RecordingCtx, name: str, model_fixture: str,
                          extra: dict[str, Any], mode: str, duration: float, fps: int | None, frames: int,
@@ -116,6 +118,8 @@ def test_render_segments(request: pytest.FixtureRequest, tmp_path: Path, keyfram
         assert (count, width, height) == (frames, 64, 64)
         assert rate == result.info["fps"]
         assert result.info["frames"] == frames and result.info["mode"] == expected_mode
+        if model_fixture == "wan22_model":  # Wan 2.2 A14B: both experts ran with the authors' guidance
+            assert (result.info["guidance"], result.info["guidance_2"]) == (3.5, 3.5)
     assert len(pipeline_loads) == 1, pipeline_loads  # one load for every segment
     assert getattr(w, "load_count", None) == 1
     # every denoising step of every segment was reported: (1,2), (2,2) per segment
