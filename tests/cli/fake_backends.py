@@ -81,6 +81,20 @@ class PaidRemoteBackend(_Base):
         return GenerateResult(cost_usd=1.0, model="paid-1")
 
 
+class PriceyBackend(PaidRemoteBackend):
+    """Estimates $0.50 a clip but bills $2.00: the budget must be re-checked as actual costs arrive."""
+
+    name: ClassVar[str] = "pricey"
+
+    def estimate_cost(self, request: VideoRequest) -> CostEstimate:
+        return CostEstimate(usd=0.5, seconds=30.0, source="test")
+
+    def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        result = super().generate(request, output, ctx)
+        result.cost_usd = 2.0
+        return result
+
+
 class SlowRemoteBackend(PaidRemoteBackend):
     """A job that takes a minute at the 'provider' (polling waits through ctx.sleep)."""
 
@@ -97,4 +111,4 @@ class SlowRemoteBackend(PaidRemoteBackend):
         self._note(f"cancel {job_id}")
 
 
-FAKES = {"slowpaid": SlowRemoteBackend, "flaky": FlakyBackend, "broken": BrokenBackend, "picky": PickyBackend, "paid": PaidRemoteBackend}
+FAKES = {"pricey": PriceyBackend, "slowpaid": SlowRemoteBackend, "flaky": FlakyBackend, "broken": BrokenBackend, "picky": PickyBackend, "paid": PaidRemoteBackend}

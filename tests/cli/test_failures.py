@@ -184,3 +184,40 @@ def test_wait_timeout_exits_4_and_cancel_marks_segments(small_project, cli):
     assert record(root, "clips/s000.toml")["status"] == "cancelled"
     items = {i["id"]: i for i in json.loads(cli("status", "-p", root, "--json", "--why").stdout)["items"]}
     assert items["s000"]["why"] == ["cancelled"] and items["s001"]["status"] == "submitted"
+
+
+def test_budget_is_rechecked_as_actual_costs_arrive(small_project, cli):
+    root = small_project("keyframe", segments=3)
+    _configure(root, backend="pricey", max_cost_usd=3.0, backends={"pricey": {"concurrency": 1}})
+    _ready(cli, root)
+    result = cli("render", "-p", root, "--on-error", "keep-going")
+    # Estimated $1.50 fits; after two clips billed $4.00 the third may not start.
+    assert result.exit_code == 5, result.output
+    assert record(root, "clips/s000.toml")["cost_usd"] == 2.0
+    assert record(root, "clips/s001.toml")["cost_usd"] == 2.0
+    assert not (root / "clips" / "s002.toml").exists()
+    assert "s002 not started" in result.output and "> max $3.00" in result.output
+    assert [c for c in fake_backends.calls("pricey") if c.startswith("submit")] == ["submit s000", "submit s001"]
+
+
+def test_run_checks_the_whole_budget_before_paying_for_keyframes(small_project, cli):
+    root = small_project("keyframe", segments=3)
+    _configure(root, backend="paid", max_cost_usd=2.0)
+    result = cli("run", "-p", root)
+    assert result.exit_code == 2
+    assert "budget exceeded" in result.output
+    assert not (root / "keyframes").exists() or not list((root / "keyframes").glob("*.png"))
+
+
+def test_failure_while_another_item_waits_to_retry_is_not_an_internal_error(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    _ready(cli, root)
+    plan = load_toml(root / "plan.toml")
+    plan["segments"][0]["backend"] = "flaky"  # sleeps 7 s before its retry
+    plan["segments"][1]["backend"] = "broken"  # fails for good at once
+    write_toml(root / "plan.toml", plan)
+    result = cli("render", "-p", root)
+    assert result.exit_code == 1, result.output
+    assert "internal error" not in result.output and "401 invalid key" in result.output
+    assert record(root, "clips/s000.toml")["status"] == "running"  # interrupted: resumable, not failed
+    assert record(root, "clips/s001.toml")["status"] == "failed"

@@ -178,3 +178,16 @@ def test_ctrl_c_mid_render_exits_130_and_resumes(small_project, cli):
     result = cli("run", "-p", root)
     assert result.exit_code == 0, result.output
     assert probe(root / "final.mp4").frames == 4 * 2 * 24
+
+
+def test_operational_options_do_not_make_work_stale(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    _run_json(cli, root)
+    cfg = load_toml(root / "ttv.toml")
+    cfg["backends"] = {"animatic": {"concurrency": 1}}
+    write_toml(root / "ttv.toml", cfg)
+    assert _done(_run_json(cli, root)) == set()
+    cfg["backends"] = {"animatic": {"concurrency": 1, "zoom": 0.2}}
+    write_toml(root / "ttv.toml", cfg)
+    items = {i["id"]: i for i in json.loads(cli("status", "-p", root, "--why", "--json").stdout)["items"]}
+    assert items["s000"]["why"] == ["backend options changed"]

@@ -22,6 +22,14 @@ class Options(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # Options that change how the work is done, not what comes out: left out of the inputs hash, so
+    # raising concurrency, moving to a proxy or turning on CPU offload never makes finished work stale.
+    operational: ClassVar[frozenset[str]] = frozenset({
+        "concurrency", "base_url", "poll_interval_s", "poll_timeout_s", "request_timeout_s", "download_attempts",
+        "ratio_tolerance", "timeout_s", "gpus", "gpus_per_worker", "gpu_type", "offload", "group_offload_blocks",
+        "group_offload_stream", "group_offload_exclude", "vae_tiling", "vae_slicing", "attention", "compile",
+    })
+
 
 class Availability(BaseModel):
     ok: bool

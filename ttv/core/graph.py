@@ -136,6 +136,18 @@ def keyframe_provider(project: Project, kf: KeyframeSpec) -> str:
     return kf.provider or project.config.keyframes
 
 
+def output_options(name: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The backend options that decide the output (see `Options.operational` for the ones that do not)."""
+    from ttv.backends import registry
+    from ttv.core.errors import ConfigError
+
+    try:
+        skip = registry.load_class(name).OptionsModel.operational
+    except ConfigError:
+        return raw
+    return {k: v for k, v in raw.items() if k not in skip}
+
+
 def keyframe_inputs(project: Project, kf: KeyframeSpec) -> dict[str, Any]:
     cfg = project.config
     if kf.image:
@@ -146,7 +158,7 @@ def keyframe_inputs(project: Project, kf: KeyframeSpec) -> dict[str, Any]:
     options = cfg.backends.get(provider, {})
     inputs: dict[str, Any] = {
         "provider": provider,
-        "options": options,
+        "options": output_options(provider, options),
         "prompt": kf.prompt,
         "style": project.plan.style or cfg.style,
         "seed": keyframe_seed(project, index, kf),
@@ -195,7 +207,7 @@ def clip_inputs(project: Project, index: int, upstream: dict[str, ItemState]) ->
     backend = segment_backend(project, seg)
     inputs: dict[str, Any] = {
         "backend": backend,
-        "options": cfg.backends.get(backend, {}),
+        "options": output_options(backend, cfg.backends.get(backend, {})),
         "prompt": seg.prompt,
         "negative_prompt": seg.negative_prompt,
         "duration": seg.duration,

@@ -33,8 +33,9 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Interrupted(Exception):
-    """Raised inside workers when the user pressed Ctrl-C (the run is stopping)."""
+class Interrupted(KeyboardInterrupt):
+    """Raised inside workers when the run is stopping (Ctrl-C, a --timeout, or --on-error fail after another
+    item failed). A KeyboardInterrupt, so no `except Exception` mistakes it for a backend failure."""
 
 
 @dataclass

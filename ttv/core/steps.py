@@ -7,6 +7,7 @@ Commands in ttv/commands are thin layers over these functions.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -39,7 +40,7 @@ from ttv.core.graph import (
     segment_seed,
 )
 from ttv.core.project import Project
-from ttv.core.runner import BackendPool, Clock, ItemContext, ItemRun, Outcome, StopFlag, run_item
+from ttv.core.runner import BackendPool, Clock, Interrupted, ItemContext, ItemRun, Outcome, StopFlag, run_item
 from ttv.core.schemas import KeyframeSpec, SegmentSpec
 
 OnError = Literal["fail", "keep-going"]
@@ -55,6 +56,8 @@ class RunOptions:
     detach: bool = False
     clock: Clock = field(default_factory=Clock)
     stop: StopFlag = field(default_factory=StopFlag)
+    stopped_by_failure: bool = False  # --on-error fail stopped the run: interrupted items are not errors
+    budget: tuple[BudgetGuard | None, dict[str, float]] = (None, {})  # set by clips_step
 
     def selected(self, item_id: str) -> bool:
         return self.only is None or item_id in self.only
@@ -342,6 +345,35 @@ def check_budget(project: Project, planned: list[PlannedWork], options: RunOptio
                  "or see `ttv estimate`")
 
 
+class BudgetGuard:
+    """Re-checks the budget as work starts and actual costs arrive: before an item starts, spent so far +
+    what items in flight may still cost + this item's estimate must stay within the budget."""
+
+    def __init__(self, budget: float, spent: float) -> None:
+        self.budget, self.spent, self.reserved = budget, spent, 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self, item_id: str, usd: float) -> None:
+        with self._lock:
+            total = self.spent + self.reserved + usd
+            if total > self.budget + 1e-9:
+                raise BackendError(
+                    f"{item_id} not started: spent ${self.spent:.2f} + in flight ${self.reserved:.2f} + its estimate "
+                    f"${usd:.2f} = ${total:.2f} > max ${self.budget:.2f}", kind="request", code="budget",
+                    hint="raise `max_cost_usd` in ttv.toml or pass --max-cost; `ttv estimate` shows the figures")
+            self.reserved += usd
+
+    def settle(self, reserved: float, actual: float) -> None:
+        with self._lock:
+            self.reserved -= reserved
+            self.spent += actual
+
+
+def budget_guard(project: Project, options: RunOptions) -> BudgetGuard | None:
+    budget = options.max_cost if options.max_cost is not None else project.config.max_cost_usd
+    return None if budget is None else BudgetGuard(budget, spent_usd(project))
+
+
 def clips_step(project: Project, options: RunOptions, *, step: str) -> StepReport:
     """`render` (keyframe mode: parallel) or `chain` (chaining mode: sequential)."""
     cfg = project.config
@@ -372,8 +404,11 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
             report.planned = planned
             return report
         check_budget(project, planned, options)
+        guard = budget_guard(project, options)
+        estimates = {p.id: p.cost_usd for p in planned}
         if todo:
             project.events.emit("step.started", step=step, items=len(todo))
+        options.budget = (guard, estimates)
         if mode == "keyframe":
             _run_parallel(project, options, pool, todo, index_of, report)
         else:
@@ -401,8 +436,23 @@ def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: 
                   detach=options.detach)
     if options.detach and run.record.status == "submitted" and run.record.job_id:
         return Outcome(st.id, "submitted", backend=run.record.job_provider)
-    return run_item(run, backend_chain(project, seg), pool, _clip_generate(project, index),
-                    _verify_clip(project, seg), retries=project.config.retries)
+    guard, estimates = options.budget
+    estimate = estimates.get(st.id, 0.0)
+    if guard is not None:
+        try:
+            guard.reserve(st.id, estimate)
+        except BackendError as exc:
+            project.events.emit("item.failed", item=st.id, step=run.step, error=exc.message, error_kind=exc.kind,
+                                hint=exc.hint)
+            return Outcome(st.id, "failed", error=f"{exc.message} — {exc.hint}")
+    outcome = Outcome(st.id, "failed")
+    try:
+        outcome = run_item(run, backend_chain(project, seg), pool, _clip_generate(project, index),
+                           _verify_clip(project, seg), retries=project.config.retries)
+        return outcome
+    finally:
+        if guard is not None:
+            guard.settle(estimate, outcome.cost_usd)
 
 
 def _run_parallel(project: Project, options: RunOptions, pool: BackendPool, todo: list[ItemState],
@@ -416,18 +466,26 @@ def _run_parallel(project: Project, options: RunOptions, pool: BackendPool, todo
 def _run_pool(todo: list[ItemState], run_one: Callable[[ItemState], Outcome], slots: int, options: RunOptions,
               report: StepReport, order: list[str]) -> None:
     """Run items on threads; each waits for a slot of its backend, so no backend exceeds its own limit.
-    With --on-error fail, the first failure stops new work (running items are interrupted and resume later)."""
+    With --on-error fail, the first failure stops new work: running items are interrupted (their records
+    stay resumable) and reported as such, not as errors."""
     if not todo:
         return
     with ThreadPoolExecutor(max_workers=min(64, max(1, slots)), thread_name_prefix="ttv-item") as ex:
-        pending: set[Future[Outcome]] = {ex.submit(run_one, st) for st in todo}
+        futures: dict[Future[Outcome], str] = {ex.submit(run_one, st): st.id for st in todo}
+        pending = set(futures)
         try:
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
                 for fut in done:
-                    outcome = fut.result()
+                    try:
+                        outcome = fut.result()
+                    except Interrupted:
+                        if not options.stopped_by_failure:
+                            raise
+                        outcome = Outcome(futures[fut], "interrupted", error="stopped: another item failed")
                     report.outcomes.append(outcome)
                     if outcome.status == "failed" and options.on_error == "fail":
+                        options.stopped_by_failure = True
                         options.stop.set()
         except BaseException:
             options.stop.set()
@@ -544,6 +602,18 @@ def _repeats_first_frame(project: Project, clip: ItemState) -> bool:
     return False
 
 
+def _check_whole_run_budget(project: Project, options: RunOptions) -> None:
+    """`ttv run` pays for keyframes and clips: refuse before the keyframes when the whole would not fit."""
+    if options.max_cost is None and project.config.max_cost_usd is None:
+        return
+    from ttv.core.estimate import check_project_budget
+
+    check = check_project_budget(project, options.max_cost, kinds=("keyframe", "clip"))
+    if not check.ok:
+        raise ConfigError(check.message, hint="raise `max_cost_usd` in ttv.toml or pass --max-cost; "
+                                              "`ttv estimate` shows each item's cost")
+
+
 def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> list[StepReport]:
     """`ttv run`: plan (if missing), keyframes, render or chain, stitch — resuming whatever is done."""
     from ttv.core.planning import plan_step
@@ -552,6 +622,8 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
     if options.dry_run and not project.has_plan:
         return [StepReport("plan", planned=[PlannedWork("plan", ["no plan.toml yet"], project.config.planner, 0.0, 0.0)])]
     plan_step(project, warn=warn)
+    if not options.dry_run:
+        _check_whole_run_budget(project, options)
     reports.append(keyframes_step(project, options))
     if reports[-1].failed:
         return reports
