@@ -2,7 +2,7 @@
 _ttv() {
     local cur="${COMP_WORDS[COMP_CWORD]}" cmd="${COMP_WORDS[1]}" sub="${COMP_WORDS[2]}" words=""
     if [[ $COMP_CWORD -eq 1 ]]; then
-        COMPREPLY=( $(compgen -W "backends chain config init keyframes monitor plan render run status stitch --help --version" -- "$cur") ); return 0
+        COMPREPLY=( $(compgen -W "backends cancel chain config doctor estimate init keyframes keys monitor plan render run status stitch wait --help --version" -- "$cur") ); return 0
     fi
     case "$cmd" in
         backends)
@@ -14,6 +14,7 @@ _ttv() {
                     list) words="--kind --json" ;;
                 esac
             fi ;;
+        cancel) words="--project -p --json --wait-for-lock" ;;
         chain) words="--project -p --force --only --dry-run --max-cost --on-error --detach --json --quiet -q --wait-for-lock" ;;
         config)
             if [[ $COMP_CWORD -eq 2 ]]; then
@@ -24,14 +25,27 @@ _ttv() {
                     show) words="--project -p --json" ;;
                 esac
             fi ;;
+        doctor) words="--project -p --online --json --quiet -q" ;;
+        estimate) words="--project -p --worst-case --max-cost --json --quiet -q" ;;
         init) words="--idea -i --idea-file --mode -m --backend -b --keyframes --planner --duration -d --segments -n --width --height --fps --seed --style --max-cost --json" ;;
-        keyframes) words="--project -p --force --only --provider --from-dir --dry-run --max-cost --on-error --json --quiet -q --wait-for-lock" ;;
+        keyframes) words="--project -p --force --only --provider --from-dir --reroll --dry-run --max-cost --on-error --json --quiet -q --wait-for-lock" ;;
+        keys)
+            if [[ $COMP_CWORD -eq 2 ]]; then
+                words="list remove set"
+            else
+                case "$sub" in
+                    list) words="--json" ;;
+                    remove) words="" ;;
+                    set) words="--from-env --stdin" ;;
+                esac
+            fi ;;
         monitor) words="--project -p --replay --speed --interval" ;;
         plan) words="--project -p --force --planner --segments -n --duration -d --style --json --quiet -q --wait-for-lock" ;;
         render) words="--project -p --force --only --dry-run --max-cost --on-error --detach --json --quiet -q --wait-for-lock" ;;
-        run) words="--project -p --force --only --dry-run --max-cost --on-error --detach --json --quiet -q --wait-for-lock" ;;
+        run) words="--project -p --force --only --dry-run --max-cost --on-error --detach --json --quiet -q --wait-for-lock --monitor" ;;
         status) words="--project -p --why --json --quiet -q" ;;
         stitch) words="--project -p --force --crossfade --report --dry-run --json --quiet -q --wait-for-lock" ;;
+        wait) words="--project -p --timeout --json --quiet -q --wait-for-lock" ;;
     esac
     if [[ "$cur" == -* || $COMP_CWORD -eq 2 && -n "$words" && "$words" != -* ]]; then
         COMPREPLY=( $(compgen -W "$words" -- "$cur") )

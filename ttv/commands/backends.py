@@ -45,6 +45,7 @@ def list_command(
     json_out: JsonOpt = False,
 ) -> None:
     """List every backend (built-in and plugins) with whether it can run here."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ttv.backends import registry
@@ -61,7 +62,7 @@ def list_command(
         table.add_column(col)
     for r in rows:
         ok = "[green]yes[/]" if r["available"] else "[red]no[/]"
-        table.add_row(r["name"], r["kind"], ok, r["summary"] if r["available"] else r["reason"])
+        table.add_row(r["name"], r["kind"], ok, escape(r["summary"] if r["available"] else r["reason"]))
     out.print(table)
 
 
@@ -70,6 +71,7 @@ def list_command(
 def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. animatic or runway.")],
                  json_out: JsonOpt = False) -> None:
     """Capabilities, options (with defaults) and availability of one backend."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ttv.backends import registry
@@ -79,7 +81,7 @@ def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. an
     if json_out:
         emit_json(info)
         return
-    out.print(f"[bold]{name}[/] ({info['kind']}): {info['summary']}")
+    out.print(f"[bold]{name}[/] ({info['kind']}): {escape(info['summary'])}")
     out.print(f"available: {'yes' if info['available'] else 'no — ' + info['reason']}", markup=False)
     if info.get("extra"):
         out.print(f"extra: pip install 'ttv[{info['extra']}]'", markup=False)
@@ -89,12 +91,12 @@ def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. an
         table.add_column("key")
         table.add_column("value")
         for k, v in caps.items():
-            table.add_row(k, str(v))
+            table.add_row(k, escape(str(v)))
         out.print(table)
     if info["options"]:
-        table = Table(title=f"options ([backends.{name}] in ttv.toml)", title_justify="left")
+        table = Table(title=escape(f"options ([backends.{name}] in ttv.toml)"), title_justify="left")
         for col in ("option", "default", "description"):
             table.add_column(col)
         for k, v in info["options"].items():
-            table.add_row(k, repr(v["default"]), v["description"])
+            table.add_row(k, escape(repr(v["default"])), escape(v["description"]))
         out.print(table)

@@ -226,10 +226,10 @@ def _keyframe_png(project: Project, kf_id: str) -> Path:
 
 def _verify_clip(project: Project, seg: SegmentSpec) -> Any:
     def verify(path: Path) -> dict[str, Any]:
-        from ttv.core.media import MediaError, probe
+        from ttv.core.media import MediaError, verify_video
 
         try:
-            info = probe(path)
+            info = verify_video(path, decode="tail")  # container, packet count, and the last frames decode
         except MediaError as exc:
             raise BackendError(f"the clip for {seg.id} does not decode: {exc}", kind="retryable") from exc
         if info.frames < 1:
@@ -550,14 +550,21 @@ def stitch_step(project: Project, options: RunOptions, *, crossfade: float | Non
         return report
     clips = [project.output_path("clip", c.id) for c in graph.clips]
     drop = [False] + [_repeats_first_frame(project, c) for c in graph.clips[1:]]
+    # Chaining with seam_offset: the next clip started k frames before the end, so those k frames are cut.
+    offset = cfg.stitch.seam_offset if cfg.mode == "chain" else 0
+    trim = [offset] * (len(clips) - 1) + [0] if offset else None
 
     def generate(backend: Backend, out: Path, ctx: ItemContext) -> GenerateResult:
         from ttv.core.media import stitch
 
         result = stitch(clips, out, width=cfg.width, height=cfg.height, fps=cfg.fps, crossfade=cfg.stitch.crossfade,
                         fit=cfg.stitch.fit, drop_first_frame=drop, color_match=cfg.stitch_color_match(),
-                        soundtrack=(project.root / cfg.stitch.soundtrack) if cfg.stitch.soundtrack else None)
-        return GenerateResult(info={"method": result.method, "dropped_seams": result.dropped_seams})
+                        soundtrack=(project.root / cfg.stitch.soundtrack) if cfg.stitch.soundtrack else None,
+                        trim_tail=trim, report=True,
+                        progress=lambda fraction: ctx.progress(fraction, status="encoding"))
+        return GenerateResult(info={"method": result.method, "dropped_seams": result.dropped_seams,
+                                    "seams": result.info.get("seams", []),
+                                    "seam_checks": result.info.get("seam_checks", [])})
 
     def verify(path: Path) -> dict[str, Any]:
         from ttv.core.media import verify_video
