@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
-from ttv.core.doctor import run_checks
 
 OnlineOpt = Annotated[bool, typer.Option(
     "--online", help="Also verify each API key with one cheap read-only request (credit balance, model list).")]
@@ -28,6 +26,10 @@ def doctor_command(
     Each check is ok, warn or fail, with a one-line fix. Exit code 0 when every required check passes,
     1 otherwise. Keys are never printed. With -q: prints the names of failed checks only.
     """
+    from rich.table import Table
+
+    from ttv.core.doctor import run_checks
+
     report = run_checks(project, online=online)
     if json_out:
         emit_json(report.to_json())

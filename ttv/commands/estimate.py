@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from ttv.core.estimate import ProjectEstimate
 
 from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
-from ttv.core.estimate import ProjectEstimate, estimate_project, format_seconds, format_usd
-from ttv.core.project import Project
 
 WorstCaseOpt = Annotated[bool, typer.Option(
     "--worst-case", help="Assume every backend of each segment's fallback chain runs and bills once.")]
@@ -36,6 +36,9 @@ def estimate_command(
     was paid so far. Prices come from a dated table (override them under [prices] in ttv.toml).
     With -q: prints the ids still to do and exits 1 when anything remains.
     """
+    from ttv.core.estimate import estimate_project
+    from ttv.core.project import Project
+
     proj = Project.discover(project)
     est = estimate_project(proj, worst_case=worst_case)
     if max_cost is not None:
@@ -51,6 +54,10 @@ def estimate_command(
 
 
 def _render(est: ProjectEstimate) -> None:
+    from rich.table import Table
+
+    from ttv.core.estimate import format_seconds, format_usd
+
     worst = est.worst_case
     title = (f"estimate: {est.mode} mode, {sum(1 for i in est.items if i.kind == 'clip')} segments"
              + (" (worst case: whole fallback chain)" if worst else ""))
