@@ -23,7 +23,7 @@ from ttv.commands._common import (
 def stitch_command(
     project: ProjectOpt = None,
     force: ForceOpt = False,
-    crossfade: Annotated[float | None, typer.Option("--crossfade", help="Seconds of crossfade between segments (overrides [stitch] crossfade).")] = None,  # noqa: E501
+    crossfade: Annotated[float | None, typer.Option("--crossfade", help="Seconds of crossfade between segments, for this stitch only (keep it with [stitch] crossfade in ttv.toml).")] = None,  # noqa: E501
     report: Annotated[bool, typer.Option("--report", help="Print the per-seam colour difference report.")] = False,
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
