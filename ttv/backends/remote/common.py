@@ -1,4 +1,5 @@
-"""Shared machinery of the remote video backends (Runway, Veo, fal, MiniMax).
+"""Shared machinery of the remote video backends (Runway, Veo, fal, MiniMax), and `KeyedBackend`: the
+API key, SDK check and lazily built clients of every remote backend (video, keyframes, planners).
 
 Each provider module implements four small methods on `RemoteVideoBackend`:
 
@@ -63,6 +64,7 @@ from pydantic import Field
 
 from ttv.backends.base import (
     Availability,
+    Backend,
     CostEstimate,
     GenerateResult,
     JobContext,
@@ -371,26 +373,92 @@ def stream_download(client: httpx.Client, url: str, dest: Path, *, chunk: int = 
 
 
 # --------------------------------------------------------------------------------------------------
-# The base class
+# API keys, SDK check and lazily built clients (video backends, keyframe providers, planners)
 
 
-class RemoteVideoBackend(VideoBackend):
-    """Base of the remote video backends. Subclasses set the class variables and implement
-    `submit`, `poll_once`, `cancel` (and `fetch_output` when results are not plain URLs)."""
+class KeyedBackend(Backend):
+    """Base of every remote backend (video, keyframes, planner; put it first among the bases): the
+    API key of `key_provider` (explicit `api_key=`, environment or keys file), the hint naming where
+    to set it, the SDK/key availability checks, and API clients built once under `self._lock` and
+    shared by all threads (`lazy`), closed by `drop`."""
 
-    extra: ClassVar[str | None] = "remote"
-    provider: ClassVar[str]  # key provider name in ttv.core.keys ("runway", "google", "fal", "minimax")
-    price_provider: ClassVar[str]  # provider column of the price table
-    sdk_module: ClassVar[str | None] = None  # importable module of the SDK, None for plain httpx
+    key_provider: ClassVar[str]  # key provider name in ttv.core.keys ("runway", "google", "fal", ...)
+    sdk_module: ClassVar[str | None] = None  # importable module of the SDK (its top-level package is checked)
     sdk_pip: ClassVar[str] = "ttv[remote]"
-    MODELS: ClassVar[dict[str, ModelSpec]] = {}
-    OptionsModel: ClassVar[type[Options]] = RemoteOptions
-    options: RemoteOptions
 
     def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
         super().__init__(options)
         self._explicit_key = api_key
         self._lock = threading.Lock()
+        self._client: Any = None
+
+    def key_hint(self) -> str:
+        env = " or ".join(keyring.env_vars(self.key_provider))
+        return f"set {env}, or run `ttv keys set {keyring.canonical(self.key_provider)}`"
+
+    def api_key(self) -> str:
+        key = keyring.get_key(self.key_provider, self._explicit_key)
+        if not key:
+            raise AuthError(f"{self.name}: no API key", hint=self.key_hint(), code="no-key")
+        return key
+
+    def sdk_missing(self) -> str | None:
+        """Why the SDK cannot be imported (with the pip command), or None."""
+        if self.sdk_module and importlib.util.find_spec(self.sdk_module.split(".")[0]) is None:
+            return f"the {self.sdk_module} package is missing: pip install '{self.sdk_pip}'"
+        return None
+
+    def key_missing(self) -> str | None:
+        """Why there is no API key (with where to set one), or None."""
+        if not keyring.get_key(self.key_provider, self._explicit_key):
+            return f"no API key: {self.key_hint()}"
+        return None
+
+    def is_available(self) -> Availability:
+        reason = self.sdk_missing() or self.key_missing()
+        return Availability(ok=False, reason=reason) if reason else Availability(ok=True)
+
+    def lazy(self, attr: str, build: Callable[[], T]) -> T:
+        """`self.<attr>`, made by `build()` on first use (under the lock) and shared by all threads."""
+        with self._lock:
+            value: T | None = getattr(self, attr)
+            if value is None:
+                value = build()
+                setattr(self, attr, value)
+            return value
+
+    def drop(self, *attrs: str) -> None:
+        """Close and forget the clients held in `attrs` (the next use builds them again)."""
+        with self._lock:
+            clients = [getattr(self, attr) for attr in attrs]
+            for attr in attrs:
+                setattr(self, attr, None)
+        for client in clients:
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
+
+    def close(self) -> None:
+        self.drop("_client")
+
+
+# --------------------------------------------------------------------------------------------------
+# The base class
+
+
+class RemoteVideoBackend(KeyedBackend, VideoBackend):
+    """Base of the remote video backends. Subclasses set the class variables and implement
+    `submit`, `poll_once`, `cancel` (and `fetch_output` when results are not plain URLs); `client()`
+    builds the provider's API client with `self.lazy("_client", ...)`."""
+
+    extra: ClassVar[str | None] = "remote"
+    price_provider: ClassVar[str]  # provider column of the price table
+    MODELS: ClassVar[dict[str, ModelSpec]] = {}
+    OptionsModel: ClassVar[type[Options]] = RemoteOptions
+    options: RemoteOptions
+
+    def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
+        super().__init__(options, api_key=api_key)
         self._http: httpx.Client | None = None
 
     # -- configuration ----------------------------------------------------------------------------
@@ -410,27 +478,14 @@ class RemoteVideoBackend(VideoBackend):
                                 hint=f"set `model` in [backends.{self.name}] of ttv.toml", code="model")
         return spec
 
-    def api_key(self) -> str:
-        key = keyring.get_key(self.provider, self._explicit_key)
-        if not key:
-            raise AuthError(f"{self.name}: no API key", hint=self._key_hint(), code="no-key")
-        return key
-
-    def _key_hint(self) -> str:
-        env = " or ".join(keyring.env_vars(self.provider))
-        return f"set {env}, or run `ttv keys set {self.provider}`"
-
     def is_available(self) -> Availability:
-        if self.sdk_module and importlib.util.find_spec(self.sdk_module.split(".")[0]) is None:
-            return Availability(ok=False,
-                                reason=f"the {self.sdk_module} package is missing: pip install '{self.sdk_pip}'")
+        missing = self.sdk_missing()
+        if missing:
+            return Availability(ok=False, reason=missing)
         if self.opts.model not in self.MODELS and not self.allows_unknown_models():
             return Availability(ok=False, reason=f"unknown model {self.opts.model!r}; known: {', '.join(self.MODELS)}")
-        if not self.needs_key():
-            return Availability(ok=True)
-        if not keyring.get_key(self.provider, self._explicit_key):
-            return Availability(ok=False, reason=f"no API key: {self._key_hint()}")
-        return Availability(ok=True)
+        missing = self.key_missing() if self.needs_key() else None
+        return Availability(ok=False, reason=missing) if missing else Availability(ok=True)
 
     def needs_key(self) -> bool:
         return True
@@ -451,7 +506,7 @@ class RemoteVideoBackend(VideoBackend):
             sizes=list(spec.sizes), size_multiple=2, max_prompt_chars=spec.max_prompt_chars,
             supports_seed=spec.supports_seed, supports_negative_prompt=spec.supports_negative_prompt,
             supports_audio=spec.supports_audio, repeats_first_frame=spec.repeats_first_frame,
-            key_env=list(keyring.env_vars(self.provider)) if self.needs_key() else [],
+            key_env=list(keyring.env_vars(self.key_provider)) if self.needs_key() else [],
             default_concurrency=spec.default_concurrency)
 
     def model_table(self) -> dict[str, dict[str, Any]]:
@@ -554,18 +609,12 @@ class RemoteVideoBackend(VideoBackend):
         """A plain client for result downloads (no credentials)."""
         import httpx
 
-        with self._lock:
-            if self._http is None:
-                self._http = httpx.Client(timeout=httpx.Timeout(self.opts.request_timeout_s * 5,
-                                                                connect=min(10.0, self.opts.request_timeout_s)),
-                                          follow_redirects=True)
-            return self._http
+        return self.lazy("_http", lambda: httpx.Client(
+            timeout=httpx.Timeout(self.opts.request_timeout_s * 5, connect=min(10.0, self.opts.request_timeout_s)),
+            follow_redirects=True))
 
     def close(self) -> None:
-        with self._lock:
-            if self._http is not None:
-                self._http.close()
-                self._http = None
+        self.drop("_http", "_client")
 
     def translate(self, exc: Exception, what: str) -> BackendError:
         """Map an SDK exception to a classified BackendError (subclasses extend)."""
@@ -606,7 +655,8 @@ class RemoteVideoBackend(VideoBackend):
         self.client()
 
     def client(self) -> Any:
-        """The provider's API client (SDK or httpx), built lazily and shared by all threads."""
+        """The provider's API client (SDK or httpx), built lazily (`self.lazy("_client", ...)`) and
+        shared by all threads."""
         return None
 
     # -- the loop -----------------------------------------------------------------------------------

@@ -96,15 +96,11 @@ def split_job_id(job_id: str, default_app: str) -> tuple[str, str]:
 class FalBackend(RemoteVideoBackend):
     name: ClassVar[str] = "fal"
     summary: ClassVar[str] = "fal.ai queue apps (Wan, Kling, Hailuo, ...) via fal-client"
-    provider: ClassVar[str] = "fal"
+    key_provider: ClassVar[str] = "fal"
     price_provider: ClassVar[str] = "fal"
     sdk_module: ClassVar[str | None] = "fal_client"
     MODELS = {app: a.spec for app, a in APPS.items()}
     OptionsModel = FalOptions
-
-    def __init__(self, options: RemoteOptions | None = None, *, api_key: str | None = None) -> None:
-        super().__init__(options, api_key=api_key)
-        self._client: Any = None
 
     @property
     def fopts(self) -> FalOptions:
@@ -124,15 +120,15 @@ class FalBackend(RemoteVideoBackend):
         return True
 
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                try:
-                    import fal_client
-                except ImportError:
-                    raise BackendError("fal: the fal-client package is missing", hint="pip install 'ttv[remote]'",
-                                       kind="backend", code="missing-extra") from None
-                self._client = fal_client.SyncClient(key=self.api_key(), default_timeout=self.opts.request_timeout_s)
-            return self._client
+        def build() -> Any:
+            try:
+                import fal_client
+            except ImportError:
+                raise BackendError("fal: the fal-client package is missing", hint="pip install 'ttv[remote]'",
+                                   kind="backend", code="missing-extra") from None
+            return fal_client.SyncClient(key=self.api_key(), default_timeout=self.opts.request_timeout_s)
+
+        return self.lazy("_client", build)
 
     @contextlib.contextmanager
     def _queue_host(self) -> Iterator[None]:

@@ -20,14 +20,12 @@ from __future__ import annotations
 import io
 import math
 import re
-import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from ttv.backends.base import (
-    Availability,
     CostEstimate,
     GenerateResult,
     ImageProvider,
@@ -35,9 +33,10 @@ from ttv.backends.base import (
     JobContext,
     Options,
 )
+from ttv.backends.remote.common import KeyedBackend
 from ttv.core import keys as keyring
 from ttv.core import prices
-from ttv.core.errors import AuthError, BackendError, InputRejected
+from ttv.core.errors import BackendError, InputRejected
 
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 
@@ -148,19 +147,13 @@ class GeminiImageOptions(Options):
     concurrency: int | None = Field(None, ge=1, le=16, description="concurrent requests (default 2)")
 
 
-class GeminiImageKeyframes(ImageProvider):
+class GeminiImageKeyframes(KeyedBackend, ImageProvider):
     name: ClassVar[str] = "gemini-image"
     summary: ClassVar[str] = "Keyframes from Gemini image models (google-genai), with reference images"
     extra: ClassVar[str | None] = "remote"
     remote: ClassVar[bool] = True
     key_provider: ClassVar[str] = "google"
     OptionsModel: ClassVar[type[Options]] = GeminiImageOptions
-
-    def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
-        super().__init__(options)
-        self._explicit_key = api_key
-        self._client: Any = None
-        self._lock = threading.Lock()
 
     @property
     def opts(self) -> GeminiImageOptions:
@@ -173,36 +166,20 @@ class GeminiImageKeyframes(ImageProvider):
     def concurrency(self) -> int:
         return self.opts.concurrency or 2
 
-    def _key_hint(self) -> str:
-        return f"set {' or '.join(keyring.env_vars(self.key_provider))}, or run `ttv keys set google`"
-
-    def is_available(self) -> Availability:
+    def sdk_missing(self) -> str | None:
         import importlib.util
 
         if importlib.util.find_spec("google") is None or importlib.util.find_spec("google.genai") is None:
-            return Availability(ok=False, reason="the google-genai package is missing: pip install 'ttv[remote]'")
-        if not keyring.get_key(self.key_provider, self._explicit_key):
-            return Availability(ok=False, reason=f"no API key: {self._key_hint()}")
-        return Availability(ok=True)
+            return "the google-genai package is missing: pip install 'ttv[remote]'"
+        return None
 
     def client(self) -> Any:
         from ttv.backends.remote.gemini_planner import genai_client
 
-        with self._lock:
-            if self._client is None:
-                key = keyring.get_key(self.key_provider, self._explicit_key)
-                if not key:
-                    raise AuthError(f"{self.name}: no API key", hint=self._key_hint(), code="no-key")
-                o = self.opts
-                self._client = genai_client(key, base_url=o.base_url, api_version=o.api_version,
-                                            timeout_s=o.request_timeout_s, vertexai=o.vertexai)
-            return self._client
-
-    def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None and hasattr(client, "close"):
-            client.close()
+        o = self.opts
+        return self.lazy("_client", lambda: genai_client(self.api_key(), base_url=o.base_url,
+                                                         api_version=o.api_version, timeout_s=o.request_timeout_s,
+                                                         vertexai=o.vertexai))
 
     def estimate_cost(self, request: ImageRequest) -> CostEstimate:
         usd, source = image_price("google", self.opts.model, fallback=FALLBACK_IMAGE_PRICES)

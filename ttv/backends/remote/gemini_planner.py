@@ -8,7 +8,6 @@ vertexai, max_prompt_chars, max_keyframe_chars, max_input_chars.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -108,29 +107,16 @@ class GeminiPlanner(LLMPlanner):
         "gemini-2.5-flash": (0.30, 2.50), "gemini-2.5-flash-lite": (0.10, 0.40), "gemini-2.5-pro": (1.25, 10.0)}
     token_price_source: ClassVar[str] = "USD per 1M tokens in/out, Google AI pricing page 2026-11 (verify)"
 
-    def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
-        super().__init__(options, api_key=api_key)
-        self._client: Any = None
-        self._lock = threading.Lock()
-
     @property
     def gopts(self) -> GeminiPlannerOptions:
         assert isinstance(self.options, GeminiPlannerOptions)
         return self.options
 
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                o = self.gopts
-                self._client = genai_client(self.api_key(), base_url=o.base_url, api_version=o.api_version,
-                                            timeout_s=o.request_timeout_s, vertexai=o.vertexai)
-            return self._client
-
-    def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None and hasattr(client, "close"):
-            client.close()
+        o = self.gopts
+        return self.lazy("_client", lambda: genai_client(self.api_key(), base_url=o.base_url,
+                                                         api_version=o.api_version, timeout_s=o.request_timeout_s,
+                                                         vertexai=o.vertexai))
 
     def translate(self, exc: Exception) -> BackendError:
         return translate_genai(self.name, exc, "plan request")

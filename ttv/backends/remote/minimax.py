@@ -99,15 +99,11 @@ class MiniMaxOptions(RemoteOptions):
 class MiniMaxBackend(RemoteVideoBackend):
     name: ClassVar[str] = "minimax"
     summary: ClassVar[str] = "MiniMax Hailuo video API (v1) over httpx"
-    provider: ClassVar[str] = "minimax"
+    key_provider: ClassVar[str] = "minimax"
     price_provider: ClassVar[str] = "minimax"
     sdk_module: ClassVar[str | None] = "httpx"
     MODELS = MODELS
     OptionsModel = MiniMaxOptions
-
-    def __init__(self, options: RemoteOptions | None = None, *, api_key: str | None = None) -> None:
-        super().__init__(options, api_key=api_key)
-        self._api: Any = None
 
     @property
     def mopts(self) -> MiniMaxOptions:
@@ -117,19 +113,10 @@ class MiniMaxBackend(RemoteVideoBackend):
     def client(self) -> Any:
         import httpx
 
-        with self._lock:
-            if self._api is None:
-                self._api = httpx.Client(base_url=(self.opts.base_url or DEFAULT_BASE_URL).rstrip("/"),
-                                         headers={"Authorization": f"Bearer {self.api_key()}"},
-                                         timeout=httpx.Timeout(self.opts.request_timeout_s, connect=10.0))
-            return self._api
-
-    def close(self) -> None:
-        super().close()
-        with self._lock:
-            if self._api is not None:
-                self._api.close()
-                self._api = None
+        return self.lazy("_client", lambda: httpx.Client(
+            base_url=(self.opts.base_url or DEFAULT_BASE_URL).rstrip("/"),
+            headers={"Authorization": f"Bearer {self.api_key()}"},
+            timeout=httpx.Timeout(self.opts.request_timeout_s, connect=10.0)))
 
     def _request(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
         """One call; HTTP and transport errors raised, base_resp left to the caller."""

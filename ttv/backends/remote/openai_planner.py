@@ -8,7 +8,6 @@ OpenAI-compatible server), max_prompt_chars, max_keyframe_chars, max_input_chars
 
 from __future__ import annotations
 
-import threading
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -40,25 +39,14 @@ class OpenAIPlanner(LLMPlanner):
         "gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.0), "gpt-4.1-mini": (0.40, 1.60), "o4-mini": (1.10, 4.40)}
     token_price_source: ClassVar[str] = "USD per 1M tokens in/out, OpenAI pricing page 2026-11 (verify)"
 
-    def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
-        super().__init__(options, api_key=api_key)
-        self._client: Any = None
-        self._lock = threading.Lock()
-
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                import openai
+        def build() -> Any:
+            import openai
 
-                self._client = openai.OpenAI(api_key=self.api_key(), base_url=self.opts.base_url, max_retries=0,
-                                             timeout=self.opts.request_timeout_s)
-            return self._client
+            return openai.OpenAI(api_key=self.api_key(), base_url=self.opts.base_url, max_retries=0,
+                                 timeout=self.opts.request_timeout_s)
 
-    def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        return self.lazy("_client", build)
 
     def sampling(self) -> bool:
         return not self.model_name().startswith(_NO_SAMPLING)

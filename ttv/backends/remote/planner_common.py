@@ -32,7 +32,6 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ttv.backends.base import (
-    Availability,
     CostEstimate,
     JobContext,
     Options,
@@ -43,6 +42,7 @@ from ttv.backends.base import (
     PlanRequest,
     VideoCapabilities,
 )
+from ttv.backends.remote.common import KeyedBackend
 from ttv.core import keys as keyring
 from ttv.core.errors import BackendError
 
@@ -406,15 +406,13 @@ def backoff(attempt: int, retry_after: float | None) -> float:
     return min(60.0, 2.0 * 2 ** (attempt - 1))
 
 
-class LLMPlanner(Planner):
+class LLMPlanner(KeyedBackend, Planner):
     """Base of the LLM planners. Subclasses implement `complete()` (one provider call) and
-    `translate()` (SDK exception -> classified BackendError)."""
+    `translate()` (SDK exception -> classified BackendError), and build their SDK client with
+    `self.lazy("_client", ...)`."""
 
     remote: ClassVar[bool] = True
     extra: ClassVar[str | None] = "remote"
-    key_provider: ClassVar[str]
-    sdk_module: ClassVar[str]
-    sdk_pip: ClassVar[str] = "ttv[remote]"
     default_model: ClassVar[str]
     OptionsModel: ClassVar[type[Options]] = LLMPlannerOptions
 
@@ -423,8 +421,7 @@ class LLMPlanner(Planner):
     token_price_source: ClassVar[str] = ""
 
     def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
-        super().__init__(options)
-        self._explicit_key = api_key
+        super().__init__(options, api_key=api_key)
         self.transcript: list[dict[str, Any]] = []
         self.locked: list[dict[str, Any]] = []
         self.notes: list[str] = []
@@ -462,27 +459,6 @@ class LLMPlanner(Planner):
     def set_locked(self, segments: list[dict[str, Any]]) -> None:
         """Segments the user locked (index, id, duration, prompt): the plan is made around them."""
         self.locked = list(segments)
-
-    def key_hint(self) -> str:
-        env = " or ".join(keyring.env_vars(self.key_provider))
-        return f"set {env}, or run `ttv keys set {keyring.canonical(self.key_provider)}`"
-
-    def api_key(self) -> str:
-        key = keyring.get_key(self.key_provider, self._explicit_key)
-        if not key:
-            from ttv.core.errors import AuthError
-
-            raise AuthError(f"{self.name}: no API key", hint=self.key_hint(), code="no-key")
-        return key
-
-    def is_available(self) -> Availability:
-        import importlib.util
-
-        if importlib.util.find_spec(self.sdk_module.split(".")[0]) is None:
-            return Availability(ok=False, reason=f"the {self.sdk_module} package is missing: pip install '{self.sdk_pip}'")
-        if not keyring.get_key(self.key_provider, self._explicit_key):
-            return Availability(ok=False, reason=f"no API key: {self.key_hint()}")
-        return Availability(ok=True)
 
     # -- provider hooks ---------------------------------------------------------------------------
 

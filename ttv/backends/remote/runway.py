@@ -88,15 +88,11 @@ _STATUS = {"PENDING": "queued", "THROTTLED": "throttled", "RUNNING": "running",
 class RunwayBackend(RemoteVideoBackend):
     name: ClassVar[str] = "runway"
     summary: ClassVar[str] = "Runway API (gen4_turbo, gen4.5, veo3.1, veo3.1_fast) via runwayml"
-    provider: ClassVar[str] = "runway"
+    key_provider: ClassVar[str] = "runway"
     price_provider: ClassVar[str] = "runway"
     sdk_module: ClassVar[str | None] = "runwayml"
     MODELS = MODELS
     OptionsModel = RunwayOptions
-
-    def __init__(self, options: RemoteOptions | None = None, *, api_key: str | None = None) -> None:
-        super().__init__(options, api_key=api_key)
-        self._client: Any = None
 
     @property
     def ropts(self) -> RunwayOptions:
@@ -104,29 +100,22 @@ class RunwayBackend(RemoteVideoBackend):
         return self.options
 
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                try:
-                    import runwayml
-                except ImportError:
-                    raise BackendError("runway: the runwayml package is missing", hint="pip install 'ttv[remote]'",
-                                       kind="backend", code="missing-extra") from None
-                self._client = runwayml.RunwayML(api_key=self.api_key(), base_url=self.opts.base_url,
-                                                 max_retries=0, timeout=self.opts.request_timeout_s)
-            return self._client
+        def build() -> Any:
+            try:
+                import runwayml
+            except ImportError:
+                raise BackendError("runway: the runwayml package is missing", hint="pip install 'ttv[remote]'",
+                                   kind="backend", code="missing-extra") from None
+            return runwayml.RunwayML(api_key=self.api_key(), base_url=self.opts.base_url,
+                                     max_retries=0, timeout=self.opts.request_timeout_s)
+
+        return self.lazy("_client", build)
 
     def warm_up(self) -> None:
         super().warm_up()
         client = self.client()
         for resource in ("image_to_video", "text_to_video", "tasks"):  # lazily imported by the SDK
             getattr(client, resource)
-
-    def close(self) -> None:
-        super().close()
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
     def translate(self, exc: Exception, what: str) -> BackendError:
         import runwayml

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -28,7 +27,6 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ttv.backends.base import (
-    Availability,
     CostEstimate,
     GenerateResult,
     ImageProvider,
@@ -39,6 +37,7 @@ from ttv.backends.base import (
 from ttv.backends.remote.common import (
     DATA_URI_LIMIT,
     MAX_POLL_ERRORS,
+    KeyedBackend,
     attach_job,
     classify_http,
     data_uri,
@@ -49,7 +48,7 @@ from ttv.backends.remote.common import (
 )
 from ttv.backends.remote.gemini_image import full_prompt, image_price, resolve_references, save_fitted
 from ttv.core import keys as keyring
-from ttv.core.errors import AuthError, BackendError, InputRejected
+from ttv.core.errors import BackendError, InputRejected
 from ttv.core.prices import USD_PER_RUNWAY_CREDIT
 
 # runwayml 5.24.0 text_to_image ratios for gen4_image / gen4_image_turbo.
@@ -125,20 +124,18 @@ class TaskState:
     error: BackendError | None = None
 
 
-class RunwayImageKeyframes(ImageProvider):
+class RunwayImageKeyframes(KeyedBackend, ImageProvider):
     name: ClassVar[str] = "runway-image"
     summary: ClassVar[str] = "Keyframes from Runway text_to_image (gen4_image), durable remote tasks"
     extra: ClassVar[str | None] = "remote"
     remote: ClassVar[bool] = True
     key_provider: ClassVar[str] = "runway"
+    sdk_module: ClassVar[str | None] = "runwayml"
     OptionsModel: ClassVar[type[Options]] = RunwayImageOptions
 
     def __init__(self, options: Options | None = None, *, api_key: str | None = None) -> None:
-        super().__init__(options)
-        self._explicit_key = api_key
-        self._client: Any = None
+        super().__init__(options, api_key=api_key)
         self._http: Any = None
-        self._lock = threading.Lock()
         self._resumable: dict[str, str] = {}  # request key -> task id still alive after a failed attempt
 
     @property
@@ -152,48 +149,26 @@ class RunwayImageKeyframes(ImageProvider):
     def concurrency(self) -> int:
         return self.opts.concurrency or 2
 
-    def _key_hint(self) -> str:
-        return "set RUNWAYML_API_SECRET, or run `ttv keys set runway`"
-
-    def is_available(self) -> Availability:
-        import importlib.util
-
-        if importlib.util.find_spec("runwayml") is None:
-            return Availability(ok=False, reason="the runwayml package is missing: pip install 'ttv[remote]'")
-        if not keyring.get_key(self.key_provider, self._explicit_key):
-            return Availability(ok=False, reason=f"no API key: {self._key_hint()}")
-        return Availability(ok=True)
-
     # -- clients -----------------------------------------------------------------------------------
 
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                key = keyring.get_key(self.key_provider, self._explicit_key)
-                if not key:
-                    raise AuthError(f"{self.name}: no API key", hint=self._key_hint(), code="no-key")
-                import runwayml
+        def build() -> Any:
+            key = self.api_key()
+            import runwayml
 
-                self._client = runwayml.RunwayML(api_key=key, base_url=self.opts.base_url, max_retries=0,
-                                                 timeout=self.opts.request_timeout_s)
-            return self._client
+            return runwayml.RunwayML(api_key=key, base_url=self.opts.base_url, max_retries=0,
+                                     timeout=self.opts.request_timeout_s)
+
+        return self.lazy("_client", build)
 
     def http(self) -> Any:
         import httpx
 
-        with self._lock:
-            if self._http is None:
-                self._http = httpx.Client(timeout=httpx.Timeout(self.opts.request_timeout_s, connect=10.0),
-                                          follow_redirects=True)
-            return self._http
+        return self.lazy("_http", lambda: httpx.Client(
+            timeout=httpx.Timeout(self.opts.request_timeout_s, connect=10.0), follow_redirects=True))
 
     def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-            http, self._http = self._http, None
-        for c in (client, http):
-            if c is not None:
-                c.close()
+        self.drop("_client", "_http")
 
     def translate(self, exc: Exception, what: str) -> BackendError:
         import httpx

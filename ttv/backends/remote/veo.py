@@ -108,15 +108,11 @@ class VeoOptions(RemoteOptions):
 class VeoBackend(RemoteVideoBackend):
     name: ClassVar[str] = "veo"
     summary: ClassVar[str] = "Google Veo 3.x / 3.1 via google-genai (Vertex AI or Gemini API)"
-    provider: ClassVar[str] = "google"
+    key_provider: ClassVar[str] = "google"
     price_provider: ClassVar[str] = "veo"
     sdk_module: ClassVar[str | None] = "google.genai"
     MODELS = MODELS
     OptionsModel = VeoOptions
-
-    def __init__(self, options: RemoteOptions | None = None, *, api_key: str | None = None) -> None:
-        super().__init__(options, api_key=api_key)
-        self._client: Any = None
 
     @property
     def vopts(self) -> VeoOptions:
@@ -127,34 +123,23 @@ class VeoBackend(RemoteVideoBackend):
         return not (self.vopts.api == "vertex" and self.vopts.project)
 
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                try:
-                    from google import genai
-                    from google.genai import types
-                except ImportError:
-                    raise BackendError("veo: the google-genai package is missing", hint="pip install 'ttv[remote]'",
-                                       kind="backend", code="missing-extra") from None
-                http = types.HttpOptions(base_url=self.opts.base_url,
-                                         timeout=int(self.opts.request_timeout_s * 1000))
-                o = self.vopts
-                if o.api == "gemini":
-                    self._client = genai.Client(api_key=self.api_key(), http_options=http)
-                elif o.project:
-                    self._client = genai.Client(vertexai=True, project=o.project,
-                                                location=o.location or "us-central1", http_options=http)
-                else:
-                    self._client = genai.Client(vertexai=True, api_key=self.api_key(), http_options=http)
-            return self._client
+        def build() -> Any:
+            try:
+                from google import genai
+                from google.genai import types
+            except ImportError:
+                raise BackendError("veo: the google-genai package is missing", hint="pip install 'ttv[remote]'",
+                                   kind="backend", code="missing-extra") from None
+            http = types.HttpOptions(base_url=self.opts.base_url, timeout=int(self.opts.request_timeout_s * 1000))
+            o = self.vopts
+            if o.api == "gemini":
+                return genai.Client(api_key=self.api_key(), http_options=http)
+            if o.project:
+                return genai.Client(vertexai=True, project=o.project, location=o.location or "us-central1",
+                                    http_options=http)
+            return genai.Client(vertexai=True, api_key=self.api_key(), http_options=http)
 
-    def close(self) -> None:
-        super().close()
-        with self._lock:
-            if self._client is not None:
-                close = getattr(self._client, "close", None)
-                if callable(close):
-                    close()
-                self._client = None
+        return self.lazy("_client", build)
 
     def translate(self, exc: Exception, what: str) -> BackendError:
         from google.genai import errors as gerrors
