@@ -221,3 +221,26 @@ def test_failure_while_another_item_waits_to_retry_is_not_an_internal_error(smal
     assert "internal error" not in result.output and "401 invalid key" in result.output
     assert record(root, "clips/s000.toml")["status"] == "running"  # interrupted: resumable, not failed
     assert record(root, "clips/s001.toml")["status"] == "failed"
+
+
+def test_unusable_primary_with_fallback_says_so_and_falls_back(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    _configure(root, backend="runway", fallback=["animatic"])  # no RUNWAYML_API_SECRET in tests
+    _ready(cli, root)
+    result = cli("render", "-p", root)
+    assert result.exit_code == 0, result.output
+    assert "warning: backend 'runway' is not available" in result.output
+    rec = record(root, "clips/s000.toml")
+    assert rec["backend"] == "animatic"
+    assert [(a["backend"], a["status"]) for a in rec["attempts"]] == [("runway", "failed"), ("animatic", "done")]
+    assert "RUNWAYML_API_SECRET" in rec["attempts"][0]["error"] + rec["attempts"][0].get("error", "")
+
+
+def test_unusable_backend_without_fallback_is_a_backend_error(small_project, cli):
+    root = small_project("keyframe", segments=1)
+    _configure(root, backend="runway")
+    _ready(cli, root)
+    result = cli("render", "-p", root)
+    assert result.exit_code == 3
+    assert "RUNWAYML_API_SECRET" in result.output
+    assert not (root / "clips").exists() or not list((root / "clips").glob("*.toml"))

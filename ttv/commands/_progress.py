@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ttv.commands._common import err
@@ -35,6 +36,8 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
                 err.print(f"  fallback {item}: {event.get('from')} -> {event.get('to')}", highlight=False, markup=False)
             elif t == "item.submitted":
                 err.print(f"  submitted {item}: job {event.get('job_id')} on {event.get('backend')}", highlight=False, markup=False)
+            elif t == "log" and event.get("level") == "warning":
+                err.print(f"warning: {event.get('message', '')}", highlight=False, markup=False)
 
         project.events.listeners.append(plain)
         try:
@@ -52,6 +55,9 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
 
     def on_event(event: dict[str, Any]) -> None:
         t = event["type"]
+        if t == "log" and event.get("level") == "warning":
+            progress.console.print(f"[yellow]warning:[/] {escape(str(event.get('message', '')))}", highlight=False)
+            return
         if t == "step.started":
             with lock:
                 overall.clear()

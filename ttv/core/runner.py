@@ -122,6 +122,7 @@ class BackendPool:
         self._queues: dict[str, Queue[Backend]] = {}
         self._instances: dict[str, list[Backend]] = {}
         self._warmed: set[str] = set()
+        self.reported_unusable: set[str] = set()
         self._lock = threading.Lock()
 
     def primary(self, name: str) -> Backend:

@@ -289,11 +289,28 @@ def spent_usd(project: Project) -> float:
     return total
 
 
-def estimate_clip(project: Project, index: int, st: ItemState, pool: BackendPool) -> PlannedWork:
+def first_usable(project: Project, index: int, pool: BackendPool) -> tuple[str, VideoBackend]:
+    """The first backend of the segment's chain that can run here. An unusable primary (no key, missing
+    extra) with a fallback is said out loud, once per backend; with no usable backend the first reason stands."""
     seg = project.plan.segments[index]
-    name = backend_chain(project, seg)[0]
-    backend = pool.primary(name)
-    assert isinstance(backend, VideoBackend)
+    first_error: BackendError | None = None
+    for name in backend_chain(project, seg):
+        try:
+            backend = pool.primary(name)
+        except BackendError as exc:
+            first_error = first_error or exc
+            if name not in pool.reported_unusable:
+                pool.reported_unusable.add(name)
+                project.events.emit("log", level="warning", message=f"{exc.message}; falling back")
+            continue
+        assert isinstance(backend, VideoBackend)
+        return name, backend
+    assert first_error is not None
+    raise first_error
+
+
+def estimate_clip(project: Project, index: int, st: ItemState, pool: BackendPool) -> PlannedWork:
+    name, backend = first_usable(project, index, pool)
     req = _video_request_for_estimate(project, index)
     est = backend.estimate_cost(req)
     return PlannedWork(st.id, st.reasons, name, est.usd, est.seconds)
@@ -320,8 +337,8 @@ def _video_request_for_estimate(project: Project, index: int) -> VideoRequest:
 def _prevalidate(project: Project, index: int, pool: BackendPool) -> None:
     seg = project.plan.segments[index]
     chain = backend_chain(project, seg)
-    backend = pool.primary(chain[0])
-    assert isinstance(backend, VideoBackend)
+    name, backend = first_usable(project, index, pool)
+    chain = chain[chain.index(name):]
     try:
         backend.validate_inputs(_video_request_for_estimate(project, index))
     except InputRejected as exc:
@@ -457,7 +474,7 @@ def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: 
 
 def _run_parallel(project: Project, options: RunOptions, pool: BackendPool, todo: list[ItemState],
                   index_of: dict[str, int], report: StepReport) -> None:
-    names = {backend_chain(project, project.plan.segments[index_of[st.id]])[0] for st in todo}
+    names = {first_usable(project, index_of[st.id], pool)[0] for st in todo}
     slots = sum(pool.slots(n) for n in names) if todo else 1
     _run_pool(todo, lambda st: _run_one_clip(project, options, pool, st, index_of[st.id]), slots, options, report,
               [s.id for s in project.plan.segments])
