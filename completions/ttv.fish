@@ -146,7 +146,7 @@ complete -c ttv -n 'not __fish_seen_subcommand_from backends cancel chain config
 complete -c ttv -n '__fish_seen_subcommand_from stitch' -l project -d 'Project folder (default: the one containing the current folder).'
 complete -c ttv -n '__fish_seen_subcommand_from stitch' -s p -d 'Project folder (default: the one containing the current folder).'
 complete -c ttv -n '__fish_seen_subcommand_from stitch' -l force -d 'Redo the selected items even when they are fresh.'
-complete -c ttv -n '__fish_seen_subcommand_from stitch' -l crossfade -d 'Seconds of crossfade between segments (overrides [stitch] crossfade).'
+complete -c ttv -n '__fish_seen_subcommand_from stitch' -l crossfade -d 'Seconds of crossfade between segments, for this stitch only (keep it with [stitch] crossfade in ttv.toml).'
 complete -c ttv -n '__fish_seen_subcommand_from stitch' -l report -d 'Print the per-seam colour difference report.'
 complete -c ttv -n '__fish_seen_subcommand_from stitch' -l dry-run -d 'Print what would run, why, and its cost; change nothing.'
 complete -c ttv -n '__fish_seen_subcommand_from stitch' -l json -d 'Print a JSON document on stdout instead of a table.'
