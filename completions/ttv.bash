@@ -15,7 +15,7 @@ _ttv() {
                 esac
             fi ;;
         cancel) words="--project -p --json --wait-for-lock" ;;
-        chain) words="--project -p --force --only --dry-run --max-cost --on-error --detach --json --quiet -q --wait-for-lock" ;;
+        chain) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --json --quiet -q --wait-for-lock" ;;
         config)
             if [[ $COMP_CWORD -eq 2 ]]; then
                 words="path show"
@@ -41,8 +41,8 @@ _ttv() {
             fi ;;
         monitor) words="--project -p --replay --speed --interval" ;;
         plan) words="--project -p --force --planner --segments -n --duration -d --style --json --quiet -q --wait-for-lock" ;;
-        render) words="--project -p --force --only --dry-run --max-cost --on-error --detach --json --quiet -q --wait-for-lock" ;;
-        run) words="--project -p --force --only --dry-run --max-cost --on-error --detach --json --quiet -q --wait-for-lock --monitor" ;;
+        render) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --json --quiet -q --wait-for-lock" ;;
+        run) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --json --quiet -q --wait-for-lock --monitor" ;;
         status) words="--project -p --why --json --quiet -q" ;;
         stitch) words="--project -p --force --crossfade --report --dry-run --json --quiet -q --wait-for-lock" ;;
         wait) words="--project -p --timeout --json --quiet -q --wait-for-lock" ;;

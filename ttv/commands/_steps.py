@@ -16,9 +16,19 @@ from ttv.core.steps import RunOptions, StepReport
 
 
 def make_options(*, force: bool = False, only: str | None = None, on_error: str = "fail", max_cost: float | None = None,
-                 dry_run: bool = False, detach: bool = False) -> RunOptions:
+                 dry_run: bool = False, detach: bool = False, executor: str = "local",
+                 address: str | None = None) -> RunOptions:
+    if executor not in ("local", "ray"):
+        from ttv.core.errors import ConfigError
+
+        raise ConfigError(f"--executor must be 'local' or 'ray', not {executor!r}")
+    if address and executor != "ray":
+        from ttv.core.errors import ConfigError
+
+        raise ConfigError("--address is for --executor ray", hint="add --executor ray")
     return RunOptions(force=force, only=parse_only(only), on_error=check_on_error(on_error),  # type: ignore[arg-type]
-                      max_cost=max_cost, dry_run=dry_run, detach=detach)
+                      max_cost=max_cost, dry_run=dry_run, detach=detach, executor=executor,  # type: ignore[arg-type]
+                      ray_address=address)
 
 
 def run_steps(project_dir: Path | None, command: str, body: Callable[[Project, RunOptions], list[StepReport]],

@@ -20,6 +20,8 @@ from ttv.commands._common import (
     boundary,
 )
 
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="local: this machine (one worker per GPU); ray: local models run in Ray actors, one per GPU of the cluster (pip install 'ttv[ray]').")]  # noqa: E501
+AddressOpt = Annotated[str | None, typer.Option("--address", help="Ray cluster to join with --executor ray (e.g. ray://head:10001, or auto); default: start Ray here.", show_default=False)]  # noqa: E501
 DetachOpt = Annotated[bool, typer.Option("--detach", help="Remote backends: submit the jobs and exit; `ttv wait` collects them.")]  # noqa: E501
 
 
@@ -35,6 +37,8 @@ def make_clips_command(step: str, doc: str) -> Callable[..., None]:
         max_cost: MaxCostOpt = None,
         on_error: OnErrorOpt = "fail",
         detach: DetachOpt = False,
+        executor: ExecutorOpt = "local",
+        address: AddressOpt = None,
         json_out: JsonOpt = False,
         quiet: QuietOpt = False,
         wait_for_lock: WaitLockOpt = 0.0,
@@ -43,7 +47,7 @@ def make_clips_command(step: str, doc: str) -> Callable[..., None]:
         from ttv.core.steps import clips_step
 
         options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
-                               detach=detach)
+                               detach=detach, executor=executor, address=address)
         run_steps(project, step, lambda p, o: [clips_step(p, o, step=step)], options, json_out=json_out,
                   quiet=quiet, wait_for_lock=wait_for_lock)
 

@@ -24,7 +24,7 @@ from ttv.commands._common import (
     boundary,
     err,
 )
-from ttv.commands.render import DetachOpt
+from ttv.commands.render import AddressOpt, DetachOpt, ExecutorOpt
 
 
 @boundary
@@ -36,6 +36,8 @@ def run_command(
     max_cost: MaxCostOpt = None,
     on_error: OnErrorOpt = "fail",
     detach: DetachOpt = False,
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     wait_for_lock: WaitLockOpt = 0.0,
@@ -45,12 +47,13 @@ def run_command(
     from ttv.commands._steps import make_options, run_steps
 
     if monitor:
-        _run_with_monitor(project, force=force, only=only, max_cost=max_cost, on_error=on_error, detach=detach)
+        _run_with_monitor(project, force=force, only=only, max_cost=max_cost, on_error=on_error, detach=detach,
+                          executor=executor, address=address)
         return
     from ttv.core.steps import run_all_steps
 
     options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
-                           detach=detach)
+                           detach=detach, executor=executor, address=address)
     reports = run_steps(project, "run", lambda p, o: run_all_steps(p, o, warn=lambda m: err.print(f"[yellow]warning:[/] {m}")),
                         options, json_out=json_out, quiet=quiet, wait_for_lock=wait_for_lock)
     if not json_out and not quiet and not dry_run:
@@ -76,6 +79,10 @@ def _run_with_monitor(project: Path | None, **flags: object) -> None:
         args += ["--only", str(flags["only"])]
     if flags["max_cost"] is not None:
         args += ["--max-cost", str(flags["max_cost"])]
+    if flags["executor"] != "local":
+        args += ["--executor", str(flags["executor"])]
+    if flags["address"]:
+        args += ["--address", str(flags["address"])]
     proj.ttv_dir.mkdir(parents=True, exist_ok=True)
     log_path = proj.ttv_dir / "run.log"
     with open(log_path, "wb") as log:

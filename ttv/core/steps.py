@@ -58,6 +58,8 @@ class RunOptions:
     stop: StopFlag = field(default_factory=StopFlag)
     stopped_by_failure: bool = False  # --on-error fail stopped the run: interrupted items are not errors
     budget: tuple[BudgetGuard | None, dict[str, float]] = (None, {})  # set by clips_step
+    executor: Literal["local", "ray"] = "local"  # ray: video backends run in Ray actors (one per GPU)
+    ray_address: str | None = None  # e.g. "ray://head:10001" or "auto"; None starts a local Ray
 
     def selected(self, item_id: str) -> bool:
         return self.only is None or item_id in self.only
@@ -129,6 +131,21 @@ def _todo(states: list[ItemState], options: RunOptions, project: Project | None 
                 st.reasons = ["--force"]
             todo.append(st)
     return todo, skipped
+
+
+def _create_video(project: Project, name: str, options: RunOptions) -> Backend:
+    """A video backend, run here or (--executor ray) in Ray actors that each hold a loaded pipeline."""
+    backend = _create(project, name, "video")
+    if options.executor == "ray" and not _is_remote_backend(backend):
+        from ttv.backends.ray_executor import RayVideoBackend
+
+        return RayVideoBackend.wrap(backend, project.config.backends.get(name) or {}, address=options.ray_address)
+    return backend
+
+
+def _is_remote_backend(backend: Backend) -> bool:
+    # Remote APIs gain nothing from Ray: their work happens at the provider.
+    return isinstance(backend, VideoBackend) and backend.capabilities().remote
 
 
 def _create(project: Project, name: str, kind: Literal["video", "image", "planner"]) -> Backend:
@@ -403,7 +420,7 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
     report = StepReport(step)
     plan = project.plan
     _check_only([s.id for s in plan.segments], options, "segments")
-    pool = BackendPool(lambda name: _create(project, name, "video"))
+    pool = BackendPool(lambda name: _create_video(project, name, options))
     try:
         graph = build_graph(project)
         todo, report.skipped = _todo(graph.clips, options, project)
