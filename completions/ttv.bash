@@ -43,7 +43,7 @@ _ttv() {
         plan) words="--project -p --force --planner --segments -n --duration -d --style --json --quiet -q --wait-for-lock" ;;
         render) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --json --quiet -q --wait-for-lock" ;;
         run) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --json --quiet -q --wait-for-lock --monitor" ;;
-        status) words="--project -p --why --json --quiet -q" ;;
+        status) words="--project -p --why --follow -f --json --quiet -q" ;;
         stitch) words="--project -p --force --crossfade --report --dry-run --json --quiet -q --wait-for-lock" ;;
         wait) words="--project -p --timeout --json --quiet -q --wait-for-lock" ;;
     esac

@@ -145,6 +145,8 @@ complete -c ttv -n 'not __fish_seen_subcommand_from backends cancel chain config
 complete -c ttv -n '__fish_seen_subcommand_from status' -l project -d 'Project folder (default: the one containing the current folder).'
 complete -c ttv -n '__fish_seen_subcommand_from status' -s p -d 'Project folder (default: the one containing the current folder).'
 complete -c ttv -n '__fish_seen_subcommand_from status' -l why -d 'Say why each item that is not done needs work.'
+complete -c ttv -n '__fish_seen_subcommand_from status' -l follow -d 'Then print events as they happen (another process\'s run), until it finishes or Ctrl-C.'
+complete -c ttv -n '__fish_seen_subcommand_from status' -s f -d 'Then print events as they happen (another process\'s run), until it finishes or Ctrl-C.'
 complete -c ttv -n '__fish_seen_subcommand_from status' -l json -d 'Print a JSON document on stdout instead of a table.'
 complete -c ttv -n '__fish_seen_subcommand_from status' -l quiet -d 'Print only ids (or nothing) on stdout.'
 complete -c ttv -n '__fish_seen_subcommand_from status' -s q -d 'Print only ids (or nothing) on stdout.'

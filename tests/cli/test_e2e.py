@@ -98,3 +98,20 @@ def test_user_images_are_honoured(small_project, cli, tmp_path):
     assert kf.shape == (96, 160, 3)
     assert np.abs(kf.astype(int) - [200, 30, 40]).max() <= 1
     assert record(root, "keyframes/k000.toml")["inputs"]["provider"] == "files"
+
+
+def test_status_follow_prints_another_process_run_until_it_finishes(small_project, cli):
+    import subprocess
+    import sys
+    import time
+
+    root = small_project("keyframe", segments=2)
+    assert cli("plan", "-p", root).exit_code == 0
+    follower = subprocess.Popen([sys.executable, "-m", "ttv", "status", "-p", str(root), "--follow"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # let it start reading at the end of the log
+    assert cli("run", "-p", root).exit_code == 0
+    out, err = follower.communicate(timeout=60)
+    assert follower.returncode == 0, err
+    assert "run started: ttv run" in out and "done s000" in out and "done final" in out
+    assert out.strip().splitlines()[-1].endswith("run finished: ttv run (ok)")

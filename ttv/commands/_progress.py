@@ -14,6 +14,33 @@ from ttv.commands._common import err
 from ttv.core.project import Project
 
 
+def event_line(event: dict[str, Any], *, with_time: bool = False) -> str | None:
+    """One plain line for an event worth a line (finished, failed, retried, fallen back, submitted, warned)."""
+    t, item = event.get("type"), event.get("item", "")
+    line: str | None = None
+    if t == "item.done":
+        cost = f", ${event['cost_usd']:.2f}" if event.get("cost_usd") else ""
+        line = f"  done    {item} ({event.get('backend', '')}, {float(event.get('seconds') or 0):.1f} s{cost})"
+    elif t == "item.failed":
+        line = f"  failed  {item}: {event.get('error', '')}"
+    elif t == "item.retry" and "delay" in event:
+        line = f"  retry   {item} on {event.get('backend')} in {event['delay']} s"
+    elif t == "item.fallback":
+        line = f"  fallback {item}: {event.get('from')} -> {event.get('to')}"
+    elif t == "item.submitted":
+        line = f"  submitted {item}: job {event.get('job_id')} on {event.get('backend')}"
+    elif t == "log" and event.get("level") == "warning":
+        line = f"warning: {event.get('message', '')}"
+    elif with_time and t in ("run.started", "run.finished"):
+        line = f"{t.replace('.', ' ')}: ttv {event.get('command', '')}" + (
+            "" if t == "run.started" else (" (ok)" if event.get("ok") else " (with failures)"))
+    if line and with_time:
+        import time
+
+        line = time.strftime("%H:%M:%S ", time.localtime(float(event.get("ts") or 0))) + " ".join(line.split())
+    return line
+
+
 @contextmanager
 def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
     """Rich progress bars (with ETA) on a terminal; one plain line per finished/failed item otherwise."""
@@ -23,21 +50,9 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
         return
     if not err.is_terminal:
         def plain(event: dict[str, Any]) -> None:
-            t, item = event["type"], event.get("item", "")
-            if t == "item.done":
-                cost = f", ${event['cost_usd']:.2f}" if event.get("cost_usd") else ""
-                err.print(f"  done    {item} ({event.get('backend', '')}, {event.get('seconds', 0):.1f} s{cost})",
-                          highlight=False)
-            elif t == "item.failed":
-                err.print(f"  failed  {item}: {event.get('error', '')}", highlight=False, markup=False)
-            elif t == "item.retry" and "delay" in event:
-                err.print(f"  retry   {item} on {event.get('backend')} in {event['delay']} s", highlight=False, markup=False)
-            elif t == "item.fallback":
-                err.print(f"  fallback {item}: {event.get('from')} -> {event.get('to')}", highlight=False, markup=False)
-            elif t == "item.submitted":
-                err.print(f"  submitted {item}: job {event.get('job_id')} on {event.get('backend')}", highlight=False, markup=False)
-            elif t == "log" and event.get("level") == "warning":
-                err.print(f"warning: {event.get('message', '')}", highlight=False, markup=False)
+            line = event_line(event)
+            if line:
+                err.print(line, highlight=False, markup=False)
 
         project.events.listeners.append(plain)
         try:

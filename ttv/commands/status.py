@@ -30,6 +30,7 @@ def status_rows(project: Any) -> list[dict[str, Any]]:
 def status_command(
     project: ProjectOpt = None,
     why: Annotated[bool, typer.Option("--why", help="Say why each item that is not done needs work.")] = False,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Then print events as they happen (another process's run), until it finishes or Ctrl-C.")] = False,  # noqa: E501
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -76,3 +77,28 @@ def status_command(
     sheet = proj.keyframes_dir / "contact-sheet.png"
     if sheet.is_file():
         err.print(f"keyframes at a glance: {proj.rel(sheet)}")
+    if follow:
+        follow_events(proj)
+
+
+def follow_events(project: Any, poll: float = 0.5) -> None:
+    """Print new events of the project (written by another ttv process) until its run finishes."""
+    import time
+
+    from ttv.commands._progress import event_line
+    from ttv.core.events import read_events
+
+    path = project.ttv_dir / "events.jsonl"
+    _, offset = read_events(path)  # start at the end: only what happens from now on
+    running = (project.ttv_dir / "lock.json").is_file()
+    if not running:
+        err.print("no ttv process is working on this project; waiting for one (Ctrl-C to stop)")
+    while True:
+        events, offset = read_events(path, offset)
+        for event in events:
+            line = event_line(event, with_time=True)
+            if line:
+                out.print(line, highlight=False, markup=False)
+            if event.get("type") == "run.finished":
+                return
+        time.sleep(poll)
