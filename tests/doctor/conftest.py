@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import tomli_w
 from typer.testing import CliRunner
+
+from tests.fakeserver import LoopbackServer, isolated_keys
 
 KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY", "OPENAI_API_KEY",
             "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "FAL_KEY_ID", "FAL_KEY_SECRET",
@@ -69,20 +70,14 @@ def fake_nvml(gpus: list[tuple[str, int]], *, driver: str = "550.54.15", cuda: i
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from ttv.core import keys, media, prices
+    from ttv.core import media
 
-    for var in KEY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttvhome")))
     monkeypatch.delenv("TTV_DEBUG", raising=False)
     monkeypatch.setitem(sys.modules, "pynvml", None)  # NVML absent unless a test installs the stub
     monkeypatch.setitem(sys.modules, "torch", fake_torch())
-    keys._session.clear()
-    prices.set_overrides({})
-    _clear_caches(media)
-    yield
-    keys._session.clear()
-    prices.set_overrides({})
+    with isolated_keys(monkeypatch, tmp_path_factory, KEY_VARS):
+        _clear_caches(media)
+        yield
     _clear_caches(media)
 
 
@@ -130,7 +125,7 @@ Route = Callable[[Seen], tuple[int, Any]]
 
 
 @dataclass
-class FakeAPI:
+class FakeAPI(LoopbackServer):
     """A loopback HTTP server answering JSON from `routes[(METHOD, path)]`; records every request."""
 
     routes: dict[tuple[str, str], Route]
@@ -164,17 +159,7 @@ class FakeAPI:
 
             do_GET = do_POST = _do
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import pytest
 import tomli_w
 from typer.testing import CliRunner
 
+from tests.fakeserver import isolated_keys
+
 KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY", "OPENAI_API_KEY",
             "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "FAL_KEY_ID", "FAL_KEY_SECRET")
 
@@ -18,18 +20,10 @@ KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY"
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No keys, user config or price overrides from the developer's machine leak into a test."""
-    from ttv.core import keys, prices
-
-    for var in KEY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttvhome")))
     monkeypatch.delenv("TTV_DEBUG", raising=False)
     monkeypatch.setitem(sys.modules, "pynvml", None)  # no GPUs: local work is estimated on one worker
-    keys._session.clear()
-    prices.set_overrides({})
-    yield
-    keys._session.clear()
-    prices.set_overrides({})
+    with isolated_keys(monkeypatch, tmp_path_factory, KEY_VARS):
+        yield
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.planning.fakes import FakeCtx, GeminiFake
+from tests.fakeserver import FakeCtx, isolated_keys
+from tests.planning.fakes import GeminiFake
 from ttv.core.project import Project, parse_config, save_config
 
 from .fakes import RunwayImageFake
@@ -25,16 +26,8 @@ __all__ = ["FakeCtx"]
 
 @pytest.fixture(autouse=True)
 def _isolated_keys(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from ttv.core import keys, prices
-
-    for var in KEY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttvhome")))
-    keys._session.clear()
-    prices.set_overrides({})
-    yield
-    keys._session.clear()
-    prices.set_overrides({})
+    with isolated_keys(monkeypatch, tmp_path_factory, KEY_VARS):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakeserver import isolated_keys
 from ttv.core.project import Project, parse_config, save_config
 
 from .fakes import FakeCtx, GeminiFake, OpenAIFake
@@ -24,16 +25,8 @@ KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY"
 
 @pytest.fixture(autouse=True)
 def _isolated_keys(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from ttv.core import keys, prices
-
-    for var in KEY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttvhome")))
-    keys._session.clear()
-    prices.set_overrides({})
-    yield
-    keys._session.clear()
-    prices.set_overrides({})
+    with isolated_keys(monkeypatch, tmp_path_factory, KEY_VARS):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,12 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakeserver import FakeCtx, LoopbackServer
+
+__all__ = ["FakeCtx"]  # re-exported: the planning and keyframe tests import it from here
 
 
 @dataclass
@@ -34,7 +38,7 @@ class Reply:
 ReplyFn = Callable[[Recorded], Reply]
 
 
-class FakeServer:
+class FakeServer(LoopbackServer):
     """A threaded HTTP server with a reply queue and a request log."""
 
     def __init__(self, default: ReplyFn | None = None) -> None:
@@ -79,14 +83,7 @@ class FakeServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
+        super().__init__(Handler, poll_interval=0.02)
 
     def queue(self, *replies: Reply | ReplyFn) -> None:
         with self.lock:
@@ -101,39 +98,6 @@ class FakeServer:
 
     def posts(self, contains: str = "") -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and contains in r.path]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class FakeCtx:
-    """A JobContext with a virtual clock: sleep() advances now() and never blocks."""
-
-    def __init__(self, job_id: str | None = None) -> None:
-        self.job_id = job_id
-        self.remembered: list[tuple[str, dict[str, Any]]] = []
-        self.progress_calls: list[dict[str, Any]] = []
-        self.sleeps: list[float] = []
-        self.clock = 1000.0
-
-    def remember_job(self, job_id: str, **info: Any) -> None:
-        self.remembered.append((job_id, info))
-        self.job_id = job_id
-
-    def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
-                 status: str | None = None, message: str | None = None) -> None:
-        self.progress_calls.append({"fraction": fraction, "status": status, "message": message})
-
-    def event(self, type: str, **data: Any) -> None:
-        pass
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.clock += seconds
-
-    def now(self) -> float:
-        return self.clock
 
 
 # ---- plans -------------------------------------------------------------------------------------

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.fakeserver import FakeCtx, isolated_keys
 from ttv.backends.base import VideoRequest
 
 from .fakes import FalFake, MiniMaxFake, RunwayFake, VeoFake, VideoFactory
+
+__all__ = ["FakeCtx"]  # re-exported: the remote tests import it from here
 
 KEYS = {
     "RUNWAYML_API_SECRET": "key_runway_SECRET_0123456789abcdef",
@@ -24,53 +26,11 @@ KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY"
             "FAL_KEY_SECRET")
 
 
-class FakeCtx:
-    """A JobContext with a virtual clock: sleep() advances now() and never blocks."""
-
-    def __init__(self, job_id: str | None = None) -> None:
-        self.job_id = job_id
-        self.remembered: list[tuple[str, dict[str, Any]]] = []
-        self.progress_calls: list[dict[str, Any]] = []
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        self.sleeps: list[float] = []
-        self.clock = 1000.0
-
-    def remember_job(self, job_id: str, **info: Any) -> None:
-        self.remembered.append((job_id, info))
-        self.job_id = job_id
-
-    def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
-                 status: str | None = None, message: str | None = None) -> None:
-        self.progress_calls.append({"fraction": fraction, "status": status, "message": message})
-
-    def event(self, type: str, **data: Any) -> None:
-        self.events.append((type, data))
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.clock += seconds
-
-    def now(self) -> float:
-        return self.clock
-
-    @property
-    def statuses(self) -> list[str | None]:
-        return [p["status"] for p in self.progress_calls]
-
-
 @pytest.fixture(autouse=True)
 def _isolated_keys(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test: a private TTV_HOME, no real keys or base URLs from the developer's environment."""
-    from ttv.core import keys, prices
-
-    for var in KEY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttvhome")))
-    keys._session.clear()
-    prices.set_overrides({})
-    yield
-    keys._session.clear()
-    prices.set_overrides({})
+    with isolated_keys(monkeypatch, tmp_path_factory, KEY_VARS):
+        yield
 
 
 @pytest.fixture

@@ -25,10 +25,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakeserver import LoopbackServer
 
 
 class VideoFactory:
@@ -99,7 +101,7 @@ class FakeJob:
         return "cancelled" if self.cancelled else self.script[min(max(self.step - 1, 0), len(self.script) - 1)]
 
 
-class FakeProvider:
+class FakeProvider(LoopbackServer):
     """Base: HTTP server, request log, auth check, job table, result files."""
 
     auth_header = "authorization"
@@ -123,18 +125,7 @@ class FakeProvider:
         self._injected: list[tuple[str, str, Reply, list[int]]] = []
         self._serial = 0
         self._issued_urls = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(self._handler_class())
 
     # -- scripting -----------------------------------------------------------------------------------
 

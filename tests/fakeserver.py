@@ -1,0 +1,85 @@
+"""Test doubles shared by the suites that talk to fake providers (remote, keyframes, planning, doctor,
+estimate): a loopback HTTP server, a JobContext with a virtual clock, and key/price isolation.
+
+Import as `from tests.fakeserver import ...` (pytest runs with `pythonpath = ["."]`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 (a free port) serving `handler` from a daemon thread."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], *, poll_interval: float = 0.05) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": poll_interval},
+                                       daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeCtx:
+    """A JobContext with a virtual clock: sleep() advances now() and never blocks."""
+
+    def __init__(self, job_id: str | None = None) -> None:
+        self.job_id = job_id
+        self.remembered: list[tuple[str, dict[str, Any]]] = []
+        self.progress_calls: list[dict[str, Any]] = []
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.sleeps: list[float] = []
+        self.clock = 1000.0
+
+    def remember_job(self, job_id: str, **info: Any) -> None:
+        self.remembered.append((job_id, info))
+        self.job_id = job_id
+
+    def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
+                 status: str | None = None, message: str | None = None) -> None:
+        self.progress_calls.append({"fraction": fraction, "status": status, "message": message})
+
+    def event(self, type: str, **data: Any) -> None:
+        self.events.append((type, data))
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.clock += seconds
+
+    def now(self) -> float:
+        return self.clock
+
+    @property
+    def statuses(self) -> list[str | None]:
+        return [p["status"] for p in self.progress_calls]
+
+
+@contextlib.contextmanager
+def isolated_keys(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
+                  key_vars: Iterable[str]) -> Iterator[None]:
+    """For one test: a private TTV_HOME, none of `key_vars` (keys, base URLs) from the developer's
+    environment, and no --key values or price overrides left by another test (before and after)."""
+    from ttv.core import keys, prices
+
+    for var in key_vars:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttvhome")))
+    keys._session.clear()
+    prices.set_overrides({})
+    yield
+    keys._session.clear()
+    prices.set_overrides({})
