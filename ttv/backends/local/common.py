@@ -622,7 +622,25 @@ class RenderPlan:
                 **({"notes": list(self.notes)} if self.notes else {}), **self.extra}
 
 
-class LocalVideoBackend(VideoBackend):
+class PipelineWorkers:
+    """Mixin of the local backends (video, diffusers keyframes; put it first among the bases): one
+    instance per worker, each holding at most one loaded pipeline (`_pipe`); the instance that made the
+    workers (`_workers`) closes them all."""
+
+    _pipe: Any
+    _workers: list[Any]
+
+    def close(self) -> None:
+        for w in self._workers:
+            if w is not self:
+                w.close()
+        self._workers = []
+        if self._pipe is not None:
+            self._pipe = None
+            free_gpu_memory()
+
+
+class LocalVideoBackend(PipelineWorkers, VideoBackend):
     """One instance = one worker (one GPU or GPU group, or the CPU) holding at most one loaded pipeline."""
 
     extra: ClassVar[str | None] = "local"
@@ -678,15 +696,6 @@ class LocalVideoBackend(VideoBackend):
 
     def concurrency(self) -> int:
         return 1
-
-    def close(self) -> None:
-        for w in self._workers:
-            if w is not self:
-                w.close()
-        self._workers = []
-        if self._pipe is not None:
-            self._pipe = None
-            free_gpu_memory()
 
     # -- availability and capabilities -------------------------------------------------------
     def is_available(self) -> Availability:

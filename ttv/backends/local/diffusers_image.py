@@ -19,11 +19,11 @@ from ttv.backends.base import Availability, GenerateResult, ImageProvider, Image
 from ttv.backends.local import common
 from ttv.backends.local.common import (
     LocalOptions,
+    PipelineWorkers,
     StepProgress,
     apply_memory_options,
     classify_errors,
     dtype_kwarg,
-    free_gpu_memory,
     load_component,
     model_availability,
     plan_workers,
@@ -37,7 +37,7 @@ class DiffusersImageOptions(LocalOptions):
     max_side: int | None = Field(None, ge=64, le=4096, description="cap the render size (keeps the aspect)")
 
 
-class DiffusersKeyframes(ImageProvider):
+class DiffusersKeyframes(PipelineWorkers, ImageProvider):
     name: ClassVar[str] = "diffusers"
     summary: ClassVar[str] = "keyframes from a local diffusers text-to-image model (SDXL, FLUX, ...)"
     extra: ClassVar[str | None] = "local"
@@ -144,15 +144,6 @@ class DiffusersKeyframes(ImageProvider):
                               info={"render_size": [w, h], "size": [request.width, request.height],
                                     "device": self.device, "seconds": round(time.monotonic() - t0, 3),
                                     "pipeline": type(pipe).__name__})
-
-    def close(self) -> None:
-        for w in self._workers:
-            if w is not self:
-                w.close()
-        self._workers = []
-        if self._pipe is not None:
-            self._pipe = None
-            free_gpu_memory()
 
 
 def _default_param(pipe: Any, name: str, fallback: Any) -> Any:

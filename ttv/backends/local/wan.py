@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ttv.backends.base import Availability, Options, VideoRequest
+from ttv.backends.base import Options, VideoRequest
 from ttv.backends.local.common import (
     KNOWN_MODELS,
     LocalOptions,
@@ -26,7 +26,6 @@ from ttv.backends.local.common import (
     guess_variant,
     load_component,
     load_image,
-    model_availability,
     pipeline_class_name,
     read_model_json,
 )
@@ -115,9 +114,6 @@ class WanBackend(LocalVideoBackend):
         if self.variant() == "a14b":
             return 3.0 if mode == "t2v" else 3.5
         return None
-
-    def is_available(self) -> Availability:
-        return model_availability(self.name, [self.model_id()])
 
     def _load_pipeline(self, device: str, dtype: Any, device_map: dict[str, Any]) -> Any:
         import torch
