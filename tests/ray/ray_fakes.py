@@ -1,0 +1,18 @@
+"""Backends imported inside Ray actors by tests (on the actors' PYTHONPATH, set by conftest)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ttv.backends.local.wan import WanBackend
+
+
+class OomWan(WanBackend):
+    """Wan whose model load runs out of GPU memory: classify_errors turns it into BackendError(code=OOM)."""
+
+    name: ClassVar[str] = "wan"
+
+    def _load_pipeline(self, device: str, dtype: Any, device_map: dict[str, Any]) -> Any:
+        import torch
+
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 79.1 GiB total)")

@@ -1,0 +1,206 @@
+"""`--executor ray` on a local Ray instance (CPU only) with the tiny Wan pipelines: a project rendered end to
+end through `ttv render --executor ray`, loads per actor, progress forwarding, BackendErrors crossing the
+process boundary intact, stopping a running segment, and the `ray` extra being optional."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FAKE_GPUS, RecordingCtx
+
+from ttv.backends import registry
+from ttv.backends.base import VideoBackend, VideoRequest
+from ttv.backends.ray_executor import RayVideoBackend, actor_options, plan_actors
+from ttv.core.errors import BackendError, ConfigError
+from ttv.core.tomlio import load_toml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def decode(path: Path) -> tuple[int, int, int]:
+    """(decoded frames, width, height): every frame really decoded, not just counted."""
+    import av
+
+    with av.open(str(path)) as container:
+        frames = [f for f in container.decode(video=0)]
+    return len(frames), frames[0].width, frames[0].height
+
+
+def events(root: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (root / ".ttv" / "events.jsonl").read_text().splitlines()]
+
+
+def prepare(small_project: Any, cli: Any, model: Path, segments: int) -> Path:
+    """A keyframe-mode project (card keyframes, tiny Wan first-last-frame model, 2 steps), planned and with
+    its keyframes made, ready for `ttv render`."""
+    root = small_project("keyframe", segments=segments, backend="wan")
+    toml = root / "ttv.toml"
+    toml.write_text(toml.read_text() + f'\n[backends.wan]\nmodel = "{model}"\nsteps = 2\n')
+    for step in ("plan", "keyframes"):
+        result = cli(step, "-p", root)
+        assert result.exit_code == 0, result.output
+    return root
+
+
+def wan(model: Path, **options: Any) -> VideoBackend:
+    backend = registry.create("wan", {"model": str(model), **options}, kind="video")
+    assert isinstance(backend, VideoBackend)
+    return backend
+
+
+def request(**kw: Any) -> VideoRequest:
+    base: dict[str, Any] = dict(segment_id="s000", prompt="a cat on the beach", duration=0.5, width=64, height=48,
+                                fps=16, seed=3)
+    base.update(kw)
+    return VideoRequest(**base)
+
+
+# ------------------------------------------------------------------------------------------ unit
+
+
+def test_plan_actors_one_per_gpu_or_one_cpu_actor() -> None:
+    assert plan_actors([]) == [0]
+    assert plan_actors([0.0, 0.0]) == [0]
+    assert plan_actors([8.0, 4.0]) == [1] * 12
+    assert plan_actors([8.0, 3.0], per_worker=2) == [2] * 5  # an actor's GPUs share a node
+    with pytest.raises(ConfigError, match="gpus_per_worker = 4"):
+        plan_actors([2.0, 2.0], per_worker=4)
+
+
+def test_actor_options_drop_local_gpu_indices_and_absolutise_paths(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "m").mkdir()
+    monkeypatch.chdir(tmp_path)
+    out = actor_options({"model": "./m", "gpus": [0, 1], "steps": 2, "negative_prompt": "./none"})
+    assert out == {"model": str(tmp_path / "m"), "steps": 2, "negative_prompt": "./none"}  # only what exists
+
+
+def test_is_available_without_ray_names_the_extra(wan_t2v_model: Path) -> None:
+    code = f"""
+import sys
+sys.modules['ray'] = None
+from ttv.backends import registry
+from ttv.backends.ray_executor import RayVideoBackend
+from ttv.core.errors import BackendError
+wrapped = RayVideoBackend.wrap(registry.create('wan', {{'model': {str(wan_t2v_model)!r}}}, kind='video'), {{}},
+                               address=None)
+a = wrapped.is_available()
+print(a.ok, wrapped.name, a.reason)
+try:
+    wrapped.worker_backends()
+except BackendError as e:
+    print(e.code, e.hint)
+print('torch' in sys.modules, 'diffusers' in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("False wan ") and "pip install 'ttv[ray]'" in lines[0]
+    assert lines[1].startswith("MISSING_EXTRA") and "pip install 'ttv[ray]'" in lines[1]
+    assert lines[2] == "False False"  # wrapping loads no torch/diffusers here
+
+
+# ------------------------------------------------------------------------------------ end to end
+
+
+def test_render_through_ray_actors_loads_once_per_actor(ray_session: Any, small_project: Any, cli: Any,
+                                                        wan_flf_model: Path) -> None:
+    root = prepare(small_project, cli, wan_flf_model, segments=3)
+    result = cli("render", "-p", root, "--executor", "ray")
+    assert result.exit_code == 0, result.output
+    per_actor: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for i in range(3):
+        seg = f"s{i:03d}"
+        # 1 s at Wan's 16 fps = 16 frames -> 17 (4k+1), at the project's 160x96, decoded here from the bytes
+        assert decode(root / "clips" / f"{seg}.mp4") == (17, 160, 96)
+        rec = load_toml(root / "clips" / f"{seg}.toml")
+        assert rec["status"] == "done" and rec["backend"] == "wan"
+        info = rec["info"]
+        assert info["mode"] == "flf2v"  # both keyframes travelled to the actor as bytes and were used
+        assert info["device"] == "cpu" and len(info["ray_gpus"]) == 1  # one (declared) GPU per actor
+        per_actor[info["ray_actor"]].append(info)
+    assert set(per_actor) <= set(range(FAKE_GPUS))
+    for infos in per_actor.values():  # every actor loaded its pipeline once, however many segments it made
+        assert all(i["ray_loads"] == 1 for i in infos)
+        assert sorted(i["ray_segments"] for i in infos) == list(range(1, len(infos) + 1))
+    ev = events(root)
+    assert sum(e["type"] == "model.loaded" for e in ev) == len(per_actor)
+    steps = [(e["item"], e.get("k"), e.get("n")) for e in ev if e["type"] == "item.progress" and e.get("k")]
+    for seg in ("s000", "s001", "s002"):  # every denoising step of every segment reached events.jsonl
+        assert [(k, n) for item, k, n in steps if item == seg] == [(1, 2), (2, 2)]
+    assert any(e["type"] == "item.progress" and e.get("status") == "loading" for e in ev)
+    # close() killed the actors (their GPUs are free again) but left the session's Ray running
+    deadline = time.monotonic() + 10
+    while ray_session.available_resources().get("GPU", 0) < FAKE_GPUS and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ray_session.is_initialized() and ray_session.available_resources().get("GPU", 0) == FAKE_GPUS
+
+
+def test_backend_error_in_actor_keeps_kind_code_and_hint(ray_session: Any, wan_t2v_model: Path,
+                                                         tmp_path: Path) -> None:
+    from ray_fakes import OomWan
+
+    inner = OomWan(OomWan.OptionsModel.model_validate({"model": str(wan_t2v_model), "steps": 2}))
+    backend = RayVideoBackend.wrap(inner, {"model": str(wan_t2v_model), "steps": 2}, address=None)
+    try:
+        workers = backend.worker_backends()
+        assert len(workers) == FAKE_GPUS and all(w.concurrency() == 1 for w in workers)
+        with pytest.raises(BackendError) as exc:
+            workers[1].generate(request(), tmp_path / "x.mp4", RecordingCtx())
+    finally:
+        backend.close()
+    err = exc.value
+    assert type(err) is BackendError  # the actor's own exception, unwrapped from RayTaskError
+    assert (err.kind, err.code) == ("backend", "OOM")
+    assert "out of memory" in err.message and 'offload = "group"' in (err.hint or "")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_stop_during_a_segment_cancels_the_remote_task(ray_session: Any, wan_t2v_model: Path,
+                                                       tmp_path: Path) -> None:
+    opts = {"model": str(wan_t2v_model), "steps": 40}
+    backend = RayVideoBackend.wrap(wan(wan_t2v_model, steps=40), opts, address=None)
+    try:
+        worker = backend.worker_backends()[0]
+        assert isinstance(worker, RayVideoBackend)
+        ctx = RecordingCtx(stop_after=1)  # the runner's ctx raises Interrupted (a KeyboardInterrupt) like this
+        t0 = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            worker.generate(request(), tmp_path / "x.mp4", ctx)
+        assert time.monotonic() - t0 < 30
+        stats = ray_session.get(worker.actor.stats.options(concurrency_group="control").remote())
+        assert stats["stopped"] == 1 and stats["running"] is None and stats["segments"] == 0
+        # the actor is free and its pipeline stays loaded: the next segment renders without a second load
+        ctx2 = RecordingCtx()
+        result = worker.generate(request(seed=4), tmp_path / "y.mp4", ctx2)
+        assert result.info["ray_loads"] == 1 and len(ctx2.steps()) == 40
+        assert decode(tmp_path / "y.mp4") == (9, 64, 48)
+        assert not [e for e in ctx2.events if e[0] == "model.loaded"]
+    finally:
+        backend.close()
+
+
+def test_cli_starts_its_own_ray_with_one_cpu_actor(small_project: Any, cli: Any, wan_flf_model: Path) -> None:
+    """A real `ttv render --executor ray` process: no Ray running, so it starts a local one (no GPU: one CPU
+    actor for both segments), and shuts it down again before it exits."""
+    root = prepare(small_project, cli, wan_flf_model, segments=2)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "ttv", "render", "-p", str(root), "--executor", "ray"],
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert time.monotonic() - t0 < 180
+    infos = [load_toml(root / "clips" / f"s{i:03d}.toml")["info"] for i in range(2)]
+    assert [i["ray_actor"] for i in infos] == [0, 0] and all(i["ray_gpus"] == [] for i in infos)
+    assert sorted(i["ray_segments"] for i in infos) == [1, 2] and all(i["ray_loads"] == 1 for i in infos)
+    assert sum(e["type"] == "model.loaded" for e in events(root)) == 1
+    for i in range(2):
+        assert decode(root / "clips" / f"s{i:03d}.mp4") == (17, 160, 96)
