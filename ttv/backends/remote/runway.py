@@ -81,8 +81,23 @@ def classify_failure(code: str, message: str, job_id: str) -> BackendError:
     return BackendError(text, kind="backend", code=code)
 
 
-_STATUS = {"PENDING": "queued", "THROTTLED": "throttled", "RUNNING": "running",
-           "SUCCEEDED": "succeeded", "FAILED": "failed", "CANCELLED": "cancelled"}
+# Runway task statuses -> ttv's (video and image tasks alike).
+TASK_STATUS = {"PENDING": "queued", "THROTTLED": "throttled", "RUNNING": "running",
+               "SUCCEEDED": "succeeded", "FAILED": "failed", "CANCELLED": "cancelled"}
+
+
+def translate_sdk_error(name: str, exc: Exception, what: str) -> BackendError | None:
+    """A runwayml SDK error (HTTP status, connection, timeout) as a classified BackendError; None for
+    any other exception."""
+    import runwayml
+
+    if isinstance(exc, runwayml.APIStatusError):
+        body = exc.body if isinstance(exc.body, (str, dict)) else ""
+        message = str(body.get("error") or body) if isinstance(body, dict) else str(body or exc.message)
+        return classify_http(name, exc.status_code, message, dict(exc.response.headers), what=what)
+    if isinstance(exc, (runwayml.APIConnectionError, runwayml.APITimeoutError)):
+        return network_error(name, exc, what=what)
+    return None
 
 
 class RunwayBackend(RemoteVideoBackend):
@@ -118,15 +133,7 @@ class RunwayBackend(RemoteVideoBackend):
             getattr(client, resource)
 
     def translate(self, exc: Exception, what: str) -> BackendError:
-        import runwayml
-
-        if isinstance(exc, runwayml.APIStatusError):
-            body = exc.body if isinstance(exc.body, (str, dict)) else ""
-            message = str(body.get("error") or body) if isinstance(body, dict) else str(body or exc.message)
-            return classify_http(self.name, exc.status_code, message, dict(exc.response.headers), what=what)
-        if isinstance(exc, (runwayml.APIConnectionError, runwayml.APITimeoutError)):
-            return network_error(self.name, exc, what=what)
-        return super().translate(exc, what)
+        return translate_sdk_error(self.name, exc, what) or super().translate(exc, what)
 
     def check_image(self, info: ImageInfo, role: str) -> None:
         if info.size > 200 * 1024 * 1024:
@@ -183,7 +190,7 @@ class RunwayBackend(RemoteVideoBackend):
         with self.calling("poll"):
             task = self.client().tasks.retrieve(job_id)
         raw = str(getattr(task, "status", "") or "")
-        status = _STATUS.get(raw)
+        status = TASK_STATUS.get(raw)
         if status is None:
             return JobState(job_id, "running", provider_status=raw)
         cost = getattr(task, "cost", None)

@@ -35,11 +35,11 @@ from ttv.backends.base import (
     Options,
 )
 from ttv.backends.remote.common import (
+    ACTIVE,
     DATA_URI_LIMIT,
     MAX_POLL_ERRORS,
     KeyedBackend,
     attach_job,
-    classify_http,
     data_uri,
     data_uri_size,
     inspect_image,
@@ -47,6 +47,7 @@ from ttv.backends.remote.common import (
     resume_job_id_of,
 )
 from ttv.backends.remote.gemini_image import full_prompt, image_price, resolve_references, save_fitted
+from ttv.backends.remote.runway import TASK_STATUS, translate_sdk_error
 from ttv.core import keys as keyring
 from ttv.core.errors import BackendError, InputRejected
 from ttv.core.prices import USD_PER_RUNWAY_CREDIT
@@ -56,9 +57,6 @@ RATIOS = ("1024:1024", "1080:1080", "1168:880", "1360:768", "1440:1080", "1080:1
           "1080:1920", "2112:912", "1280:720", "720:1280", "720:720", "960:720", "720:960", "1680:720")
 MODELS = {"gen4_image": {"needs_refs": False}, "gen4_image_turbo": {"needs_refs": True}}
 PROMPT_LIMIT = 1000  # promptText: up to 1000 characters
-_STATUS = {"PENDING": "queued", "THROTTLED": "throttled", "RUNNING": "running",
-           "SUCCEEDED": "succeeded", "FAILED": "failed", "CANCELLED": "cancelled"}
-ACTIVE = {"queued", "throttled", "running"}
 
 
 def _size(ratio: str) -> tuple[int, int]:
@@ -172,15 +170,13 @@ class RunwayImageKeyframes(KeyedBackend, ImageProvider):
 
     def translate(self, exc: Exception, what: str) -> BackendError:
         import httpx
-        import runwayml
 
         if isinstance(exc, BackendError):
             return exc
-        if isinstance(exc, runwayml.APIStatusError):
-            body = exc.body
-            message = str(body.get("error") or body) if isinstance(body, dict) else str(body or exc.message)
-            return classify_http(self.name, exc.status_code, message, dict(exc.response.headers), what=what)
-        if isinstance(exc, (runwayml.APIConnectionError, runwayml.APITimeoutError, httpx.TransportError)):
+        err = translate_sdk_error(self.name, exc, what)
+        if err is not None:
+            return err
+        if isinstance(exc, httpx.TransportError):
             return network_error(self.name, exc, what=what)
         return BackendError(f"{self.name}: {what} failed: {type(exc).__name__}: {keyring.redact(exc)}"[:400],
                             kind="backend", code=type(exc).__name__)
@@ -245,7 +241,7 @@ class RunwayImageKeyframes(KeyedBackend, ImageProvider):
         client = self.client()
         task = self._call("poll", lambda: client.tasks.retrieve(job_id))
         raw = str(getattr(task, "status", "") or "")
-        status = _STATUS.get(raw, "running")
+        status = TASK_STATUS.get(raw, "running")
         cost = getattr(task, "cost", None)
         credits = getattr(cost, "credits", None) if cost is not None else None
         state = TaskState(status, raw, [], float(credits) if credits is not None else None)
