@@ -136,16 +136,12 @@ def _todo(states: list[ItemState], options: RunOptions, project: Project | None 
 def _create_video(project: Project, name: str, options: RunOptions) -> Backend:
     """A video backend, run here or (--executor ray) in Ray actors that each hold a loaded pipeline."""
     backend = _create(project, name, "video")
-    if options.executor == "ray" and not _is_remote_backend(backend):
+    if options.executor == "ray" and isinstance(backend, VideoBackend) and not backend.capabilities().remote:
+        # Remote APIs gain nothing from Ray: their work happens at the provider.
         from ttv.backends.ray_executor import RayVideoBackend
 
         return RayVideoBackend.wrap(backend, project.config.backends.get(name) or {}, address=options.ray_address)
     return backend
-
-
-def _is_remote_backend(backend: Backend) -> bool:
-    # Remote APIs gain nothing from Ray: their work happens at the provider.
-    return isinstance(backend, VideoBackend) and backend.capabilities().remote
 
 
 def _create(project: Project, name: str, kind: Literal["video", "image", "planner"]) -> Backend:
