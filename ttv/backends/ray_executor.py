@@ -451,9 +451,10 @@ class RayVideoBackend(VideoBackend):
         except BaseException:
             self._stop_remote(ray, task, ref)
             raise
+        finally:
+            with contextlib.suppress(Exception):
+                self.actor.forget.options(concurrency_group=CONTROL).remote(task)
         payload = self._result(ray, ref)
-        with contextlib.suppress(Exception):
-            self.actor.forget.options(concurrency_group=CONTROL).remote(task)
         Path(output).write_bytes(payload["mp4"])
         return GenerateResult(cost_usd=float(payload.get("cost_usd") or 0.0), credits=payload.get("credits"),
                               model=payload.get("model"), info=dict(payload.get("info") or {}))
