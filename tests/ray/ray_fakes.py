@@ -16,3 +16,12 @@ class OomWan(WanBackend):
         import torch
 
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 79.1 GiB total)")
+
+
+class BrokenWorkersWan(WanBackend):
+    """Wan whose workers cannot be planned (as on a node with a broken CUDA driver): the actor cannot start."""
+
+    name: ClassVar[str] = "wan"
+
+    def worker_backends(self) -> list[Any]:
+        raise RuntimeError("CUDA driver initialization failed (fake)")

@@ -164,6 +164,21 @@ def test_backend_error_in_actor_keeps_kind_code_and_hint(ray_session: Any, wan_t
     assert not (tmp_path / "x.mp4").exists()
 
 
+def test_actors_that_cannot_start_fail_before_any_segment(ray_session: Any, wan_t2v_model: Path) -> None:
+    from ray_fakes import BrokenWorkersWan
+
+    raw = {"model": str(wan_t2v_model)}
+    backend = RayVideoBackend.wrap(BrokenWorkersWan(BrokenWorkersWan.OptionsModel.model_validate(raw)), raw,
+                                   address=None)
+    with pytest.raises(BackendError) as exc:
+        backend.worker_backends()
+    assert exc.value.code == "RAY_ACTOR_START" and "CUDA driver initialization failed" in exc.value.message
+    assert "ttv with the `local` extra" in (exc.value.hint or "")
+    with pytest.raises(ConfigError, match="gpus_per_worker = 4"):  # 2 GPUs in the cluster, 4 per actor
+        RayVideoBackend.wrap(wan(wan_t2v_model), {**raw, "gpus_per_worker": 4}, address=None).worker_backends()
+    assert ray_session.is_initialized()  # a Ray this backend did not start stays up
+
+
 def test_stop_during_a_segment_cancels_the_remote_task(ray_session: Any, wan_t2v_model: Path,
                                                        tmp_path: Path) -> None:
     # 300 steps (~2 s here): long enough that the stop reaches the actor before the segment ends

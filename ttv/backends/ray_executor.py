@@ -371,18 +371,22 @@ class RayVideoBackend(VideoBackend):
     def _start_actors(self) -> None:
         ray = _import_ray(self.name)
         self._start_ray(ray)
-        per_worker = int(self.raw_options.get("gpus_per_worker", 1) or 1)
-        plan = plan_actors(_node_gpus(ray), per_worker)
-        actor_cls = _actor_class()
-        entry = entry_point(type(self.inner))
-        options = actor_options(self.raw_options)
-        for i, gpus in enumerate(plan):
-            resources: dict[str, Any] = {"num_gpus": gpus, "num_cpus": 0} if gpus else {"num_cpus": 1}
-            self._actors.append(actor_cls.options(**resources).remote(entry, options, i))
         timeout = float(os.environ.get(ACTOR_TIMEOUT_ENV, "300"))
+        plan: list[int] = []
         try:
+            per_worker = int(self.raw_options.get("gpus_per_worker", 1) or 1)
+            plan = plan_actors(_node_gpus(ray), per_worker)
+            actor_cls = _actor_class()
+            entry = entry_point(type(self.inner))
+            options = actor_options(self.raw_options)
+            for i, gpus in enumerate(plan):
+                resources: dict[str, Any] = {"num_gpus": gpus, "num_cpus": 0} if gpus else {"num_cpus": 1}
+                self._actors.append(actor_cls.options(**resources).remote(entry, options, i))
             infos = ray.get([a.ready.options(concurrency_group=CONTROL).remote() for a in self._actors],
                             timeout=timeout)
+        except TtvError:
+            self.close()  # kills what started, and a Ray started here
+            raise
         except Exception as exc:  # noqa: BLE001 - GetTimeoutError, RayActorError, RayTaskError
             self.close()
             raise self._startup_error(ray, exc, plan, timeout) from exc
@@ -396,7 +400,7 @@ class RayVideoBackend(VideoBackend):
         if isinstance(cause, BackendError):
             return cause
         if isinstance(exc, ray.exceptions.GetTimeoutError):
-            what = f"{len(plan)} actor(s) with {plan[0]} GPU(s) each" if plan[0] else "1 CPU actor"
+            what = f"{len(plan)} actor(s) with {plan[0]} GPU(s) each" if plan and plan[0] else "1 CPU actor"
             return BackendError(f"{self.name}: Ray could not start {what} within {timeout:.0f} s",
                                 hint=f"check free resources with `ray status`; raise {ACTOR_TIMEOUT_ENV} if the "
                                      "cluster is still scaling up", kind="backend", code="RAY_ACTORS_PENDING")
