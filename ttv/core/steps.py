@@ -136,11 +136,17 @@ def _todo(states: list[ItemState], options: RunOptions, project: Project | None 
 def _create_video(project: Project, name: str, options: RunOptions) -> Backend:
     """A video backend, run here or (--executor ray) in Ray actors that each hold a loaded pipeline."""
     backend = _create(project, name, "video")
-    if options.executor == "ray" and isinstance(backend, VideoBackend) and not backend.capabilities().remote:
-        # Remote APIs gain nothing from Ray: their work happens at the provider.
+    # Remote APIs gain nothing from Ray (their work happens at the provider); a dry run starts nothing.
+    if (options.executor == "ray" and not options.dry_run and isinstance(backend, VideoBackend)
+            and not backend.capabilities().remote):
         from ttv.backends.ray_executor import RayVideoBackend
 
-        return RayVideoBackend.wrap(backend, project.config.backends.get(name) or {}, address=options.ray_address)
+        wrapped = RayVideoBackend.wrap(backend, project.config.backends.get(name) or {}, address=options.ray_address)
+        available = wrapped.is_available()
+        if not available.ok:
+            raise BackendError(f"--executor ray cannot run {name!r}: {available.reason}", kind="backend",
+                               code="unavailable", hint="pip install 'ttv[ray]', or drop --executor ray")
+        return wrapped
     return backend
 
 
@@ -307,14 +313,15 @@ def first_usable(project: Project, index: int, pool: BackendPool) -> tuple[str, 
     extra) with a fallback is said out loud, once per backend; with no usable backend the first reason stands."""
     seg = project.plan.segments[index]
     first_error: BackendError | None = None
-    for name in backend_chain(project, seg):
+    chain = backend_chain(project, seg)
+    for position, name in enumerate(chain):
         try:
             backend = pool.primary(name)
         except BackendError as exc:
             first_error = first_error or exc
-            if name not in pool.reported_unusable:
+            if name not in pool.reported_unusable and position + 1 < len(chain):
                 pool.reported_unusable.add(name)
-                project.events.emit("log", level="warning", message=f"{exc.message}; falling back")
+                project.events.emit("log", level="warning", message=f"{exc.message}; falling back to {chain[position + 1]}")
             continue
         assert isinstance(backend, VideoBackend)
         return name, backend
