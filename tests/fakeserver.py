@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -66,6 +67,40 @@ class FakeCtx:
     @property
     def statuses(self) -> list[str | None]:
         return [p["status"] for p in self.progress_calls]
+
+
+class RecordingCtx:
+    """A JobContext on the real clock that records progress and events (local and Ray backends);
+    after `stop_after` denoising steps, progress raises `exc` the way the runner's context does on Ctrl-C."""
+
+    def __init__(self, stop_after: int | None = None, exc: type[BaseException] = KeyboardInterrupt) -> None:
+        self.job_id: str | None = None
+        self.progress_calls: list[dict[str, Any]] = []
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.stop_after = stop_after
+        self.exc = exc
+
+    def remember_job(self, job_id: str, **info: Any) -> None:
+        self.job_id = job_id
+
+    def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
+                 status: str | None = None, message: str | None = None) -> None:
+        self.progress_calls.append({"fraction": fraction, "step": step, "total": total, "status": status,
+                                    "message": message})
+        if self.stop_after is not None and len(self.steps()) >= self.stop_after:
+            raise self.exc()
+
+    def event(self, type: str, **data: Any) -> None:
+        self.events.append((type, data))
+
+    def sleep(self, seconds: float) -> None:
+        pass
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def steps(self) -> list[tuple[int, int]]:
+        return [(c["step"], c["total"]) for c in self.progress_calls if c["status"] == "running"]
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,34 +23,7 @@ torch.set_num_threads(1)  # tiny models + OpenMP oversubscription = 20x slower (
 
 import local_tiny  # noqa: E402
 
-
-class RecordingCtx:
-    """A JobContext that records every call, for assertions."""
-
-    def __init__(self) -> None:
-        self.job_id: str | None = None
-        self.progress_calls: list[dict[str, Any]] = []
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def remember_job(self, job_id: str, **info: Any) -> None:
-        self.job_id = job_id
-
-    def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
-                 status: str | None = None, message: str | None = None) -> None:
-        self.progress_calls.append({"fraction": fraction, "step": step, "total": total, "status": status,
-                                    "message": message})
-
-    def event(self, type: str, **data: Any) -> None:
-        self.events.append((type, data))
-
-    def sleep(self, seconds: float) -> None:
-        pass
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def steps(self) -> list[tuple[int, int]]:
-        return [(c["step"], c["total"]) for c in self.progress_calls if c["status"] == "running"]
+from tests.fakeserver import RecordingCtx  # noqa: E402  (tests import it from this conftest)
 
 
 @pytest.fixture
