@@ -31,15 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "local"))
 
 
-class Ctx:
-    job_id = None
-
-    def remember_job(self, job_id: str, **info: Any) -> None: ...
-    def progress(self, fraction: float | None = None, **kw: Any) -> None: ...
-    def event(self, type: str, **data: Any) -> None: ...
-    def sleep(self, seconds: float) -> None: ...
-    def now(self) -> float:
-        return time.monotonic()
+from tests.fakeserver import RecordingCtx as Ctx  # noqa: E402
 
 
 def main() -> None:

@@ -25,22 +25,13 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "local"))
 
 
-class Ctx:
-    job_id: str | None = None
-
-    def remember_job(self, job_id: str, **info: Any) -> None: ...
-    def progress(self, fraction: float | None = None, **kw: Any) -> None: ...
-    def event(self, type: str, **data: Any) -> None: ...
-    def sleep(self, seconds: float) -> None: ...
-    def now(self) -> float:
-        return time.monotonic()
+from tests.fakeserver import RecordingCtx as Ctx  # noqa: E402
 
 
 def main() -> None:
