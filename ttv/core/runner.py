@@ -323,7 +323,6 @@ def run_item(
                 rec.seconds = round(time.monotonic() - t0, 3)
                 rec.media = facts
                 rec.info.update(result.info)
-                rec.job_id = rec.job_id  # kept for audit
                 run.save()
                 if result.cost_usd:
                     project.events.emit("cost", item=rec.id, usd=result.cost_usd, backend=name)
@@ -337,8 +336,9 @@ def run_item(
     return _fail(run, last_error, t0)
 
 
-class DetachedError(Exception):
-    """A remote backend was asked to submit and return (--detach): the job is submitted, not done."""
+class DetachedError(BaseException):
+    """--detach: raised by `remember_job` once the job id is on disk, to return without polling. A
+    BaseException, so a backend's own `except Exception` around its submit cannot swallow it."""
 
 
 def _fail(run: ItemRun, err: BackendError, t0: float) -> Outcome:
