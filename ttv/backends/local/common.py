@@ -654,7 +654,11 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     size_multiple: ClassVar[int] = 16
     default_steps: ClassVar[int] = 50
     default_guidance: ClassVar[float] = 5.0
-    frame_rule: ClassVar[str] = "4k+1"
+
+    @property
+    def frame_rule(self) -> str:
+        """The frame-count rule as users read it, derived from `frame_multiple` (e.g. "4k+1")."""
+        return f"{self.frame_multiple}k+1"
 
     def __init__(self, options: Options | None = None, *, device: str | None = None,
                  gpu_group: list[int] | None = None) -> None:

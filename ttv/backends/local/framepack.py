@@ -53,7 +53,6 @@ class FramePackBackend(LocalVideoBackend):
     size_multiple: ClassVar[int] = 16
     default_steps: ClassVar[int] = 25
     default_guidance: ClassVar[float] = 9.0  # distilled guidance, as in the diffusers example
-    frame_rule: ClassVar[str] = "36k+1 (4 x latent_window_size per section)"
 
     @property
     def fopts(self) -> FramePackOptions:
@@ -63,6 +62,10 @@ class FramePackBackend(LocalVideoBackend):
     @property
     def frame_multiple(self) -> int:  # type: ignore[override]
         return 4 * self.fopts.latent_window_size
+
+    @property
+    def frame_rule(self) -> str:
+        return f"{self.frame_multiple}k+1 (4 x latent_window_size per section)"
 
     @property
     def min_frames(self) -> int:  # type: ignore[override]

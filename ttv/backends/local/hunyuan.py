@@ -46,7 +46,6 @@ class HunyuanBackend(LocalVideoBackend):
     size_multiple: ClassVar[int] = 16
     default_steps: ClassVar[int] = 50
     default_guidance: ClassVar[float] = 6.0
-    frame_rule: ClassVar[str] = "4k+1"
 
     def pipeline_name(self) -> str:
         name = pipeline_class_name(self.model_id(), self.opts.pipeline)

@@ -52,7 +52,6 @@ class LTXBackend(LocalVideoBackend):
     size_multiple: ClassVar[int] = 32
     default_steps: ClassVar[int] = 50
     default_guidance: ClassVar[float] = 3.0
-    frame_rule: ClassVar[str] = "8k+1"
 
     def __init__(self, options: Options | None = None, *, device: str | None = None,
                  gpu_group: list[int] | None = None) -> None:

@@ -55,7 +55,6 @@ class WanBackend(LocalVideoBackend):
     size_multiple: ClassVar[int] = 16
     default_steps: ClassVar[int] = 50
     default_guidance: ClassVar[float] = 5.0
-    frame_rule: ClassVar[str] = "4k+1"
 
     @property
     def wopts(self) -> WanOptions:
