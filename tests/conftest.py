@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.fakeserver import PROVIDER_ENV, isolated_keys
+
 IDEA = "A lighthouse keeper finds a message in a bottle. She sails to the island on the map. At dawn she finds her brother."
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never read or write the real user's config or keys; never pick up real API keys."""
-    monkeypatch.setenv("TTV_HOME", str(tmp_path_factory.mktemp("ttv-home")))
-    for var in ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY",
-                "OPENAI_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test: a private TTV_HOME, no API keys or base URLs from the developer's environment, and no
+    --key values or price overrides left by another test; no colour codes in captured output."""
     monkeypatch.setenv("NO_COLOR", "1")
-
-
-@pytest.fixture(autouse=True)
-def _reset_process_state() -> object:
-    """Price overrides and --key values are process-wide: never let one test's leak into another."""
-    from ttv.core import keys, prices
-
-    yield
-    prices.set_overrides({})
-    keys._session.clear()
+    with isolated_keys(monkeypatch, tmp_path_factory, PROVIDER_ENV):
+        yield
 
 
 @pytest.fixture

@@ -103,6 +103,15 @@ class RecordingCtx:
         return [(c["step"], c["total"]) for c in self.progress_calls if c["status"] == "running"]
 
 
+# Environment variables that would point a test at a real provider: keys, base URLs, cloud modes.
+PROVIDER_ENV = (
+    "RUNWAYML_API_SECRET", "RUNWAYML_BASE_URL", "GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL",
+    "GOOGLE_VERTEX_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_API_VERSION", "FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET", "TTV_FAL_API_URL",
+    "MINIMAX_API_KEY", "TTV_MINIMAX_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+)
+
+
 @contextlib.contextmanager
 def isolated_keys(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
                   key_vars: Iterable[str]) -> Iterator[None]:

@@ -20,11 +20,8 @@ import pytest
 import tomli_w
 from typer.testing import CliRunner
 
-from tests.fakeserver import LoopbackServer, isolated_keys
+from tests.fakeserver import LoopbackServer
 
-KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY", "OPENAI_API_KEY",
-            "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "FAL_KEY_ID", "FAL_KEY_SECRET",
-            "TTV_FAL_API_URL", "TTV_MINIMAX_BASE_URL", "OPENAI_BASE_URL")
 GiB = 1024 ** 3
 
 
@@ -69,15 +66,14 @@ def fake_nvml(gpus: list[tuple[str, int]], *, driver: str = "550.54.15", cuda: i
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from ttv.core import media
 
     monkeypatch.delenv("TTV_DEBUG", raising=False)
     monkeypatch.setitem(sys.modules, "pynvml", None)  # NVML absent unless a test installs the stub
     monkeypatch.setitem(sys.modules, "torch", fake_torch())
-    with isolated_keys(monkeypatch, tmp_path_factory, KEY_VARS):
-        _clear_caches(media)
-        yield
+    _clear_caches(media)  # keys, TTV_HOME and price overrides: isolated by tests/conftest.py
+    yield
     _clear_caches(media)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +10,13 @@ import pytest
 import tomli_w
 from typer.testing import CliRunner
 
-from tests.fakeserver import isolated_keys
-
-KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY", "OPENAI_API_KEY",
-            "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "FAL_KEY_ID", "FAL_KEY_SECRET")
-
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No keys, user config or price overrides from the developer's machine leak into a test."""
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GPUs and no debug mode from the developer's machine (keys, TTV_HOME and price overrides are
+    isolated by tests/conftest.py)."""
     monkeypatch.delenv("TTV_DEBUG", raising=False)
     monkeypatch.setitem(sys.modules, "pynvml", None)  # no GPUs: local work is estimated on one worker
-    with isolated_keys(monkeypatch, tmp_path_factory, KEY_VARS):
-        yield
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakeserver import FakeCtx, isolated_keys
+from tests.fakeserver import FakeCtx
 from tests.planning.fakes import GeminiFake
 from ttv.core.project import Project, parse_config, save_config
 
@@ -16,18 +16,7 @@ from .fakes import RunwayImageFake
 
 GOOGLE_KEY = "AIza_google_SECRET_0123456789abcdef"
 RUNWAY_KEY = "key_runway_SECRET_0123456789abcdef"
-KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY",
-            "OPENAI_API_KEY", "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL",
-            "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_CLOUD_PROJECT",
-            "GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_API_VERSION")
-
 __all__ = ["FakeCtx"]
-
-
-@pytest.fixture(autouse=True)
-def _isolated_keys(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with isolated_keys(monkeypatch, tmp_path_factory, KEY_VARS):
-        yield
 
 
 @pytest.fixture(autouse=True)

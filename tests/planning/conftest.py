@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from tests.fakeserver import isolated_keys
 from ttv.core.project import Project, parse_config, save_config
 
 from .fakes import FakeCtx, GeminiFake, OpenAIFake
@@ -17,18 +16,6 @@ __all__ = ["FakeCtx"]
 
 GOOGLE_KEY = "AIza_google_SECRET_0123456789abcdef"
 OPENAI_KEY = "sk-openai_SECRET_0123456789abcdef"
-KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY",
-            "OPENAI_API_KEY", "OPENAI_BASE_URL", "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL",
-            "GOOGLE_VERTEX_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE",
-            "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_API_VERSION")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_keys(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with isolated_keys(monkeypatch, tmp_path_factory, KEY_VARS):
-        yield
-
-
 @pytest.fixture(autouse=True)
 def _no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Planning retries sleep through the context's clock: record, never block."""

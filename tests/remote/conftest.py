@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakeserver import FakeCtx, isolated_keys
+from tests.fakeserver import FakeCtx
 from ttv.backends.base import VideoRequest
 
 from .fakes import FalFake, MiniMaxFake, RunwayFake, VeoFake, VideoFactory
@@ -20,19 +20,6 @@ KEYS = {
     "FAL_KEY": "fal_SECRET_0123456789abcdef:0123",
     "MINIMAX_API_KEY": "mm_SECRET_0123456789abcdef",
 }
-KEY_VARS = ("RUNWAYML_API_SECRET", "GOOGLE_API_KEY", "GEMINI_API_KEY", "FAL_KEY", "MINIMAX_API_KEY",
-            "OPENAI_API_KEY", "RUNWAYML_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL",
-            "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "FAL_KEY_ID",
-            "FAL_KEY_SECRET")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_keys(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test: a private TTV_HOME, no real keys or base URLs from the developer's environment."""
-    with isolated_keys(monkeypatch, tmp_path_factory, KEY_VARS):
-        yield
-
-
 @pytest.fixture
 def api_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for var, value in KEYS.items():
