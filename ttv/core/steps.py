@@ -30,7 +30,6 @@ from ttv.core.graph import (
     ItemState,
     backend_chain,
     build_graph,
-    clip_inputs,
     evaluate,
     final_inputs,
     keyframe_inputs,
@@ -537,12 +536,8 @@ def _run_chain(project: Project, options: RunOptions, pool: BackendPool, todo: l
     for st in todo:
         index = index_of[st.id]
         if index > 0 and done_ids:
-            # Recompute: the previous clip was just made, so this segment's start-frame digest is now known.
-            graph_states = {project.plan.segments[index - 1].id: evaluate(
-                project, "clip", project.plan.segments[index - 1].id,
-                clip_inputs(project, index - 1, _upstream_for(project, index - 1)))}
-            inputs = clip_inputs(project, index, {**_upstream_for(project, index), **graph_states})
-            st = evaluate(project, "clip", st.id, inputs)
+            # The previous clip was just made: re-read the graph so its digest becomes this segment's start frame.
+            st = build_graph(project).clips[index]
             if st.fresh and not options.force and options.only is None:
                 report.skipped.append(st.id)
                 project.events.emit("item.skipped", item=st.id, reason="fresh")
@@ -555,11 +550,6 @@ def _run_chain(project: Project, options: RunOptions, pool: BackendPool, todo: l
             break  # later segments start from this one's last frame: nothing more can run
         elif outcome.status == "submitted":
             break  # --detach: the chain continues after `ttv wait`
-
-
-def _upstream_for(project: Project, index: int) -> dict[str, ItemState]:
-    graph = build_graph(project)
-    return {st.id: st for st in [*graph.keyframes, *graph.clips]}
 
 
 # ---- stitch ---------------------------------------------------------------------------------
