@@ -8,7 +8,7 @@ Design notes (DESIGN.md section 6):
   end), never with ``-sseof``, which returns a frame 1-2 before the end at 24/25/30 fps and nothing
   when the audio runs longer than the video (benchmarks/last_frame.py). Truncated files are errors.
 * Stitching uses stream copy only when every clip already matches the target and nothing has to
-  change; otherwise ffmpeg filter graphs normalize size, fps, pixel format, audio (silence where
+  change (the video packets are copied; the audio is rebuilt gapless, see ``audio_join``); otherwise ffmpeg filter graphs normalize size, fps, pixel format, audio (silence where
   missing), optional colour anchoring (a 3D LUT per clip), crossfades and a soundtrack, and encode
   each frame once.
 * Every output is written to a temporary name in the destination folder and moved into place with
@@ -37,6 +37,7 @@ from typing import Any, Literal
 import av
 import numpy as np
 
+from ttv.core import audio_join
 from ttv.core.color import LabStats, delta_e, lab_stats, mean_lab, transfer_lut, write_cube
 from ttv.core.errors import StepFailed
 
@@ -218,6 +219,8 @@ class MediaInfo:
     audio_rate: int = 0
     audio_channels: int = 0
     audio_duration: float = 0.0
+    audio_bit_rate: int = 0
+    audio_layout: str = ""  # e.g. "mono", "stereo", "5.1"
     sar: str = "1:1"  # sample (pixel) aspect ratio; anything else is anamorphic
 
     def summary(self) -> str:
@@ -371,6 +374,8 @@ def probe(path: Path | str, count_frames: bool = True) -> MediaInfo:
             info.audio_channels = int(
                 getattr(acc, "channels", 0) or getattr(getattr(acc, "layout", None), "nb_channels", 0) or 0
             )
+            info.audio_bit_rate = int(acc.bit_rate or 0)
+            info.audio_layout = str(getattr(getattr(acc, "layout", None), "name", "") or "")
             if audio.duration is not None and audio.time_base is not None:
                 info.audio_duration = float(audio.duration * audio.time_base)
         if vs.duration is not None:
@@ -855,18 +860,29 @@ def _copyable(infos: Sequence[MediaInfo], width: int, height: int, fps: float) -
             return False, f"clip {i} has non-square pixels ({inf.sar})"
         if abs(inf.fps - fps) > 1e-3 or inf.vfr:
             return False, f"clip {i} is {inf.fps:g} fps{' VFR' if inf.vfr else ''}, project is {fps:g}"
-        for attr in (
-            "time_base",
-            "extradata_sha1",
-            "profile",
-            "has_audio",
-            "audio_codec",
-            "audio_rate",
-            "audio_channels",
-        ):
+        for attr in ("time_base", "extradata_sha1", "profile"):
             if getattr(inf, attr) != getattr(first, attr):
                 return False, f"clip {i} differs from clip 0 in {attr}"
+    try:  # the audio is rebuilt on copy (gapless), so it only has to be joinable
+        _audio_target(infos)
+    except ValueError as exc:
+        return False, str(exc)
     return True, "uniform"
+
+
+def _audio_target(infos: Sequence[MediaInfo]) -> audio_join.AudioTarget | None:
+    """The audio track a copied stitch of these clips gets (ValueError: they cannot be joined)."""
+    return audio_join.plan_audio(
+        [i.audio_rate if i.has_audio else 0 for i in infos],
+        [i.audio_layout for i in infos],
+        [i.audio_bit_rate for i in infos],
+    )
+
+
+def _audio_uniform(infos: Sequence[MediaInfo]) -> bool:
+    """Every clip has the same audio layout (or none): what ffmpeg's concat demuxer can copy."""
+    keys = {(i.has_audio, i.audio_codec, i.audio_rate, i.audio_channels) for i in infos}
+    return len(keys) == 1
 
 
 def stitch(
@@ -966,11 +982,12 @@ def stitch(
     if report:
         info["seams_before"] = seam_report(paths, trim_tail=tails)
 
+    final: MediaInfo | None = None
     if copyable and not needs_change:
         expected = sum(i.frames for i in infos)
-        final = _stitch_copy(paths, out, expected, width, height, fps, info)
+        final = _stitch_copy(paths, infos, out, expected, width, height, fps, info)
         method = "copy"
-    else:
+    if final is None:
         expected, final = _stitch_encode(
             paths,
             infos,
@@ -1016,65 +1033,65 @@ class _NotRemuxable(Exception):
     pass
 
 
-def _remux_concat(paths: list[Path], tmp: Path) -> dict[str, Any]:
-    """Stream-copy clips into one mp4 in-process (PyAV), shifting each clip's timestamps by the
-    running video duration, like ffmpeg's concat demuxer but without a process start or the
-    demuxer's per-file probing decode. Audio (one track, when every clip has one) follows the video
-    offsets; an audio packet that would overlap the previous clip's audio is dropped. Raises
-    _NotRemuxable for inputs it does not handle (the caller falls back to ffmpeg)."""
-    out = av.open(str(tmp), "w", format="mp4")
-    stats = {"audio_packets_dropped": 0}
+def _remux_concat(paths: list[Path], tmp: Path, infos: Sequence[MediaInfo] | None = None) -> dict[str, Any]:
+    """Stream-copy the clips' video into one mp4 in-process (PyAV), shifting each clip's timestamps by
+    the running video duration, like ffmpeg's concat demuxer but without a process start or the
+    demuxer's per-file probing decode. Audio is rebuilt, not copied (`ttv.core.audio_join`): decoded,
+    cut or padded to each clip's video duration (silence for a clip without audio) and encoded once,
+    so seams are gapless and the sound never drifts from the picture. Raises _NotRemuxable for inputs
+    it does not handle (the caller falls back)."""
+    infos = list(infos) if infos is not None else probe_many(paths)
     try:
-        vout = aout = None
+        target = _audio_target(infos)
+    except ValueError as exc:
+        raise _NotRemuxable(str(exc)) from exc
+    stats: dict[str, Any] = {"audio": "re-encoded (gapless)" if target else "none"}
+    out = av.open(str(tmp), "w", format="mp4")
+    try:
+        vout = None
+        encoder = audio_join.AudioEncoder(out, target) if target is not None else None
+        spans = audio_join.sample_spans([_exact_duration(i) for i in infos], target.rate) if target else []
+        pending: deque[Any] = deque()  # encoded audio packets not yet muxed, in time order
         offset = Fraction(0)  # seconds
-        last_dts: dict[str, int] = {}
+        last_dts: int | None = None
         for k, p in enumerate(paths):
             container = _open(p, headers_only=True)
             try:
                 if len(container.streams.video) != 1 or len(container.streams.audio) > 1:
                     raise _NotRemuxable("several video or audio streams")
                 vs = container.streams.video[0]
-                as_ = container.streams.audio[0] if container.streams.audio else None
                 if k == 0:
                     vout = out.add_stream_from_template(vs)
-                    aout = out.add_stream_from_template(as_) if as_ is not None else None
-                if (as_ is None) != (aout is None):
-                    raise _NotRemuxable("some clips have audio, some do not")
+                if encoder is not None:
+                    pending.extend(encoder.encode(audio_join.clip_pcm(p, spans[k], encoder.target)))
                 vtb = vs.time_base
                 vshift = int(offset / vtb) - int(vs.start_time or 0)
-                ashift = 0
-                if as_ is not None:
-                    ashift = int(round(offset / as_.time_base)) - int(as_.start_time or 0)
                 vend = int(offset / vtb)
-                streams = [vs] if as_ is None else [vs, as_]
-                for pkt in container.demux(*streams):
+                for pkt in container.demux(vs):
                     if pkt.size == 0 or pkt.pts is None or pkt.dts is None:
                         continue
-                    video = pkt.stream.type == "video"
                     if getattr(pkt, "is_corrupt", False):
                         raise _NotRemuxable("corrupt packets")
                     if getattr(pkt, "is_discard", False):
-                        if video:
-                            raise _NotRemuxable("edit-list discarded video packets")
-                        stats["audio_packets_dropped"] += 1
-                        continue
-                    shift = vshift if video else ashift
-                    pkt.pts += shift
-                    pkt.dts += shift
-                    key = "v" if video else "a"
-                    if key in last_dts and pkt.dts <= last_dts[key]:
-                        if video:
-                            raise _NotRemuxable("video timestamps would overlap")
-                        stats["audio_packets_dropped"] += 1
-                        continue
-                    last_dts[key] = pkt.dts
-                    if video:
-                        vend = max(vend, pkt.pts + int(pkt.duration or 0))
-                    pkt.stream = vout if video else aout
+                        raise _NotRemuxable("edit-list discarded video packets")
+                    pkt.pts += vshift
+                    pkt.dts += vshift
+                    if last_dts is not None and pkt.dts <= last_dts:
+                        raise _NotRemuxable("video timestamps would overlap")
+                    last_dts = pkt.dts
+                    vend = max(vend, pkt.pts + int(pkt.duration or 0))
+                    at = pkt.dts * vtb
+                    while pending and _packet_time(pending[0]) <= at:  # keep the file interleaved
+                        out.mux(pending.popleft())
+                    pkt.stream = vout
                     out.mux(pkt)
                 offset = vend * vtb
             finally:
                 container.close()
+        if encoder is not None:
+            pending.extend(encoder.flush())
+        while pending:
+            out.mux(pending.popleft())
     except _AV_ERRORS as exc:
         raise _NotRemuxable(str(exc)) from exc
     finally:
@@ -1082,19 +1099,40 @@ def _remux_concat(paths: list[Path], tmp: Path) -> dict[str, Any]:
     return stats
 
 
+def _exact_duration(info: MediaInfo) -> Fraction:
+    """A CFR clip's video duration as an exact fraction (frames / rate)."""
+    rate = Fraction(info.fps_fraction) if info.fps_fraction else Fraction(info.fps).limit_denominator(1001)
+    return Fraction(info.frames) / rate if rate else Fraction(info.duration).limit_denominator(1_000_000)
+
+
+def _packet_time(pkt: Any) -> Fraction:
+    return Fraction(pkt.dts if pkt.dts is not None else pkt.pts or 0) * (pkt.time_base or Fraction(1))
+
+
 def _stitch_copy(
-    paths: list[Path], out: Path, expected: int, width: int, height: int, fps: float, info: dict[str, Any]
-) -> MediaInfo:
-    """Stream copy: in-process remux for video-only clips, else ffmpeg's concat demuxer. The packets
-    are the clips' own, so verification checks the container (every packet present, frame count,
-    size, fps) without decoding again."""
+    paths: list[Path],
+    infos: Sequence[MediaInfo],
+    out: Path,
+    expected: int,
+    width: int,
+    height: int,
+    fps: float,
+    info: dict[str, Any],
+) -> MediaInfo | None:
+    """Stream copy: in-process remux (video packets copied, audio rebuilt gapless), else ffmpeg's
+    concat demuxer where every clip has the same audio layout; None when neither applies (the caller
+    encodes). The video packets are the clips' own, so verification checks the container (every packet
+    present, frame count, size, fps) without decoding again."""
     tmp = _temp_sibling(out, ".mp4")
     lst = _temp_sibling(out, ".ffconcat")
     try:
         try:
-            info.update(_remux_concat(paths, tmp))
+            info.update(_remux_concat(paths, tmp, infos))
             info["copy_via"] = "pyav-remux"
         except _NotRemuxable as why:
+            if not _audio_uniform(infos):
+                info["reason"] = f"stream copy not possible ({why}) and the clips' audio differs"
+                return None
             info["copy_via"] = f"ffmpeg concat demuxer ({why})"
             lst.write_text("ffconcat version 1.0\n" + "".join(_ffconcat_line(p) for p in paths), encoding="utf-8")
             _run_ffmpeg(
