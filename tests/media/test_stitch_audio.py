@@ -114,3 +114,15 @@ def test_plan_audio() -> None:
         audio_join.plan_audio([48000, 44100], ["stereo", "stereo"], [0, 0])
     with pytest.raises(ValueError, match="layouts"):
         audio_join.plan_audio([48000, 48000], ["5.1", "stereo"], [0, 0])
+
+
+def test_encode_path_keeps_mono_at_full_level_and_in_phase(clipdir: Path, tmp_path: Path) -> None:
+    clips = [_tone_clip(clipdir, i) for i in range(3)]
+    out = tmp_path / "final.mp4"
+    r = media.stitch(clips, out, width=160, height=90, fps=24, force_encode=True)
+    assert r.method == "encode"
+    x = _decode_audio(out)
+    source_amp = _phase_and_amplitude(_decode_audio(clips[0])[0], 4000, RATE - 4000)[1]
+    fits = [_phase_and_amplitude(x[ch], k * RATE + 4000, (k + 1) * RATE - 4000) for ch in (0, 1) for k in range(3)]
+    assert all(amp == pytest.approx(source_amp, rel=0.03) for _, amp in fits), "not 3 dB down"
+    assert max(p for p, _ in fits) - min(p for p, _ in fits) < 0.05
