@@ -1,21 +1,66 @@
-"""MiniMax (Hailuo) video over plain HTTP (httpx; no SDK), API v1:
+"""MiniMax video over plain HTTP (httpx; no SDK): Hailuo models on API v1, the MiniMax-H3 family on
+API v2. The API is chosen by `model`: models whose id starts with "MiniMax-H3" use v2, every other
+model v1, so existing configs keep working unchanged.
+
+API v1 (MiniMax-Hailuo-02, -2.3, -2.3-Fast, I2V-01, T2V-01):
 
     POST /v1/video_generation              {model, prompt, first_frame_image, last_frame_image, duration, resolution}
     GET  /v1/query/video_generation?task_id=...     Queueing | Preparing | Processing | Success | Fail
     GET  /v1/files/retrieve?file_id=...             {file: {download_url}} (valid about 1 hour)
 
-Every reply carries `base_resp: {status_code, status_msg}` (0 = ok), often with HTTP 200 even for
-errors, so classification reads the code. The download URL is fetched anew on every poll of a
-finished task, so an expired URL is refreshed by polling again. MiniMax v1 has no cancel call.
+Every v1 reply carries `base_resp: {status_code, status_msg}` (0 = ok), often with HTTP 200 even for
+errors, so classification reads the code. v1 has no cancel call.
+
+API v2 (MiniMax-H3, MiniMax-H3-Max):
+
+    POST   /v2/video_generation            {model, content: [{type: "text", text},
+                                             {type: "image_url", image_url: {url}, role: "first_frame"},
+                                             {type: "image_url", image_url: {url}, role: "last_frame"}],
+                                             duration, resolution, ratio}  ->  {task_id}
+    GET    /v2/query/video_generation/{id} {task: {id, status, model, content: {url}, duration, resolution,
+                                             ratio, usage, error: {code, message}}}
+    DELETE /v2/video_generation/{id}       cancels a queued task (no charge); deletes a finished one
+
+Errors are real HTTP statuses with `{"type": "error", "error": {"type", "message", "http_code"}}`;
+the message ends with MiniMax's numeric code in brackets ("... (1004)"), which is classified with
+the same table as v1's base_resp codes. The list call and /v2/video_regeneration (768P -> 2K) are
+not used.
+
+Where providers.md B4 is silent, this module follows MiniMax's published v2 reference
+(platform.minimax.io video-generation-v2-create/-query/-delete, as quoted by several public
+clients) and stays tolerant where that could be wrong:
+
+* Task statuses are queued, running, succeeded, failed, cancelled (and "expired" in the China-site
+  delete table). They are matched case-insensitively, v1-style names (Queueing, Processing,
+  Success, Fail) are accepted too, and an unknown status keeps polling, shown raw as
+  `provider_status`. "expired" counts as a retryable failure (a new task is submitted).
+* `task.error.code` is a string ("1026"); numeric codes go through the base_resp table.
+* MiniMax-H3: integer durations 4-15 s, resolution "768P" (default) or "2K"; MiniMax-H3-Max: 5-15 s,
+  "480P" or "768P". Ratios 21:9, 16:9, 4:3, 1:1, 3:4, 9:16. Text-to-video needs a concrete ratio
+  (the one matching the project size is sent); with a start image ttv sends ratio "adaptive", as the
+  output follows the image (the keyframes are made at the project size). A last frame is only sent
+  together with a first frame. Prompts up to 7000 characters; images JPEG/PNG/WEBP up to 30 MB, each
+  side >= 256 px, aspect between 2:5 and 5:2.
+* Cancel: the delete call cancels only a *queued* task; a running one cannot be stopped, and on a
+  finished task it would delete the record (and its result). So `cancel()` polls first, deletes only
+  a queued task, and answers "cancel-unsupported" for a running one (it runs to the end and is billed).
+* Cost: the price table (`MiniMax-H3` $0.08/s at 768P, `MiniMax-H3@2K` $0.13/s); v2 reports usage
+  seconds but no money, so the seconds are recorded in the clip's info only. MiniMax-H3-Max has no
+  built-in price: set `"minimax/MiniMax-H3-Max" = USD_PER_SECOND` under [prices].
+* The result URL is time-limited; a fetch that finds it expired polls the task again for a new one.
+* H3 output carries a generated audio track (native stereo audio); there is no switch for it.
 
 Setup: MINIMAX_API_KEY or `ttv keys set minimax`; `base_url = "https://api.minimaxi.com"` for the
-China host. Output size: MiniMax picks it from the start image's aspect (image-to-video) or 16:9
-(text-to-video); ttv checks the project aspect against those.
+China host (the same key does not work on both hosts). Output size: MiniMax picks it from the start
+image's aspect (image-to-video) or the ratio (text-to-video); ttv checks the project aspect against
+the model's ratios.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
+from urllib.parse import quote
 
 from pydantic import Field
 
@@ -28,6 +73,8 @@ from ttv.backends.remote.common import (
     RemoteVideoBackend,
     classify_http,
     data_uri,
+    data_uri_size,
+    inspect_image,
     model_specs,
     network_error,
 )
@@ -40,23 +87,53 @@ DEFAULT_BASE_URL = "https://api.minimax.io"
 _RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4")
 _SIZES = ((1366, 768), (768, 1366), (768, 768), (1024, 768), (768, 1024))
 _T2V = ("16:9",)
+# v2 (H3): the sizes stand for the aspect at 768P (2K is larger; stitch scales either).
+_H3_RATIOS = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
+_H3_SIZES = ((1792, 768), (1366, 768), (1024, 768), (768, 768), (768, 1024), (768, 1366))
 
 MODELS = model_specs(
     ModelSpec("MiniMax-Hailuo-02", ("t2v", "i2v", "flf2v"), (6.0, 10.0), _RATIOS, _SIZES, max_prompt_chars=2000,
               supports_seed=False, default_concurrency=3, t2v_ratios=_T2V,
-              notes="512P/768P/1080P (1080P only at 6 s); first and last frame"),
+              notes="API v1; 512P/768P/1080P (1080P only at 6 s); first and last frame"),
     ModelSpec("MiniMax-Hailuo-2.3", ("t2v", "i2v"), (6.0, 10.0), _RATIOS, _SIZES, max_prompt_chars=2000,
-              supports_seed=False, default_concurrency=3, t2v_ratios=_T2V, notes="768P/1080P (1080P only at 6 s)"),
+              supports_seed=False, default_concurrency=3, t2v_ratios=_T2V,
+              notes="API v1; 768P/1080P (1080P only at 6 s)"),
     ModelSpec("MiniMax-Hailuo-2.3-Fast", ("i2v",), (6.0, 10.0), _RATIOS, _SIZES, max_prompt_chars=2000,
-              supports_seed=False, default_concurrency=3, notes="image-to-video only"),
+              supports_seed=False, default_concurrency=3, notes="API v1; image-to-video only; 768P/1080P"),
     ModelSpec("I2V-01", ("i2v",), (6.0,), _RATIOS, _SIZES, fps=25, max_prompt_chars=2000, supports_seed=False,
-              default_concurrency=3),
+              default_concurrency=3, notes="API v1"),
     ModelSpec("T2V-01", ("t2v",), (6.0,), _T2V, ((1280, 720),), fps=25, max_prompt_chars=2000, supports_seed=False,
-              default_concurrency=3, t2v_ratios=_T2V),
+              default_concurrency=3, t2v_ratios=_T2V, notes="API v1"),
+    ModelSpec("MiniMax-H3", ("t2v", "i2v", "flf2v"), tuple(float(d) for d in range(4, 16)), _H3_RATIOS, _H3_SIZES,
+              min_duration=4.0, max_duration=15.0, max_prompt_chars=7000, supports_seed=False, supports_audio=True,
+              default_concurrency=3,
+              notes="API v2; 4-15 s; 768P ($0.08/s) or 2K ($0.13/s); first and last frame; native audio"),
+    ModelSpec("MiniMax-H3-Max", ("t2v", "i2v", "flf2v"), tuple(float(d) for d in range(5, 16)), _H3_RATIOS,
+              _H3_SIZES, min_duration=5.0, max_duration=15.0, max_prompt_chars=7000, supports_seed=False,
+              default_concurrency=3,
+              notes="API v2; 5-15 s; 480P/768P; first and last frame; no built-in price (set [prices])"),
 )
 
-# base_resp.status_code -> (kind, hint). 1004 and 2038 are from providers.md (minimax-mcp); the
-# others from MiniMax's published error-code list.
+# The `resolution` values each model takes (models not listed ignore the option: it is not sent).
+_RESOLUTIONS: dict[str, tuple[str, ...]] = {
+    "MiniMax-Hailuo-02": ("512P", "768P", "1080P"),
+    "MiniMax-Hailuo-2.3": ("768P", "1080P"),
+    "MiniMax-Hailuo-2.3-Fast": ("768P", "1080P"),
+    "MiniMax-H3": ("768P", "2K"),
+    "MiniMax-H3-Max": ("480P", "768P"),
+}
+
+V2_IMAGE_LIMIT = 30 * 1024 * 1024  # per image (v2 reference)
+V2_BODY_LIMIT = 64 * 1024 * 1024  # whole request body (v2 reference); data URIs count in full
+
+
+def is_v2_model(model: str) -> bool:
+    """MiniMax-H3 and its variants (MiniMax-H3-Max...) use API v2; every other model API v1."""
+    return model.strip().lower().startswith("minimax-h3")
+
+
+# base_resp.status_code (v1) and the bracketed code of v2 errors -> (kind, hint). 1004 and 2038 are
+# from providers.md (minimax-mcp); the others from MiniMax's published error-code list.
 _CODES: dict[int, tuple[str, str]] = {
     1000: ("retryable", "unknown server error"),
     1001: ("retryable", "request timed out"),
@@ -75,6 +152,17 @@ _CODES: dict[int, tuple[str, str]] = {
 _STATUS: dict[str, Literal["queued", "throttled", "running", "succeeded", "failed"]] = {
     "Queueing": "queued", "Preparing": "queued", "Processing": "running", "Success": "succeeded", "Fail": "failed"}
 
+# v2 task statuses, matched lower-cased; v1 spellings too in case a gateway mixes them.
+_V2_STATUS: dict[str, Literal["queued", "running", "succeeded", "failed", "cancelled"]] = {
+    "queued": "queued", "queueing": "queued", "pending": "queued", "preparing": "queued",
+    "running": "running", "processing": "running", "in_progress": "running",
+    "succeeded": "succeeded", "success": "succeeded",
+    "failed": "failed", "fail": "failed", "expired": "failed",
+    "cancelled": "cancelled", "canceled": "cancelled",
+}
+
+_V2_CODE = re.compile(r"\((\d{3,6})\)\s*\.?\s*$")
+
 
 def classify_base_resp(code: int, message: str, what: str) -> BackendError:
     kind, meaning = _CODES.get(code, ("backend", "error"))
@@ -88,17 +176,35 @@ def classify_base_resp(code: int, message: str, what: str) -> BackendError:
     return BackendError(text, kind="retryable" if kind == "retryable" else "backend", code=str(code))
 
 
+def classify_v2_error(status: int, body: Any, text: str, headers: Any, what: str) -> BackendError:
+    """A v2 error reply (`{"type": "error", "error": {"type", "message", "http_code"}}`) -> BackendError.
+    The MiniMax code at the end of the message ("... (1004)") picks the hint where it is a known one;
+    rate limits and server errors keep the HTTP classification (Retry-After, retryable)."""
+    err = body.get("error") if isinstance(body, dict) else None
+    message = str(err.get("message") or "") if isinstance(err, dict) else ""
+    message = message or text
+    m = _V2_CODE.search(message)
+    code = int(m.group(1)) if m else None
+    if code in _CODES and status != 429 and status < 500:
+        assert code is not None
+        return classify_base_resp(code, message, what)
+    return classify_http("minimax", status, message, headers, what=what)
+
+
 class MiniMaxOptions(RemoteOptions):
-    model: str = "MiniMax-Hailuo-02"
+    model: str = Field("MiniMax-Hailuo-02", description=(
+        "MiniMax-Hailuo-02, MiniMax-Hailuo-2.3, MiniMax-Hailuo-2.3-Fast, I2V-01, T2V-01 (API v1); "
+        "MiniMax-H3, MiniMax-H3-Max (API v2)"))
     poll_interval_s: float = Field(10.0, gt=0, le=600)
-    resolution: Literal["512P", "768P", "1080P"] = "768P"
-    prompt_optimizer: bool = True
-    group_id: str | None = Field(None, description="GroupId query parameter some older deployments want")
+    resolution: Literal["480P", "512P", "768P", "1080P", "2K"] = Field("768P", description=(
+        "Hailuo-02: 512P/768P/1080P; Hailuo-2.3: 768P/1080P; MiniMax-H3: 768P/2K; MiniMax-H3-Max: 480P/768P"))
+    prompt_optimizer: bool = Field(True, description="let MiniMax rewrite the prompt (API v1 models only)")
+    group_id: str | None = Field(None, description="GroupId query parameter some older deployments want (API v1)")
 
 
 class MiniMaxBackend(RemoteVideoBackend):
     name: ClassVar[str] = "minimax"
-    summary: ClassVar[str] = "MiniMax Hailuo video API (v1) over httpx"
+    summary: ClassVar[str] = "MiniMax video API over httpx: Hailuo (API v1) and MiniMax-H3 (API v2)"
     key_provider: ClassVar[str] = "minimax"
     price_provider: ClassVar[str] = "minimax"
     sdk_module: ClassVar[str | None] = "httpx"
@@ -110,6 +216,10 @@ class MiniMaxBackend(RemoteVideoBackend):
         assert isinstance(self.options, MiniMaxOptions)
         return self.options
 
+    @property
+    def v2(self) -> bool:
+        return is_v2_model(self.opts.model)
+
     def client(self) -> Any:
         import httpx
 
@@ -118,23 +228,32 @@ class MiniMaxBackend(RemoteVideoBackend):
             headers={"Authorization": f"Bearer {self.api_key()}"},
             timeout=httpx.Timeout(self.opts.request_timeout_s, connect=10.0)))
 
-    def _request(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
-        """One call; HTTP and transport errors raised, base_resp left to the caller."""
+    def _send(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
         import httpx
 
-        if self.mopts.group_id:
-            kwargs.setdefault("params", {})["GroupId"] = self.mopts.group_id
         try:
-            resp = self.client().request(method, path, **kwargs)
+            return self.client().request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise network_error(self.name, exc, what=what) from None
-        if resp.status_code >= 400:
-            raise classify_http(self.name, resp.status_code, resp.text, resp.headers, what=what)
+
+    @staticmethod
+    def _json(resp: Any, what: str) -> dict[str, Any]:
         try:
             data = resp.json()
         except ValueError:
             raise BackendError(f"minimax: {what}: the reply is not JSON", kind="retryable", code="bad-reply") from None
         return dict(data) if isinstance(data, dict) else {}
+
+    # -- API v1 -------------------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        """One v1 call; HTTP and transport errors raised, base_resp left to the caller."""
+        if self.mopts.group_id:
+            kwargs.setdefault("params", {})["GroupId"] = self.mopts.group_id
+        resp = self._send(method, path, what, **kwargs)
+        if resp.status_code >= 400:
+            raise classify_http(self.name, resp.status_code, resp.text, resp.headers, what=what)
+        return self._json(resp, what)
 
     @staticmethod
     def _code(data: dict[str, Any]) -> tuple[int, str]:
@@ -148,7 +267,45 @@ class MiniMaxBackend(RemoteVideoBackend):
             raise classify_base_resp(code, msg, what)
         return data
 
+    # -- API v2 -------------------------------------------------------------------------------------
+
+    def _call_v2(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        """One v2 call: errors come as HTTP statuses with an `error` object (a `base_resp` with a
+        non-zero code, or an `error` object in an HTTP 200 reply, are treated the same way)."""
+        resp = self._send(method, path, what, **kwargs)
+        if resp.status_code >= 400:
+            try:
+                body: Any = resp.json()
+            except ValueError:
+                body = None
+            raise classify_v2_error(resp.status_code, body, resp.text, resp.headers, what)
+        data = self._json(resp, what)
+        err = data.get("error")
+        if data.get("type") == "error" or isinstance(err, dict):
+            http_code = str(err.get("http_code") or "") if isinstance(err, dict) else ""
+            status = int(http_code) if http_code.isdigit() else 400
+            raise classify_v2_error(status, data, resp.text, resp.headers, what)
+        code, msg = self._code(data)
+        if code != 0:
+            raise classify_base_resp(code, msg, what)
+        return data
+
+    @staticmethod
+    def _task_path(job_id: str) -> str:
+        return quote(job_id, safe="")
+
+    # -- validation and cost ------------------------------------------------------------------------
+
     def check_image(self, info: ImageInfo, role: str) -> None:
+        if self.v2:
+            if info.size > V2_IMAGE_LIMIT:
+                raise InputRejected(f"minimax: the {role} {info.path} is {info.size / 1e6:.0f} MB; the limit is 30 MB")
+            short, long = sorted((info.width, info.height))
+            if short < 256 or long / short > 2.5:
+                raise InputRejected(f"minimax {self.opts.model}: the {role} {info.path} is {info.width}x{info.height}; "
+                                    "MiniMax wants each side >= 256 px and an aspect between 2:5 and 5:2",
+                                    hint="raise width/height in ttv.toml and re-run `ttv keyframes`")
+            return
         if info.size > 20 * 1024 * 1024:
             raise InputRejected(f"minimax: the {role} {info.path} is {info.size / 1e6:.0f} MB; the limit is 20 MB")
         short, long = sorted((info.width, info.height))
@@ -159,19 +316,48 @@ class MiniMaxBackend(RemoteVideoBackend):
 
     def validate_inputs(self, request: VideoRequest) -> None:
         super().validate_inputs(request)
-        if self.mopts.resolution == "1080P" and request.duration > 6:
+        spec = self.spec()
+        resolution = self.mopts.resolution
+        allowed = _RESOLUTIONS.get(spec.id)
+        if allowed is not None and resolution not in allowed:
+            raise InputRejected(f"minimax {spec.id}: resolution {resolution} is not offered; allowed: "
+                                f"{', '.join(allowed)}",
+                                hint=f'set resolution = "{allowed[0]}" (or another of these) in [backends.minimax]',
+                                code="resolution")
+        if is_v2_model(spec.id):
+            if not request.prompt.strip():
+                raise InputRejected(f"minimax {spec.id}: segment {request.segment_id} has an empty prompt; "
+                                    "MiniMax API v2 needs text", hint="write a prompt in plan.toml")
+            images = [p for p in (request.first_image, self._v2_last_image(request)) if p is not None]
+            total = sum(data_uri_size(inspect_image(p, provider=self.name)) for p in images)
+            if total > V2_BODY_LIMIT - 1024 * 1024:
+                raise InputRejected(f"minimax {spec.id}: the images of segment {request.segment_id} make a request "
+                                    f"of {total / 1e6:.0f} MB; MiniMax takes up to 64 MB",
+                                    hint="save the keyframes as JPEG or make them smaller")
+            return
+        if resolution in ("480P", "2K"):
+            raise InputRejected(f"minimax {spec.id}: resolution {resolution} is for the MiniMax-H3 models only",
+                                hint='use resolution = "768P" or a MiniMax-H3 model', code="resolution")
+        if resolution == "1080P" and request.duration > 6:
             raise InputRejected(f"minimax {self.opts.model}: 1080P allows 6 s only; segment {request.segment_id} "
                                 f"is {request.duration:g} s", hint="use resolution = \"768P\" or 6-s segments")
-        if self.mopts.resolution == "512P" and request.first_image is None:
+        if resolution == "512P" and request.first_image is None:
             raise InputRejected("minimax: 512P is for image-to-video only; allowed for text-to-video: 768P, 1080P")
 
     def price_variant(self, request: VideoRequest) -> str | None:
+        # "MiniMax-Hailuo-02@1080P", "MiniMax-H3@2K"...; 768P is the base row of every model.
         return self.mopts.resolution if self.mopts.resolution != "768P" else None
 
     def estimated_seconds(self, request: VideoRequest) -> float:
+        if self.v2:
+            return 240.0  # 218 s measured for a 4-s H3 clip (providers.md B4)
         return 150.0  # 1-5 min typical (providers.md B4)
 
+    # -- provider calls -----------------------------------------------------------------------------
+
     def submit(self, request: VideoRequest) -> str:
+        if self.v2:
+            return self._submit_v2(request)
         spec = self.spec()
         body: dict[str, Any] = {"model": spec.id, "prompt": request.prompt, "duration": int(round(request.duration)),
                                 "prompt_optimizer": self.mopts.prompt_optimizer}
@@ -188,7 +374,33 @@ class MiniMaxBackend(RemoteVideoBackend):
             raise BackendError("minimax: submit returned no task_id", kind="retryable", code="bad-reply")
         return task_id
 
+    def _v2_last_image(self, request: VideoRequest) -> Any:
+        """The end frame to send: only with a start frame (v2 takes a last frame alongside a first)."""
+        return request.last_image if request.first_image is not None and self.use_end_frame(request) else None
+
+    def _submit_v2(self, request: VideoRequest) -> str:
+        spec = self.spec()
+        content: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}]
+        if request.first_image is not None:
+            content.append({"type": "image_url", "image_url": {"url": data_uri(request.first_image)},
+                            "role": "first_frame"})
+            last = self._v2_last_image(request)
+            if last is not None:
+                content.append({"type": "image_url", "image_url": {"url": data_uri(last)}, "role": "last_frame"})
+            ratio = "adaptive"  # the output follows the start image
+        else:
+            ratio = self.resolve_ratio(request)[0]  # text-to-video needs a concrete ratio
+        body: dict[str, Any] = {"model": spec.id, "content": content, "duration": int(round(request.duration)),
+                                "resolution": self.mopts.resolution, "ratio": ratio}
+        data = self._call_v2("POST", "/v2/video_generation", "submit", json=body)
+        task_id = str(data.get("task_id") or (data.get("task") or {}).get("id") or "")
+        if not task_id:
+            raise BackendError("minimax: submit returned no task_id", kind="retryable", code="bad-reply")
+        return task_id
+
     def poll_once(self, job_id: str) -> JobState:
+        if self.v2:
+            return self._poll_v2(job_id)
         data = self._request("GET", "/v1/query/video_generation", "poll", params={"task_id": job_id})
         raw = str(data.get("status") or "")
         code, msg = self._code(data)
@@ -216,6 +428,73 @@ class MiniMaxBackend(RemoteVideoBackend):
                                "video_height": data.get("video_height")})
         return state
 
+    def _poll_v2(self, job_id: str) -> JobState:
+        try:
+            data = self._call_v2("GET", f"/v2/query/video_generation/{self._task_path(job_id)}", "poll")
+        except BackendError as exc:
+            if exc.code in ("404", "2013") or (exc.code == "400" and "task" in str(exc).lower()):
+                exc.code = "404"  # unknown task (deleted, older than 7 days, other account): submit anew
+            raise
+        task = data.get("task")
+        if not isinstance(task, dict):
+            raise BackendError(f"minimax: poll of task {job_id}: the reply has no task", kind="retryable",
+                               code="bad-reply")
+        raw = str(task.get("status") or "")
+        status = _V2_STATUS.get(raw.strip().lower())
+        if status is None:  # a status this module does not know: keep polling, show it as it came
+            return JobState(job_id, "running", provider_status=raw)
+        state = JobState(job_id, status, provider_status=raw)
+        if status == "failed":
+            state.error = self._v2_failure(job_id, raw, task.get("error"))
+        elif status == "cancelled":
+            state.error = BackendError(f"minimax: task {job_id} was cancelled", kind="request", code="cancelled")
+        elif status == "succeeded":
+            content = task.get("content") if isinstance(task.get("content"), dict) else {}
+            assert isinstance(content, dict)
+            url = str(content.get("url") or content.get("video_url") or "")
+            if not url:
+                raise BackendError(f"minimax: task {job_id} succeeded without a video URL", kind="retryable",
+                                   code="bad-reply")
+            state.urls = [url]
+            usage = task.get("usage") if isinstance(task.get("usage"), dict) else {}
+            assert isinstance(usage, dict)
+            state.info.update({"api": "v2", "video_resolution": task.get("resolution"),
+                               "video_ratio": task.get("ratio"), "video_duration": task.get("duration"),
+                               "billed_seconds": usage.get("output_seconds", usage.get("total_seconds"))})
+            state.info = {k: v for k, v in state.info.items() if isinstance(v, (str, int, float)) and v != ""}
+        return state
+
+    @staticmethod
+    def _v2_failure(job_id: str, raw: str, error: Any) -> BackendError:
+        err = error if isinstance(error, dict) else {}
+        code = str(err.get("code") or "").strip()
+        message = str(err.get("message") or "")
+        if code.isdigit() and int(code) != 0:
+            # The code says why (1026 sensitive input, 1027 sensitive output, 1000 unknown...).
+            return classify_base_resp(int(code), message, f"task {job_id}")
+        if raw.strip().lower() == "expired":
+            return BackendError(f"minimax: task {job_id} expired before it finished", kind="retryable", code="expired")
+        text = f"minimax: task {job_id} failed" + (f": {keyring.redact(message)}" if message else "")
+        return BackendError(text[:400], kind="retryable", code=code or "failed")
+
     def cancel(self, job_id: str) -> None:
-        raise BackendError("minimax: the v1 API has no cancel call; the task runs to the end and is billed",
-                           kind="backend", code="cancel-unsupported")
+        if not self.v2:
+            raise BackendError("minimax: the v1 API has no cancel call; the task runs to the end and is billed",
+                               kind="backend", code="cancel-unsupported")
+        # DELETE cancels a queued task but deletes a finished one (result included) and refuses a
+        # running one, so look first.
+        state = self._poll_v2(job_id)
+        if state.status != "queued":
+            if state.status in ("running", "throttled"):
+                raise BackendError(f"minimax: task {job_id} is already running; MiniMax cannot cancel a running task: "
+                                   "it runs to the end and is billed", kind="backend", code="cancel-unsupported")
+            return  # finished, failed or cancelled already: nothing to stop (and nothing deleted)
+        try:
+            self._call_v2("DELETE", f"/v2/video_generation/{self._task_path(job_id)}", "cancel")
+        except BackendError as exc:
+            if exc.kind == "retryable" or isinstance(exc, AuthError):
+                raise
+            # It left the queue between the look and the delete: running now, which cannot be stopped.
+            raise BackendError(f"minimax: task {job_id} could not be cancelled ({exc}); it may have started and "
+                               "will then run to the end and be billed", kind="backend",
+                               code="cancel-unsupported") from None
