@@ -1,6 +1,7 @@
 """`--executor ray` on a local Ray instance (CPU only) with the tiny Wan pipelines: a project rendered end to
-end through `ttv render --executor ray`, loads per actor, progress forwarding, BackendErrors crossing the
-process boundary intact, stopping a running segment, and the `ray` extra being optional."""
+end through `ttv render --executor ray` (one actor per GPU) and `ttv chain --executor ray` (one actor), loads
+per actor, progress forwarding, BackendErrors crossing the process boundary intact, stopping a running
+segment, a quiet terminal, and the `ray` extra being optional."""
 
 from __future__ import annotations
 
@@ -18,7 +19,14 @@ from ray_support import FAKE_GPUS, RecordingCtx
 
 from ttv.backends import registry
 from ttv.backends.base import VideoBackend, VideoRequest
-from ttv.backends.ray_executor import RayVideoBackend, actor_options, plan_actors
+from ttv.backends.ray_executor import (
+    AUTH_MODE_ENV,
+    RayVideoBackend,
+    actor_options,
+    plan_actors,
+    quiet_local_ray_auth,
+    starts_local_ray,
+)
 from ttv.core.errors import BackendError, ConfigError
 from ttv.core.tomlio import load_toml
 
@@ -38,16 +46,30 @@ def events(root: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (root / ".ttv" / "events.jsonl").read_text().splitlines()]
 
 
-def prepare(small_project: Any, cli: Any, model: Path, segments: int) -> Path:
-    """A keyframe-mode project (card keyframes, tiny Wan first-last-frame model, 2 steps), planned and with
-    its keyframes made, ready for `ttv render`."""
-    root = small_project("keyframe", segments=segments, backend="wan")
+def prepare(small_project: Any, cli: Any, model: Path, segments: int, mode: str = "keyframe") -> Path:
+    """A keyframe-mode (or chaining) project (card keyframes, tiny Wan first-last-frame model, 2 steps), planned
+    and with its keyframes made, ready for `ttv render` (`ttv chain`)."""
+    root = small_project(mode, segments=segments, backend="wan")
     toml = root / "ttv.toml"
     toml.write_text(toml.read_text() + f'\n[backends.wan]\nmodel = "{model}"\nsteps = 2\n')
     for step in ("plan", "keyframes"):
         result = cli(step, "-p", root)
         assert result.exit_code == 0, result.output
     return root
+
+
+@pytest.fixture
+def started_actors(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of actors each RayVideoBackend started, in order."""
+    counts: list[int] = []
+    original = RayVideoBackend._start_actors
+
+    def spy(self: RayVideoBackend) -> None:
+        original(self)
+        counts.append(len(self._actors))
+
+    monkeypatch.setattr(RayVideoBackend, "_start_actors", spy)
+    return counts
 
 
 def wan(model: Path, **options: Any) -> VideoBackend:
@@ -73,6 +95,32 @@ def test_plan_actors_one_per_gpu_or_one_cpu_actor() -> None:
     assert plan_actors([8.0, 3.0], per_worker=2) == [2] * 5  # an actor's GPUs share a node
     with pytest.raises(ConfigError, match="gpus_per_worker = 4"):
         plan_actors([2.0, 2.0], per_worker=4)
+    # max_workers (1 for chaining, which renders one segment at a time) caps the actors, never the GPUs each
+    assert plan_actors([8.0, 4.0], max_workers=1) == [1]
+    assert plan_actors([8.0, 3.0], per_worker=2, max_workers=3) == [2] * 3
+    assert plan_actors([2.0], max_workers=8) == [1] * 2
+    assert plan_actors([], max_workers=1) == [0]
+
+
+def test_local_ray_auth_mode_is_set_only_for_a_ray_ttv_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert starts_local_ray(None) and starts_local_ray("local")
+    assert not starts_local_ray("auto") and not starts_local_ray("ray://head:10001")
+    monkeypatch.setenv("RAY_ADDRESS", "head:6379")  # e.g. inside a Ray job: ray.init() joins that cluster
+    assert not starts_local_ray(None)
+    monkeypatch.setenv("RAY_ADDRESS", "local")
+    assert starts_local_ray(None)
+
+    monkeypatch.setenv(AUTH_MODE_ENV, "")  # recorded, so that teardown restores the value this process had
+    monkeypatch.delenv(AUTH_MODE_ENV)
+    quiet_local_ray_auth()  # ray is imported in this process: Ray has read the variable, so it stays unset
+    assert AUTH_MODE_ENV not in os.environ
+    monkeypatch.delitem(sys.modules, "ray")
+    quiet_local_ray_auth()  # before `import ray`: the mode a new local Ray picks anyway, said explicitly
+    assert os.environ[AUTH_MODE_ENV] == "token"
+    monkeypatch.setenv(AUTH_MODE_ENV, "disabled")
+    quiet_local_ray_auth()  # never overrides the user's choice
+    assert os.environ[AUTH_MODE_ENV] == "disabled"
 
 
 def test_actor_options_drop_local_gpu_indices_and_absolutise_paths(tmp_path: Path,
@@ -112,10 +160,11 @@ print('torch' in sys.modules, 'diffusers' in sys.modules)
 
 
 def test_render_through_ray_actors_loads_once_per_actor(ray_session: Any, small_project: Any, cli: Any,
-                                                        wan_flf_model: Path) -> None:
+                                                        wan_flf_model: Path, started_actors: list[int]) -> None:
     root = prepare(small_project, cli, wan_flf_model, segments=3)
     result = cli("render", "-p", root, "--executor", "ray")
     assert result.exit_code == 0, result.output
+    assert started_actors == [FAKE_GPUS]  # keyframe mode: one actor per GPU
     per_actor: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for i in range(3):
         seg = f"s{i:03d}"
@@ -142,6 +191,23 @@ def test_render_through_ray_actors_loads_once_per_actor(ray_session: Any, small_
     while ray_session.available_resources().get("GPU", 0) < FAKE_GPUS and time.monotonic() < deadline:
         time.sleep(0.1)
     assert ray_session.is_initialized() and ray_session.available_resources().get("GPU", 0) == FAKE_GPUS
+
+
+def test_chain_starts_one_actor_however_many_gpus(ray_session: Any, small_project: Any, cli: Any,
+                                                   wan_flf_model: Path, started_actors: list[int]) -> None:
+    """Chaining is sequential (each segment starts from the previous clip's last frame): one actor, one model
+    load, one GPU held -- not one idle actor with a loaded pipeline per GPU of the cluster."""
+    assert ray_session.cluster_resources().get("GPU", 0) == FAKE_GPUS > 1
+    root = prepare(small_project, cli, wan_flf_model, segments=2, mode="chain")
+    result = cli("chain", "-p", root, "--executor", "ray")
+    assert result.exit_code == 0, result.output
+    assert started_actors == [1]
+    infos = [load_toml(root / "clips" / f"s{i:03d}.toml")["info"] for i in range(2)]
+    assert [i["ray_actor"] for i in infos] == [0, 0] and [i["ray_segments"] for i in infos] == [1, 2]
+    assert all(i["ray_loads"] == 1 and len(i["ray_gpus"]) == 1 for i in infos)
+    assert sum(e["type"] == "model.loaded" for e in events(root)) == 1
+    for i in range(2):
+        assert decode(root / "clips" / f"s{i:03d}.mp4")[0] == 17
 
 
 def test_backend_error_in_actor_keeps_kind_code_and_hint(ray_session: Any, wan_t2v_model: Path,
@@ -212,14 +278,19 @@ def test_stop_during_a_segment_cancels_the_remote_task(ray_session: Any, wan_t2v
 
 def test_cli_starts_its_own_ray_with_one_cpu_actor(small_project: Any, cli: Any, wan_flf_model: Path) -> None:
     """A real `ttv render --executor ray` process: no Ray running, so it starts a local one (no GPU: one CPU
-    actor for both segments), and shuts it down again before it exits."""
+    actor for both segments), and shuts it down again before it exits. Ray says nothing on the terminal: no
+    token authentication warning (ray >= 2.59 logs one for every new local instance unless RAY_AUTH_MODE is
+    set), no "Started a local Ray instance", no dashboard."""
     root = prepare(small_project, cli, wan_flf_model, segments=2)
     env = {**os.environ, "RAY_ADDRESS": "local"}  # never join a cluster `ray start`ed on this machine
+    env.pop(AUTH_MODE_ENV, None)  # as a user has it (the session's own ray.init set it in this process)
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "ttv", "render", "-p", str(root), "--executor", "ray"],
                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
     assert out.returncode == 0, out.stdout + out.stderr
     assert time.monotonic() - t0 < 180
+    for noise in ("Token authentication", "RAY_AUTH_MODE", "Started a local Ray instance", "dashboard"):
+        assert noise not in out.stderr, out.stderr
     infos = [load_toml(root / "clips" / f"s{i:03d}.toml")["info"] for i in range(2)]
     assert [i["ray_actor"] for i in infos] == [0, 0] and all(i["ray_gpus"] == [] for i in infos)
     assert sorted(i["ray_segments"] for i in infos) == [1, 2] and all(i["ray_loads"] == 1 for i in infos)

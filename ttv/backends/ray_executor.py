@@ -6,7 +6,8 @@
 * answers capabilities / validation / estimates / availability from the local `inner` instance, which
   never loads a pipeline here;
 * in `worker_backends()` joins Ray (`address`, or a local Ray started here when None) and starts one actor
-  per GPU (`gpus_per_worker` GPUs each, counted per node), or ONE CPU actor when the cluster has no GPU.
+  per GPU (`gpus_per_worker` GPUs each, counted per node), or ONE CPU actor when the cluster has no GPU;
+  `max_workers` caps the count (chaining renders one segment at a time: one actor, one model load).
   Each actor builds the inner backend from its class entry point and the raw options and keeps it, so its
   pipeline loads once and then serves many segments. One proxy per actor goes back to the runner
   (concurrency 1 each), which schedules segments on free actors;
@@ -28,6 +29,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -51,6 +53,9 @@ INSTALL_HINT = "pip install 'ttv[ray]'"
 POLL_S = 0.2  # how often a proxy polls its actor for progress while the segment renders
 STOP_GRACE_S = 1.0  # after a stop, how long to wait for the actor to leave the pipeline loop
 ACTOR_TIMEOUT_ENV = "TTV_RAY_ACTOR_TIMEOUT"  # seconds to wait for actors to start (default 300)
+# A new local Ray (ray.init without an address) turns token authentication on by itself and logs a WARNING
+# about it on every run, unless this variable is set. Setting it to "token" keeps the same mode, quietly.
+AUTH_MODE_ENV = "RAY_AUTH_MODE"
 CONTROL = "control"  # actor concurrency group of poll/stop/stats: answered while a segment renders
 _IMAGE_FIELDS = ("first_image", "last_image")
 _NOT_SHIPPED = {*_IMAGE_FIELDS, "options"}
@@ -103,9 +108,9 @@ def actor_options(raw_options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def plan_actors(node_gpus: list[float], per_worker: int = 1) -> list[int]:
-    """GPUs for each actor: one actor per `per_worker` GPUs on each node (an actor's GPUs share a node);
-    [0] -- one CPU actor -- when the cluster has no GPU."""
+def plan_actors(node_gpus: list[float], per_worker: int = 1, max_workers: int | None = None) -> list[int]:
+    """GPUs for each actor: one actor per `per_worker` GPUs on each node (an actor's GPUs share a node), at
+    most `max_workers` actors; [0] -- one CPU actor -- when the cluster has no GPU."""
     whole = [int(g) for g in node_gpus if g and g >= 1]
     if not whole:
         return [0]
@@ -113,7 +118,25 @@ def plan_actors(node_gpus: list[float], per_worker: int = 1) -> list[int]:
     if count == 0:
         raise ConfigError(f"gpus_per_worker = {per_worker}, but no Ray node has that many GPUs "
                           f"(GPUs per node: {whole})", hint="lower gpus_per_worker, or add bigger nodes")
+    if max_workers is not None:
+        count = min(count, max(1, max_workers))
     return [per_worker] * count
+
+
+def starts_local_ray(address: str | None) -> bool:
+    """Whether `ray.init(address=...)` starts a new local Ray rather than joining one: no address given (and none
+    in RAY_ADDRESS), or "local". (`_start_ray` passes "local" then, so a `ray start`ed Ray is joined only
+    when asked for, with --address auto.)"""
+    return (address or os.environ.get("RAY_ADDRESS") or "local") == "local"
+
+
+def quiet_local_ray_auth() -> None:
+    """Before ttv starts its own local Ray: set RAY_AUTH_MODE=token -- the mode Ray picks by itself for a new
+    local instance, which it then announces with a WARNING on every run -- unless the user set the variable.
+    Only while `ray` is not imported yet: Ray reads the variable once, at import, in this process, and a driver
+    and a Ray that disagree on it cannot talk."""
+    if "ray" not in sys.modules:
+        os.environ.setdefault(AUTH_MODE_ENV, "token")
 
 
 def _node_gpus(ray: Any) -> list[float]:
@@ -304,11 +327,13 @@ class RayVideoBackend(VideoBackend):
     extra: ClassVar[str | None] = "ray"
 
     def __init__(self, inner: VideoBackend, raw_options: dict[str, Any], *, address: str | None = None,
-                 actor: Any = None, index: int = 0, owner: RayVideoBackend | None = None) -> None:
+                 max_workers: int | None = None, actor: Any = None, index: int = 0,
+                 owner: RayVideoBackend | None = None) -> None:
         super().__init__(inner.options)
         self.inner = inner
         self.raw_options = dict(raw_options)
         self.address = address or None
+        self.max_workers = max_workers  # at most this many actors (None: one per GPU)
         self.actor = actor  # None on the main instance; an ActorHandle on each worker proxy
         self.index = index
         self.owner = owner
@@ -319,8 +344,10 @@ class RayVideoBackend(VideoBackend):
         self._lock = threading.Lock()
 
     @classmethod
-    def wrap(cls, inner: VideoBackend, raw_options: dict[str, Any], *, address: str | None) -> RayVideoBackend:
-        return _wrapper_class(type(inner))(inner, raw_options, address=address)
+    def wrap(cls, inner: VideoBackend, raw_options: dict[str, Any], *, address: str | None,
+             max_workers: int | None = None) -> RayVideoBackend:
+        """`max_workers`: cap on the actors started, e.g. 1 where segments can only render one at a time."""
+        return _wrapper_class(type(inner))(inner, raw_options, address=address, max_workers=max_workers)
 
     # -- answered locally by the inner backend -------------------------------------------------
     def capabilities(self) -> VideoCapabilities:
@@ -357,10 +384,12 @@ class RayVideoBackend(VideoBackend):
             return  # joined as it is; whoever started it shuts it down
         kwargs: dict[str, Any] = {"ignore_reinit_error": True, "logging_level": logging.WARNING,
                                   "log_to_driver": False}
-        if self.address is None:
+        address = self.address
+        if starts_local_ray(address):
+            address = "local"  # what --address's help promises without one: start Ray here
             kwargs["include_dashboard"] = False
         try:
-            ray.init(address=self.address, **kwargs)
+            ray.init(address=address, **kwargs)
         except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError, ...
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
             raise BackendError(f"{self.name}: could not start or join {where}: {type(exc).__name__}: {exc}",
@@ -369,13 +398,15 @@ class RayVideoBackend(VideoBackend):
         self._started_ray = True
 
     def _start_actors(self) -> None:
+        if starts_local_ray(self.address):
+            quiet_local_ray_auth()
         ray = _import_ray(self.name)
         self._start_ray(ray)
         timeout = float(os.environ.get(ACTOR_TIMEOUT_ENV, "300"))
         plan: list[int] = []
         try:
             per_worker = int(self.raw_options.get("gpus_per_worker", 1) or 1)
-            plan = plan_actors(_node_gpus(ray), per_worker)
+            plan = plan_actors(_node_gpus(ray), per_worker, self.max_workers)
             actor_cls = _actor_class()
             entry = entry_point(type(self.inner))
             options = actor_options(self.raw_options)
@@ -391,7 +422,8 @@ class RayVideoBackend(VideoBackend):
             self.close()
             raise self._startup_error(ray, exc, plan, timeout) from exc
         for i, (handle, info) in enumerate(zip(self._actors, infos, strict=True)):
-            proxy = type(self)(self.inner, self.raw_options, address=self.address, actor=handle, index=i, owner=self)
+            proxy = type(self)(self.inner, self.raw_options, address=self.address, max_workers=self.max_workers,
+                               actor=handle, index=i, owner=self)
             proxy.actor_info = dict(info)
             self._proxies.append(proxy)
 

@@ -132,15 +132,17 @@ def _todo(states: list[ItemState], options: RunOptions, project: Project | None 
     return todo, skipped
 
 
-def _create_video(project: Project, name: str, options: RunOptions) -> Backend:
-    """A video backend, run here or (--executor ray) in Ray actors that each hold a loaded pipeline."""
+def _create_video(project: Project, name: str, options: RunOptions, *, max_workers: int | None = None) -> Backend:
+    """A video backend, run here or (--executor ray) in Ray actors that each hold a loaded pipeline; `max_workers`
+    caps the actors started (chaining renders one segment at a time, so one actor is all it can use)."""
     backend = _create(project, name, "video")
     # Remote APIs gain nothing from Ray (their work happens at the provider); a dry run starts nothing.
     if (options.executor == "ray" and not options.dry_run and isinstance(backend, VideoBackend)
             and not backend.capabilities().remote):
         from ttv.backends.ray_executor import RayVideoBackend
 
-        wrapped = RayVideoBackend.wrap(backend, project.config.backends.get(name) or {}, address=options.ray_address)
+        wrapped = RayVideoBackend.wrap(backend, project.config.backends.get(name) or {}, address=options.ray_address,
+                                       max_workers=max_workers)
         available = wrapped.is_available()
         if not available.ok:
             raise BackendError(f"--executor ray cannot run {name!r}: {available.reason}", kind="backend",
@@ -422,7 +424,9 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
     report = StepReport(step)
     plan = project.plan
     _check_only([s.id for s in plan.segments], options, "segments")
-    pool = BackendPool(lambda name: _create_video(project, name, options))
+    # Chaining is sequential (each segment starts from the previous clip's last frame): one worker per backend.
+    max_workers = 1 if mode == "chain" else None
+    pool = BackendPool(lambda name: _create_video(project, name, options, max_workers=max_workers))
     try:
         graph = build_graph(project)
         todo, report.skipped = _todo(graph.clips, options, project)
