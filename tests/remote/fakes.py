@@ -302,20 +302,48 @@ class RunwayFake(FakeProvider):
 
 
 class VeoFake(FakeProvider):
-    """Vertex express mode: POST /v1beta1/publishers/google/models/{m}:predictLongRunning and
-    :fetchPredictOperation {operationName}. Inline base64 video bytes in the done response."""
+    """Google Veo, both routes google-genai takes (the SDK picks the route from the client, the fake
+    answers whichever it is sent):
+
+    * Vertex (express or project mode): POST /v1beta1/[projects/P/locations/L/]publishers/google/models/{m}
+      :predictLongRunning, then POST ...:fetchPredictOperation {operationName}; the done response
+      holds the video inline (base64 `bytesBase64Encoded`).
+    * Gemini Developer API (google-genai < 3; 2.x sends v1beta, 3.x would send v1):
+      POST /v1beta/models/{m}:predictLongRunning -> {"name": "models/{m}/operations/{id}"}, then
+      GET /v1beta/models/{m}/operations/{id}; the done response holds
+      generateVideoResponse.generatedSamples[0].video.uri, a file URI the SDK fetches with
+      GET /v1beta/files/{file id}:download?alt=media (key in x-goog-api-key; the fake answers any
+      file id it handed out, so the URI's host does not matter). `expire_urls` makes the first N
+      file ids answer 403 PERMISSION_DENIED "... or it may not exist" (modelled on the Files API's answer
+      for a missing file; what the real API answers for an expired video is unverified); `truncate` / `drop` apply to the file downloads (Vertex: `truncate` to the inline bytes).
+      `file_redirect = True`: a file download answers 302 to a storage URL under /files/ instead.
+    """
 
     auth_header = "x-goog-api-key"
     auth_prefix = ""
+    FILE_HOST = "https://generativelanguage.googleapis.com"
+
+    def __init__(self, videos: VideoFactory, key: str) -> None:
+        super().__init__(videos, key)
+        self.files: dict[str, tuple[FakeJob, bool]] = {}  # Developer-API file id -> (job, expired)
+        self.file_redirect = False  # True: file downloads answer 302 to a keyless storage URL (/files/...)
 
     def unauthorized(self) -> Reply:
         return Reply(401, {"error": {"code": 401, "message": "API key not valid", "status": "UNAUTHENTICATED"}})
 
+    @staticmethod
+    def not_found(message: str) -> Reply:
+        return Reply(404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
+
     def route(self, rec: Recorded) -> Reply:
+        m = re.fullmatch(r"/(v1beta|v1)/(models/[^/:]+(?::predictLongRunning|/operations/[^/:]+)|files/[^/:]+:download)",
+                         rec.path)
+        if m:
+            return self.route_gemini(rec, m.group(2))
         m = re.fullmatch(r"/v1beta1/(?:projects/[^/]+/locations/[^/]+/)?publishers/google/models/([^/:]+)"
                          r":(predictLongRunning|fetchPredictOperation)", rec.path)
         if not m or rec.method != "POST":
-            return Reply(404, {"error": {"code": 404, "message": f"no route {rec.path}"}})
+            return self.not_found(f"no route {rec.method} {rec.path}")
         model, verb = m.groups()
         body = rec.body if isinstance(rec.body, dict) else {}
         if verb == "predictLongRunning":
@@ -325,7 +353,7 @@ class VeoFake(FakeProvider):
         name = str(body.get("operationName", ""))
         job = self.jobs.get(name.rsplit("/", 1)[-1])
         if job is None:
-            return Reply(404, {"error": {"code": 404, "message": "operation not found"}})
+            return self.not_found("operation not found")
         self.polls += 1
         step = job.advance(self.latency)
         kind = step.split(":", 1)[0]
@@ -348,6 +376,66 @@ class VeoFake(FakeProvider):
                     "raiMediaFilteredCount": 1, "raiMediaFilteredReasons": ["violates the usage guidelines"]}})
             return Reply(200, {"name": name, "done": True, "error": {"code": int(arg), "message": f"failed {arg}"}})
         return Reply(200, {"name": name, "done": True, "error": {"code": 1, "message": "cancelled"}})
+
+    def route_gemini(self, rec: Recorded, rest: str) -> Reply:
+        if rest.endswith(":predictLongRunning"):
+            if rec.method != "POST":
+                return self.not_found(f"no route {rec.method} {rec.path}")
+            body = rec.body if isinstance(rec.body, dict) else {}
+            params = body.get("parameters", {})
+            if "seed" in params or "generateAudio" in params:  # the SDK refuses them in this mode; so does the fake
+                return Reply(400, {"error": {"code": 400, "message": "seed/generateAudio isn't supported by this model",
+                                             "status": "INVALID_ARGUMENT"}})
+            new = self.new_job(body, float(params.get("durationSeconds", 8)), prefix="op")
+            return Reply(200, {"name": f"{rest.split(':', 1)[0]}/operations/{new.id}"})
+        if rest.startswith("files/"):
+            file_id = rest[len("files/"):].split(":", 1)[0]
+            if rec.method != "GET" or rec.query.get("alt") != ["media"] or file_id not in self.files:
+                return self.not_found(f"no file {file_id}")
+            job, expired = self.files[file_id]
+            if self.file_redirect:  # to the base class's storage URLs (same expiry, truncate and drop rules)
+                token = ("x" if expired else "t") + file_id.rsplit("v", 1)[1]
+                return Reply(302, None, {"Location": f"{self.url}/files/{job.id}/{token}.mp4"})
+            if expired:
+                return Reply(403, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message":
+                                             f"You do not have permission to access the File {file_id} or it may "
+                                             "not exist."}})
+            data = self.videos.get(job.duration)
+            with self.lock:
+                self.downloads += 1
+                n = self.downloads
+            if n <= self.truncate:
+                return Reply(200, data[: len(data) // 2], {"Content-Type": "video/mp4"})
+            if n <= self.truncate + self.drop:
+                return Reply(200, data, {"Content-Type": "video/mp4"}, drop_after=len(data) // 3)
+            return Reply(200, data, {"Content-Type": "video/mp4"})
+        if rec.method != "GET":
+            return self.not_found(f"no route {rec.method} {rec.path}")
+        job = self.jobs.get(rest.rsplit("/", 1)[-1])
+        if job is None:
+            return self.not_found("operation not found")
+        self.polls += 1
+        step = job.advance(self.latency)
+        kind = step.split(":", 1)[0]
+        if kind in ("queued", "throttled", "running"):
+            return Reply(200, {"name": rest})  # proto3 JSON: `done` is left out while false
+        typ = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
+        if kind == "succeeded":
+            with self.lock:
+                self._issued_urls += 1
+                job.url_serial += 1
+                expired = self._issued_urls <= self.expire_urls
+                file_id = f"{job.id}v{job.url_serial}"
+                self.files[file_id] = (job, expired)
+            return Reply(200, {"name": rest, "done": True, "response": {"@type": typ, "generateVideoResponse": {
+                "generatedSamples": [{"video": {"uri": f"{self.FILE_HOST}/v1beta/files/{file_id}:download?alt=media"}}]}}})
+        if kind == "failed":
+            arg = step.split(":", 1)[1] if ":" in step else "13"
+            if arg == "RAI":
+                return Reply(200, {"name": rest, "done": True, "response": {"@type": typ, "generateVideoResponse": {
+                    "raiMediaFilteredCount": 1, "raiMediaFilteredReasons": ["violates the usage guidelines"]}}})
+            return Reply(200, {"name": rest, "done": True, "error": {"code": int(arg), "message": f"failed {arg}"}})
+        return Reply(200, {"name": rest, "done": True, "error": {"code": 1, "message": "cancelled"}})
 
 
 class FalFake(FakeProvider):

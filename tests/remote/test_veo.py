@@ -78,8 +78,9 @@ def test_http_errors(api_keys, veo_fake, keyframes, tmp_path: Path, monkeypatch)
     backend(veo_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", ctx)
     assert veo_fake.submissions == 1
     monkeypatch.setenv("GOOGLE_API_KEY", "AQ.wrong_key_123456")
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError) as auth:
         backend(veo_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", FakeCtx())
+    assert "express-mode key" in (auth.value.hint or "") and "api = \"gemini\"" in (auth.value.hint or "")
 
 
 def test_truncated_inline_video_is_refetched(api_keys, veo_fake, keyframes, tmp_path: Path) -> None:
@@ -123,3 +124,218 @@ def test_cancel_unsupported_and_validation(keyframes) -> None:
         pytest.approx(0.96)
     assert not VeoBackend(VeoOptions()).is_available().ok
     assert VeoBackend(VeoOptions(project="p", location="us-central1")).is_available().ok
+
+
+def test_sdk_value_errors_are_classified() -> None:
+    b = VeoBackend(VeoOptions(api="gemini"))
+    mode = b.translate(ValueError("This method is only supported in Gemini Enterprise Agent Platform mode, not in "
+                                  "Gemini Developer API mode."), "submit")
+    assert mode.code == "sdk-mode" and "google-genai<3" in (mode.hint or "")
+    option = b.translate(ValueError("seed parameter is only supported in Gemini Enterprise Agent Platform mode, not "
+                                    "in Gemini Developer API mode."), "submit")
+    assert option.code == "sdk-option" and option.kind == "backend" and "google-genai" not in (option.hint or "")
+
+
+# -- the Gemini Developer API route (api = "gemini"): google-genai < 3 only ----------------------------------------
+# google-genai >= 3 refuses generate_videos in this mode before sending anything (see
+# test_gemini_mode_on_genai3_reports_sdk_mode). These tests run in the throwaway venv that
+# scripts/check_veo_gemini.sh builds (google-genai 2.x); they are skipped in the project venv.
+
+
+def _genai_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("google-genai")
+    except PackageNotFoundError:
+        return None
+
+
+_GENAI = _genai_version()
+needs_genai2 = pytest.mark.skipif(
+    _GENAI is None or int(_GENAI.split(".")[0]) >= 3,
+    reason=f"the Gemini Developer API route needs google-genai<3 (installed: {_GENAI or 'none'}); "
+           "run `bash scripts/check_veo_gemini.sh`")
+
+GEMINI_MODEL = "veo-3.1-fast-generate-preview"
+GEMINI_KEY = "AIzaSy_gemini_SECRET_0123456789abcdef"
+
+
+@pytest.fixture
+def gemini_fake(videos, monkeypatch: pytest.MonkeyPatch):
+    """A VeoFake that expects an AI Studio key, given the way AI Studio users set it (GEMINI_API_KEY)."""
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    fake = VeoFake(videos, GEMINI_KEY)
+    yield fake
+    fake.close()
+
+
+def gemini(fake: VeoFake, **opts: object) -> VeoBackend:
+    return VeoBackend(VeoOptions(base_url=fake.url, api="gemini", model=GEMINI_MODEL, **opts))  # type: ignore[arg-type]
+
+
+def _no_key(*texts: object) -> None:
+    for text in texts:
+        assert GEMINI_KEY not in repr(text)
+
+
+@needs_genai2
+def test_gemini_happy_path_first_last_frame(gemini_fake, keyframes, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")  # must not turn the route into Vertex
+    gemini_fake.script = ["queued", "running", "succeeded"]
+    ctx = FakeCtx()
+    out = tmp_path / "o.mp4"
+    res = gemini(gemini_fake).generate(request(*keyframes, duration=8), out, ctx)
+    create, *polls, download = gemini_fake.requests
+    assert (create.method, create.path) == ("POST", f"/v1beta/models/{GEMINI_MODEL}:predictLongRunning")
+    assert create.headers["x-goog-api-key"] == GEMINI_KEY and "google-genai-sdk/2." in create.headers["user-agent"]
+    inst = create.body["instances"][0]
+    assert inst["prompt"] == "a lighthouse at dusk"
+    assert base64.b64decode(inst["image"]["bytesBase64Encoded"]) == keyframes[0].read_bytes()
+    assert base64.b64decode(inst["lastFrame"]["bytesBase64Encoded"]) == keyframes[1].read_bytes()
+    assert inst["image"]["mimeType"] == "image/png"
+    # No seed, no generateAudio: the Gemini API (and the SDK in this mode) refuses them.
+    assert create.body["parameters"] == {"sampleCount": 1, "durationSeconds": 8, "aspectRatio": "16:9",
+                                         "resolution": "720p"}
+    name = f"models/{GEMINI_MODEL}/operations/op1"
+    assert [(p.method, p.path) for p in polls] == [("GET", f"/v1beta/{name}")] * 3
+    assert all(p.headers["x-goog-api-key"] == GEMINI_KEY for p in polls)
+    assert (download.method, download.path, download.query) == ("GET", "/v1beta/files/op1v1:download",
+                                                                {"alt": ["media"]})
+    assert download.headers["x-goog-api-key"] == GEMINI_KEY
+    assert ctx.remembered == [(name, {"provider": "veo", "model": GEMINI_MODEL})]
+    assert ctx.statuses == ["running", "running", "downloading"] and ctx.sleeps == [10, 10]
+    assert out.read_bytes() == gemini_fake.videos.get(8.0)
+    assert res.info["media"]["frames"] == 192 and res.info["end_frame"] == "sent" and res.info["fetches"] == 1
+    assert res.cost_usd == pytest.approx(0.8)
+    _no_key(res, ctx.remembered, ctx.progress_calls, ctx.events)
+
+
+@needs_genai2
+def test_gemini_options_text_to_video(gemini_fake, tmp_path: Path) -> None:
+    req = request(None, duration=4, width=720, height=1280)
+    req.negative_prompt = "blur"
+    gemini(gemini_fake, person_generation="allow_all", enhance_prompt=True, generate_audio=True).generate(
+        req, tmp_path / "o.mp4", FakeCtx())
+    body = gemini_fake.requests[0].body
+    assert body["instances"] == [{"prompt": "a lighthouse at dusk"}]
+    assert body["parameters"] == {"sampleCount": 1, "durationSeconds": 4, "aspectRatio": "9:16", "resolution": "720p",
+                                  "negativePrompt": "blur", "personGeneration": "allow_all", "enhancePrompt": True}
+    gemini_fake.requests.clear()
+    b = VeoBackend(VeoOptions(base_url=gemini_fake.url, api="gemini", model="veo-2.0-generate-001"))
+    b.generate(request(None, duration=5), tmp_path / "o2.mp4", FakeCtx())
+    assert gemini_fake.requests[0].path == "/v1beta/models/veo-2.0-generate-001:predictLongRunning"
+    assert "resolution" not in gemini_fake.requests[0].body["parameters"]
+
+
+@needs_genai2
+@pytest.mark.parametrize(("arg", "kind", "code", "error"), [
+    ("13", "retryable", "rpc-13", BackendError), ("3", "backend", "rpc-3", BackendError),
+    ("RAI", "backend", "RAI_FILTERED", BackendError), ("7", "backend", "rpc-7", AuthError),
+])
+def test_gemini_operation_errors(gemini_fake, keyframes, tmp_path: Path, arg: str, kind: str, code: str,
+                                 error: type) -> None:
+    gemini_fake.script = ["running", f"failed:{arg}"]
+    with pytest.raises(BackendError) as info:
+        gemini(gemini_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", FakeCtx())
+    assert isinstance(info.value, error) and info.value.kind == kind and info.value.code == code
+    assert resume_job_id_of(info.value) is None and gemini_fake.downloads == 0
+    if arg == "RAI":
+        assert "usage guidelines" in info.value.message and info.value.hint
+
+
+@needs_genai2
+@pytest.mark.parametrize(("status", "error", "kind", "hint"), [
+    (400, BackendError, "backend", "rejected the request"),
+    (401, AuthError, "backend", "(AI Studio) key"),
+    (403, AuthError, "backend", "(AI Studio) key"),
+    (429, BackendError, "retryable", "rate or daily limit"),
+    (500, BackendError, "retryable", None),
+])
+def test_gemini_submit_http_errors(gemini_fake, keyframes, tmp_path: Path, status: int, error: type, kind: str,
+                                   hint: str | None) -> None:
+    gemini_fake.inject("POST", "predictLongRunning", status, {"Retry-After": "9"} if status == 429 else None,
+                       body={"error": {"code": status, "message": f"nope ({GEMINI_KEY})", "status": "X"}})
+    ctx = FakeCtx()
+    with pytest.raises(BackendError) as info:
+        gemini(gemini_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", ctx)
+    err = info.value
+    assert type(err) is error and err.code == str(status) and f"HTTP {status}" in err.message and err.kind == kind
+    assert hint is None or hint in (err.hint or "")
+    assert err.retry_after == (9 if status == 429 else None)
+    assert len(gemini_fake.requests) == 1 and gemini_fake.submissions == 0  # no SDK retries
+    assert "***" in err.message
+    _no_key(err, err.message, err.hint, ctx.remembered, ctx.progress_calls)
+
+
+@needs_genai2
+def test_gemini_poll_and_download_errors_recover(gemini_fake, keyframes, tmp_path: Path) -> None:
+    gemini_fake.script = ["running", "succeeded"]
+    gemini_fake.inject("GET", r"/operations/", 503, body={"error": {"code": 503, "message": "overloaded",
+                                                                    "status": "UNAVAILABLE"}})
+    gemini_fake.inject("GET", r":download$", 500, body={"error": {"code": 500, "message": "internal",
+                                                                  "status": "INTERNAL"}})
+    ctx = FakeCtx()
+    res = gemini(gemini_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", ctx)
+    assert gemini_fake.submissions == 1 and res.info["fetches"] == 2
+    assert any("poll failed (503)" in (p["message"] or "") for p in ctx.progress_calls)
+    # a wrong key: the first call answers 401 -> AuthError (not retried, not resumable)
+    with pytest.raises(AuthError) as info:
+        VeoBackend(VeoOptions(base_url=gemini_fake.url, api="gemini", model=GEMINI_MODEL),
+                   api_key="AIzaSy_wrong_key_0123456789").generate(request(keyframes[0], duration=8),
+                                                                    tmp_path / "o.mp4", FakeCtx())
+    assert info.value.code == "401" and gemini_fake.submissions == 1
+
+
+@needs_genai2
+@pytest.mark.parametrize("fault", ["expire", "truncate", "drop", "redirect", "redirect-expire"])
+def test_gemini_download_faults_refetch(gemini_fake, keyframes, tmp_path: Path, fault: str) -> None:
+    gemini_fake.script = ["succeeded"]
+    gemini_fake.file_redirect = fault.startswith("redirect")
+    gemini_fake.expire_urls = int(fault.endswith("expire"))
+    gemini_fake.truncate = int(fault == "truncate")
+    gemini_fake.drop = int(fault == "drop")
+    out = tmp_path / "o.mp4"
+    res = gemini(gemini_fake).generate(request(keyframes[0], duration=8), out, FakeCtx())
+    assert res.info["fetches"] == (1 if fault == "redirect" else 2) and gemini_fake.submissions == 1
+    assert out.read_bytes() == gemini_fake.videos.get(8.0)
+    downloads = [r for r in gemini_fake.requests if r.path.endswith(":download")]
+    assert [r.path for r in downloads][-1] == f"/v1beta/files/op1v{res.info['fetches']}:download"
+    if fault.startswith("redirect"):  # the SDK follows the 302 to the storage URL
+        assert gemini_fake.requests[-1].path.startswith("/files/op1/t")
+
+
+@needs_genai2
+def test_gemini_download_keeps_failing(gemini_fake, keyframes, tmp_path: Path) -> None:
+    gemini_fake.script = ["succeeded"]
+    gemini_fake.expire_urls = 9
+    with pytest.raises(BackendError) as info:
+        gemini(gemini_fake, download_attempts=2).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4",
+                                                          FakeCtx())
+    err = info.value
+    assert err.code == "download" and "HTTP 403" in err.message and "may not exist" in err.message
+    assert resume_job_id_of(err) == f"models/{GEMINI_MODEL}/operations/op1"
+    assert not (tmp_path / "o.mp4").exists()
+    _no_key(err, err.message)
+
+
+@needs_genai2
+def test_gemini_resume_by_operation_name(gemini_fake, keyframes, tmp_path: Path) -> None:
+    gemini_fake.script = ["running", "succeeded"]
+    name = gemini(gemini_fake).submit(request(keyframes[0], duration=8))
+    assert name == f"models/{GEMINI_MODEL}/operations/op1"
+    gemini_fake.requests.clear()
+    ctx = FakeCtx(job_id=name)
+    res = gemini(gemini_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", ctx)
+    assert gemini_fake.submissions == 1 and res.info["resumed"] is True and ctx.remembered == []
+    assert [r.method for r in gemini_fake.requests] == ["GET", "GET", "GET"]
+    assert gemini_fake.requests[0].path == f"/v1beta/{name}"
+    # a job the provider does not know: 404 -> submit anew (retryable, not resumable)
+    with pytest.raises(BackendError) as info:
+        gemini(gemini_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4",
+                                     FakeCtx(job_id=f"models/{GEMINI_MODEL}/operations/gone"))
+    assert info.value.code == "404" and info.value.kind == "retryable" and resume_job_id_of(info.value) is None
+    # `ttv status` / `ttv wait` see the file URI, never the key
+    state = gemini(gemini_fake).remote_status(name)
+    assert state.status == "succeeded" and state.urls[0].endswith("/v1beta/files/op1v2:download?alt=media")
+    _no_key(state.urls)

@@ -7,15 +7,23 @@ Routes (option `api`):
   - Project mode: `project = "my-project"`, `location = "us-central1"` and Application Default
     Credentials (`gcloud auth application-default login`); no API key needed.
   The video comes back inline (`bytesBase64Encoded`), so there is no result URL to expire.
-* `"gemini"`: the Gemini Developer API with an AI Studio key. Needs `pip install 'google-genai<3'`
-  (3.x refuses `generate_videos` in this mode before sending anything; ttv reports that as a
-  backend error with this hint). Seed and audio options are not sent in this mode (the SDK rejects
-  them); the video is fetched with `files.download`.
+* `"gemini"`: the Gemini Developer API with an AI Studio key (GEMINI_API_KEY or GOOGLE_API_KEY).
+  Needs `pip install 'google-genai<3'` (tested with 2.30.0 and 2.34.0: `bash scripts/check_veo_gemini.sh`).
+  google-genai 3.0-3.6 refuses `generate_videos` in this mode before sending anything, with no
+  option to allow it; ttv reports that as a backend error (code "sdk-mode") with this hint.
+  Requests: POST v1beta/models/M:predictLongRunning, GET v1beta/models/M/operations/ID, and the
+  result is a file URI fetched with `files.download` (GET v1beta/files/ID:download?alt=media, key in
+  the x-goog-api-key header, streamed to disk). The Gemini API keeps generated videos for 2 days,
+  so a job resumed later than that cannot be downloaded. Seed and audio options are not sent in
+  this mode (the SDK rejects them). The client is built with vertexai=False, so a
+  GOOGLE_GENAI_USE_VERTEXAI=true in the environment does not send the AI Studio key to Vertex.
 
-Job ids are operation names (`[projects/p/locations/l/]publishers/google/models/M/operations/ID`):
-`operations.get` derives the poll path from the name, so the name alone resumes a job. Veo has no
-cancel call in the SDK: `cancel` raises (code "cancel-unsupported"); the job finishes on its own.
-Cost comes from the price table (Veo reports none). SDK retries are off (`retry_options` unset).
+Job ids are operation names (Vertex: `[projects/p/locations/l/]publishers/google/models/M/operations/ID`;
+Gemini API: `models/M/operations/ID`): `operations.get` derives the poll path from the name, so the
+name alone resumes a job. Veo has no cancel call in the SDK: `cancel` raises (code
+"cancel-unsupported"); the job finishes on its own. Cost comes from the price table (Veo reports
+none). SDK retries are off (`retry_options` unset). The key travels only in request headers; error
+messages are redacted.
 """
 
 from __future__ import annotations
@@ -133,7 +141,10 @@ class VeoBackend(RemoteVideoBackend):
             http = types.HttpOptions(base_url=self.opts.base_url, timeout=int(self.opts.request_timeout_s * 1000))
             o = self.vopts
             if o.api == "gemini":
-                return genai.Client(api_key=self.api_key(), http_options=http)
+                # vertexai=False: GOOGLE_GENAI_USE_VERTEXAI=true in the environment would otherwise send the
+                # AI Studio key to Vertex. v1beta: the version the Gemini API serves Veo on (2.x's default).
+                http.api_version = "v1beta"
+                return genai.Client(vertexai=False, api_key=self.api_key(), http_options=http)
             if o.project:
                 return genai.Client(vertexai=True, project=o.project, location=o.location or "us-central1",
                                     http_options=http)
@@ -147,12 +158,27 @@ class VeoBackend(RemoteVideoBackend):
         if isinstance(exc, gerrors.APIError):
             headers = getattr(getattr(exc, "response", None), "headers", None)
             msg = f"{exc.status or ''} {exc.message or ''}".strip()
-            return classify_http(self.name, int(exc.code or 0), msg, dict(headers) if headers else None, what=what)
+            err = classify_http(self.name, int(exc.code or 0), msg, dict(headers) if headers else None, what=what)
+            if isinstance(err, AuthError):  # the two routes take different credentials
+                o = self.vopts
+                if o.api == "gemini":
+                    err.hint = f"api = \"gemini\" needs a Gemini API (AI Studio) key: {self.key_hint()}"
+                elif o.project:
+                    err.hint = (f"check Application Default Credentials (`gcloud auth application-default login`) "
+                                f"and Vertex AI access in project {o.project}")
+                else:
+                    err.hint = (f"api = \"vertex\" without a project needs a Vertex AI express-mode key "
+                                f"({self.key_hint()}); an AI Studio key needs api = \"gemini\"")
+            return err
         if isinstance(exc, ValueError) and "only supported in" in str(exc):
-            return BackendError(f"veo: {exc}", hint=("google-genai >= 3 runs Veo only on Vertex AI: set api = "
-                                                     "\"vertex\" (express-mode key or project), or pip install "
-                                                     "'google-genai<3' for the Gemini API"),
-                                kind="backend", code="sdk-mode")
+            if "method is only supported" in str(exc):  # google-genai >= 3, api = "gemini"
+                return BackendError(f"veo: {exc}", hint=("google-genai >= 3 runs Veo only on Vertex AI: set api = "
+                                                         "\"vertex\" (express-mode key or project), or pip install "
+                                                         "'google-genai<3' for the Gemini API"),
+                                    kind="backend", code="sdk-mode")
+            # A config field the SDK refuses in this mode (e.g. seed on the Gemini API).
+            return BackendError(f"veo: {exc}", hint="drop that option, or use api = \"vertex\"", kind="backend",
+                                code="sdk-option")
         name = type(exc).__name__.lower()
         if "timeout" in name or "connect" in name or "transport" in name:
             return network_error(self.name, exc, what=what)
@@ -256,17 +282,20 @@ class VeoBackend(RemoteVideoBackend):
     def fetch_output(self, state: JobState, dest: Path) -> None:
         video = state.payload
         data = getattr(video, "video_bytes", None)
+        dest.parent.mkdir(parents=True, exist_ok=True)
         if not data and getattr(video, "uri", None):
             if self.vopts.api != "gemini":
                 raise DownloadError("veo: the result is a storage URI; ttv expects inline bytes (no output_gcs_uri)")
+            # Gemini API: GET {base}/v1beta/files/{id}:download?alt=media with the key (the SDK takes the id
+            # from the URI), streamed to `dest`; a cut-off or partial file is caught by the mp4 check.
             try:
-                data = self.client().files.download(file=video)
+                self.client().files.download(file=video, destination=str(dest))
             except Exception as exc:
                 err = self.translate(exc, "download")
                 raise DownloadError(err.message, expired=err.code in ("403", "404")) from None
+            return
         if not data:
             raise DownloadError("veo: the finished operation holds no video bytes")
-        dest.parent.mkdir(parents=True, exist_ok=True)
         with open(dest, "wb") as f:
             f.write(data)
 
