@@ -1,7 +1,8 @@
 """`--executor ray` on a local Ray instance (CPU only) with the tiny Wan pipelines: a project rendered end to
 end through `ttv render --executor ray` (one actor per GPU) and `ttv chain --executor ray` (one actor), loads
 per actor, progress forwarding, BackendErrors crossing the process boundary intact, stopping a running
-segment, a quiet terminal, and the `ray` extra being optional."""
+segment, GPUs handed over between backends (a fallback), a quiet terminal, and the `ray` extra being
+optional."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -20,6 +22,7 @@ from ray_support import FAKE_GPUS, RecordingCtx
 from ttv.backends import registry
 from ttv.backends.base import VideoBackend, VideoRequest
 from ttv.backends.ray_executor import (
+    ACTOR_TIMEOUT_ENV,
     AUTH_MODE_ENV,
     RayVideoBackend,
     actor_options,
@@ -274,6 +277,52 @@ def test_stop_during_a_segment_cancels_the_remote_task(ray_session: Any, wan_t2v
         assert not [e for e in ctx2.events if e[0] == "model.loaded"]
     finally:
         backend.close()
+
+
+def wait_for_gpus(ray: Any, count: int) -> float:
+    deadline = time.monotonic() + 15
+    while ray.available_resources().get("GPU", 0) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return float(ray.available_resources().get("GPU", 0))
+
+
+def test_fallback_backend_gets_the_gpus_the_first_backends_actors_hold(ray_session: Any, wan_t2v_model: Path,
+                                                                       tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two Ray backends of one run on the same GPUs (a fallback chain of local models): the second one starts
+    its actors at once, not after TTV_RAY_ACTOR_TIMEOUT (300 s) spent waiting for GPUs that the first one's
+    actors hold. Idle actors are killed at once, a busy one hands over its GPU when its segment ends; the
+    first backend gets an actor again (taking an idle GPU back) when next used."""
+    monkeypatch.setenv(ACTOR_TIMEOUT_ENV, "90")  # the test fails with RAY_ACTORS_PENDING instead of hanging
+    wait_for_gpus(ray_session, FAKE_GPUS)
+    first = RayVideoBackend.wrap(wan(wan_t2v_model, steps=300), {"model": str(wan_t2v_model), "steps": 300},
+                                 address=None)
+    second = RayVideoBackend.wrap(wan(wan_t2v_model, steps=2), {"model": str(wan_t2v_model), "steps": 2},
+                                  address=None)
+    try:
+        busy, idle = first.worker_backends()  # both GPUs
+        assert isinstance(busy, RayVideoBackend) and isinstance(idle, RayVideoBackend)
+        done: dict[str, Any] = {}
+        thread = threading.Thread(target=lambda: done.update(
+            result=busy.generate(request(), tmp_path / "busy.mp4", RecordingCtx())))
+        thread.start()
+        while not busy._gate.locked():
+            time.sleep(0.01)
+        workers = second.worker_backends()  # kills `idle`, waits for `busy` to finish its segment
+        thread.join(timeout=120)
+        assert done["result"].info["ray_loads"] == 1 and decode(tmp_path / "busy.mp4") == (9, 64, 48)
+        assert len(workers) == FAKE_GPUS and busy._released and idle._released
+        result = workers[0].generate(request(), tmp_path / "second.mp4", RecordingCtx())
+        assert result.info["ray_loads"] == 1 and decode(tmp_path / "second.mp4") == (9, 64, 48)
+        # the first backend again: a new actor for `idle`, on the GPU of an idle actor of the second backend
+        ctx = RecordingCtx()
+        result = idle.generate(request(seed=5), tmp_path / "again.mp4", ctx)
+        assert result.info["ray_loads"] == 1 and not idle._released and len(ctx.steps()) == 300
+        assert sum(w._released for w in workers if isinstance(w, RayVideoBackend)) == 1  # only as many as needed
+    finally:
+        first.close()
+        second.close()
+    assert wait_for_gpus(ray_session, FAKE_GPUS) == FAKE_GPUS  # close() killed the new actors too
 
 
 def test_cli_starts_its_own_ray_with_one_cpu_actor(small_project: Any, cli: Any, wan_flf_model: Path) -> None:

@@ -18,6 +18,12 @@
   the actor arrives as the same `BackendError` (kind, code, hint), unwrapped from `RayTaskError`;
 * in `close()` kills its actors, and shuts Ray down only when it started it.
 
+GPU handover between the Ray backends of one run (a fallback chain of two local backends on the same GPUs):
+a backend starting actors when too few GPUs are free first kills the *idle* actors of the others (their
+proxies start a new actor, the same way, when next used), and an actor busy with a segment hands its GPUs
+over when that segment ends if another backend is waiting for GPUs. Without this the fallback waited
+TTV_RAY_ACTOR_TIMEOUT (300 s) for GPUs that the failed backend's idle actors held, then failed too.
+
 `ray` is imported inside functions only: `ttv --help` and the local executor never pay for it.
 """
 
@@ -34,6 +40,8 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
+from collections import Counter
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -58,7 +66,15 @@ ACTOR_TIMEOUT_ENV = "TTV_RAY_ACTOR_TIMEOUT"  # seconds to wait for actors to sta
 AUTH_MODE_ENV = "RAY_AUTH_MODE"
 CONTROL = "control"  # actor concurrency group of poll/stop/stats: answered while a segment renders
 _IMAGE_FIELDS = ("first_image", "last_image")
+# The main instances holding actors in this process, and how many GPU actors each is waiting to start.
+_OWNERS: weakref.WeakSet[RayVideoBackend] = weakref.WeakSet()
+_WAITING: Counter[int] = Counter()
+_OWNERS_LOCK = threading.Lock()
 _NOT_SHIPPED = {*_IMAGE_FIELDS, "options"}
+
+
+def _actor_timeout() -> float:
+    return float(os.environ.get(ACTOR_TIMEOUT_ENV, "300"))
 
 
 def ray_missing() -> bool:
@@ -342,6 +358,10 @@ class RayVideoBackend(VideoBackend):
         self._actors: list[Any] = []
         self._started_ray = False
         self._lock = threading.Lock()
+        # proxies: held while a segment renders; `_released` once the actor was killed to free its GPUs
+        self._gate = threading.Lock()
+        self._released = False
+        self._resources: dict[str, Any] = {}
 
     @classmethod
     def wrap(cls, inner: VideoBackend, raw_options: dict[str, Any], *, address: str | None,
@@ -402,19 +422,18 @@ class RayVideoBackend(VideoBackend):
             quiet_local_ray_auth()
         ray = _import_ray(self.name)
         self._start_ray(ray)
-        timeout = float(os.environ.get(ACTOR_TIMEOUT_ENV, "300"))
+        timeout = _actor_timeout()
         plan: list[int] = []
         try:
             per_worker = int(self.raw_options.get("gpus_per_worker", 1) or 1)
             plan = plan_actors(_node_gpus(ray), per_worker, self.max_workers)
-            actor_cls = _actor_class()
-            entry = entry_point(type(self.inner))
-            options = actor_options(self.raw_options)
-            for i, gpus in enumerate(plan):
-                resources: dict[str, Any] = {"num_gpus": gpus, "num_cpus": 0} if gpus else {"num_cpus": 1}
-                self._actors.append(actor_cls.options(**resources).remote(entry, options, i))
-            infos = ray.get([a.ready.options(concurrency_group=CONTROL).remote() for a in self._actors],
-                            timeout=timeout)
+            short = self._make_room(ray, sum(plan))
+            resources = [_resources(gpus) for gpus in plan]
+            for i, res in enumerate(resources):
+                self._actors.append(self._new_actor(res, i))
+            with self._waiting(short):
+                infos = ray.get([a.ready.options(concurrency_group=CONTROL).remote() for a in self._actors],
+                                timeout=timeout)
         except TtvError:
             self.close()  # kills what started, and a Ray started here
             raise
@@ -424,8 +443,87 @@ class RayVideoBackend(VideoBackend):
         for i, (handle, info) in enumerate(zip(self._actors, infos, strict=True)):
             proxy = type(self)(self.inner, self.raw_options, address=self.address, max_workers=self.max_workers,
                                actor=handle, index=i, owner=self)
-            proxy.actor_info = dict(info)
+            proxy.actor_info, proxy._resources = dict(info), resources[i]
             self._proxies.append(proxy)
+        with _OWNERS_LOCK:
+            _OWNERS.add(self)
+
+    def _new_actor(self, resources: dict[str, Any], index: int) -> Any:
+        return _actor_class().options(**resources).remote(entry_point(type(self.inner)),
+                                                          actor_options(self.raw_options), index)
+
+    # -- GPU handover between the Ray backends of this process ------------------------------------
+    @contextlib.contextmanager
+    def _waiting(self, short: bool) -> Any:
+        """While actors start: when the GPUs were `short`, marks this backend as waiting for GPUs, so that busy
+        actors of the other backends hand theirs over when their segment ends."""
+        if not short:
+            yield
+            return
+        with _OWNERS_LOCK:
+            _WAITING[id(self)] += 1
+        try:
+            yield
+        finally:
+            with _OWNERS_LOCK:
+                _WAITING[id(self)] -= 1
+                if _WAITING[id(self)] <= 0:
+                    del _WAITING[id(self)]
+
+    def _make_room(self, ray: Any, gpus: float) -> bool:
+        """When fewer than `gpus` GPUs are free, kill the idle actors of the other Ray backends of this process
+        (e.g. the backend this one is the fallback of): they start again when next used. True when GPUs are
+        still short then (busy actors, or someone else's work, hold them)."""
+        if not gpus:
+            return False
+        try:
+            free = float(ray.available_resources().get("GPU", 0.0))
+        except Exception:  # noqa: BLE001 - unknown free resources (e.g. Ray Client): leave the others alone
+            return False
+        with _OWNERS_LOCK:
+            others = [o for o in _OWNERS if o is not self]
+        for proxy in [p for other in others for p in list(other._proxies)]:
+            if free >= gpus:
+                break
+            if proxy._released or not proxy._gate.acquire(blocking=False):
+                continue  # a busy one hands its GPUs over when its segment ends
+            try:
+                proxy._release(ray)
+                free += float(proxy._resources.get("num_gpus", 0) or 0)
+            finally:
+                proxy._gate.release()
+        return free < gpus
+
+    def _release(self, ray: Any) -> None:
+        """(A proxy, holding `_gate`.) Kill the actor to free its GPUs; `generate` starts a new one when needed."""
+        if self._released or self.actor is None:
+            return
+        with contextlib.suppress(Exception):
+            ray.kill(self.actor, no_restart=True)
+        self._released = True
+
+    def _others_waiting(self) -> bool:
+        with _OWNERS_LOCK:
+            return any(key != id(self) and count > 0 for key, count in _WAITING.items())
+
+    def _respawn(self, ray: Any, proxy: RayVideoBackend) -> None:
+        """A new actor for a released proxy, with the resources its first one had."""
+        timeout = _actor_timeout()
+        gpus = float(proxy._resources.get("num_gpus", 0) or 0)
+        short = self._make_room(ray, gpus)
+        handle = self._new_actor(proxy._resources, proxy.index)
+        try:
+            with self._waiting(short):
+                info = ray.get(handle.ready.options(concurrency_group=CONTROL).remote(), timeout=timeout)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                ray.kill(handle, no_restart=True)
+            if isinstance(exc, TtvError) or not isinstance(exc, Exception):
+                raise
+            raise self._startup_error(ray, exc, [int(gpus)], timeout) from exc
+        if proxy.index < len(self._actors):
+            self._actors[proxy.index] = handle  # close() kills this one
+        proxy.actor, proxy.actor_info, proxy._released = handle, dict(info), False
 
     def _startup_error(self, ray: Any, exc: BaseException, plan: list[int], timeout: float) -> BackendError:
         cause = _cause(ray, exc)
@@ -444,6 +542,8 @@ class RayVideoBackend(VideoBackend):
     def close(self) -> None:
         if self.actor is not None:
             return  # proxies: the main instance owns the actors
+        with _OWNERS_LOCK:
+            _OWNERS.discard(self)
         ray_mod = None if ray_missing() else importlib.import_module("ray")
         actors, self._actors, self._proxies = self._actors, [], []
         if ray_mod is not None and ray_mod.is_initialized():
@@ -463,6 +563,17 @@ class RayVideoBackend(VideoBackend):
             with self._lock:
                 return proxy.generate(request, output, ctx)
         ray = _import_ray(self.name)
+        with self._gate:
+            if self._released:
+                assert self.owner is not None
+                self.owner._respawn(ray, self)
+            try:
+                return self._render(ray, request, output, ctx)
+            finally:
+                if self.owner is not None and self.owner._others_waiting():
+                    self._release(ray)  # another backend waits for GPUs: hand this actor's over
+
+    def _render(self, ray: Any, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
         fields = {f.name: getattr(request, f.name) for f in dataclasses.fields(request) if f.name not in _NOT_SHIPPED}
         images: dict[str, tuple[str, bytes]] = {}
         for key in _IMAGE_FIELDS:
@@ -533,6 +644,10 @@ class RayVideoBackend(VideoBackend):
             raise BackendError(f"{self.name}: the Ray actor on {node} died: {exc}",
                                hint="see the Ray logs on that node (/tmp/ray/session_latest/logs); "
                                     "host memory is a common cause", kind="backend", code="RAY_ACTOR_DIED") from exc
+
+
+def _resources(gpus: int) -> dict[str, Any]:
+    return {"num_gpus": gpus, "num_cpus": 0} if gpus else {"num_cpus": 1}
 
 
 def _cause(ray: Any, exc: BaseException) -> BaseException | None:
