@@ -182,3 +182,36 @@ def test_diffusers_keyframes(sd_model: Path, tmp_path: Path, pipeline_loads: lis
         assert result.info["size"] == [wd, ht]
     assert len(pipeline_loads) == 1  # AutoPipelineForText2Image resolves, then loads once
     assert ctx.steps() == [(1, 2), (2, 2)] * 2
+
+
+def test_ltx_views_keep_the_loaded_dtype(ltx_model: Path, keyframes: list[Path], tmp_path: Path) -> None:
+    """`from_pipe` casts the shared modules to float32 unless told the dtype: an image-to-video view of a
+    bf16 LTX would double the transformer and text encoder in memory (and break a bf16 VAE's input)."""
+    import torch
+
+    w = worker("ltx", {"model": str(ltx_model), "steps": 1, "dtype": "bfloat16"})
+    base = VideoRequest(segment_id="s0", prompt="a cat", duration=0.36, width=64, height=64, fps=25, seed=1)
+    w.generate(base, tmp_path / "t.mp4", RecordingCtx())
+    i2v = VideoRequest(segment_id="s1", prompt="a cat", duration=0.36, width=64, height=64, fps=25, seed=1,
+                       first_image=keyframes[0])
+    w.generate(i2v, tmp_path / "i.mp4", RecordingCtx())
+    pipe = w.pipeline()  # type: ignore[attr-defined]
+    views = list(w._views.values())  # type: ignore[attr-defined]
+    assert views, "the i2v segment went through a from_pipe view"
+    for p in (pipe, *views):
+        assert {p.transformer.dtype, p.text_encoder.dtype, p.vae.dtype} == {torch.bfloat16}
+    assert decode(tmp_path / "i.mp4")[0] == 9
+
+
+def test_wan_i2v_keeps_the_clip_image_encoder_and_vae_in_float32(wan_i2v_model: Path, keyframes: list[Path],
+                                                                  tmp_path: Path) -> None:
+    import torch
+
+    w = worker("wan", {"model": str(wan_i2v_model), "steps": 1, "dtype": "bfloat16"})
+    r = VideoRequest(segment_id="s0", prompt="a cat", duration=0.3, width=32, height=32, fps=16, seed=1,
+                     first_image=keyframes[0])
+    result = w.generate(r, tmp_path / "i.mp4", RecordingCtx())
+    pipe = w.pipeline()  # type: ignore[attr-defined]
+    assert pipe.transformer.dtype == torch.bfloat16
+    assert pipe.image_encoder.dtype == torch.float32 and pipe.vae.dtype == torch.float32
+    assert result.info["mode"] == "i2v" and decode(tmp_path / "i.mp4")[:3] == (5, 32, 32)

@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -82,7 +83,8 @@ class LocalOptions(Options):
     compile: CompileMode = Field("none", description="torch.compile: none | regional (repeated blocks) | full")
     gpus: list[int] | None = Field(None, description="GPU indices to use (as torch sees them after "
                                    "CUDA_VISIBLE_DEVICES); default: all visible GPUs")
-    gpus_per_worker: int = Field(1, ge=1, le=16, description=">1 splits one pipeline over a group of GPUs")
+    gpus_per_worker: int = Field(1, ge=1, le=16, description=">1 spreads one pipeline's components over a "
+                                 "group of GPUs (device_map=balanced; each component stays whole)")
     frames: int | None = Field(None, ge=1, description="exact frame count (must satisfy the model's rule)")
     fps: int | None = Field(None, ge=1, le=120, description="render fps (default: the model's native fps)")
     max_frames: int | None = Field(None, ge=1, description="longest clip allowed (default: the trained length)")
@@ -277,7 +279,10 @@ def torch_dtype(name: DTypeName, device: str) -> Any:
     import torch
 
     if name == "auto":
-        return torch.float32 if device == "cpu" else torch.bfloat16
+        if device == "cpu":
+            return torch.float32
+        # bf16 needs Ampere or newer; a T4 or V100 gets float16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[name]
 
 
@@ -314,6 +319,8 @@ def apply_memory_options(pipe: Any, opts: LocalOptions, device: str, gpu_group: 
     if opts.vae_slicing and hasattr(getattr(pipe, "vae", None), "enable_slicing"):
         pipe.vae.enable_slicing()
     if opts.attention:
+        if opts.attention.endswith("_hub"):
+            notes.append(f"attention {opts.attention} fetches its kernel from the Hugging Face Hub on first use")
         for name in ("transformer", "transformer_2", "unet"):
             module = getattr(pipe, name, None)
             if module is not None and hasattr(module, "set_attention_backend"):
@@ -350,15 +357,21 @@ def apply_memory_options(pipe: Any, opts: LocalOptions, device: str, gpu_group: 
                     else:
                         apply_group_offloading(comp, **kwargs)
     if opts.compile != "none":
+        # Offload hooks on the compiled blocks (group, sequential) are compiler-disabled functions, which a
+        # full graph may not contain: compile them with graph breaks there.
+        fullgraph = opts.offload not in ("group", "sequential") or multi
         for name in ("transformer", "transformer_2", "unet"):
             module = getattr(pipe, name, None)
             if module is None:
                 continue
-            if opts.compile == "regional" and hasattr(module, "compile_repeated_blocks"):
-                module.compile_repeated_blocks(fullgraph=True)
+            if opts.compile == "regional" and getattr(module, "_repeated_blocks", None):
+                module.compile_repeated_blocks(fullgraph=fullgraph)
             else:
+                if opts.compile == "regional":
+                    notes.append(f"{name} declares no repeated blocks: compiled whole")
                 module.compile()
-        notes.append(f"torch.compile ({opts.compile}); the first segment includes compile time")
+        notes.append(f"torch.compile ({opts.compile}{'' if fullgraph else ', graph breaks at offload hooks'}); "
+                     "the first segment includes compile time")
     if hasattr(pipe, "set_progress_bar_config"):
         pipe.set_progress_bar_config(disable=True)
     return notes
@@ -424,6 +437,9 @@ def classify_errors(backend: str, opts: LocalOptions, what: str, size: tuple[int
         if getattr(exc, "_ttv_from_context", False):
             raise  # raised by the runner's context (e.g. Ctrl-C through ctx.progress): not a pipeline failure
         if is_oom(exc):
+            # The traceback's frames hold the failed call's activations: drop them, or the memory stays
+            # allocated and the worker's next segment runs out of memory too.
+            traceback.clear_frames(exc.__traceback__)
             free_gpu_memory()
             w, h, n = size
             raise BackendError(f"{backend}: CUDA out of memory while {what} ({w}x{h}, {n} frames)",
@@ -647,11 +663,11 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     OptionsModel: ClassVar[type[Options]] = LocalOptions
     family: ClassVar[str] = ""
     default_model: ClassVar[str] = ""
-    native_fps: ClassVar[int] = 24
+    native_fps: int = 24
     frame_multiple: ClassVar[int] = 4  # frames = multiple*k + 1
     min_frames: ClassVar[int] = 5
-    trained_frames: ClassVar[int] = 81
-    size_multiple: ClassVar[int] = 16
+    trained_frames: int = 81
+    size_multiple: int = 16
     default_steps: ClassVar[int] = 50
     default_guidance: ClassVar[float] = 5.0
 
@@ -671,6 +687,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         self._workers: list[LocalVideoBackend] = []
         self.load_count = 0
         self.load_seconds: float | None = None
+        self.load_dtype: Any = None  # torch dtype the pipeline was loaded in (views must keep it)
         self._load_notes: list[str] = []
 
     # -- options ------------------------------------------------------------------------------
@@ -824,12 +841,14 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
             dtype = torch_dtype(self.opts.dtype, device)
             device_map: dict[str, Any] = {}
             if len(self.gpu_group) > 1:
+                # leave ~10% of each card for activations and the VAE decode
                 device_map = {"device_map": "balanced",
-                              "max_memory": {g: _gpu_total_memory(g) for g in self.gpu_group}}
+                              "max_memory": {g: int(_gpu_total_memory(g) * 0.9) for g in self.gpu_group}}
             with classify_errors(self.name, self.opts, "loading the model", (0, 0, 0)):
                 pipe = self._load_pipeline(device, dtype, device_map)
                 self._load_notes = apply_memory_options(pipe, self.opts, device, self.gpu_group)
             self.load_seconds = time.monotonic() - t0
+            self.load_dtype = dtype
             self.load_count += 1
             self._pipe = pipe
             if ctx is not None:
@@ -841,6 +860,10 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     def pipeline_kwargs(self, pipe: Any, plan: RenderPlan, req: VideoRequest) -> tuple[Any, dict[str, Any]]:
         """(callable pipeline, kwargs) for this segment; subclasses add mode-specific arguments."""
         raise NotImplementedError
+
+    def generator_device(self, call: Any) -> str:
+        """Where the seeded generator lives: the CPU, so a seed gives the same video on any GPU."""
+        return "cpu"
 
     def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> Any:
 
@@ -863,20 +886,22 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         negative = request.negative_prompt or self.opts.negative_prompt or ""
         kwargs.update(prompt=request.prompt, negative_prompt=negative, height=plan.height, width=plan.width,
                       num_inference_steps=plan.steps, guidance_scale=plan.guidance,
-                      generator=torch.Generator(device="cpu").manual_seed(int(request.seed)),
+                      generator=torch.Generator(device=self.generator_device(call)).manual_seed(int(request.seed)),
                       output_type="np", callback_on_step_end=progress,
                       callback_on_step_end_tensor_inputs=["latents"])
         on_gpu = bool(self.device and self.device.startswith("cuda")) and torch.cuda.is_available()
+        gpus = [f"cuda:{g}" for g in self.gpu_group] or [str(self.device)]
         if on_gpu:
-            torch.cuda.reset_peak_memory_stats(self.device)
+            for gpu in gpus:
+                torch.cuda.reset_peak_memory_stats(gpu)
         t0 = time.monotonic()
         with classify_errors(self.name, self.opts, f"rendering segment {request.segment_id}",
                              (plan.width, plan.height, plan.frames)), torch.inference_mode():
             result = call(**kwargs)
         frames = frames_to_uint8(result.frames)
         gen_seconds = time.monotonic() - t0
-        if on_gpu:
-            plan.extra["peak_gpu_gb"] = round(torch.cuda.max_memory_allocated(self.device) / 2**30, 2)
+        if on_gpu:  # the busiest card of the worker's group
+            plan.extra["peak_gpu_gb"] = round(max(torch.cuda.max_memory_allocated(g) for g in gpus) / 2**30, 2)
         try:
             write_mp4(frames, output, plan.fps, self.opts.crf)
         except Exception:

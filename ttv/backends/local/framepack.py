@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ttv.backends.base import Availability, Options, VideoRequest
+from ttv.backends.base import Availability, Options, VideoBackend, VideoRequest
 from ttv.backends.local.common import (
     LocalOptions,
     LocalVideoBackend,
@@ -31,6 +31,7 @@ from ttv.backends.local.common import (
     model_availability,
     transformers_dtype_kwarg,
 )
+from ttv.core.errors import ConfigError
 
 
 class FramePackOptions(LocalOptions):
@@ -48,9 +49,9 @@ class FramePackBackend(LocalVideoBackend):
     OptionsModel: ClassVar[type[Options]] = FramePackOptions
     family: ClassVar[str] = "framepack"
     default_model: ClassVar[str] = "hunyuanvideo-community/HunyuanVideo"
-    native_fps: ClassVar[int] = 30
-    trained_frames: ClassVar[int] = 1801  # 60 s at 30 fps; FramePack's context does not grow with length
-    size_multiple: ClassVar[int] = 16
+    native_fps: int = 30
+    trained_frames: int = 1801  # 60 s at 30 fps; FramePack's context does not grow with length
+    size_multiple: int = 16
     default_steps: ClassVar[int] = 25
     default_guidance: ClassVar[float] = 9.0  # distilled guidance, as in the diffusers example
 
@@ -79,6 +80,14 @@ class FramePackBackend(LocalVideoBackend):
 
     def is_available(self) -> Availability:
         return model_availability(self.name, [self.model_id(), self.fopts.transformer, self.fopts.image_encoder])
+
+    def worker_backends(self) -> list[VideoBackend]:
+        if self.opts.gpus_per_worker > 1:
+            # The transformer and image encoder are built here and handed to the pipeline, and diffusers
+            # dispatches only the components it loads itself over a device_map: they would stay on the CPU.
+            raise ConfigError("framepack: gpus_per_worker > 1 is not supported (one GPU per worker)",
+                              hint='set gpus_per_worker = 1; on a small card use offload = "group" or "model"')
+        return super().worker_backends()
 
     def sections(self, plan: RenderPlan) -> int:
         return max(1, (plan.frames - 1) // (4 * self.fopts.latent_window_size))

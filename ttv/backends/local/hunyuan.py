@@ -39,11 +39,11 @@ class HunyuanBackend(LocalVideoBackend):
     OptionsModel: ClassVar[type[Options]] = HunyuanOptions
     family: ClassVar[str] = "hunyuan"
     default_model: ClassVar[str] = "hunyuanvideo-community/HunyuanVideo"
-    native_fps: ClassVar[int] = 24
+    native_fps: int = 24
     frame_multiple: ClassVar[int] = 4
     min_frames: ClassVar[int] = 5
-    trained_frames: ClassVar[int] = 129
-    size_multiple: ClassVar[int] = 16
+    trained_frames: int = 129
+    size_multiple: int = 16
     default_steps: ClassVar[int] = 50
     default_guidance: ClassVar[float] = 6.0
 

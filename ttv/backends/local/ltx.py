@@ -45,11 +45,11 @@ class LTXBackend(LocalVideoBackend):
     OptionsModel: ClassVar[type[Options]] = LTXOptions
     family: ClassVar[str] = "ltx"
     default_model: ClassVar[str] = "Lightricks/LTX-Video"
-    native_fps: ClassVar[int] = 25
+    native_fps: int = 25
     frame_multiple: ClassVar[int] = 8
     min_frames: ClassVar[int] = 9
-    trained_frames: ClassVar[int] = 257
-    size_multiple: ClassVar[int] = 32
+    trained_frames: int = 257
+    size_multiple: int = 32
     default_steps: ClassVar[int] = 50
     default_guidance: ClassVar[float] = 3.0
 
@@ -87,8 +87,11 @@ class LTXBackend(LocalVideoBackend):
             return pipe
         if class_name not in self._views:
             cls = diffusers_class(class_name)
-            self._views[class_name] = attach_view(cls.from_pipe(pipe), self.opts, self.device or "cpu",
-                                                  self.gpu_group)
+            # from_pipe casts every module it can reach to its dtype argument (float32 when not given),
+            # in place, so the base pipeline too: pass the dtype the weights were loaded in.
+            dtype = self.load_dtype if self.load_dtype is not None else pipe.dtype
+            self._views[class_name] = attach_view(cls.from_pipe(pipe, **dtype_kwarg(dtype)), self.opts,
+                                                  self.device or "cpu", self.gpu_group)
         return self._views[class_name]
 
     def pipeline_kwargs(self, pipe: Any, plan: RenderPlan, req: VideoRequest) -> tuple[Any, dict[str, Any]]:
@@ -113,6 +116,14 @@ class LTXBackend(LocalVideoBackend):
             return self.view(pipe, LTX_CONDITION), kwargs
         kwargs["image"] = first
         return self.view(pipe, "LTXImageToVideoPipeline"), kwargs
+
+    def generator_device(self, call: Any) -> str:
+        # LTXImageToVideoPipeline draws its decode noise with torch.randn(generator=, device=execution device)
+        # when the VAE is timestep-conditioned (0.9.1+), which rejects a CPU generator on a GPU.
+        if type(call).__name__ == "LTXImageToVideoPipeline" and getattr(
+                getattr(getattr(call, "vae", None), "config", None), "timestep_conditioning", False):
+            return str(call._execution_device)
+        return super().generator_device(call)
 
     def close(self) -> None:
         self._views = {}

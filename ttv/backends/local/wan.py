@@ -2,7 +2,7 @@
 (`WanImageToVideoPipeline(image=, last_image=)`).
 
 Rules: frame counts are 4k+1 (81 = 5 s at 16 fps is the trained length), width and height multiples of 16,
-16 fps native. Which modes a model has is read from its model_index.json (local folder or HF cache):
+16 fps native; Wan2.2 TI2V-5B: 121 frames at 24 fps, sizes in multiples of 32. Which modes a model has is read from its model_index.json (local folder or HF cache):
 `WanPipeline` -> t2v; `WanImageToVideoPipeline` -> i2v, plus flf2v when the transformer was trained with
 two image embeddings (`pos_embed_seq_len`, Wan2.1 FLF2V) or the model has no CLIP encoder (Wan 2.2 I2V,
 where diffusers `last_image` is the community route).
@@ -28,6 +28,7 @@ from ttv.backends.local.common import (
     load_image,
     pipeline_class_name,
     read_model_json,
+    transformers_dtype_kwarg,
 )
 
 WAN_T2V = "WanPipeline"
@@ -48,13 +49,21 @@ class WanBackend(LocalVideoBackend):
     OptionsModel: ClassVar[type[Options]] = WanOptions
     family: ClassVar[str] = "wan"
     default_model: ClassVar[str] = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
-    native_fps: ClassVar[int] = 16
+    native_fps: int = 16
     frame_multiple: ClassVar[int] = 4
     min_frames: ClassVar[int] = 5
-    trained_frames: ClassVar[int] = 81
-    size_multiple: ClassVar[int] = 16
+    trained_frames: int = 81
+    size_multiple: int = 16
     default_steps: ClassVar[int] = 50
     default_guidance: ClassVar[float] = 5.0
+
+    def __init__(self, options: Options | None = None, *, device: str | None = None,
+                 gpu_group: list[int] | None = None) -> None:
+        super().__init__(options, device=device, gpu_group=gpu_group)
+        if self.variant() == "5b":
+            # Wan2.2 TI2V-5B: 121 frames at 24 fps, and its 16x16 VAE with patch 2 needs sizes in multiples
+            # of 32 (diffusers silently rounds 720 down to 704, which would make the record wrong).
+            self.native_fps, self.trained_frames, self.size_multiple = 24, 121, 32
 
     @property
     def wopts(self) -> WanOptions:
@@ -123,7 +132,23 @@ class WanBackend(LocalVideoBackend):
         if self.wopts.vae_fp32 and dtype != torch.float32 and not device_map:
             extra["vae"] = load_component(diffusers_class("AutoencoderKLWan"), self.name, self.model_id(),
                                           subfolder="vae", **dtype_kwarg(torch.float32))
+            encoder = self.image_encoder_class()
+            if encoder is not None:  # the Wan authors run the CLIP image encoder in float32 too
+                extra["image_encoder"] = load_component(encoder, self.name, self.model_id(),
+                                                        subfolder="image_encoder",
+                                                        **transformers_dtype_kwarg(torch.float32))
         return load_component(cls, self.name, self.model_id(), **dtype_kwarg(dtype), **device_map, **extra)
+
+    def image_encoder_class(self) -> Any:
+        """The transformers class of the model's CLIP image encoder (Wan2.1 I2V/FLF2V), None when it has none."""
+        if self.pipeline_name() != WAN_I2V:
+            return None
+        entry = (read_model_json(self.model_id()) or {}).get("image_encoder")
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == "transformers" and entry[1]):
+            return None
+        import transformers
+
+        return getattr(transformers, str(entry[1]), None)
 
     def pipeline_kwargs(self, pipe: Any, plan: RenderPlan, req: VideoRequest) -> tuple[Any, dict[str, Any]]:
         kwargs: dict[str, Any] = {"num_frames": plan.frames}
