@@ -58,3 +58,33 @@ def test_two_segment_project_through_the_runner(mode: str, small_project: Any, c
             with Image.open(root / "keyframes" / f"k{k:03d}.png") as im:
                 assert im.size == (160, 96)
         assert load_toml(root / "keyframes" / "k000.toml")["status"] == "done"
+
+
+def test_sequential_items_reuse_one_warm_worker() -> None:
+    """Chain mode on a 2-GPU machine: one segment at a time must keep going to the worker that already
+    loaded the model (a first-in-first-out pool alternated GPUs and loaded the model on both)."""
+    from ttv.core.runner import BackendPool, StopFlag
+
+    class Worker:
+        def __init__(self, gpu: int) -> None:
+            self.gpu = gpu
+
+        def concurrency(self) -> int:
+            return 1
+
+    class Main:
+        def __init__(self) -> None:
+            self.workers = [Worker(0), Worker(1)]
+
+        def worker_backends(self) -> list[Worker]:
+            return self.workers
+
+    pool = BackendPool(lambda name: Main())  # type: ignore[arg-type,return-value]
+    stop = StopFlag()
+    used = []
+    for _ in range(4):
+        with pool.acquire("wan", stop) as w:
+            used.append(w.gpu)
+    assert used == [0, 0, 0, 0]
+    with pool.acquire("wan", stop) as a, pool.acquire("wan", stop) as b:  # two at once: both GPUs
+        assert {a.gpu, b.gpu} == {0, 1}

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from queue import Queue
+from queue import LifoQueue
 from typing import Any
 
 from ttv.backends.base import Backend, GenerateResult
@@ -119,7 +119,10 @@ class BackendPool:
 
     def __init__(self, create: Callable[[str], Backend]) -> None:
         self._create = create
-        self._queues: dict[str, Queue[Backend]] = {}
+        # Last in, first out: the worker that just finished takes the next item, so a sequential run
+        # (chain mode, or fewer items than GPUs) keeps using one warm worker instead of loading the
+        # model on every GPU in turn.
+        self._queues: dict[str, LifoQueue[Backend]] = {}
         self._instances: dict[str, list[Backend]] = {}
         self._warmed: set[str] = set()
         self.reported_unusable: set[str] = set()
@@ -135,8 +138,8 @@ class BackendPool:
             return
         main = self._create(name)
         workers = main.worker_backends() if hasattr(main, "worker_backends") else [main]
-        q: Queue[Backend] = Queue()
-        for w in workers:
+        q: LifoQueue[Backend] = LifoQueue()
+        for w in reversed(workers):  # the first worker on top
             slots = w.concurrency() if hasattr(w, "concurrency") else 1
             for _ in range(max(1, slots)):
                 q.put(w)
