@@ -3,7 +3,7 @@
 # google-genai >= 3 refuses video generation in that mode, so the project venv (3.x) skips those tests;
 # this builds a throwaway venv with 'google-genai<3' (core ttv deps + pytest, no torch, no other extras)
 # and runs tests/remote/test_veo.py there against the loopback fake (no network past the pip install).
-# Not part of CI (.ci/run).
+# scripts/test.sh (and so CI) runs it before the main suite.
 #
 # Usage: bash scripts/check_veo_gemini.sh [PYTEST ARGS...]
 #   TTV_GENAI2_VENV  venv folder (default: ${TMPDIR:-/tmp}/ttv-genai2; reused while pyproject.toml is unchanged)
