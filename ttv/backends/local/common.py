@@ -359,7 +359,7 @@ def apply_memory_options(pipe: Any, opts: LocalOptions, device: str, gpu_group: 
     if opts.compile != "none":
         # Offload hooks on the compiled blocks (group, sequential) are compiler-disabled functions, which a
         # full graph may not contain: compile them with graph breaks there.
-        fullgraph = opts.offload not in ("group", "sequential") or multi
+        fullgraph = not (on_gpu and not multi and opts.offload in ("group", "sequential"))
         for name in ("transformer", "transformer_2", "unet"):
             module = getattr(pipe, name, None)
             if module is None:
