@@ -159,7 +159,12 @@ class FakeProvider(LoopbackServer):
         if m.group(2) == "x":
             return Reply(403, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
                          {"Content-Type": "application/xml"})
-        data = self.videos.get(self.jobs[m.group(1)].duration)
+        return self.video_reply(self.jobs[m.group(1)].duration)
+
+    def video_reply(self, duration: float) -> Reply:
+        """The mp4 of a finished job; the first `truncate` downloads come back cut in half, the next
+        `drop` ones lose the connection a third of the way through."""
+        data = self.videos.get(duration)
         with self.lock:
             self.downloads += 1
             n = self.downloads
@@ -400,15 +405,7 @@ class VeoFake(FakeProvider):
                 return Reply(403, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message":
                                              f"You do not have permission to access the File {file_id} or it may "
                                              "not exist."}})
-            data = self.videos.get(job.duration)
-            with self.lock:
-                self.downloads += 1
-                n = self.downloads
-            if n <= self.truncate:
-                return Reply(200, data[: len(data) // 2], {"Content-Type": "video/mp4"})
-            if n <= self.truncate + self.drop:
-                return Reply(200, data, {"Content-Type": "video/mp4"}, drop_after=len(data) // 3)
-            return Reply(200, data, {"Content-Type": "video/mp4"})
+            return self.video_reply(job.duration)
         if rec.method != "GET":
             return self.not_found(f"no route {rec.method} {rec.path}")
         job = self.jobs.get(rest.rsplit("/", 1)[-1])

@@ -114,7 +114,7 @@ def test_validation(frames, tmp_path: Path) -> None:
         b.validate_inputs(request(frames[0], duration=5))
     with pytest.raises(InputRejected, match="1080P allows 6 s only"):
         MiniMaxBackend(MiniMaxOptions(resolution="1080P")).validate_inputs(request(frames[0], duration=10))
-    with pytest.raises(InputRejected, match="short side >= 300"):
+    with pytest.raises(InputRejected, match="each side >= 300"):
         b.validate_inputs(request(make_png(tmp_path / "tiny.png", 64, 36), duration=6))
     with pytest.raises(InputRejected, match="allowed: 16:9"):
         b.validate_inputs(request(None, duration=6, width=720, height=1280))

@@ -297,21 +297,15 @@ class MiniMaxBackend(RemoteVideoBackend):
     # -- validation and cost ------------------------------------------------------------------------
 
     def check_image(self, info: ImageInfo, role: str) -> None:
-        if self.v2:
-            if info.size > V2_IMAGE_LIMIT:
-                raise InputRejected(f"minimax: the {role} {info.path} is {info.size / 1e6:.0f} MB; the limit is 30 MB")
-            short, long = sorted((info.width, info.height))
-            if short < 256 or long / short > 2.5:
-                raise InputRejected(f"minimax {self.opts.model}: the {role} {info.path} is {info.width}x{info.height}; "
-                                    "MiniMax wants each side >= 256 px and an aspect between 2:5 and 5:2",
-                                    hint="raise width/height in ttv.toml and re-run `ttv keyframes`")
-            return
-        if info.size > 20 * 1024 * 1024:
-            raise InputRejected(f"minimax: the {role} {info.path} is {info.size / 1e6:.0f} MB; the limit is 20 MB")
+        # v2 (H3): 30 MB, every side >= 256 px; v1: 20 MB, short side >= 300 px; both 2:5 to 5:2
+        limit, limit_mb, min_side = (V2_IMAGE_LIMIT, 30, 256) if self.v2 else (20 * 1024 * 1024, 20, 300)
+        if info.size > limit:
+            raise InputRejected(f"minimax: the {role} {info.path} is {info.size / 1e6:.0f} MB; "
+                                f"the limit is {limit_mb} MB")
         short, long = sorted((info.width, info.height))
-        if short < 300 or long / short > 2.5:
-            raise InputRejected(f"minimax: the {role} {info.path} is {info.width}x{info.height}; MiniMax wants the "
-                                "short side >= 300 px and an aspect between 2:5 and 5:2",
+        if short < min_side or long / short > 2.5:
+            raise InputRejected(f"minimax {self.opts.model}: the {role} {info.path} is {info.width}x{info.height}; "
+                                f"MiniMax wants each side >= {min_side} px and an aspect between 2:5 and 5:2",
                                 hint="raise width/height in ttv.toml and re-run `ttv keyframes`")
 
     def validate_inputs(self, request: VideoRequest) -> None:
