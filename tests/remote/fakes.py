@@ -340,6 +340,14 @@ class VeoFake(FakeProvider):
     def not_found(message: str) -> Reply:
         return Reply(404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
 
+    def poll_operation(self, name: str) -> tuple[FakeJob, str] | Reply:
+        """(job, scripted step) of the operation named `name`, advanced one poll; a 404 reply when unknown."""
+        job = self.jobs.get(name.rsplit("/", 1)[-1])
+        if job is None:
+            return self.not_found("operation not found")
+        self.polls += 1
+        return job, job.advance(self.latency)
+
     def route(self, rec: Recorded) -> Reply:
         m = re.fullmatch(r"/(v1beta|v1)/(models/[^/:]+(?::predictLongRunning|/operations/[^/:]+)|files/[^/:]+:download)",
                          rec.path)
@@ -356,11 +364,10 @@ class VeoFake(FakeProvider):
             new = self.new_job(body, float(params.get("durationSeconds", 8)), prefix="op")
             return Reply(200, {"name": f"publishers/google/models/{model}/operations/{new.id}"})
         name = str(body.get("operationName", ""))
-        job = self.jobs.get(name.rsplit("/", 1)[-1])
-        if job is None:
-            return self.not_found("operation not found")
-        self.polls += 1
-        step = job.advance(self.latency)
+        polled = self.poll_operation(name)
+        if isinstance(polled, Reply):
+            return polled
+        job, step = polled
         kind = step.split(":", 1)[0]
         if kind in ("queued", "throttled", "running"):
             return Reply(200, {"name": name, "done": False})
@@ -408,11 +415,10 @@ class VeoFake(FakeProvider):
             return self.video_reply(job.duration)
         if rec.method != "GET":
             return self.not_found(f"no route {rec.method} {rec.path}")
-        job = self.jobs.get(rest.rsplit("/", 1)[-1])
-        if job is None:
-            return self.not_found("operation not found")
-        self.polls += 1
-        step = job.advance(self.latency)
+        polled = self.poll_operation(rest)
+        if isinstance(polled, Reply):
+            return polled
+        job, step = polled
         kind = step.split(":", 1)[0]
         if kind in ("queued", "throttled", "running"):
             return Reply(200, {"name": rest})  # proto3 JSON: `done` is left out while false
