@@ -43,6 +43,7 @@ class PriceRow:
 
 _RW = "runwayml/skills rw-api-reference; litellm price table"
 _LITELLM = "litellm price table (providers.md B2)"
+_GOOGLE_IMAGE = "Google AI for Developers pricing page"
 _FAL = "fal model pages / inference.sh listing (providers.md B3)"
 
 PRICES: tuple[PriceRow, ...] = (
@@ -75,6 +76,11 @@ PRICES: tuple[PriceRow, ...] = (
     PriceRow("veo", "veo-3.0-generate-001", "second", 0.40, None, _LITELLM),
     PriceRow("veo", "veo-3.0-fast-generate-001", "second", 0.10, None, _LITELLM),
     PriceRow("veo", "veo-2.0-generate-001", "second", 0.50, None, _LITELLM),
+    # Google image models (keyframes), per image: 1290 output tokens per 1024px image at $30 per 1M
+    # tokens for 2.5 Flash Image; $0.134 per 1K/2K image for 3 Pro Image. Verify before relying.
+    PriceRow("google", "gemini-2.5-flash-image", "image", 0.039, None, _GOOGLE_IMAGE),
+    PriceRow("google", "gemini-2.5-flash-image-preview", "image", 0.039, None, _GOOGLE_IMAGE),
+    PriceRow("google", "gemini-3-pro-image-preview", "image", 0.134, None, _GOOGLE_IMAGE),
     # fal: billed per output; the price is on each model page.
     PriceRow("fal", "fal-ai/wan/v2.2-a14b/image-to-video", "second", 0.10, None, _FAL,
              note="assumed equal to Wan 2.5 at 720p ($0.10/s); 480p $0.05/s; check the model page"),

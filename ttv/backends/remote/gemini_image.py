@@ -40,25 +40,11 @@ from ttv.core.errors import BackendError, InputRejected
 
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 
-# Fallback per-image prices (USD) for models the shared price table does not list yet.
-# Source: Google AI for Developers pricing page, 2026-11 (1290 output tokens per 1024px image at
-# $30 per 1M tokens for 2.5 Flash Image; $0.134 per 1K/2K image for 3 Pro Image). Verify before relying.
-FALLBACK_IMAGE_PRICES: dict[str, float] = {
-    "gemini-2.5-flash-image": 0.039,
-    "gemini-2.5-flash-image-preview": 0.039,
-    "gemini-3-pro-image-preview": 0.134,
-}
-FALLBACK_PRICE_SOURCE = "Google AI pricing page, 2026-11 (ttv.backends.remote.gemini_image fallback)"
-
-
-def image_price(price_provider: str, model: str, variant: str | None = None,
-                fallback: dict[str, float] | None = None) -> tuple[float | None, str]:
-    """(USD per image, source) from the shared price table / [prices] overrides, else `fallback`."""
+def image_price(price_provider: str, model: str, variant: str | None = None) -> tuple[float | None, str]:
+    """(USD per image, source) from the shared price table / [prices] overrides."""
     row = prices.price_for(price_provider, model, variant=variant)
     if row is not None:
         return row.usd, prices.describe(row) if row.unit == "image" else f"{row.key}: ${row.usd:g}/image ({row.source})"
-    if fallback and model in fallback:
-        return fallback[model], FALLBACK_PRICE_SOURCE
     return None, f"no price known for {price_provider}/{model}; add it under [prices] in ttv.toml"
 
 
@@ -182,7 +168,7 @@ class GeminiImageKeyframes(KeyedBackend, ImageProvider):
                                                          vertexai=o.vertexai))
 
     def estimate_cost(self, request: ImageRequest) -> CostEstimate:
-        usd, source = image_price("google", self.opts.model, fallback=FALLBACK_IMAGE_PRICES)
+        usd, source = image_price("google", self.opts.model)
         return CostEstimate(usd=usd or 0.0, seconds=15.0, source=source)
 
     def generate(self, request: ImageRequest, output: Path, ctx: JobContext) -> GenerateResult:
@@ -227,7 +213,7 @@ class GeminiImageKeyframes(KeyedBackend, ImageProvider):
                                kind="retryable", code="no-image")
         ctx.progress(1.0, status="downloading")
         source = save_fitted(data, output, request.width, request.height, provider=self.name)
-        usd, price_source = image_price("google", o.model, fallback=FALLBACK_IMAGE_PRICES)
+        usd, price_source = image_price("google", o.model)
         info: dict[str, Any] = {"aspect_ratio": ratio, "source_size": f"{source[0]}x{source[1]}",
                                 "references": len(refs), "price": price_source}
         info.update({f"tokens_{k}": v for k, v in usage_of(resp).items()})
