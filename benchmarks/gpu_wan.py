@@ -6,10 +6,12 @@ transformer + Wan 2.1 VAE) with random weights and feeds precomputed random UMT5
 (1 x 512 x 4096) instead of running the text encoder. The memory switches are applied by the backend's own
 code (`ttv.backends.local.common.apply_memory_options`), so this also checks that code on a real GPU.
 
-One short command on a 1-GPU machine with the project installed (`pip install -e '.[local]'`):
+One short command on a 1-GPU machine with the project installed (`pip install -e '.[local]'`), or on a
+bare machine that has only PyTorch/transformers/accelerate: `bash benchmarks/gpu_wheels.sh` here fetches
+the few wheels it lacks (diffusers, pydantic) into .whl/, and its header shows the command to run there.
 
-    python benchmarks/gpu_wan.py                      # 480x832, 81 frames, 50 steps, all settings
-    python benchmarks/gpu_wan.py --steps 10           # quick look; totals are also projected to 50 steps
+    python benchmarks/gpu_wan.py --steps 20           # 480x832, 81 frames, all settings, projected to 50 steps
+    python benchmarks/gpu_wan.py                      # the full 50 steps (may not fit --deadline 540 s)
     python benchmarks/gpu_wan.py --device cpu --tiny --height 64 --width 64 --frames 9 --steps 3 \
         --settings plain,model,group                  # CPU smoke test of the script itself (no GPU)
 
@@ -160,6 +162,9 @@ def main() -> None:
     ap.add_argument("--transformer-config", default=str(CONFIGS / "wan2.1_t2v_1.3b_transformer.json"))
     ap.add_argument("--vae-config", default=str(CONFIGS / "wan2.1_vae.json"))
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per setting")
+    ap.add_argument("--deadline", type=float, default=540.0,
+                    help="seconds for the whole run: settings that would start later are skipped and a running one "
+                         "is stopped, so the table always prints (a lent GPU machine allows 600 s per command)")
     ap.add_argument("--json", default="", help="also write all results to this file")
     ap.add_argument("--tiny", action="store_true", help="shrink the model (CPU smoke test of this script only)")
     ap.add_argument("--one", default="", help=argparse.SUPPRESS)
@@ -179,15 +184,23 @@ def main() -> None:
         **os.environ,
         "PYTORCH_CUDA_ALLOC_CONF": os.environ.get("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True"),
     }
-    for setting in [s.strip() for s in args.settings.split(",") if s.strip()]:
+    chosen = [s.strip() for s in args.settings.split(",") if s.strip()]
+    for setting in chosen:
         if setting not in SETTINGS:
             sys.exit(f"unknown setting {setting!r}; choose from {', '.join(SETTINGS)}")
+    t_start = time.monotonic()
+    for setting in chosen:
+        left = args.deadline - (time.monotonic() - t_start)
+        if left < 30:
+            results.append({"setting": setting, "error": f"skipped: the {args.deadline:.0f} s deadline was reached"})
+            continue
+        limit = min(args.timeout, left)
         cmd = [sys.executable, __file__, "--one", setting, *_forward(args)]
-        print(f"[{setting}] running ...", file=sys.stderr, flush=True)
+        print(f"[{setting}] running (at most {limit:.0f} s) ...", file=sys.stderr, flush=True)
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env)
         except subprocess.TimeoutExpired:
-            results.append({"setting": setting, "error": f"timed out after {args.timeout:.0f} s"})
+            results.append({"setting": setting, "error": f"timed out after {limit:.0f} s"})
             continue
         line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
         if line is None:
