@@ -88,3 +88,21 @@ def test_sequential_items_reuse_one_warm_worker() -> None:
     assert used == [0, 0, 0, 0]
     with pool.acquire("wan", stop) as a, pool.acquire("wan", stop) as b:  # two at once: both GPUs
         assert {a.gpu, b.gpu} == {0, 1}
+
+
+def test_gpus_override_reaches_only_backends_with_a_gpus_option(small_project: Any, monkeypatch: Any,
+                                                                 wan_flf_model: Path) -> None:
+    """`--gpus 1` (RunOptions.gpus) replaces [backends.NAME] gpus for this run; other options stay."""
+    from ttv.backends.local import common
+    from ttv.core import steps
+    from ttv.core.project import Project
+
+    root = small_project("keyframe", segments=2, backend="wan")
+    configure(root, wan_flf_model)
+    project = Project.load(root)
+    assert steps._backend_options(project, "wan", [1]) == {"model": str(wan_flf_model), "steps": 2, "gpus": [1]}
+    assert steps._backend_options(project, "wan", None) == {"model": str(wan_flf_model), "steps": 2}
+    assert steps._backend_options(project, "animatic", [1]) is None  # no gpus option: untouched
+    monkeypatch.setattr(common, "visible_gpus", lambda: [0, 1])
+    backend = steps._create_video(project, "wan", steps.RunOptions(gpus=[1]))
+    assert [w.device for w in backend.worker_backends()] == ["cuda:1"]  # type: ignore[attr-defined]

@@ -59,6 +59,7 @@ class RunOptions:
     budget: tuple[BudgetGuard | None, dict[str, float]] = (None, {})  # set by clips_step
     executor: Literal["local", "ray"] = "local"  # ray: video backends run in Ray actors (one per GPU)
     ray_address: str | None = None  # e.g. "ray://head:10001" or "auto"; None starts a local Ray
+    gpus: list[int] | None = None  # --gpus: overrides the `gpus` option of every local backend for this run
 
     def selected(self, item_id: str) -> bool:
         return self.only is None or item_id in self.only
@@ -135,14 +136,14 @@ def _todo(states: list[ItemState], options: RunOptions, project: Project | None 
 def _create_video(project: Project, name: str, options: RunOptions, *, max_workers: int | None = None) -> Backend:
     """A video backend, run here or (--executor ray) in Ray actors that each hold a loaded pipeline; `max_workers`
     caps the actors started (chaining renders one segment at a time, so one actor is all it can use)."""
-    backend = _create(project, name, "video")
+    backend = _create(project, name, "video", gpus=options.gpus)
     # Remote APIs gain nothing from Ray (their work happens at the provider); a dry run starts nothing.
     if (options.executor == "ray" and not options.dry_run and isinstance(backend, VideoBackend)
             and not backend.capabilities().remote):
         from ttv.backends.ray_executor import RayVideoBackend
 
-        wrapped = RayVideoBackend.wrap(backend, project.config.backends.get(name) or {}, address=options.ray_address,
-                                       max_workers=max_workers)
+        wrapped = RayVideoBackend.wrap(backend, _backend_options(project, name, options.gpus) or {},
+                                       address=options.ray_address, max_workers=max_workers)
         available = wrapped.is_available()
         if not available.ok:
             raise BackendError(f"--executor ray cannot run {name!r}: {available.reason}", kind="backend",
@@ -151,8 +152,20 @@ def _create_video(project: Project, name: str, options: RunOptions, *, max_worke
     return backend
 
 
-def _create(project: Project, name: str, kind: Literal["video", "image", "planner"]) -> Backend:
-    backend = registry.create(name, project.config.backends.get(name), kind=kind)
+def _backend_options(project: Project, name: str, gpus: list[int] | None = None) -> dict[str, Any] | None:
+    """[backends.NAME] of ttv.toml, with --gpus in place of its `gpus` where the backend has that option."""
+    raw = project.config.backends.get(name)
+    if gpus is None:
+        return raw
+    model = getattr(registry.load_class(name), "OptionsModel", None)
+    if model is None or "gpus" not in getattr(model, "model_fields", {}):
+        return raw
+    return {**(raw or {}), "gpus": list(gpus)}
+
+
+def _create(project: Project, name: str, kind: Literal["video", "image", "planner"],
+            gpus: list[int] | None = None) -> Backend:
+    backend = registry.create(name, _backend_options(project, name, gpus), kind=kind)
     available = backend.is_available()
     if not available.ok:
         raise BackendError(f"backend {name!r} is not available: {available.reason}", kind="backend", code="unavailable",
@@ -196,7 +209,7 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
     states = [evaluate(project, "keyframe", k.id, keyframe_inputs(project, k)) for k in kfs]
     todo, report.skipped = _todo(states, options, project)
     by_id = {k.id: (i, k) for i, k in enumerate(project.plan.keyframes)}
-    pool = BackendPool(lambda name: _create(project, name, "image"))
+    pool = BackendPool(lambda name: _create(project, name, "image", gpus=options.gpus))
     try:
         for st in todo:
             index, kf = by_id[st.id]
