@@ -39,12 +39,35 @@ class AudioTarget:
     bit_rate: int
 
 
-def plan_audio(rates: Sequence[int], layouts: Sequence[str], bit_rates: Sequence[int]) -> AudioTarget | None:
+MAX_CHANNELS = 6  # 7.1 and wider are left to the encode path (PyAV cannot hand 8+ planes to numpy)
+# same channel order, only the rear pair's name differs: AAC signals the "back" ones without a PCE
+_AAC_NATIVE = {"5.1(side)": "5.1", "5.0(side)": "5.0"}
+_DEFAULT_LAYOUT = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def _layout_name(layout: str, channels: int) -> str:
+    """A named layout for the clip's audio: "" -> stereo (unknown), "2 channels" (PCM without a channel
+    mask) -> the default layout for that count, side surround -> its AAC-native back twin."""
+    if not layout:
+        return _DEFAULT_LAYOUT.get(channels, "stereo")
+    if layout.endswith(" channels"):
+        count = layout.split()[0]
+        return _DEFAULT_LAYOUT.get(int(count), layout) if count.isdigit() else layout
+    return _AAC_NATIVE.get(layout, layout)
+
+
+def plan_audio(
+    rates: Sequence[int], layouts: Sequence[str], bit_rates: Sequence[int], channels: Sequence[int] | None = None
+) -> AudioTarget | None:
     """The joined track for clips with these audio properties (rate 0 = the clip has no audio): the
     clips' common rate, stereo when clips mix mono and stereo (mono is duplicated, not attenuated), a
     shared multichannel layout as it is, the highest source bit rate. None when no clip has audio.
-    Raises ValueError for what it does not join (different sample rates or multichannel layouts)."""
-    present = [(r, lay or "stereo", b) for r, lay, b in zip(rates, layouts, bit_rates, strict=True) if r > 0]
+    Raises ValueError for what it does not join (different sample rates or multichannel layouts, more
+    than MAX_CHANNELS channels)."""
+    counts = list(channels) if channels is not None else [0] * len(rates)
+    present = [
+        (r, _layout_name(lay, c), b) for r, lay, b, c in zip(rates, layouts, bit_rates, counts, strict=True) if r > 0
+    ]
     if not present:
         return None
     if len({r for r, _, _ in present}) > 1:
@@ -56,7 +79,12 @@ def plan_audio(rates: Sequence[int], layouts: Sequence[str], bit_rates: Sequence
         layout = names.pop()
     else:
         raise ValueError(f"clips have different audio channel layouts ({', '.join(sorted(names))})")
-    n = av.AudioLayout(layout).nb_channels
+    try:
+        n = av.AudioLayout(layout).nb_channels
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"unknown audio channel layout {layout!r}") from exc
+    if n > MAX_CHANNELS:
+        raise ValueError(f"{layout} audio ({n} channels) is not joined by stream copy")
     default = AAC_DEFAULT_BIT_RATE.get(n, 96_000 * n)
     bit_rate = min(MAX_BIT_RATE * max(1, n // 2), max([default, *(b for _, _, b in present)]))
     return AudioTarget(rate=present[0][0], channels=n, layout=layout, bit_rate=bit_rate)
@@ -76,27 +104,87 @@ def sample_spans(durations: Sequence[Fraction], rate: int) -> list[int]:
     return spans
 
 
-def clip_pcm(path: Path, samples: int, target: AudioTarget) -> np.ndarray:
-    """Clip audio as float32 (channels, samples): decoded, placed by timestamp (priming skipped by the
-    decoder, a late start padded), cut or padded with silence to exactly `samples`. Silence when the
-    clip has no audio track."""
+MAX_BAD_PACKETS = 3  # audio packets that may fail to decode (silence in their place) before giving up
+
+
+class AudioDecodeError(ValueError):
+    """A clip's audio does not decode well enough to be rebuilt (the caller re-encodes instead)."""
+
+
+def clip_pcm(
+    path: Path, samples: int, target: AudioTarget, origin: Fraction | None = None, errors: list[str] | None = None
+) -> np.ndarray:
+    """Clip audio as float32 (channels, samples) on the clip's picture timeline: sample 0 is where the
+    picture starts (`origin`, seconds in the file's timeline; default: the video stream's start). Every
+    decoded frame is placed by its timestamp (priming is skipped by the decoder, a late start or a
+    timestamp gap is silence, an early start is cut); timestamp jitter under ~5 ms is ignored (frames
+    go back to back, so rounding cannot drift). Cut or padded with silence to exactly `samples`; silence
+    when the clip has no audio track. A few undecodable packets become silence (noted in `errors`);
+    more raise AudioDecodeError."""
     out = np.zeros((target.channels, samples), dtype=np.float32)
     with av.open(str(path)) as container:
         if not container.streams.audio:
             return out
         stream = container.streams.audio[0]
-        start = stream.start_time or 0
-        tb = stream.time_base or Fraction(1, target.rate)
-        resampler = av.AudioResampler(format="fltp")  # format only: same rate, same layout
-        cursor: int | None = None  # placed by the first frame's timestamp, then back to back
-        for frame in container.decode(stream):
-            for fr in resampler.resample(frame):
-                if cursor is None:
-                    cursor = 0 if fr.pts is None else round((fr.pts - start) * tb * target.rate)
-                cursor = _place(out, fr.to_ndarray(), cursor)
-                if cursor >= samples:
-                    return out
+        if origin is None:
+            vs = container.streams.video[0] if container.streams.video else None
+            origin = Fraction(vs.start_time or 0) * vs.time_base if vs is not None and vs.time_base else Fraction(0)
+        tolerance = max(1, target.rate // 200)
+        cursor: int | None = None
+        bad = total = 0
+        for packet in container.demux(stream):
+            if packet.size == 0 and packet.dts is None:
+                frames = _decode(stream, None)
+            else:
+                total += 1
+                try:
+                    if getattr(packet, "is_corrupt", False):
+                        raise ValueError("packet flagged corrupt")
+                    frames = _decode(stream, packet)
+                except (av.error.FFmpegError, ValueError) as exc:
+                    bad += 1
+                    if bad > MAX_BAD_PACKETS:
+                        raise AudioDecodeError(
+                            f"{path.name}: more than {MAX_BAD_PACKETS} audio packets do not decode ({exc})"
+                        ) from exc
+                    if errors is not None:
+                        errors.append(f"{path.name}: audio packet at {packet.pts} skipped ({exc})")
+                    continue
+            for frame in frames:
+                data = _planar_float(frame)
+                tb = frame.time_base or stream.time_base
+                if frame.pts is not None and tb is not None:
+                    at = round((frame.pts * tb - origin) * target.rate)
+                    if cursor is None or abs(at - cursor) > tolerance:
+                        cursor = at
+                elif cursor is None:
+                    cursor = 0
+                cursor = _place(out, data, cursor)
+            if cursor is not None and cursor >= samples + target.rate:  # past the end (with room for jitter)
+                break
+        if total and bad * 20 > total:
+            raise AudioDecodeError(f"{path.name}: {bad} of {total} audio packets do not decode")
     return out
+
+
+def _decode(stream: Any, packet: Any) -> list[Any]:
+    return list(stream.decode(packet))
+
+
+_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2.0**31, "s64": 2.0**63}
+
+
+def _planar_float(frame: Any) -> np.ndarray:
+    """A decoded frame as float32 (channels, samples), whatever its sample format (no resampling)."""
+    name = frame.format.name.rstrip("p")
+    arr = frame.to_ndarray()
+    if not frame.format.is_planar:
+        arr = arr.reshape(-1, frame.layout.nb_channels).T
+    if name == "u8":
+        return (arr.astype(np.float32) - 128.0) / 128.0
+    if name in _SCALE:
+        return (arr / _SCALE[name]).astype(np.float32)
+    return arr.astype(np.float32, copy=False)
 
 
 def _place(out: np.ndarray, data: np.ndarray, at: int) -> int:
@@ -105,7 +193,12 @@ def _place(out: np.ndarray, data: np.ndarray, at: int) -> int:
     lo, hi = max(0, at), min(out.shape[1], at + n)
     if hi > lo:
         chunk = data[:, lo - at : hi - at]
-        out[:, lo:hi] = chunk if chunk.shape[0] == out.shape[0] else chunk[:1]
+        if chunk.shape[0] == out.shape[0]:
+            out[:, lo:hi] = chunk
+        elif chunk.shape[0] == 1:
+            out[:, lo:hi] = chunk[:1]
+        else:
+            raise AudioDecodeError(f"audio changes from {out.shape[0]} to {chunk.shape[0]} channels mid-stream")
     return at + n
 
 
@@ -120,6 +213,7 @@ class AudioEncoder:
         self.target = target
         self.stream = container.add_stream("aac", rate=target.rate, layout=target.layout)
         self.stream.codec_context.bit_rate = target.bit_rate
+        self.stream.codec_context.open()  # fail here (unsupported layout...), not in the middle of the film
         self._pts = 0
         self._carry = np.zeros((target.channels, 0), dtype=np.float32)
 

@@ -876,6 +876,7 @@ def _audio_target(infos: Sequence[MediaInfo]) -> audio_join.AudioTarget | None:
         [i.audio_rate if i.has_audio else 0 for i in infos],
         [i.audio_layout for i in infos],
         [i.audio_bit_rate for i in infos],
+        [i.audio_channels for i in infos],
     )
 
 
@@ -1030,29 +1031,40 @@ def stitch(
 
 
 class _NotRemuxable(Exception):
-    pass
+    """The in-process remux does not handle these clips. ``audio``: it is their audio that cannot be
+    rebuilt (ffmpeg's concat demuxer would copy it with the seam gaps, so the caller encodes instead)."""
+
+    def __init__(self, message: str, *, audio: bool = False) -> None:
+        super().__init__(message)
+        self.audio = audio
 
 
 def _remux_concat(paths: list[Path], tmp: Path, infos: Sequence[MediaInfo] | None = None) -> dict[str, Any]:
     """Stream-copy the clips' video into one mp4 in-process (PyAV), shifting each clip's timestamps by
     the running video duration, like ffmpeg's concat demuxer but without a process start or the
     demuxer's per-file probing decode. Audio is rebuilt, not copied (`ttv.core.audio_join`): decoded,
-    cut or padded to each clip's video duration (silence for a clip without audio) and encoded once,
-    so seams are gapless and the sound never drifts from the picture. Raises _NotRemuxable for inputs
-    it does not handle (the caller falls back)."""
+    placed on the clip's picture timeline, cut or padded to end exactly where the clip's video ends
+    (silence for a clip without audio) and encoded once, so seams are gapless and the sound never
+    drifts from the picture. The file is written interleaved (audio muxed as the video passes its
+    time); one clip's video packets and PCM are held at a time. Raises _NotRemuxable for inputs it
+    does not handle (the caller falls back)."""
     infos = list(infos) if infos is not None else probe_many(paths)
     try:
         target = _audio_target(infos)
     except ValueError as exc:
-        raise _NotRemuxable(str(exc)) from exc
+        raise _NotRemuxable(str(exc), audio=True) from exc
     stats: dict[str, Any] = {"audio": "re-encoded (gapless)" if target else "none"}
+    audio_errors: list[str] = []
     out = av.open(str(tmp), "w", format="mp4")
     try:
         vout = None
-        encoder = audio_join.AudioEncoder(out, target) if target is not None else None
-        spans = audio_join.sample_spans([_exact_duration(i) for i in infos], target.rate) if target else []
+        try:
+            encoder = audio_join.AudioEncoder(out, target) if target is not None else None
+        except _AV_ERRORS as exc:
+            raise _NotRemuxable(f"cannot encode {target.layout if target else ''} AAC: {exc}", audio=True) from exc
         pending: deque[Any] = deque()  # encoded audio packets not yet muxed, in time order
         offset = Fraction(0)  # seconds
+        samples_done = 0  # audio samples encoded so far (rounded on the running video end: no drift)
         last_dts: int | None = None
         for k, p in enumerate(paths):
             container = _open(p, headers_only=True)
@@ -1062,11 +1074,8 @@ def _remux_concat(paths: list[Path], tmp: Path, infos: Sequence[MediaInfo] | Non
                 vs = container.streams.video[0]
                 if k == 0:
                     vout = out.add_stream_from_template(vs)
-                if encoder is not None:
-                    pending.extend(encoder.encode(audio_join.clip_pcm(p, spans[k], encoder.target)))
                 vtb = vs.time_base
-                vshift = int(offset / vtb) - int(vs.start_time or 0)
-                vend = int(offset / vtb)
+                packets = []
                 for pkt in container.demux(vs):
                     if pkt.size == 0 or pkt.pts is None or pkt.dts is None:
                         continue
@@ -1074,18 +1083,34 @@ def _remux_concat(paths: list[Path], tmp: Path, infos: Sequence[MediaInfo] | Non
                         raise _NotRemuxable("corrupt packets")
                     if getattr(pkt, "is_discard", False):
                         raise _NotRemuxable("edit-list discarded video packets")
+                    packets.append(pkt)
+                if not packets:
+                    raise _NotRemuxable(f"clip {k} has no video packets")
+                start = int(vs.start_time) if vs.start_time is not None else min(int(pkt.pts) for pkt in packets)
+                end = max(int(pkt.pts) + int(pkt.duration or 0) for pkt in packets)
+                base = int(offset / vtb)
+                vshift = base - start
+                clip_end = max(base, end + vshift) * vtb
+                if encoder is not None:
+                    stop = round(clip_end * encoder.target.rate)
+                    try:
+                        pcm = audio_join.clip_pcm(p, stop - samples_done, encoder.target, start * vtb, audio_errors)
+                    except _AV_ERRORS as exc:  # AudioDecodeError is a ValueError
+                        raise _NotRemuxable(f"clip {k} audio: {exc}", audio=True) from exc
+                    samples_done = stop
+                    pending.extend(encoder.encode(pcm))
+                for pkt in packets:
                     pkt.pts += vshift
                     pkt.dts += vshift
                     if last_dts is not None and pkt.dts <= last_dts:
                         raise _NotRemuxable("video timestamps would overlap")
                     last_dts = pkt.dts
-                    vend = max(vend, pkt.pts + int(pkt.duration or 0))
                     at = pkt.dts * vtb
                     while pending and _packet_time(pending[0]) <= at:  # keep the file interleaved
                         out.mux(pending.popleft())
                     pkt.stream = vout
                     out.mux(pkt)
-                offset = vend * vtb
+                offset = clip_end
             finally:
                 container.close()
         if encoder is not None:
@@ -1096,13 +1121,9 @@ def _remux_concat(paths: list[Path], tmp: Path, infos: Sequence[MediaInfo] | Non
         raise _NotRemuxable(str(exc)) from exc
     finally:
         out.close()
+    if audio_errors:
+        stats["audio_errors"] = audio_errors
     return stats
-
-
-def _exact_duration(info: MediaInfo) -> Fraction:
-    """A CFR clip's video duration as an exact fraction (frames / rate)."""
-    rate = Fraction(info.fps_fraction) if info.fps_fraction else Fraction(info.fps).limit_denominator(1001)
-    return Fraction(info.frames) / rate if rate else Fraction(info.duration).limit_denominator(1_000_000)
 
 
 def _packet_time(pkt: Any) -> Fraction:
@@ -1130,6 +1151,9 @@ def _stitch_copy(
             info.update(_remux_concat(paths, tmp, infos))
             info["copy_via"] = "pyav-remux"
         except _NotRemuxable as why:
+            if why.audio:
+                info["reason"] = f"stream copy not possible: {why}"
+                return None
             if not _audio_uniform(infos):
                 info["reason"] = f"stream copy not possible ({why}) and the clips' audio differs"
                 return None
