@@ -319,3 +319,16 @@ def test_plan_audio_layout_names() -> None:
     assert t is not None and t.layout == "stereo"
     with pytest.raises(ValueError, match="8 channels"):
         audio_join.plan_audio([RATE], ["7.1"], [0], [8])
+
+
+def test_encode_path_keeps_late_and_early_audio_on_their_picture(clipdir: Path, tmp_path: Path) -> None:
+    clips = [
+        _burst_clip(clipdir, "late.mp4", at=0.2, offset=0.3),  # the burst plays 0.5 s into the picture
+        _burst_clip(clipdir, "early.mp4", at=0.8, seconds=1.3, offset=-0.3),
+        _burst_clip(clipdir, "long.mp4", seconds=2.5),
+        _burst_clip(clipdir, "short.mp4", seconds=0.75),
+    ]
+    r = media.stitch(clips, tmp_path / "final.mp4", width=160, height=90, fps=24, force_encode=True)
+    assert r.method == "encode"
+    on = _onsets(_decode_audio(tmp_path / "final.mp4")[0])
+    assert len(on) == 4 and all(abs(t - (k + BURST)) < 0.005 for k, t in enumerate(on)), on

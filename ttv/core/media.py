@@ -1397,10 +1397,11 @@ def _chunk_command(
             span = f"atrim=start_sample={samples(pc.lo)}:end_sample={samples(pc.hi)},asetpts=PTS-STARTPTS"
             if inf.has_audio:
                 src_fps = inf.fps if inf.fps > 0 else F
-                # mono plays on both speakers at full level (aformat's upmix would lower it 3 dB)
+                # mono plays on both speakers at full level (aformat's upmix would lower it 3 dB); first_pts=0
+                # pads audio that starts after the picture with silence instead of pulling it forward
                 upmix = "pan=stereo|c0=c0|c1=c0," if inf.audio_channels == 1 else ""
                 parts.append(
-                    f"[{j}:a:0]{upmix}aresample={rate},{afmt},atrim=start={_fmt(drops[i] / src_fps)},asetpts=PTS-STARTPTS,"
+                    f"[{j}:a:0]{upmix}aresample={rate}:async=1:first_pts=0,{afmt},atrim=start={_fmt(drops[i] / src_fps)},asetpts=PTS-STARTPTS,"
                     f"apad,atrim=end_sample={samples(counts[i])},{span}[a{j}]"
                 )
             else:
