@@ -91,14 +91,23 @@ def boundary(fn: F) -> F:
         except OSError as exc:
             if debug_enabled():
                 traceback.print_exc()
-            reason = "disk full" if getattr(exc, "errno", None) == 28 else str(exc)
-            err.print(f"[bold red]error:[/] {reason}")
+            from rich.markup import escape
+
+            from ttv.core.keys import redact
+
+            reason = "disk full" if getattr(exc, "errno", None) == 28 else redact(exc)
+            err.print(f"[bold red]error:[/] {escape(reason)}", highlight=False)
             err.print("[yellow]hint:[/] finished work is kept; fix the cause and run the same command again")
             raise typer.Exit(EXIT_STEP_FAILED) from None
         except Exception as exc:  # noqa: BLE001 - last resort: a bug, said plainly
             if debug_enabled():
                 traceback.print_exc()
-            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")
+            from rich.markup import escape
+
+            from ttv.core.keys import redact
+
+            # Never echo a key: an unexpected exception may quote a request URL or header.
+            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(redact(exc))}", highlight=False)
             err.print("[yellow]hint:[/] run again with TTV_DEBUG=1 for the traceback, and please report it")
             raise typer.Exit(EXIT_STEP_FAILED) from None
 
@@ -106,13 +115,28 @@ def boundary(fn: F) -> F:
 
 
 def parse_only(only: str | None) -> set[str] | None:
-    if not only:
+    if only is None:
         return None
-    return {part.strip() for part in only.split(",") if part.strip()}
+    ids = {part.strip() for part in only.split(",") if part.strip()}
+    if not ids:
+        # An empty selection must never widen to "everything" (think `--only "$IDS" --force`).
+        from ttv.core.errors import ConfigError
+
+        raise ConfigError(f"--only {only!r} names no ids", hint="give comma-separated ids, e.g. --only s001,s003")
+    return ids
+
+
+def check_non_negative(value: float | None, option: str, hint: str | None = None) -> None:
+    if value is not None and not value >= 0:  # also refuses NaN
+        from ttv.core.errors import ConfigError
+
+        raise ConfigError(f"{option} must be 0 or more, not {value:g}", hint=hint)
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    from ttv.core.keys import redact
+
+    sys.stdout.write(redact(json.dumps(data, indent=2, default=str)) + "\n")
     sys.stdout.flush()
 
 

@@ -38,6 +38,10 @@ def event_line(event: dict[str, Any], *, with_time: bool = False) -> str | None:
         import time
 
         line = time.strftime("%H:%M:%S ", time.localtime(float(event.get("ts") or 0))) + " ".join(line.split())
+    if line:
+        from ttv.core.keys import redact
+
+        line = redact(line)  # errors and warnings may quote a provider's message; never a key
     return line
 
 
@@ -71,7 +75,9 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
     def on_event(event: dict[str, Any]) -> None:
         t = event["type"]
         if t == "log" and event.get("level") == "warning":
-            progress.console.print(f"[yellow]warning:[/] {escape(str(event.get('message', '')))}", highlight=False)
+            from ttv.core.keys import redact
+
+            progress.console.print(f"[yellow]warning:[/] {escape(redact(event.get('message', '')))}", highlight=False)
             return
         if t == "step.started":
             with lock:

@@ -7,10 +7,12 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
-from ttv.commands._common import check_on_error, emit_json, err, exit_for_reports, out, parse_only
+from ttv.commands._common import check_non_negative, check_on_error, emit_json, err, exit_for_reports, out, parse_only
 from ttv.commands._progress import live_progress
+from ttv.core.keys import redact
 from ttv.core.project import Project
 from ttv.core.steps import RunOptions, StepReport
 
@@ -22,6 +24,7 @@ def make_options(*, force: bool = False, only: str | None = None, on_error: str 
         from ttv.core.errors import ConfigError
 
         raise ConfigError(f"--executor must be 'local' or 'ray', not {executor!r}")
+    check_non_negative(max_cost, "--max-cost", hint="a budget in USD, e.g. --max-cost 5")
     if address and executor != "ray":
         from ttv.core.errors import ConfigError
 
@@ -33,6 +36,7 @@ def make_options(*, force: bool = False, only: str | None = None, on_error: str 
 
 def run_steps(project_dir: Path | None, command: str, body: Callable[[Project, RunOptions], list[StepReport]],
               options: RunOptions, *, json_out: bool, quiet: bool, wait_for_lock: float = 0.0) -> list[StepReport]:
+    check_non_negative(wait_for_lock, "--wait-for-lock")
     project = Project.discover(project_dir)
     if options.dry_run:
         reports = body(project, options)
@@ -87,7 +91,7 @@ def render_reports(reports: list[StepReport], *, json_out: bool, quiet: bool, dr
         for o in r.outcomes:
             style = {"done": "green", "failed": "red", "submitted": "cyan"}.get(o.status, "")
             table.add_row(o.id, f"[{style}]{o.status}[/]" if style else o.status, o.backend,
-                          f"${o.cost_usd:.2f}" if o.cost_usd else "", o.error[:120])
+                          f"${o.cost_usd:.2f}" if o.cost_usd else "", escape(redact(o.error)[:120]))
         out.print(table)
         extra = f"; {len(r.skipped)} fresh kept" if r.skipped else ""
         err.print(f"{r.step}: {len(r.done)} done, {len(r.failed)} failed{extra} in {r.seconds:.1f} s"

@@ -10,6 +10,21 @@ import typer
 from ttv.commands._common import JsonOpt, boundary, emit_json, err
 from ttv.core.errors import ConfigError
 
+# ttv.toml key -> the `ttv init` option that sets it, so errors name what the user typed.
+_OPTION = {"max_cost_usd": "--max-cost", "idea": "--idea"}
+
+
+def _name_options(message: str) -> str:
+    """'command line: max_cost_usd: ...' -> '--max-cost: ...'."""
+    lines = []
+    for line in message.splitlines():
+        if line.startswith("command line: "):
+            key, sep, rest = line.removeprefix("command line: ").partition(": ")
+            if sep and key.replace("_", "").isalnum():
+                line = f"{_OPTION.get(key, '--' + key)}: {rest}"
+        lines.append(line)
+    return "\n".join(lines)
+
 
 @boundary
 def init_command(
@@ -31,7 +46,7 @@ def init_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a project folder with ttv.toml. Next: `cd DIR && ttv run` (or `ttv plan`)."""
-    from ttv.core.project import CONFIG_FILE, parse_config, save_config
+    from ttv.core.project import CONFIG_FILE, check_backend_references, parse_config, save_config
 
     if (idea is None) == (idea_file is None):
         raise ConfigError("give the idea with --idea TEXT or --idea-file FILE (one of them)")
@@ -49,12 +64,15 @@ def init_command(
         data["segments"] = segments
     if max_cost is not None:
         data["max_cost_usd"] = max_cost
-    config = parse_config(data, "command line")  # validate before creating anything
-    from ttv.backends import registry
-
-    registry.load_class(backend)
-    registry.load_class(keyframes)
-    registry.load_class(planner)
+    # Validate everything (values, then backend names and kinds) before creating anything.
+    try:
+        config = parse_config(data, "command line")
+    except ConfigError as exc:
+        raise ConfigError(_name_options(exc.message), hint="see `ttv init --help`; nothing was created") from None
+    try:
+        check_backend_references(config, "command line")
+    except ConfigError as exc:
+        raise ConfigError(_name_options(exc.message), hint=exc.hint) from None
     directory.mkdir(parents=True, exist_ok=True)
     save_config(directory, config)
     if json_out:

@@ -112,8 +112,7 @@ def keyframes_command(
                 from ttv.backends import registry
 
                 registry.create(provider, proj.config.backends.get(provider), kind="image")
-                proj.config.keyframes = provider
-                proj.save_config()
+                proj.set_config_value("keyframes", provider)
             if reroll_ids and not dry_run:
                 seeds = _reroll(proj, reroll_ids)
                 err.print("re-rolling " + ", ".join(f"{k} (seed {v})" for k, v in sorted(seeds.items())),

@@ -40,12 +40,25 @@ def find_project_root(start: Path) -> Path | None:
     return None
 
 
+class _RedactingEventLog(EventLog):
+    """The project's event log never holds a key: an error message quoting one (a request URL, a header) is
+    redacted before it reaches the listeners (progress lines) and `.ttv/events.jsonl`."""
+
+    def emit(self, type: str, **data: Any) -> None:
+        from ttv.core.keys import known_key_values
+
+        secrets = known_key_values()
+        if secrets and any(k in repr(data) for k in secrets):
+            data = {k: _redacted(v) for k, v in data.items()}
+        super().emit(type, **data)
+
+
 class Project:
     def __init__(self, root: Path, config: ProjectConfig) -> None:
         self.root = root
         self.config = config
         self._plan: Plan | None = None
-        self.events = EventLog(self.ttv_dir / "events.jsonl")
+        self.events: EventLog = _RedactingEventLog(self.ttv_dir / "events.jsonl")
         # Parsed records keyed by path, valid while the file's (mtime, size) is unchanged: a step evaluates
         # each record several times, and re-running a finished 100-segment project must stay well under 1 s.
         self._records: dict[Path, tuple[int, int, Record]] = {}
@@ -143,7 +156,9 @@ class Project:
         if self._plan is None:
             if not self.has_plan:
                 raise ConfigError(f"{self.plan_path} does not exist yet", hint="run `ttv plan` first")
-            self._plan = parse_plan(load_toml(self.plan_path), str(self.plan_path))
+            plan = parse_plan(load_toml(self.plan_path), str(self.plan_path))
+            check_plan_references(plan, str(self.plan_path))
+            self._plan = plan
         return self._plan
 
     def save_plan(self, plan: Plan) -> None:
@@ -167,6 +182,41 @@ class Project:
     def save_config(self) -> None:
         save_config(self.root, self.config)
 
+    def set_config_value(self, key: str, value: str) -> None:
+        """Change one top-level string key of ttv.toml in place (e.g. `ttv keyframes --provider`). The rest of the
+        file stays as the user wrote it (comments, layout), and values merged in from the user config are not
+        copied into the project, as rewriting the whole loaded config would."""
+        import re
+
+        from ttv.core.tomlio import tomllib
+
+        setattr(self.config, key, value)  # validated (validate_assignment)
+        text = self.config_path.read_text(encoding="utf-8")
+        before = tomllib.loads(text)
+        literal = dumps_toml({key: value}).strip().partition("=")[2].strip()
+        lines = text.splitlines(keepends=True)
+        tables = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
+        simple = re.compile(rf"""^(\s*{re.escape(key)}\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')(.*)$""", re.S)
+        for i in range(tables):
+            if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+                m = simple.match(lines[i])
+                lines[i] = f"{m.group(1)}{literal}{m.group(3)}" if m else f"{key} = {literal}\n"
+                break
+        else:
+            at = tables
+            while at > 0 and not lines[at - 1].strip():
+                at -= 1  # after the last top-level key, not after the blank line before the first table
+            lines.insert(at, f"{key} = {literal}\n")
+        edited = "".join(lines)
+        try:
+            ok = tomllib.loads(edited) == {**before, key: value}
+        except tomllib.TOMLDecodeError:
+            ok = False
+        if ok:
+            atomic_write_text(self.config_path, edited)
+        else:  # an unusual layout: rewrite the file's own data (never the merged user config)
+            write_toml(self.config_path, {**before, key: value}, header=CONFIG_HEADER)
+
     # ---- records -----------------------------------------------------------------------------
     def read_record(self, kind: RecordKind, item_id: str) -> Record | None:
         path = self.record_path(kind, item_id)
@@ -188,7 +238,14 @@ class Project:
     def write_record(self, record: Record) -> None:
         record.versions.setdefault("ttv", __version__)
         data = record.model_dump(by_alias=True, mode="json")
-        write_toml(self.record_path(record.kind, record.id), data)
+        text = dumps_toml(data)
+        from ttv.core.keys import known_key_values
+
+        if any(value in text for value in known_key_values()):
+            # An error message that quotes a key (a request URL, a header) must never reach the project folder.
+            data = _redacted(data)
+            text = dumps_toml(data)
+        atomic_write_text(self.record_path(record.kind, record.id), text)
 
     def output_is_intact(self, record: Record) -> bool:
         """Output exists with the recorded digest. A (size, mtime) match skips re-hashing, like make/dvc."""
@@ -233,10 +290,28 @@ class Project:
 
 def parse_config(data: dict[str, Any], filename: str) -> ProjectConfig:
     try:
-        return ProjectConfig.model_validate(data)
+        # strict: TOML has real types, so `fps = true` or `fps = "24"` is a mistake, not a value to coerce.
+        return ProjectConfig.model_validate(data, strict=True)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, filename, ProjectConfig),
                           hint="fix the key named above; `ttv config show` lists every setting") from None
+
+
+def _redacted(value: Any) -> Any:
+    from ttv.core.keys import redact
+
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
+def _a(kind: str) -> str:
+    """'an image', 'a video', 'a planner'."""
+    return f"{'an' if kind[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
 
 
 def check_backend_references(config: ProjectConfig, filename: str) -> None:
@@ -251,7 +326,7 @@ def check_backend_references(config: ProjectConfig, filename: str) -> None:
         except ConfigError as exc:
             raise ConfigError(f"{filename}: {key}: {exc.message}", hint=exc.hint) from None
         if cls.kind != kind:
-            raise ConfigError(f"{filename}: {key}: {name!r} is a {cls.kind} backend, not a {kind} backend",
+            raise ConfigError(f"{filename}: {key}: {name!r} is {_a(cls.kind)} backend, not {_a(kind)} backend",
                               hint=f"see `ttv backends list --kind {kind}`")
     for name, options in config.backends.items():
         try:
@@ -265,9 +340,27 @@ def check_backend_references(config: ProjectConfig, filename: str) -> None:
                               hint=f"`ttv backends info {name}` lists its options") from None
 
 
+def check_plan_references(plan: Plan, filename: str) -> None:
+    """Per-segment `backend` and per-keyframe `provider` name existing backends of the right kind, so a typo in
+    plan.toml is reported with the file and the entry before any work (not as a bare error mid-run)."""
+    from ttv.backends import registry
+
+    named = [(s.backend, "video", f"segment {s.id}: backend") for s in plan.segments if s.backend]
+    named += [(k.provider, "image", f"keyframe {k.id}: provider") for k in plan.keyframes if k.provider]
+    for name, kind, where in named:
+        try:
+            cls = registry.load_class(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{filename}: {where}: {exc.message}",
+                              hint=f"see `ttv backends list --kind {kind}`, or remove the key to use ttv.toml's") from None
+        if cls.kind != kind:
+            raise ConfigError(f"{filename}: {where}: {name!r} is {_a(cls.kind)} backend, not {_a(kind)} backend",
+                              hint=f"see `ttv backends list --kind {kind}`")
+
+
 def parse_plan(data: dict[str, Any], filename: str) -> Plan:
     try:
-        return Plan.model_validate(data)
+        return Plan.model_validate(data, strict=True)  # strict: `locked = "no"` must not read as true
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, filename, Plan, context=data),
                           hint="fix plan.toml by hand, or re-plan with `ttv plan --force` (locked segments are kept)") from None

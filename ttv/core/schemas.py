@@ -56,6 +56,21 @@ class ProjectConfig(Strict):
             raise ValueError(f"unsupported schema version {v}; this ttv reads schema {SCHEMA_VERSION}")
         return v
 
+    @field_validator("prices")
+    @classmethod
+    def _price_keys(cls, v: dict[str, float]) -> dict[str, float]:
+        from ttv.core.prices import PRICES
+
+        providers = sorted({row.provider for row in PRICES})
+        for key, usd in v.items():
+            provider, sep, model = key.partition("/")
+            if not sep or not model or provider not in providers:
+                raise ValueError(f"key {key!r} must be \"provider/model\" with provider one of "
+                                 f"{', '.join(providers)}, e.g. \"runway/gen4_turbo\" = 0.05")
+            if usd < 0:
+                raise ValueError(f"{key!r}: a price cannot be negative ({usd:g})")
+        return v
+
     @field_validator("width", "height")
     @classmethod
     def _even(cls, v: int) -> int:
