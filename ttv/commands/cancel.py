@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ttv.commands._common import JsonOpt, ProjectOpt, WaitLockOpt, boundary, emit_json, out
+from ttv.commands._common import JsonOpt, ProjectOpt, WaitLockOpt, boundary, check_non_negative, emit_json, out
 
 
 @boundary
@@ -22,6 +22,7 @@ def cancel_command(
     from ttv.core.jobs import cancel_jobs, pending_jobs
     from ttv.core.project import Project
 
+    check_non_negative(wait_for_lock, "--wait-for-lock")
     proj = Project.discover(project)
     with proj.locked("cancel", wait=wait_for_lock):
         rows = cancel_jobs(proj, segments or pending_jobs(proj))

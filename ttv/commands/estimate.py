@@ -9,7 +9,7 @@ import typer
 if TYPE_CHECKING:
     from ttv.core.estimate import ProjectEstimate
 
-from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
+from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, check_non_negative, emit_json, err, out
 
 WorstCaseOpt = Annotated[bool, typer.Option(
     "--worst-case", help="Assume every backend of each segment's fallback chain runs and bills once.")]
@@ -39,6 +39,7 @@ def estimate_command(
     from ttv.core.estimate import estimate_project
     from ttv.core.project import Project
 
+    check_non_negative(max_cost, "--max-cost", hint="a budget in USD, e.g. --max-cost 5")
     proj = Project.discover(project)
     est = estimate_project(proj, worst_case=worst_case)
     if max_cost is not None:

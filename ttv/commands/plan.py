@@ -6,7 +6,18 @@ from typing import Annotated, Any
 
 import typer
 
-from ttv.commands._common import ForceOpt, JsonOpt, ProjectOpt, QuietOpt, WaitLockOpt, boundary, emit_json, err, out
+from ttv.commands._common import (
+    ForceOpt,
+    JsonOpt,
+    ProjectOpt,
+    QuietOpt,
+    WaitLockOpt,
+    boundary,
+    check_non_negative,
+    emit_json,
+    err,
+    out,
+)
 from ttv.core.errors import ConfigError
 
 
@@ -39,6 +50,7 @@ def plan_command(
     from ttv.core.planning import plan_step
     from ttv.core.project import Project
 
+    check_non_negative(wait_for_lock, "--wait-for-lock")
     proj = Project.discover(project)
     info: dict[str, Any] = {}
     with proj.locked("plan", wait=wait_for_lock):

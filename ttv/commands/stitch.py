@@ -37,6 +37,11 @@ def stitch_command(
     from ttv.core.project import Project
     from ttv.core.steps import stitch_step
 
+    if crossfade is not None and not 0 <= crossfade <= 5:
+        from ttv.core.errors import ConfigError
+
+        raise ConfigError(f"--crossfade must be between 0 and 5 seconds, not {crossfade:g}",
+                          hint="e.g. --crossfade 0.5; 0 joins the clips with hard cuts")
     options = make_options(force=force, dry_run=dry_run)
     run_steps(project, "stitch", lambda p, o: [stitch_step(p, o, crossfade=crossfade)], options,
               json_out=json_out and not report, quiet=quiet, wait_for_lock=wait_for_lock)

@@ -12,6 +12,7 @@ from ttv.commands._common import (
     QuietOpt,
     WaitLockOpt,
     boundary,
+    check_non_negative,
     emit_json,
     err,
     exit_for_reports,
@@ -35,6 +36,8 @@ def wait_command(
     from ttv.core.project import Project
     from ttv.core.steps import RunOptions
 
+    check_non_negative(timeout, "--timeout", hint="seconds, e.g. --timeout 900")
+    check_non_negative(wait_for_lock, "--wait-for-lock")
     proj = Project.discover(project)
     options = RunOptions()
     with proj.locked("wait", wait=wait_for_lock), live_progress(proj, quiet=quiet or json_out):

@@ -63,15 +63,8 @@ def plan_step(project: Project, *, force: bool = False, planner: str | None = No
         if name == "heuristic":
             raise ConfigError(f"planner {name!r} unavailable: {available.reason}")
         # Never silently: say which key or extra would enable the LLM planner.
-        message = (f"planner {name!r} is not available ({available.reason}); using the offline heuristic planner "
-                   f"instead. The plan will be simple; re-plan with `ttv plan --force` once {name} is set up.")
-        if warn is not None:
-            warn(message)
-        else:
-            import sys
-
-            print(f"warning: {message}", file=sys.stderr)
-        project.events.emit("log", level="warning", message=message)
+        _warn(project, warn, f"planner {name!r} is not available ({available.reason}); using the offline heuristic "
+              f"planner instead. The plan will be simple; re-plan with `ttv plan --force` once {name} is set up.")
         planner_obj = registry.create("heuristic", cfg.backends.get("heuristic"), kind="planner")
         assert isinstance(planner_obj, Planner)
         name = "heuristic"
@@ -124,6 +117,9 @@ def plan_step(project: Project, *, force: bool = False, planner: str | None = No
                            hint="plan.toml was not changed", kind="request", code="invalid-plan")
         _write_audit(project, name, planner_obj, request, started, error=err)
         raise err from None
+    mismatch = _length_mismatch(plan, request, project.config.backend)
+    if mismatch:
+        _warn(project, warn, mismatch)
     audit = _write_audit(project, name, planner_obj, request, started, notes=notes)
     project.save_plan(plan)
     if info is not None:
@@ -135,6 +131,40 @@ def plan_step(project: Project, *, force: bool = False, planner: str | None = No
     project.events.emit("item.done", item="plan", step="plan", segments=len(plan.segments), backend=name,
                         audit=project.rel(audit) if audit else None)
     return plan, True
+
+
+def _warn(project: Project, warn: Any, message: str) -> None:
+    if warn is not None:
+        warn(message)
+    else:
+        import sys
+
+        print(f"warning: {message}", file=sys.stderr)
+    project.events.emit("log", level="warning", message=message)
+
+
+def _length_mismatch(plan: Plan, request: PlanRequest, backend: str) -> str:
+    """Never shorten (or stretch) the film silently: a backend's segment limits can make the planned total
+    differ from the one asked for (e.g. 3600 s in 1 segment, when a segment lasts at most 600 s)."""
+    asked = request.total_duration
+    if not asked:
+        return ""
+    total = sum(s.duration for s in plan.segments)
+    if abs(total - asked) <= max(0.5, 0.02 * asked):
+        return ""
+    caps = request.capabilities
+    limits = ""
+    if caps is not None:
+        allowed = (", ".join(f"{d:g}" for d in caps.durations) if caps.durations
+                   else f"{caps.min_duration:g}-{caps.max_duration:g}")
+        limits = f" ({backend} makes segments of {allowed} s)"
+        longest = max(caps.durations) if caps.durations else caps.max_duration
+        if total < asked and longest > 0:
+            import math
+
+            n = math.ceil(asked / longest)
+            limits += f"; for {asked:g} s ask for at least {n} segments: `ttv plan --force --segments {n}`"
+    return f"the plan lasts {total:g} s, not the {asked:g} s asked for{limits}"
 
 
 def _locked_context(old: Plan) -> list[dict[str, Any]]:
