@@ -8,17 +8,47 @@ import typer
 
 from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
 
-STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan", "submitted": "cyan"}
+STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan", "submitted": "cyan",
+         "interrupted": "yellow"}
+
+
+def live_run(project: Any) -> dict[str, Any] | None:
+    """The ttv process working on this project now (from .ttv/lock.json), or None. A lock.json left by a
+    killed process on this host does not count."""
+    import json
+    import os
+    import socket
+
+    try:
+        info = json.loads((project.ttv_dir / "lock.json").read_text())
+        pid = int(info.get("pid"))
+    except (OSError, ValueError, TypeError):
+        return None
+    if info.get("host") == socket.gethostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except OSError:
+            pass  # alive, owned by someone else
+    return dict(info)
 
 
 def status_rows(project: Any) -> list[dict[str, Any]]:
     from ttv.core.graph import build_graph
 
+    live = live_run(project)
     rows = []
     for st in build_graph(project).all():
         rec = st.record
+        status, why = st.status, list(st.reasons)
+        if status == "running":
+            if live is None:
+                status = "interrupted"  # no process works on it: the next run redoes (or resumes) it
+            else:
+                why = [f"running now (`ttv {live.get('command')}`, pid {live.get('pid')})"]
         rows.append({
-            "kind": st.kind, "id": st.id, "status": st.status, "why": st.reasons,
+            "kind": st.kind, "id": st.id, "status": status, "why": why,
             "backend": rec.backend if rec else "", "job_id": rec.job_id if rec else "",
             "cost_usd": rec.cost_usd if rec else 0.0, "attempts": len(rec.attempts) if rec else 0,
             "output": project.rel(project.output_path(st.kind, st.id)) if st.fresh else "",
@@ -34,7 +64,10 @@ def status_command(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Show each keyframe, clip and the final video: done, stale (and why), running, failed."""
+    """Show each keyframe, clip and the final video: done, stale (and why), running, interrupted, failed.
+
+    With -q: prints the ids that still need work and exits 1 when there are any (0 when all is done).
+    """
     from rich.table import Table
 
     from ttv.core.project import Project
