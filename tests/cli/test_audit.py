@@ -245,3 +245,33 @@ def test_plan_says_when_it_cannot_last_as_long_as_asked(tmp_path, cli):
     assert "ttv plan --force --segments 6" in result.stderr
     result = cli("plan", "-p", root, "--force", "--segments", "6")
     assert "the plan lasts" not in result.stderr
+
+
+def test_a_broken_keys_file_is_one_failed_doctor_check_not_an_abort(tmp_path, cli, monkeypatch):
+    from ttv.core import keys
+
+    keys.keys_file().parent.mkdir(parents=True, exist_ok=True)
+    keys.keys_file().write_text("garbage [[\n")
+    result = cli("doctor", "--json", cwd=tmp_path)
+    assert result.exit_code == 1, result.output
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["keys file"]["status"] == "fail"
+    assert "could not be read" in checks["keys file"]["detail"]
+    assert checks["python"]["status"] == "ok"  # the other checks still ran
+    result = cli("backends", "info", "runway")
+    assert result.exit_code == 0, result.output
+    assert "could not be read" in result.output and "options" in result.output
+    _no_traceback(result)
+
+
+def test_wait_and_cancel_before_any_plan_say_there_is_nothing(small_project, cli):
+    root = small_project(segments=1)
+    for command in ("wait", "cancel"):
+        result = cli(command, "-p", root, "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout) == {"jobs": []}
+        result = cli(command, "-p", root)
+        assert result.exit_code == 0 and "no remote jobs in flight" in result.stderr
+    assert cli("plan", "-p", root).exit_code == 0
+    result = cli("cancel", "-p", root)
+    assert result.exit_code == 0 and "no remote jobs in flight" in result.stderr and result.stdout == ""

@@ -20,21 +20,29 @@ def _describe(name: str) -> dict[str, Any]:
         cls = registry.load_class(name)
     except ConfigError as exc:
         return {"name": name, "kind": "?", "available": False, "reason": exc.message, "summary": ""}
+    info: dict[str, Any] = {"name": name, "kind": cls.kind, "summary": cls.summary, "available": False,
+                            "reason": "", "extra": getattr(cls, "extra", None)}
+    try:
+        schema = cls.OptionsModel.model_json_schema()
+        info["options"] = {k: {"type": v.get("type", v.get("anyOf", "")), "default": v.get("default"),
+                               "description": v.get("description", "")}
+                           for k, v in schema.get("properties", {}).items()}
+    except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
+        info["options"] = {}
     try:
         backend = cls()
         avail = backend.is_available()
-    except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the listing
-        return {"name": name, "kind": cls.kind, "available": False, "reason": str(exc), "summary": cls.summary}
-    info: dict[str, Any] = {"name": name, "kind": cls.kind, "summary": cls.summary, "available": avail.ok,
-                            "reason": avail.reason, "extra": cls.extra}
+    except Exception as exc:  # noqa: BLE001 - e.g. a broken plugin, or a keys file that cannot be read
+        from ttv.core.keys import redact
+
+        info["reason"] = redact(getattr(exc, "message", None) or exc)
+        return info
+    info["available"], info["reason"] = avail.ok, avail.reason
     if isinstance(backend, VideoBackend):
         try:
             info["capabilities"] = backend.capabilities().model_dump()
         except Exception as exc:  # noqa: BLE001
             info["capabilities"] = {"error": str(exc)}
-    schema = cls.OptionsModel.model_json_schema()
-    info["options"] = {k: {"type": v.get("type", v.get("anyOf", "")), "default": v.get("default"),
-                           "description": v.get("description", "")} for k, v in schema.get("properties", {}).items()}
     return info
 
 
@@ -93,7 +101,7 @@ def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. an
         for k, v in caps.items():
             table.add_row(k, escape(str(v)))
         out.print(table)
-    if info["options"]:
+    if info.get("options"):
         table = Table(title=escape(f"options ([backends.{name}] in ttv.toml)"), title_justify="left")
         for col in ("option", "default", "description"):
             table.add_column(col)

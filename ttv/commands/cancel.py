@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ttv.commands._common import JsonOpt, ProjectOpt, WaitLockOpt, boundary, check_non_negative, emit_json, out
+from ttv.commands._common import JsonOpt, ProjectOpt, WaitLockOpt, boundary, check_non_negative, emit_json, err, out
 
 
 @boundary
@@ -24,10 +24,19 @@ def cancel_command(
 
     check_non_negative(wait_for_lock, "--wait-for-lock")
     proj = Project.discover(project)
+    if not segments and not proj.has_plan:  # nothing was ever submitted
+        if json_out:
+            emit_json({"jobs": []})
+        else:
+            err.print("no remote jobs in flight (no plan yet)")
+        return
     with proj.locked("cancel", wait=wait_for_lock):
         rows = cancel_jobs(proj, segments or pending_jobs(proj))
     if json_out:
         emit_json({"jobs": [r.to_json() for r in rows]})
+        return
+    if not rows:
+        err.print("no remote jobs in flight")
         return
     table = Table(title="cancel", title_justify="left")
     for col in ("segment", "job", "result"):

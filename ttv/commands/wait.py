@@ -39,6 +39,12 @@ def wait_command(
     check_non_negative(timeout, "--timeout", hint="seconds, e.g. --timeout 900")
     check_non_negative(wait_for_lock, "--wait-for-lock")
     proj = Project.discover(project)
+    if not proj.has_plan:  # nothing was ever submitted
+        if json_out:
+            emit_json({"jobs": []})
+        elif not quiet:
+            err.print("no remote jobs in flight (no plan yet)")
+        return
     options = RunOptions()
     with proj.locked("wait", wait=wait_for_lock), live_progress(proj, quiet=quiet or json_out):
         try:
