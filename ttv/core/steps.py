@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -673,19 +673,50 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
     if options.dry_run and not project.has_plan:
         return [StepReport("plan", planned=[PlannedWork("plan", ["no plan.toml yet"], project.config.planner, 0.0, 0.0)])]
     plan_step(project, warn=warn)
+    kf_options, clip_options = _split_only(project, options)
     if not options.dry_run:
         _check_whole_run_budget(project, options)
-    reports.append(keyframes_step(project, options))
+    reports.append(keyframes_step(project, kf_options))
     if reports[-1].failed:
         return reports
     step = "render" if project.config.mode == "keyframe" else "chain"
-    reports.append(clips_step(project, options, step=step))
+    reports.append(clips_step(project, clip_options, step=step))
     if reports[-1].failed or options.dry_run or options.detach and any(
             o.status == "submitted" for o in reports[-1].outcomes):
+        return reports
+    if options.only is not None and any(not c.fresh for c in build_graph(project).clips):
+        # a partial run (--only) leaves other clips to do: the film is stitched when they are done
+        if warn is not None:
+            warn("not stitching: other clips are not done yet (`ttv status` lists them)")
         return reports
     stitch_options = RunOptions(force=options.force, dry_run=options.dry_run, clock=options.clock, stop=options.stop)
     reports.append(stitch_step(project, stitch_options))
     return reports
+
+
+def _split_only(project: Project, options: RunOptions) -> tuple[RunOptions, RunOptions]:
+    """`ttv run --only` names segments and/or keyframes: the keyframes step gets the named keyframes plus
+    those the named segments start or end on (unless --force, which remakes only what is named: re-rolling
+    a keyframe would make its neighbours' clips stale), the clip step the named segments."""
+    if options.only is None:
+        return options, options
+    plan = project.plan
+    segments = {s.id: s for s in plan.segments}
+    keyframes = {k.id for k in plan.keyframes}
+    unknown = sorted(options.only - segments.keys() - keyframes)
+    if unknown:
+        raise ConfigError(f"--only names unknown items: {', '.join(unknown)}",
+                          hint=f"segments: {', '.join(segments) or '(none)'}; "
+                               f"keyframes: {', '.join(sorted(keyframes)) or '(none)'}")
+    named_segments = options.only & segments.keys()
+    wanted = set(options.only & keyframes)
+    if not options.force:
+        chain = project.config.mode == "chain"
+        for sid in named_segments:
+            seg = segments[sid]
+            refs = [seg.start_keyframe] if chain else [seg.start_keyframe, seg.end_keyframe]
+            wanted.update(r for r in refs if r and (not chain or sid == plan.segments[0].id))
+    return replace(options, only=wanted), replace(options, only=set(named_segments))
 
 
 __all__ = ["RunOptions", "StepReport", "keyframes_step", "clips_step", "stitch_step", "run_all_steps"]
