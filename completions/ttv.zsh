@@ -17,7 +17,7 @@ _ttv() {
                 esac
             fi ;;
         cancel) words="--project -p --json --wait-for-lock" ;;
-        chain) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --json --quiet -q --wait-for-lock" ;;
+        chain) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --gpus --json --quiet -q --wait-for-lock" ;;
         config)
             if [[ $COMP_CWORD -eq 2 ]]; then
                 words="path show"
@@ -30,7 +30,7 @@ _ttv() {
         doctor) words="--project -p --online --json --quiet -q" ;;
         estimate) words="--project -p --worst-case --max-cost --json --quiet -q" ;;
         init) words="--idea -i --idea-file --mode -m --backend -b --keyframes --planner --duration -d --segments -n --width --height --fps --seed --style --max-cost --json" ;;
-        keyframes) words="--project -p --force --only --provider --from-dir --reroll --dry-run --max-cost --on-error --json --quiet -q --wait-for-lock" ;;
+        keyframes) words="--project -p --force --only --provider --from-dir --reroll --dry-run --max-cost --on-error --gpus --json --quiet -q --wait-for-lock" ;;
         keys)
             if [[ $COMP_CWORD -eq 2 ]]; then
                 words="list remove set"
@@ -43,8 +43,8 @@ _ttv() {
             fi ;;
         monitor) words="--project -p --replay --speed --interval" ;;
         plan) words="--project -p --force --planner --segments -n --duration -d --style --json --quiet -q --wait-for-lock" ;;
-        render) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --json --quiet -q --wait-for-lock" ;;
-        run) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --json --quiet -q --wait-for-lock --monitor" ;;
+        render) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --gpus --json --quiet -q --wait-for-lock" ;;
+        run) words="--project -p --force --only --dry-run --max-cost --on-error --detach --executor --address --gpus --json --quiet -q --wait-for-lock --monitor" ;;
         status) words="--project -p --why --follow -f --json --quiet -q" ;;
         stitch) words="--project -p --force --crossfade --report --dry-run --json --quiet -q --wait-for-lock" ;;
         wait) words="--project -p --timeout --json --quiet -q --wait-for-lock" ;;

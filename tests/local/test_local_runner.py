@@ -106,3 +106,20 @@ def test_gpus_override_reaches_only_backends_with_a_gpus_option(small_project: A
     monkeypatch.setattr(common, "visible_gpus", lambda: [0, 1])
     backend = steps._create_video(project, "wan", steps.RunOptions(gpus=[1]))
     assert [w.device for w in backend.worker_backends()] == ["cuda:1"]  # type: ignore[attr-defined]
+
+
+def test_gpus_flag(small_project: Any, cli: Any, monkeypatch: Any, wan_flf_model: Path) -> None:
+    """`--gpus` reaches the local workers: an invisible GPU is a usage error naming what is visible;
+    a malformed value is refused before anything runs."""
+    from ttv.backends.local import common
+
+    root = small_project("keyframe", segments=2, backend="wan")
+    configure(root, wan_flf_model)
+    assert cli("plan", "-p", root).exit_code == 0 and cli("keyframes", "-p", root).exit_code == 0
+    monkeypatch.setattr(common, "visible_gpus", lambda: [0, 1])
+    result = cli("render", "-p", root, "--gpus", "5")
+    assert result.exit_code == 2, result.output
+    assert "gpus [5] are not visible (visible: [0, 1]" in result.output
+    bad = cli("run", "-p", root, "--gpus", "first")
+    assert bad.exit_code == 2 and "--gpus 'first' is not a list of GPU indices" in bad.output
+    assert not (root / "clips" / "s000.mp4").exists()

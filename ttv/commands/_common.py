@@ -52,6 +52,7 @@ OnlyOpt = Annotated[str | None, typer.Option("--only", help="Comma-separated ids
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print what would run, why, and its cost; change nothing.")]
 MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Refuse to start work whose estimate would take total spend above this many USD.", show_default=False)]  # noqa: E501
 OnErrorOpt = Annotated[str, typer.Option("--on-error", help="fail: stop at the first failed item; keep-going: finish independent items (exit 5 if some failed).")]  # noqa: E501
+GpusOpt = Annotated[str | None, typer.Option("--gpus", help="Local models: the GPUs to use, e.g. 0,1 (indices after CUDA_VISIBLE_DEVICES) or all; overrides the backends' gpus option for this run.", show_default=False)]  # noqa: E501
 WaitLockOpt = Annotated[float, typer.Option("--wait-for-lock", help="Seconds to wait for another ttv process on this project.")]  # noqa: E501
 
 
@@ -124,6 +125,18 @@ def parse_only(only: str | None) -> set[str] | None:
 
         raise ConfigError(f"--only {only!r} names no ids", hint="give comma-separated ids, e.g. --only s001,s003")
     return ids
+
+
+def parse_gpus(gpus: str | None) -> list[int] | None:
+    """--gpus "0,1" -> [0, 1]; "all" -> None (every visible GPU); None -> None (the backends' own setting)."""
+    if gpus is None or gpus.strip().lower() == "all":
+        return None
+    parts = [part.strip() for part in gpus.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        from ttv.core.errors import ConfigError
+
+        raise ConfigError(f"--gpus {gpus!r} is not a list of GPU indices", hint="e.g. --gpus 0,1 or --gpus all")
+    return list(dict.fromkeys(int(part) for part in parts))
 
 
 def check_non_negative(value: float | None, option: str, hint: str | None = None) -> None:

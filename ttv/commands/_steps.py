@@ -10,7 +10,16 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from ttv.commands._common import check_non_negative, check_on_error, emit_json, err, exit_for_reports, out, parse_only
+from ttv.commands._common import (
+    check_non_negative,
+    check_on_error,
+    emit_json,
+    err,
+    exit_for_reports,
+    out,
+    parse_gpus,
+    parse_only,
+)
 from ttv.commands._progress import live_progress
 from ttv.core.keys import redact
 from ttv.core.project import Project
@@ -19,7 +28,7 @@ from ttv.core.steps import RunOptions, StepReport
 
 def make_options(*, force: bool = False, only: str | None = None, on_error: str = "fail", max_cost: float | None = None,
                  dry_run: bool = False, detach: bool = False, executor: str = "local",
-                 address: str | None = None) -> RunOptions:
+                 address: str | None = None, gpus: str | None = None) -> RunOptions:
     if executor not in ("local", "ray"):
         from ttv.core.errors import ConfigError
 
@@ -31,7 +40,7 @@ def make_options(*, force: bool = False, only: str | None = None, on_error: str 
         raise ConfigError("--address is for --executor ray", hint="add --executor ray")
     return RunOptions(force=force, only=parse_only(only), on_error=check_on_error(on_error),  # type: ignore[arg-type]
                       max_cost=max_cost, dry_run=dry_run, detach=detach, executor=executor,  # type: ignore[arg-type]
-                      ray_address=address)
+                      ray_address=address, gpus=parse_gpus(gpus))
 
 
 def run_steps(project_dir: Path | None, command: str, body: Callable[[Project, RunOptions], list[StepReport]],

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 from ttv.commands._common import (
     DryRunOpt,
     ForceOpt,
+    GpusOpt,
     JsonOpt,
     MaxCostOpt,
     OnErrorOpt,
@@ -90,6 +91,7 @@ def keyframes_command(
     dry_run: DryRunOpt = False,
     max_cost: MaxCostOpt = None,
     on_error: OnErrorOpt = "fail",
+    gpus: GpusOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     wait_for_lock: WaitLockOpt = 0.0,
@@ -100,7 +102,7 @@ def keyframes_command(
     from ttv.core.project import Project
     from ttv.core.steps import keyframes_step
 
-    options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run)
+    options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run, gpus=gpus)
     reroll_ids = {part.strip() for item in (reroll or []) for part in item.split(",") if part.strip()}
     if from_dir is not None or provider is not None or (reroll_ids and not dry_run):
         proj = Project.discover(project)

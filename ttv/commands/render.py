@@ -10,6 +10,7 @@ import typer
 from ttv.commands._common import (
     DryRunOpt,
     ForceOpt,
+    GpusOpt,
     JsonOpt,
     MaxCostOpt,
     OnErrorOpt,
@@ -39,6 +40,7 @@ def make_clips_command(step: str, doc: str) -> Callable[..., None]:
         detach: DetachOpt = False,
         executor: ExecutorOpt = "local",
         address: AddressOpt = None,
+        gpus: GpusOpt = None,
         json_out: JsonOpt = False,
         quiet: QuietOpt = False,
         wait_for_lock: WaitLockOpt = 0.0,
@@ -47,7 +49,7 @@ def make_clips_command(step: str, doc: str) -> Callable[..., None]:
         from ttv.core.steps import clips_step
 
         options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
-                               detach=detach, executor=executor, address=address)
+                               detach=detach, executor=executor, address=address, gpus=gpus)
         run_steps(project, step, lambda p, o: [clips_step(p, o, step=step)], options, json_out=json_out,
                   quiet=quiet, wait_for_lock=wait_for_lock)
 

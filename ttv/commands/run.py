@@ -14,6 +14,7 @@ import typer
 from ttv.commands._common import (
     DryRunOpt,
     ForceOpt,
+    GpusOpt,
     JsonOpt,
     MaxCostOpt,
     OnErrorOpt,
@@ -38,6 +39,7 @@ def run_command(
     detach: DetachOpt = False,
     executor: ExecutorOpt = "local",
     address: AddressOpt = None,
+    gpus: GpusOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     wait_for_lock: WaitLockOpt = 0.0,
@@ -48,12 +50,12 @@ def run_command(
 
     if monitor:
         _run_with_monitor(project, force=force, only=only, max_cost=max_cost, on_error=on_error, detach=detach,
-                          executor=executor, address=address)
+                          executor=executor, address=address, gpus=gpus)
         return
     from ttv.core.steps import run_all_steps
 
     options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
-                           detach=detach, executor=executor, address=address)
+                           detach=detach, executor=executor, address=address, gpus=gpus)
     reports = run_steps(project, "run", lambda p, o: run_all_steps(p, o, warn=lambda m: err.print(f"[yellow]warning:[/] {m}")),
                         options, json_out=json_out, quiet=quiet, wait_for_lock=wait_for_lock)
     if not json_out and not quiet and not dry_run:
@@ -83,6 +85,8 @@ def _run_with_monitor(project: Path | None, **flags: object) -> None:
         args += ["--executor", str(flags["executor"])]
     if flags["address"]:
         args += ["--address", str(flags["address"])]
+    if flags["gpus"]:
+        args += ["--gpus", str(flags["gpus"])]
     proj.ttv_dir.mkdir(parents=True, exist_ok=True)
     log_path = proj.ttv_dir / "run.log"
     with open(log_path, "wb") as log:
