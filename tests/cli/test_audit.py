@@ -275,3 +275,15 @@ def test_wait_and_cancel_before_any_plan_say_there_is_nothing(small_project, cli
     assert cli("plan", "-p", root).exit_code == 0
     result = cli("cancel", "-p", root)
     assert result.exit_code == 0 and "no remote jobs in flight" in result.stderr and result.stdout == ""
+
+
+def test_backend_suggestions_are_of_the_kind_asked_for(small_project, cli):
+    root = small_project(segments=1)
+    assert cli("plan", "-p", root).exit_code == 0
+    typo = cli("keyframes", "-p", root, "--provider", "carb")
+    assert typo.exit_code == 2 and "unknown image backend 'carb'" in typo.output and "did you mean 'card'" in typo.output
+    nope = cli("keyframes", "-p", root, "--provider", "nope")
+    assert nope.exit_code == 2 and "openai" not in nope.output  # a planner is no keyframe provider
+    wrong = cli("keyframes", "-p", root, "--provider", "animatic")
+    assert wrong.exit_code == 2 and "is a video backend, not an image backend" in wrong.output
+    assert "card, diffusers, files, gemini-image, runway-image" in wrong.output

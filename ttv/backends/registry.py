@@ -84,14 +84,28 @@ def load_class(name: str) -> type[Backend]:
     return cls
 
 
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 def create(name: str, raw_options: dict[str, object] | None, *, kind: BackendKind) -> Backend:
     """Instantiate a backend with its options validated (unknown option -> ConfigError)."""
     from pydantic import ValidationError
 
-    cls = load_class(name)
+    try:
+        cls = load_class(name)
+    except ConfigError:
+        if name in _table():
+            raise  # known but broken: load_class says why
+        from difflib import get_close_matches
+
+        close = get_close_matches(name, names(kind), n=1)  # suggest a backend of the kind asked for
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"unknown {kind} backend {name!r}",
+                          hint=f"{hint}see `ttv backends list --kind {kind}`") from None
     if cls.kind != kind:
-        raise ConfigError(f"{name!r} is a {cls.kind} backend, not a {kind} backend",
-                          hint=f"see `ttv backends list --kind {kind}`")
+        raise ConfigError(f"{name!r} is {_a(cls.kind)} backend, not {_a(kind)} backend",
+                          hint=f"{kind} backends: {', '.join(names(kind))}")
     try:
         options = cls.OptionsModel.model_validate(raw_options or {})
     except ValidationError as exc:
