@@ -287,3 +287,12 @@ def test_backend_suggestions_are_of_the_kind_asked_for(small_project, cli):
     wrong = cli("keyframes", "-p", root, "--provider", "animatic")
     assert wrong.exit_code == 2 and "is a video backend, not an image backend" in wrong.output
     assert "card, diffusers, files, gemini-image, runway-image" in wrong.output
+
+
+def test_files_provider_without_images_says_how_to_give_them(small_project, cli):
+    root = small_project(segments=1)
+    assert cli("plan", "-p", root).exit_code == 0
+    result = cli("keyframes", "-p", root, "--provider", "files")
+    assert result.exit_code == 1
+    assert "no image given for the `files` provider" in result.output and "--from-dir" in result.output
+    assert f"image {root} does not exist" not in result.output

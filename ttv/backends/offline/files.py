@@ -27,7 +27,13 @@ class FileKeyframes(ImageProvider):
     def generate(self, request: ImageRequest, output: Path, ctx: JobContext) -> GenerateResult:
         from PIL import Image, UnidentifiedImageError
 
-        src = Path(str(request.extra.get("image", "")))
+        image = str(request.extra.get("image", "") or "")
+        if not image:
+            raise InputRejected(f"keyframe {request.keyframe_id}: no image given for the `files` provider",
+                                hint="run `ttv keyframes --from-dir DIR` (files k000.png, k001.png, ...), or set "
+                                     "`image = \"path.png\"` for this keyframe in plan.toml",
+                                permanent_for_request=True)
+        src = Path(image)
         if not src.is_absolute():
             src = Path(str(request.extra.get("project_root", "."))) / src
         if not src.is_file():
