@@ -142,6 +142,11 @@ def _video(clipdir: Path, frames: int = 24, fps: Fraction = Fraction(24), first:
     return path
 
 
+# The test clips are made with the wheel's ffmpeg (a recent one: older builds, e.g. Debian's 5.1, cannot
+# put PCM in mp4), whichever ffmpeg ttv itself is told to use (TTV_FFMPEG).
+_FIXTURE_FFMPEG = __import__("imageio_ffmpeg").get_ffmpeg_exe()
+
+
 def _burst_clip(
     clipdir: Path,
     name: str,
@@ -160,7 +165,7 @@ def _burst_clip(
     burst = f"aevalsrc='if(between(t,{at},{at + 0.2}),0.5*sin(2*PI*1000*t),0)':s={rate}:d={seconds}"
     shift = ["-itsoffset", str(offset)] if offset is not None else []
     subprocess.run(
-        [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video or _video(clipdir)),
+        [_FIXTURE_FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-i", str(video or _video(clipdir)),
          *shift, "-f", "lavfi", "-i", burst, "-map", "0:v", "-map", "1:a", "-c:v", "copy", *codec,
          "-ac", str(channels), *extra, str(out)],
         check=True,
