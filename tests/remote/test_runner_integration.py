@@ -130,3 +130,27 @@ def test_budget_refuses_before_any_submit(project: Path, cli: Any, runway_fake: 
     r = cli("render", "-p", project, "--max-cost", "0.6", "--json")
     assert r.exit_code == 0, r.output
     assert runway_fake.submissions == 2
+
+
+def test_a_result_that_cannot_be_fetched_is_polled_again_and_force_submits_anew(project: Path, cli: Any,
+                                                                               runway_fake: RunwayFake) -> None:
+    """A finished job whose file keeps failing: re-runs poll the same job (never pay twice) and the error says
+    how to get out; `--force --only` drops that job and submits a new one."""
+    cfg = load_toml(project / "ttv.toml")
+    cfg["retries"] = 0
+    write_toml(project / "ttv.toml", cfg)
+    runway_fake.expire_urls = 10**6  # every result URL answers 403
+    r = cli("render", "-p", project, "--only", "s000")
+    assert r.exit_code == 1 and runway_fake.submissions == 1
+    rec = _clip(project, "s000")
+    job = rec["job_id"]
+    assert rec["status"] == "failed" and job and "--force --only s000" in r.output
+    r = cli("render", "-p", project, "--only", "s000")
+    assert r.exit_code == 1 and runway_fake.submissions == 1, "the same job was polled, not resubmitted"
+    runway_fake.expire_urls = 0
+    r = cli("render", "-p", project, "--only", "s000", "--force")
+    assert r.exit_code == 0, r.output
+    rec = _clip(project, "s000")
+    assert runway_fake.submissions == 2 and rec["status"] == "done" and rec["job_id"] != job
+    events = (project / ".ttv" / "events.jsonl").read_text()
+    assert '"item.job_dropped"' in events and job in events

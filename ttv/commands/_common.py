@@ -47,7 +47,7 @@ err: Any = _LazyConsole(stderr=True, soft_wrap=True)  # stderr: progress, messag
 ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", help="Project folder (default: the one containing the current folder).", show_default=False)]  # noqa: E501
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document on stdout instead of a table.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only ids (or nothing) on stdout.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Redo the selected items even when they are fresh.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Redo the selected items even when they are fresh; a remote job of an earlier attempt is not polled again (a new one is submitted, and paid).")]  # noqa: E501
 OnlyOpt = Annotated[str | None, typer.Option("--only", help="Comma-separated ids to work on, e.g. s001,s003.", show_default=False)]  # noqa: E501
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print what would run, why, and its cost; change nothing.")]
 MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Refuse to start work whose estimate would take total spend above this many USD.", show_default=False)]  # noqa: E501

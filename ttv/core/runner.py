@@ -202,6 +202,7 @@ class ItemRun:
     stop: StopFlag
     clock: Clock
     detach: bool = False  # --detach: return once the remote job is submitted (see `ttv wait`)
+    new_job: bool = False  # --force: never poll an earlier job of this item again; submit a new one
     record: Record = field(init=False)
 
     def __post_init__(self) -> None:
@@ -215,6 +216,11 @@ class ItemRun:
                                  inputs_hash=self.state.hash)
             if old is not None:
                 self.record.attempts = []
+        if self.new_job and self.record.job_id:
+            # e.g. a finished job whose result the provider no longer keeps: polling it again cannot help
+            self.project.events.emit("item.job_dropped", item=self.record.id, job_id=self.record.job_id,
+                                     backend=self.record.job_provider, reason="--force")
+            self.record.job_id, self.record.job_provider = "", ""
 
     def save(self) -> None:
         self.project.write_record(self.record)

@@ -234,7 +234,7 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
                 assert isinstance(backend, ImageProvider)
                 return backend.generate(req, out, ctx)
 
-            run = ItemRun(project, st, "keyframes", options.stop, options.clock)
+            run = ItemRun(project, st, "keyframes", options.stop, options.clock, new_job=options.force)
             return run_item(run, [keyframe_provider(project, kf)], pool, generate,
                             _verify_image(project.config.width, project.config.height), retries=project.config.retries)
 
@@ -486,7 +486,7 @@ def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: 
     seg = project.plan.segments[index]
     _require_upstream(project, index, st)
     run = ItemRun(project, st, "render" if project.config.mode == "keyframe" else "chain", options.stop, options.clock,
-                  detach=options.detach)
+                  detach=options.detach, new_job=options.force)
     if options.detach and run.record.status == "submitted" and run.record.job_id:
         return Outcome(st.id, "submitted", backend=run.record.job_provider)
     guard, estimates = options.budget

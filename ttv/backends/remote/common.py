@@ -727,7 +727,10 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
                         output.unlink(missing_ok=True)
                     if fetches >= opts.download_attempts:
                         err = BackendError(f"{self.name}: job {job_id} finished but its result could not be fetched "
-                                           f"after {fetches} tries: {exc}", kind="retryable", code="download")
+                                           f"after {fetches} tries: {exc}", kind="retryable", code="download",
+                                           hint="a re-run fetches the same job again (nothing is paid twice); if "
+                                                f"{self.name} no longer keeps the result, `--force --only "
+                                                f"{request.segment_id}` submits a new job (paid again)")
                         raise attach_job(err, job_id, resumable=True) from None
                     ctx.progress(1.0, status="downloading", message=f"{exc}; fetching the job again")
                     ctx.sleep(min(30.0, opts.poll_interval_s) if not exc.expired else 0.0)
