@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.helpers import record
+from ttv.core.tomlio import load_toml, write_toml
 
 
 def _done(root, rel):
@@ -57,3 +58,22 @@ def test_run_only_unknown_id_is_a_usage_error(small_project, cli):
     result = cli("run", "-p", root, "--only", "s009")
     assert result.exit_code == 2
     assert "unknown items: s009" in result.output and "segments: s000, s001" in result.output
+
+
+def test_run_only_with_force_still_makes_a_stale_keyframe_the_segment_needs(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    assert cli("run", "-p", root).exit_code == 0
+    plan = load_toml(root / "plan.toml")
+    k2 = next(k for k in plan["keyframes"] if k["id"] == "k002")
+    k2["prompt"] = "A new closing image. " + k2["prompt"]
+    write_toml(root / "plan.toml", plan)
+    k0 = (root / "keyframes" / "k000.png").stat().st_mtime_ns
+    result = cli("run", "-p", root, "--only", "s001", "--force", "--json")
+    assert result.exit_code == 0, result.output
+    steps = {r["step"]: r for r in json.loads(result.stdout)["steps"]}
+    assert steps["keyframes"]["done"] == ["k002"], "the stale end keyframe is remade, not rendered from"
+    assert steps["keyframes"]["skipped"] == ["k001"] and steps["render"]["done"] == ["s001"]
+    assert (root / "keyframes" / "k000.png").stat().st_mtime_ns == k0
+    status = cli("status", "-p", root, "--json")
+    assert status.exit_code == 0
+    assert all(item["status"] == "done" for item in json.loads(status.stdout)["items"])

@@ -60,9 +60,13 @@ class RunOptions:
     executor: Literal["local", "ray"] = "local"  # ray: video backends run in Ray actors (one per GPU)
     ray_address: str | None = None  # e.g. "ray://head:10001" or "auto"; None starts a local Ray
     gpus: list[int] | None = None  # --gpus: overrides the `gpus` option of every local backend for this run
+    force_ids: set[str] | None = None  # with force: only these ids are forced (None: every selected id)
 
     def selected(self, item_id: str) -> bool:
         return self.only is None or item_id in self.only
+
+    def forces(self, item_id: str) -> bool:
+        return self.force and (self.force_ids is None or item_id in self.force_ids)
 
 
 @dataclass
@@ -122,12 +126,12 @@ def _todo(states: list[ItemState], options: RunOptions, project: Project | None 
     for st in states:
         if not options.selected(st.id):
             continue
-        if st.fresh and not options.force:
+        if st.fresh and not options.forces(st.id):
             skipped.append(st.id)
             if project is not None and not options.dry_run:
                 project.events.emit("item.skipped", item=st.id, reason="fresh")
         else:
-            if st.fresh and options.force:
+            if st.fresh and options.forces(st.id):
                 st.reasons = ["--force"]
             todo.append(st)
     return todo, skipped
@@ -234,7 +238,7 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
                 assert isinstance(backend, ImageProvider)
                 return backend.generate(req, out, ctx)
 
-            run = ItemRun(project, st, "keyframes", options.stop, options.clock, new_job=options.force)
+            run = ItemRun(project, st, "keyframes", options.stop, options.clock, new_job=options.forces(st.id))
             return run_item(run, [keyframe_provider(project, kf)], pool, generate,
                             _verify_image(project.config.width, project.config.height), retries=project.config.retries)
 
@@ -486,7 +490,7 @@ def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: 
     seg = project.plan.segments[index]
     _require_upstream(project, index, st)
     run = ItemRun(project, st, "render" if project.config.mode == "keyframe" else "chain", options.stop, options.clock,
-                  detach=options.detach, new_job=options.force)
+                  detach=options.detach, new_job=options.forces(st.id))
     if options.detach and run.record.status == "submitted" and run.record.job_id:
         return Outcome(st.id, "submitted", backend=run.record.job_provider)
     guard, estimates = options.budget
@@ -555,7 +559,7 @@ def _run_chain(project: Project, options: RunOptions, pool: BackendPool, todo: l
         if index > 0 and done_ids:
             # The previous clip was just made: re-read the graph so its digest becomes this segment's start frame.
             st = build_graph(project).clips[index]
-            if st.fresh and not options.force and options.only is None:
+            if st.fresh and not options.forces(st.id) and options.only is None:
                 report.skipped.append(st.id)
                 project.events.emit("item.skipped", item=st.id, reason="fresh")
                 continue
@@ -696,8 +700,9 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
 
 def _split_only(project: Project, options: RunOptions) -> tuple[RunOptions, RunOptions]:
     """`ttv run --only` names segments and/or keyframes: the keyframes step gets the named keyframes plus
-    those the named segments start or end on (unless --force, which remakes only what is named: re-rolling
-    a keyframe would make its neighbours' clips stale), the clip step the named segments."""
+    those the named segments start or end on (made when missing or stale), the clip step the named
+    segments. `--force` forces only what is named: re-rolling a segment's keyframes would make its
+    neighbours' clips stale."""
     if options.only is None:
         return options, options
     plan = project.plan
@@ -709,14 +714,15 @@ def _split_only(project: Project, options: RunOptions) -> tuple[RunOptions, RunO
                           hint=f"segments: {', '.join(segments) or '(none)'}; "
                                f"keyframes: {', '.join(sorted(keyframes)) or '(none)'}")
     named_segments = options.only & segments.keys()
-    wanted = set(options.only & keyframes)
-    if not options.force:
-        chain = project.config.mode == "chain"
-        for sid in named_segments:
-            seg = segments[sid]
-            refs = [seg.start_keyframe] if chain else [seg.start_keyframe, seg.end_keyframe]
-            wanted.update(r for r in refs if r and (not chain or sid == plan.segments[0].id))
-    return replace(options, only=wanted), replace(options, only=set(named_segments))
+    named_keyframes = options.only & keyframes
+    wanted = set(named_keyframes)
+    chain = project.config.mode == "chain"
+    for sid in named_segments:
+        seg = segments[sid]
+        refs = [seg.start_keyframe] if chain else [seg.start_keyframe, seg.end_keyframe]
+        wanted.update(r for r in refs if r and (not chain or sid == plan.segments[0].id))
+    return (replace(options, only=wanted, force_ids=set(named_keyframes)),
+            replace(options, only=set(named_segments)))
 
 
 __all__ = ["RunOptions", "StepReport", "keyframes_step", "clips_step", "stitch_step", "run_all_steps"]
