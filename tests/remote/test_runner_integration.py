@@ -154,3 +154,19 @@ def test_a_result_that_cannot_be_fetched_is_polled_again_and_force_submits_anew(
     assert runway_fake.submissions == 2 and rec["status"] == "done" and rec["job_id"] != job
     events = (project / ".ttv" / "events.jsonl").read_text()
     assert '"item.job_dropped"' in events and job in events
+
+
+def test_force_over_jobs_in_flight_cancels_them_before_submitting_new_ones(project: Path, cli: Any,
+                                                                          runway_fake: RunwayFake) -> None:
+    r = cli("render", "-p", project, "--detach")
+    assert r.exit_code == 0 and runway_fake.submissions == 2
+    old = {s: _clip(project, s)["job_id"] for s in ("s000", "s001")}
+    r = cli("render", "-p", project, "--force")
+    assert r.exit_code == 0, r.output
+    assert runway_fake.submissions == 4
+    assert {_clip(project, s)["job_id"] for s in old}.isdisjoint(old.values())
+    deleted = [rec.path for rec in runway_fake.requests if rec.method == "DELETE"]
+    assert sorted(deleted) == sorted(f"/v1/tasks/{job}" for job in old.values()), "the earlier jobs were cancelled"
+    assert "earlier job" in r.output and "cancelled" in r.output
+    events = [json.loads(line) for line in (project / ".ttv" / "events.jsonl").read_text().splitlines()]
+    assert sorted(e["job_id"] for e in events if e["type"] == "item.job_dropped") == sorted(old.values())

@@ -29,6 +29,9 @@ def event_line(event: dict[str, Any], *, with_time: bool = False) -> str | None:
         line = f"  fallback {item}: {event.get('from')} -> {event.get('to')}"
     elif t == "item.submitted":
         line = f"  submitted {item}: job {event.get('job_id')} on {event.get('backend')}"
+    elif t == "item.job_dropped":
+        line = f"  new job {item} (--force): earlier job {event.get('job_id')} on {event.get('backend')} " \
+               f"{event.get('outcome', 'dropped')}"
     elif t == "log" and event.get("level") == "warning":
         line = f"warning: {event.get('message', '')}"
     elif with_time and t in ("run.started", "run.finished"):

@@ -216,10 +216,12 @@ class ItemRun:
                                  inputs_hash=self.state.hash)
             if old is not None:
                 self.record.attempts = []
+        self.dropped_job: tuple[str, str, bool] | None = None  # (job id, backend, was still in flight)
         if self.new_job and self.record.job_id:
-            # e.g. a finished job whose result the provider no longer keeps: polling it again cannot help
-            self.project.events.emit("item.job_dropped", item=self.record.id, job_id=self.record.job_id,
-                                     backend=self.record.job_provider, reason="--force")
+            # --force: a new job, e.g. for a finished one whose result the provider no longer keeps.
+            # run_item cancels the old one first when it may still be running (and billing).
+            in_flight = self.record.status in ("submitted", "running")
+            self.dropped_job = (self.record.job_id, self.record.job_provider, in_flight)
             self.record.job_id, self.record.job_provider = "", ""
 
     def save(self) -> None:
@@ -248,6 +250,8 @@ def run_item(
 ) -> Outcome:
     project, rec, output = run.project, run.record, project_output(run)
     rng = rng or random.Random()
+    if run.dropped_job is not None:
+        _drop_job(run, pool, *run.dropped_job)
     if rec.job_id and rec.job_provider in chain:
         # Resume: an earlier run submitted a job; poll it on the same backend, never resubmit.
         chain = chain[chain.index(rec.job_provider):]
@@ -360,6 +364,20 @@ def _fail(run: ItemRun, err: BackendError, t0: float) -> Outcome:
     run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind=err.kind,
                             hint=err.hint, attempts=len(rec.attempts))
     return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd)
+
+
+def _drop_job(run: ItemRun, pool: BackendPool, job_id: str, backend: str, in_flight: bool) -> None:
+    """--force replaces an earlier remote job: cancel it first if it may still be running (and billing)."""
+    outcome = "finished earlier"
+    if in_flight:
+        try:
+            pool.primary(backend).cancel(job_id)  # type: ignore[attr-defined]
+            outcome = "cancelled"
+        except Exception as exc:  # no cancel call (Veo, MiniMax running), unknown backend, network: say so
+            message = exc.message if isinstance(exc, TtvError) else f"{type(exc).__name__}: {exc}"
+            outcome = f"not cancelled ({message}); it may still run and be billed"
+    run.project.events.emit("item.job_dropped", item=run.record.id, job_id=job_id, backend=backend,
+                            outcome=outcome, reason="--force")
 
 
 def _as_backend_error(exc: Exception) -> BackendError:
