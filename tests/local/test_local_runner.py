@@ -88,6 +88,12 @@ def test_sequential_items_reuse_one_warm_worker() -> None:
     assert used == [0, 0, 0, 0]
     with pool.acquire("wan", stop) as a, pool.acquire("wan", stop) as b:  # two at once: both GPUs
         assert {a.gpu, b.gpu} == {0, 1}
+    # a failed item sends its worker to the back: the retry tries the other GPU first
+    with pytest.raises(RuntimeError), pool.acquire("wan", stop) as w:
+        first = w.gpu
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+    with pool.acquire("wan", stop) as w:
+        assert w.gpu != first
 
 
 def test_gpus_override_reaches_only_backends_with_a_gpus_option(small_project: Any, monkeypatch: Any,

@@ -14,11 +14,11 @@ import contextlib
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from queue import LifoQueue
 from typing import Any
 
 from ttv.backends.base import Backend, GenerateResult
@@ -114,15 +114,41 @@ class ItemContext:
         return self._run.clock.now_fn()
 
 
+class _Slots:
+    """A backend's free worker slots. Last in, first out: the worker that just finished takes the next
+    item, so a sequential run (chain mode, or fewer items than GPUs) keeps using one warm worker instead of
+    loading the model on every GPU in turn. A worker whose item failed goes to the bottom, so the retry
+    (or the next item) tries another GPU first: a fault of one card is not retried there alone."""
+
+    def __init__(self) -> None:
+        self._free: deque[Backend] = deque()
+        self._cond = threading.Condition()
+
+    def put(self, worker: Backend, *, failed: bool = False) -> None:
+        with self._cond:
+            if failed:
+                self._free.appendleft(worker)
+            else:
+                self._free.append(worker)
+            self._cond.notify()
+
+    def get(self, timeout: float) -> Backend | None:
+        with self._cond:
+            if not self._free and not self._cond.wait(timeout):
+                return None
+            return self._free.pop() if self._free else None
+
+    def qsize(self) -> int:
+        with self._cond:
+            return len(self._free)
+
+
 class BackendPool:
     """Per-backend worker slots: remote backends allow `concurrency()` jobs, local ones one per GPU."""
 
     def __init__(self, create: Callable[[str], Backend]) -> None:
         self._create = create
-        # Last in, first out: the worker that just finished takes the next item, so a sequential run
-        # (chain mode, or fewer items than GPUs) keeps using one warm worker instead of loading the
-        # model on every GPU in turn.
-        self._queues: dict[str, LifoQueue[Backend]] = {}
+        self._queues: dict[str, _Slots] = {}
         self._instances: dict[str, list[Backend]] = {}
         self._warmed: set[str] = set()
         self.reported_unusable: set[str] = set()
@@ -138,7 +164,7 @@ class BackendPool:
             return
         main = self._create(name)
         workers = main.worker_backends() if hasattr(main, "worker_backends") else [main]
-        q: LifoQueue[Backend] = LifoQueue()
+        q = _Slots()
         for w in reversed(workers):  # the first worker on top
             slots = w.concurrency() if hasattr(w, "concurrency") else 1
             for _ in range(max(1, slots)):
@@ -166,15 +192,15 @@ class BackendPool:
                     warm_up()
         while True:
             stop.check()
-            try:
-                worker = q.get(timeout=0.2)
+            worker = q.get(timeout=0.2)
+            if worker is not None:
                 break
-            except Exception:  # queue.Empty
-                continue
+        failed = True
         try:
             yield worker
+            failed = False
         finally:
-            q.put(worker)
+            q.put(worker, failed=failed)
 
     def close(self) -> None:
         for instances in self._instances.values():
