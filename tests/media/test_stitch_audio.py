@@ -54,6 +54,10 @@ def test_copied_audio_does_not_drift_at_seams(clipdir: Path, tmp_path: Path) -> 
     r = media.stitch(clips, out, width=160, height=90, fps=24)
     assert r.method == "copy" and r.info["copy_via"] == "pyav-remux"
     assert counters(out) == list(range(96)), "the picture is copied frame for frame"
+    with av.open(str(out)) as c:
+        assert [st.type for st in c.streams] == ["video", "audio"], "video is stream 0"
+    info = media.probe(out)
+    assert abs(info.audio_duration - info.duration) < 1024 / RATE + 0.01, "the checked audio covers the picture"
     x = _decode_audio(out)[0]
     assert 4 * RATE <= len(x) <= 4 * RATE + 1024, "audio as long as the video (plus at most one AAC frame)"
     fits = [_phase_and_amplitude(x, k * RATE + 4000, (k + 1) * RATE - 4000) for k in range(4)]
@@ -337,3 +341,20 @@ def test_encode_path_keeps_late_and_early_audio_on_their_picture(clipdir: Path, 
     assert r.method == "encode"
     on = _onsets(_decode_audio(tmp_path / "final.mp4")[0])
     assert len(on) == 4 and all(abs(t - (k + BURST)) < 0.005 for k, t in enumerate(on)), on
+
+
+def test_a_rebuilt_audio_track_that_falls_short_is_not_used(clipdir: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    real = audio_join.clip_pcm
+
+    def short(*args: object, **kw: object) -> np.ndarray:
+        pcm = real(*args, **kw)  # type: ignore[arg-type]
+        return pcm[:, : pcm.shape[1] // 4]  # a bug that loses audio
+
+    monkeypatch.setattr(audio_join, "clip_pcm", short)
+    clips = [_tone_clip(clipdir, i) for i in range(2)]
+    r = media.stitch(clips, tmp_path / "final.mp4", width=160, height=90, fps=24)
+    assert r.method == "encode" and "the rebuilt audio lasts" in r.info["reason"]
+    assert counters(tmp_path / "final.mp4") == list(range(48))
+    info = media.probe(tmp_path / "final.mp4")
+    assert abs(info.audio_duration - 2.0) < 0.05

@@ -1058,10 +1058,7 @@ def _remux_concat(paths: list[Path], tmp: Path, infos: Sequence[MediaInfo] | Non
     out = av.open(str(tmp), "w", format="mp4")
     try:
         vout = None
-        try:
-            encoder = audio_join.AudioEncoder(out, target) if target is not None else None
-        except _AV_ERRORS as exc:
-            raise _NotRemuxable(f"cannot encode {target.layout if target else ''} AAC: {exc}", audio=True) from exc
+        encoder: audio_join.AudioEncoder | None = None
         pending: deque[Any] = deque()  # encoded audio packets not yet muxed, in time order
         offset = Fraction(0)  # seconds
         samples_done = 0  # audio samples encoded so far (rounded on the running video end: no drift)
@@ -1073,7 +1070,12 @@ def _remux_concat(paths: list[Path], tmp: Path, infos: Sequence[MediaInfo] | Non
                     raise _NotRemuxable("several video or audio streams")
                 vs = container.streams.video[0]
                 if k == 0:
-                    vout = out.add_stream_from_template(vs)
+                    vout = out.add_stream_from_template(vs)  # the video is stream 0 (tools assume 0:0 is video)
+                    if target is not None:
+                        try:
+                            encoder = audio_join.AudioEncoder(out, target)
+                        except _AV_ERRORS as exc:
+                            raise _NotRemuxable(f"cannot encode {target.layout} AAC: {exc}", audio=True) from exc
                 vtb = vs.time_base
                 packets = []
                 for pkt in container.demux(vs):
@@ -1098,7 +1100,10 @@ def _remux_concat(paths: list[Path], tmp: Path, infos: Sequence[MediaInfo] | Non
                     except _AV_ERRORS as exc:  # AudioDecodeError is a ValueError
                         raise _NotRemuxable(f"clip {k} audio: {exc}", audio=True) from exc
                     samples_done = stop
-                    pending.extend(encoder.encode(pcm))
+                    try:
+                        pending.extend(encoder.encode(pcm))
+                    except _AV_ERRORS as exc:
+                        raise _NotRemuxable(f"clip {k} audio: the AAC encoder failed: {exc}", audio=True) from exc
                 for pkt in packets:
                     pkt.pts += vshift
                     pkt.dts += vshift
@@ -1114,7 +1119,10 @@ def _remux_concat(paths: list[Path], tmp: Path, infos: Sequence[MediaInfo] | Non
             finally:
                 container.close()
         if encoder is not None:
-            pending.extend(encoder.flush())
+            try:
+                pending.extend(encoder.flush())
+            except _AV_ERRORS as exc:
+                raise _NotRemuxable(f"the AAC encoder failed: {exc}", audio=True) from exc
         while pending:
             out.mux(pending.popleft())
     except _AV_ERRORS as exc:
@@ -1164,6 +1172,15 @@ def _stitch_copy(
                 what="stitch (stream copy)",
             )
         final = verify_video(tmp, frames=expected, width=width, height=height, fps=fps, decode="none")
+        if info.get("copy_via") == "pyav-remux" and info.get("audio") != "none":
+            # the rebuilt audio must cover the picture (within one AAC frame and one video frame)
+            slack = 1024 / max(1, final.audio_rate) + 1 / max(fps, 1.0) + 0.01
+            if not final.has_audio or abs(final.audio_duration - final.duration) > slack:
+                info["reason"] = (
+                    f"stream copy not used: the rebuilt audio lasts {final.audio_duration:.3f} s, "
+                    f"the picture {final.duration:.3f} s"
+                )
+                return None
         os.replace(tmp, out)
         return final
     finally:
