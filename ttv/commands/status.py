@@ -13,25 +13,11 @@ STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", 
 
 
 def live_run(project: Any) -> dict[str, Any] | None:
-    """The ttv process working on this project now (from .ttv/lock.json), or None. A lock.json left by a
-    killed process on this host does not count."""
-    import json
-    import os
-    import socket
-
+    """The ttv process working on this project now (who holds its lock), or None."""
     try:
-        info = json.loads((project.ttv_dir / "lock.json").read_text())
-        pid = int(info.get("pid"))
-    except (OSError, ValueError, TypeError):
+        return project.lock_holder()  # type: ignore[no-any-return]
+    except OSError:
         return None
-    if info.get("host") == socket.gethostname():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except OSError:
-            pass  # alive, owned by someone else
-    return dict(info)
 
 
 def status_rows(project: Any) -> list[dict[str, Any]]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import importlib.util
-import json
 import os
 import platform
 import shutil
@@ -918,28 +917,19 @@ def _check_disk(root: Path, need: int | None) -> Check:
 
 
 def _check_lock(project: Any) -> Check:
-    from filelock import FileLock, Timeout
-
-    lock_path = project.ttv_dir / "lock"
-    info_path = project.ttv_dir / "lock.json"
-    if not lock_path.exists():
+    if not (project.ttv_dir / "lock").exists():
         return Check("lock", "project", "ok", "free (no ttv process has worked here yet)", required=False)
-    lock = FileLock(str(lock_path))
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        holder = ""
-        with contextlib.suppress(OSError, ValueError):
-            info = json.loads(info_path.read_text())
-            holder = (f": pid {info.get('pid')} on {info.get('host')}, `ttv {info.get('command')}` since "
-                      f"{info.get('since')}")
-        return Check("lock", "project", "warn", f"held by another ttv process{holder}",
-                     "wait for it, or pass --wait-for-lock SECONDS to the next command", required=False,
-                     data={"held": True})
+        info = project.lock_holder()
     except OSError as exc:
         return Check("lock", "project", "warn", f"cannot open the lock file: {exc}", required=False)
-    lock.release()
-    return Check("lock", "project", "ok", "free", required=False, data={"held": False})
+    if info is None:
+        return Check("lock", "project", "ok", "free", required=False, data={"held": False})
+    holder = (f": pid {info.get('pid')} on {info.get('host')}, `ttv {info.get('command')}` since {info.get('since')}"
+              if info else "")
+    return Check("lock", "project", "warn", f"held by another ttv process{holder}",
+                 "wait for it, or pass --wait-for-lock SECONDS to the next command", required=False,
+                 data={"held": True})
 
 
 def _check_records(project: Any) -> Check:

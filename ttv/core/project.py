@@ -261,6 +261,25 @@ class Project:
         return st.st_size == record.output_size and file_digest(path) == record.output_digest
 
     # ---- lock --------------------------------------------------------------------------------
+    def lock_holder(self) -> dict[str, Any] | None:
+        """Who holds `.ttv/lock` now (lock.json's pid, host, command, since; {} when unreadable), or None
+        when it is free. The lock itself is tested, so a lock.json left by a killed process, a reused pid
+        or another host's stale file never counts. OSError when the lock file cannot be opened."""
+        lock_path = self.ttv_dir / "lock"
+        if not lock_path.exists():
+            return None
+        lock = FileLock(str(lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            try:
+                info = json.loads((self.ttv_dir / "lock.json").read_text())
+            except (OSError, ValueError):
+                return {}
+            return dict(info) if isinstance(info, dict) else {}
+        lock.release()
+        return None
+
     @contextmanager
     def locked(self, command: str, wait: float = 0.0) -> Iterator[None]:
         """Hold `.ttv/lock` for a mutating command; a second ttv process gets a clear message."""
