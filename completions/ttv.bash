@@ -10,7 +10,7 @@ _ttv() {
                 words="info list"
             else
                 case "$sub" in
-                    info) words="--json" ;;
+                    info) words="--project -p --json" ;;
                     list) words="--kind --json" ;;
                 esac
             fi ;;

@@ -100,3 +100,19 @@ def test_completions_match_the_cli(shell):
 
     committed = (ROOT / "completions" / f"ttv.{shell}").read_text()
     assert generate(shell) == committed, f"completions/ttv.{shell} drifted: run `python scripts/gen_completions.py`"
+
+
+def test_backends_info_inside_a_project_describes_its_configured_model(small_project, cli):
+    from ttv.core.tomlio import load_toml, write_toml
+
+    root = small_project(segments=1)
+    cfg = load_toml(root / "ttv.toml")
+    cfg.setdefault("backends", {})["minimax"] = {"model": "MiniMax-H3", "resolution": "2K"}
+    write_toml(root / "ttv.toml", cfg)
+    plain = json.loads(cli("backends", "info", "minimax", "--json").stdout)  # no project: the defaults
+    assert plain["capabilities"]["durations"] == [6.0, 10.0] and "configured" not in plain
+    inside = json.loads(cli("backends", "info", "minimax", "-p", root, "--json").stdout)
+    assert inside["configured"]["options"] == {"model": "MiniMax-H3", "resolution": "2K"}
+    assert inside["capabilities"]["durations"][0] == 4.0 and inside["capabilities"]["max_duration"] == 15.0
+    text = cli("backends", "info", "minimax", "-p", root).stdout
+    assert "for [backends.minimax] in" in text and "model = 'MiniMax-H3'" in text

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ttv.commands._common import JsonOpt, boundary, emit_json, out
+from ttv.commands._common import JsonOpt, ProjectOpt, boundary, emit_json, out
 from ttv.core.errors import ConfigError
 
 app = typer.Typer(help="List backends and show what each one accepts.", no_args_is_help=True)
 
 
-def _describe(name: str) -> dict[str, Any]:
+def _project_options(name: str, project: Path | None) -> tuple[dict[str, Any] | None, str]:
+    """[backends.NAME] of the project (`-p`, else the one containing the current folder), and where it is;
+    (None, "") outside a project. A project whose ttv.toml does not load is named, not fatal here."""
+    from ttv.core.project import CONFIG_FILE, Project, find_project_root
+
+    root = project if project is not None else find_project_root(Path.cwd())
+    if root is None:
+        return None, ""
+    try:
+        config = Project.load(root).config
+    except ConfigError as exc:
+        if project is not None:
+            raise
+        return None, f"(the project here was not read: {exc.message})"
+    raw = config.backends.get(name)
+    return (dict(raw) if raw else None), str(Path(root) / CONFIG_FILE)
+
+
+def _describe(name: str, raw_options: dict[str, Any] | None = None) -> dict[str, Any]:
     from ttv.backends import registry
     from ttv.backends.base import VideoBackend
 
@@ -30,7 +49,7 @@ def _describe(name: str) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
         info["options"] = {}
     try:
-        backend = cls()
+        backend = registry.create(name, raw_options, kind=cls.kind) if raw_options else cls()
         avail = backend.is_available()
     except Exception as exc:  # noqa: BLE001 - e.g. a broken plugin, or a keys file that cannot be read
         from ttv.core.keys import redact
@@ -77,19 +96,28 @@ def list_command(
 @app.command("info")
 @boundary
 def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. animatic or runway.")],
-                 json_out: JsonOpt = False) -> None:
-    """Capabilities, options (with defaults) and availability of one backend."""
+                 project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
+    """Capabilities, options (with defaults) and availability of one backend; inside a project (or with
+    -p), for the options its ttv.toml sets (e.g. its model)."""
     from rich.markup import escape
     from rich.table import Table
 
     from ttv.backends import registry
 
     registry.load_class(name)  # unknown name -> clear error with did-you-mean
-    info = _describe(name)
+    raw, source = _project_options(name, project)
+    info = _describe(name, raw)
+    if raw:
+        info["configured"] = {"file": source, "options": raw}
     if json_out:
         emit_json(info)
         return
     out.print(f"[bold]{name}[/] ({info['kind']}): {escape(info['summary'])}")
+    if raw:
+        shown = ", ".join(f"{k} = {v!r}" for k, v in raw.items())
+        out.print(f"for [backends.{name}] in {source}: {shown}", markup=False)
+    elif source:
+        out.print(source, markup=False)
     out.print(f"available: {'yes' if info['available'] else 'no — ' + info['reason']}", markup=False)
     if info.get("extra"):
         out.print(f"extra: pip install 'ttv[{info['extra']}]'", markup=False)
