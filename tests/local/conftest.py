@@ -96,6 +96,10 @@ def hunyuan_model(tiny_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def hunyuan_i2v_model(tiny_dir: Path) -> Path:
+    return _once(tiny_dir, "hunyuan-i2v", local_tiny.hunyuan_i2v)
+
+@pytest.fixture(scope="session")
 def framepack_models(tiny_dir: Path) -> dict[str, Path]:
     return local_tiny.framepack(tiny_dir / "framepack")
 

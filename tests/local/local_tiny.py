@@ -173,6 +173,74 @@ def hunyuan_t2v(path: Path) -> Path:
     return path
 
 
+# Llama-3's pre-tokenizer regex: over a word-level vocabulary it splits HunyuanVideo-I2V's prompt template
+# into exactly as many tokens as Llama-3's BPE does (103 before the prompt, `<image>` at index 5), so the
+# pipeline's fixed DEFAULT_PROMPT_TEMPLATE offsets (crop_start, image_emb_start/end) hold as with the real model.
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+                r"\s*[\r\n]+|\s+(?!\S)|\s+")
+LLAMA3_SPECIAL = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<image>"]
+
+
+def _llama3_tokenizer() -> tuple[Any, dict[str, int]]:
+    """A Llama-3-like tokenizer (BOS prepended, header/eot/<image> special tokens) and its vocabulary."""
+    from tokenizers import AddedToken, Regex, Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(WORDS)}
+    vocab.update({" " + w: len(WORDS) + i for i, w in enumerate(WORDS[4:])})  # Llama-3 words carry their space
+    vocab.update({s: len(vocab) + i for i, s in enumerate(LLAMA3_SPECIAL)})
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(LLAMA3_SPLIT), behavior="isolated")
+    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in LLAMA3_SPECIAL])
+    bos = LLAMA3_SPECIAL[0]
+    tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A", special_tokens=[(bos, vocab[bos])])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<|eot_id|>",
+                                   unk_token="<unk>", bos_token=bos, model_max_length=1024), vocab
+
+
+def hunyuan_i2v(path: Path) -> Path:
+    """HunyuanVideo-I2V layout (latent_concat): a tiny Llava (Llama + a CLIP vision tower of 24x24 = 576
+    patches, the template's image_emb_len) as text encoder, CLIP text encoder_2, CLIP image processor."""
+    from diffusers import (
+        FlowMatchEulerDiscreteScheduler,
+        HunyuanVideoImageToVideoPipeline,
+        HunyuanVideoTransformer3DModel,
+    )
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPTextConfig,
+        CLIPTextModel,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+    )
+
+    _seed()
+    tokenizer, vocab = _llama3_tokenizer()
+    llava = LlavaForConditionalGeneration(LlavaConfig(
+        vision_config=CLIPVisionConfig(hidden_size=8, intermediate_size=16, num_hidden_layers=2,
+                                       num_attention_heads=2, image_size=24, patch_size=1),
+        text_config=LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=3,
+                                num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
+                                pad_token_id=0, bos_token_id=vocab["<|begin_of_text|>"],
+                                eos_token_id=vocab["<|eot_id|>"]),
+        image_token_index=vocab["<image>"], image_seq_length=576, pad_token_id=0)).eval()
+    clip = CLIPTextModel(CLIPTextConfig(vocab_size=len(WORDS), hidden_size=8, intermediate_size=16,
+                                        num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=77,
+                                        projection_dim=8, pad_token_id=0, bos_token_id=3, eos_token_id=1)).eval()
+    transformer = HunyuanVideoTransformer3DModel(
+        in_channels=2 * 4 + 1, out_channels=4, num_attention_heads=2, attention_head_dim=10, num_layers=1,
+        num_single_layers=1, num_refiner_layers=1, patch_size=1, patch_size_t=1, guidance_embeds=False,
+        text_embed_dim=16, pooled_projection_dim=8, rope_axes_dim=(2, 4, 4), image_condition_type="latent_concat",
+    ).eval()
+    HunyuanVideoImageToVideoPipeline(
+        transformer=transformer, vae=_hunyuan_vae(), scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+        text_encoder=llava, tokenizer=tokenizer, text_encoder_2=clip, tokenizer_2=_tokenizer(77),
+        image_processor=CLIPImageProcessor(size=24, crop_size=24)).save_pretrained(path)
+    return path
+
+
 def framepack(path: Path) -> dict[str, Path]:
     """FramePack is assembled from three repos, like the real one (HunyuanVideo base + FramePackI2V_HY
     transformer + flux_redux_bfl SigLIP image encoder); returns the three local dirs."""

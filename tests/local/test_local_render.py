@@ -215,3 +215,21 @@ def test_wan_i2v_keeps_the_clip_image_encoder_and_vae_in_float32(wan_i2v_model: 
     assert pipe.transformer.dtype == torch.bfloat16
     assert pipe.image_encoder.dtype == torch.float32 and pipe.vae.dtype == torch.float32
     assert result.info["mode"] == "i2v" and decode(tmp_path / "i.mp4")[:3] == (5, 32, 32)
+
+
+def test_hunyuan_i2v_chain(hunyuan_i2v_model: Path, keyframes: list[Path], tmp_path: Path,
+                           pipeline_loads: list[str], ctx: RecordingCtx) -> None:
+    """HunyuanVideo-I2V (Llava text encoder fed the keyframe, the pipeline's fixed Llama-3 prompt template)
+    in chain mode from a keyframe; its latent_concat transformer drops 4 decoded frames, which the backend
+    asks for on top, so each clip has the planned 4k+1 frames."""
+    w = worker("hunyuan", {"model": str(hunyuan_i2v_model), "steps": 2})
+    assert w.capabilities().modes == ["i2v"]
+    results = render_project(w, tmp_path, "chain", keyframes, 2, 0.375, 24, ctx, first=keyframes[0])
+    for path, result in results:
+        assert decode(path)[:3] == (9, 64, 64)
+        assert (result.info["frames"], result.info["mode"]) == (9, "i2v")
+        assert result.info["pipeline"] == "HunyuanVideoImageToVideoPipeline"
+        assert any("first 4 dropped" in n for n in result.info["notes"])
+    assert pipeline_loads == ["HunyuanVideoImageToVideoPipeline"]
+    assert getattr(w, "load_count", None) == 1
+    assert ctx.steps() == [(1, 2), (2, 2)] * 2

@@ -2,7 +2,8 @@
 (model_index `HunyuanVideoImageToVideoPipeline`, e.g. hunyuanvideo-community/HunyuanVideo-I2V), I2V
 from the first keyframe. No first-last-frame mode (use `framepack` for that).
 
-Rules: frame counts 4k+1 (129 trained), width/height multiples of 16, 24 fps native. HunyuanVideo is
+Rules: frame counts 4k+1 (129 trained), width/height multiples of 16, 24 fps native. The latent_concat
+I2V checkpoint drops the first 4 frames it decodes, so it is asked for 4 more than planned. HunyuanVideo is
 guidance-distilled: `guidance` is the embedded guidance (default 6.0).
 """
 
@@ -69,4 +70,10 @@ class HunyuanBackend(LocalVideoBackend):
         if plan.mode == "i2v":
             assert req.first_image is not None
             kwargs["image"] = load_image(req.first_image, plan.width, plan.height)
+            transformer = getattr(pipe, "transformer", None)
+            if getattr(getattr(transformer, "config", None), "image_condition_type", None) == "latent_concat":
+                # the latent_concat I2V pipeline drops the first 4 decoded frames (`video[:, :, 4:]` in
+                # diffusers): ask for 4 more so the clip has the planned length (129 -> 133, not 125)
+                kwargs["num_frames"] = plan.frames + 4
+                plan.notes.append(f"latent_concat I2V: rendered {plan.frames + 4} frames, the first 4 dropped")
         return pipe, kwargs
