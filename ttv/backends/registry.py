@@ -84,8 +84,13 @@ def load_class(name: str) -> type[Backend]:
     return cls
 
 
-def _a(word: str) -> str:
-    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+def kind_mismatch(name: str, actual: str, wanted: str) -> str:
+    """"'card' is an image backend, not a video backend"."""
+
+    def a(word: str) -> str:
+        return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+    return f"{name!r} is {a(actual)} backend, not {a(wanted)} backend"
 
 
 def create(name: str, raw_options: dict[str, object] | None, *, kind: BackendKind) -> Backend:
@@ -104,7 +109,7 @@ def create(name: str, raw_options: dict[str, object] | None, *, kind: BackendKin
         raise ConfigError(f"unknown {kind} backend {name!r}",
                           hint=f"{hint}see `ttv backends list --kind {kind}`") from None
     if cls.kind != kind:
-        raise ConfigError(f"{name!r} is {_a(cls.kind)} backend, not {_a(kind)} backend",
+        raise ConfigError(kind_mismatch(name, cls.kind, kind),
                           hint=f"{kind} backends: {', '.join(names(kind))}")
     try:
         options = cls.OptionsModel.model_validate(raw_options or {})

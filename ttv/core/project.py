@@ -328,25 +328,13 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-def _a(kind: str) -> str:
-    """'an image', 'a video', 'a planner'."""
-    return f"{'an' if kind[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
-
-
 def check_backend_references(config: ProjectConfig, filename: str) -> None:
     """Every backend named in ttv.toml exists, has the right kind, and its options validate — before any work."""
     from ttv.backends import registry
 
     named = [(config.backend, "video", "backend"), (config.keyframes, "image", "keyframes"),
              (config.planner, "planner", "planner")] + [(n, "video", "fallback") for n in config.fallback]
-    for name, kind, key in named:
-        try:
-            cls = registry.load_class(name)
-        except ConfigError as exc:
-            raise ConfigError(f"{filename}: {key}: {exc.message}", hint=exc.hint) from None
-        if cls.kind != kind:
-            raise ConfigError(f"{filename}: {key}: {name!r} is {_a(cls.kind)} backend, not {_a(kind)} backend",
-                              hint=f"see `ttv backends list --kind {kind}`")
+    _check_named(named, filename)
     for name, options in config.backends.items():
         try:
             cls = registry.load_class(name)
@@ -362,18 +350,24 @@ def check_backend_references(config: ProjectConfig, filename: str) -> None:
 def check_plan_references(plan: Plan, filename: str) -> None:
     """Per-segment `backend` and per-keyframe `provider` name existing backends of the right kind, so a typo in
     plan.toml is reported with the file and the entry before any work (not as a bare error mid-run)."""
-    from ttv.backends import registry
-
     named = [(s.backend, "video", f"segment {s.id}: backend") for s in plan.segments if s.backend]
     named += [(k.provider, "image", f"keyframe {k.id}: provider") for k in plan.keyframes if k.provider]
+    _check_named(named, filename, unknown_hint="see `ttv backends list --kind {kind}`, or remove the key to use "
+                                               "ttv.toml's")
+
+
+def _check_named(named: list[tuple[str, str, str]], filename: str, unknown_hint: str | None = None) -> None:
+    """Each (backend name, kind it must be, where it is named) exists and has that kind."""
+    from ttv.backends import registry
+
     for name, kind, where in named:
         try:
             cls = registry.load_class(name)
         except ConfigError as exc:
-            raise ConfigError(f"{filename}: {where}: {exc.message}",
-                              hint=f"see `ttv backends list --kind {kind}`, or remove the key to use ttv.toml's") from None
+            hint = unknown_hint.format(kind=kind) if unknown_hint else exc.hint
+            raise ConfigError(f"{filename}: {where}: {exc.message}", hint=hint) from None
         if cls.kind != kind:
-            raise ConfigError(f"{filename}: {where}: {name!r} is {_a(cls.kind)} backend, not {_a(kind)} backend",
+            raise ConfigError(f"{filename}: {where}: {registry.kind_mismatch(name, cls.kind, kind)}",
                               hint=f"see `ttv backends list --kind {kind}`")
 
 
