@@ -41,11 +41,7 @@ def event_line(event: dict[str, Any], *, with_time: bool = False) -> str | None:
         import time
 
         line = time.strftime("%H:%M:%S ", time.localtime(float(event.get("ts") or 0))) + " ".join(line.split())
-    if line:
-        from ttv.core.keys import redact
-
-        line = redact(line)  # errors and warnings may quote a provider's message; never a key
-    return line
+    return line  # no key in it: the project's event log redacts every event before it is kept or shown
 
 
 @contextmanager
@@ -78,9 +74,7 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
     def on_event(event: dict[str, Any]) -> None:
         t = event["type"]
         if t == "log" and event.get("level") == "warning":
-            from ttv.core.keys import redact
-
-            progress.console.print(f"[yellow]warning:[/] {escape(redact(event.get('message', '')))}", highlight=False)
+            progress.console.print(f"[yellow]warning:[/] {escape(str(event.get('message', '')))}", highlight=False)
             return
         if t == "step.started":
             with lock:
