@@ -90,20 +90,6 @@ def plan_audio(
     return AudioTarget(rate=present[0][0], channels=n, layout=layout, bit_rate=bit_rate)
 
 
-def sample_spans(durations: Sequence[Fraction], rate: int) -> list[int]:
-    """Samples per clip so that clip k's audio ends exactly where its video ends, rounding on the
-    running total (never per clip, which would drift)."""
-    spans: list[int] = []
-    end = Fraction(0)
-    done = 0
-    for d in durations:
-        end += d
-        stop = round(end * rate)
-        spans.append(stop - done)
-        done = stop
-    return spans
-
-
 MAX_BAD_PACKETS = 3  # audio packets that may fail to decode (silence in their place) before giving up
 
 
