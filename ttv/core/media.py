@@ -8,9 +8,9 @@ Design notes (DESIGN.md section 6):
   end), never with ``-sseof``, which returns a frame 1-2 before the end at 24/25/30 fps and nothing
   when the audio runs longer than the video (benchmarks/last_frame.py). Truncated files are errors.
 * Stitching uses stream copy only when every clip already matches the target and nothing has to
-  change (the video packets are copied; the audio is rebuilt gapless, see ``audio_join``); otherwise ffmpeg filter graphs normalize size, fps, pixel format, audio (silence where
-  missing), optional colour anchoring (a 3D LUT per clip), crossfades and a soundtrack, and encode
-  each frame once.
+  change (the video packets are copied; the audio is rebuilt gapless, see ``audio_join``); otherwise
+  ffmpeg filter graphs normalize size, fps, pixel format, audio (silence where missing), optional
+  colour anchoring (a 3D LUT per clip), crossfades and a soundtrack, and encode each frame once.
 * Every output is written to a temporary name in the destination folder and moved into place with
   ``os.replace`` after it has been verified.
 """

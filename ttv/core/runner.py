@@ -230,6 +230,7 @@ class ItemRun:
     detach: bool = False  # --detach: return once the remote job is submitted (see `ttv wait`)
     new_job: bool = False  # --force: never poll an earlier job of this item again; submit a new one
     record: Record = field(init=False)
+    dropped_job: tuple[str, str, bool] | None = field(init=False, default=None)  # (job id, backend, in flight)
 
     def __post_init__(self) -> None:
         old = self.state.record
@@ -242,7 +243,6 @@ class ItemRun:
                                  inputs_hash=self.state.hash)
             if old is not None:
                 self.record.attempts = []
-        self.dropped_job: tuple[str, str, bool] | None = None  # (job id, backend, was still in flight)
         if self.new_job and self.record.job_id:
             # --force: a new job, e.g. for a finished one whose result the provider no longer keeps.
             # run_item cancels the old one first when it may still be running (and billing).
