@@ -793,13 +793,10 @@ def check_keys(project: Any, uses: list[Use], online: bool, needed_credits: dict
     """One row per provider whose key the project needs (outside a project: per provider with a key).
     A keys file that cannot be read is one failed check (the other checks still run), never an abort."""
     from ttv.core import keys
-    from ttv.core.errors import ConfigError
 
     try:
         return _check_keys(project, uses, online, needed_credits, live)
-    except ConfigError as exc:
-        if not exc.message.startswith("the keys file"):
-            raise
+    except keys.KeysFileError as exc:
         return [Check("keys file", "keys", "fail", exc.message, exc.hint or "", data={"path": str(keys.keys_file())})]
 
 

@@ -93,6 +93,10 @@ def keys_file() -> Path:
     return config_dir() / "keys.toml"
 
 
+class KeysFileError(ConfigError):
+    """The keys file exists but cannot be read or parsed."""
+
+
 def _read_file() -> dict[str, str]:
     global _file_cache
     path = keys_file()
@@ -108,7 +112,7 @@ def _read_file() -> dict[str, str]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         # Never echo the file's content: it holds secrets.
-        raise ConfigError(f"the keys file {path} could not be read ({type(exc).__name__})",
+        raise KeysFileError(f"the keys file {path} could not be read ({type(exc).__name__})",
                           hint="fix or delete it, then run `ttv keys set PROVIDER`") from None
     table = data.get("keys", {})
     out = {str(k): str(v) for k, v in table.items() if isinstance(v, str) and v} if isinstance(table, dict) else {}
