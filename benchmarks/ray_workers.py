@@ -54,7 +54,7 @@ def main() -> None:
 
     from ttv.backends import registry
     from ttv.backends.base import VideoBackend, VideoRequest
-    from ttv.backends.ray_executor import RayVideoBackend
+    from ttv.pipeline.ray_executor import RayVideoBackend
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

@@ -74,10 +74,10 @@ def serve(provider: str, key: str, latency: float, folder: str, conn: Connection
 
 def through_runner(provider: str, url: str, n: int, c: int, interval: float, folder: Path) -> tuple[float, list[float]]:
     """The same N jobs as a real keyframe-mode project through ttv's scheduler (records, events, slots)."""
-    from ttv.core.planning import plan_step
-    from ttv.core.project import Project, save_config
     from ttv.core.schemas import ProjectConfig
-    from ttv.core.steps import RunOptions, clips_step, keyframes_step
+    from ttv.pipeline.planning import plan_step
+    from ttv.pipeline.project import Project, save_config
+    from ttv.pipeline.steps import RunOptions, clips_step, keyframes_step
 
     root = Path(tempfile.mkdtemp(prefix=f"project-{provider}-", dir=folder))
     save_config(root, ProjectConfig.model_validate({

@@ -233,7 +233,7 @@ def test_status_says_interrupted_when_no_process_runs_the_item(small_project, cl
     rows = {r["id"]: r for r in json.loads(cli("status", "-p", root, "--json").stdout)["items"]}
     assert rows["s000"]["status"] == "interrupted"
     # While a ttv process holds the project, the same record is really running.
-    from ttv.core.project import Project
+    from ttv.pipeline.project import Project
 
     with Project.load(root).locked("render"):
         rows = {r["id"]: r for r in json.loads(cli("status", "-p", root, "--json").stdout)["items"]}

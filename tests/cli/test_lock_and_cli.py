@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ttv.core.project import Project
+from ttv.pipeline.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ttv.cli import app
-from ttv.core.doctor import live_fal, live_google, live_minimax, live_openai, live_runway
+from ttv.pipeline.doctor import live_fal, live_google, live_minimax, live_openai, live_runway
 
 from .conftest import FakeAPI, Seen, write_project
 

@@ -162,7 +162,7 @@ def test_unloadable_backend(runner: CliRunner, tmp_path: Path, monkeypatch: pyte
 
 
 def test_sdk_outside_the_tested_range_is_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ttv.core import doctor
+    from ttv.pipeline import doctor
 
     real = doctor.dist_version
     monkeypatch.setattr(doctor, "dist_version", lambda name: "4.18.0" if name == "runwayml" else real(name))

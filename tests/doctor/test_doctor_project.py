@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ttv.cli import app
-from ttv.core.doctor import peak_vram_gb
-from ttv.core.project import Project
+from ttv.pipeline.doctor import peak_vram_gb
+from ttv.pipeline.project import Project
 
 from .conftest import GiB, fake_nvml, fake_torch, write_project
 

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ttv.cli import app
-from ttv.core.estimate import estimate_project, makespan
-from ttv.core.project import Project
+from ttv.pipeline.estimate import estimate_project, makespan
+from ttv.pipeline.project import Project
 
 ITEM_KEYS = {"kind", "id", "backend", "model", "duration", "status", "done", "reasons", "usd", "worst_usd", "credits",
              "seconds", "worst_seconds", "spent_usd", "remote", "chain", "source", "error"}
@@ -163,9 +163,9 @@ def test_library_matches_render_budget_figure(project_factory: Any, monkeypatch:
     """The clips' estimate equals what `check_budget` in steps.py sums (same backends, same requests)."""
     monkeypatch.setenv("RUNWAYML_API_SECRET", "key_runway_ESTIMATE_0123456789")  # the pool warms clients up
     from ttv.backends import registry
-    from ttv.core.graph import build_graph
-    from ttv.core.runner import BackendPool
-    from ttv.core.steps import estimate_clip
+    from ttv.pipeline.graph import build_graph
+    from ttv.pipeline.runner import BackendPool
+    from ttv.pipeline.steps import estimate_clip
 
     root = project_factory(backend="runway", segments=[{}, {"duration": 7}, {"duration": 3}])
     project = Project.load(root)
@@ -205,7 +205,7 @@ def test_every_remote_provider_from_the_price_table(runner: CliRunner, project_f
 
 def test_budget_helper_includes_keyframes_and_price_overrides(project_factory: Any) -> None:
     """`check_project_budget` (what a budget guard can call): keyframes count, [prices] apply, --max-cost wins."""
-    from ttv.core.estimate import check_project_budget
+    from ttv.pipeline.estimate import check_project_budget
 
     root = project_factory(backend="runway", keyframes="runway-image", max_cost_usd=0.60,
                            prices={"runway/gen4_turbo": 0.04}, segments=[{}, {}])

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakeserver import FakeCtx
 from tests.planning.fakes import GeminiFake
-from ttv.core.project import Project, parse_config, save_config
+from ttv.pipeline.project import Project, parse_config, save_config
 
 from .fakes import RunwayImageFake
 
@@ -22,7 +22,7 @@ __all__ = ["FakeCtx"]
 @pytest.fixture(autouse=True)
 def _no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The runner's default clock: record sleeps, never block (retries and polls in CLI tests)."""
-    from ttv.core import runner
+    from ttv.pipeline import runner
 
     slept: list[float] = []
     monkeypatch.setattr(runner.Clock, "__init__", _fake_clock_init(slept))
@@ -87,7 +87,7 @@ def make_project(tmp_path: Path) -> Callable[..., Project]:
     """A planned project (heuristic plan) with the given settings."""
 
     def make(name: str = "film", backends: dict[str, dict[str, Any]] | None = None, **settings: Any) -> Project:
-        from ttv.core.planning import plan_step
+        from ttv.pipeline.planning import plan_step
 
         root = tmp_path / name
         root.mkdir()

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from tests.planning.fakes import GeminiFake, gemini_image
 from ttv.cli import app
 from ttv.core.fsutil import file_digest
-from ttv.core.project import Project
 from ttv.core.tomlio import load_toml
+from ttv.pipeline.project import Project
 
 from .conftest import GOOGLE_KEY, RUNWAY_KEY, make_png, png_bytes
 from .fakes import RunwayImageFake
@@ -51,7 +51,7 @@ def test_card_keyframes_write_a_contact_sheet(make_project: Callable[..., Projec
 
 
 def test_contact_sheet_marks_missing_keyframes(make_project: Callable[..., Project]) -> None:
-    from ttv.core.contact_sheet import write_contact_sheet
+    from ttv.pipeline.contact_sheet import write_contact_sheet
 
     proj = make_project()
     cli("keyframes", "-p", str(proj.root), "--only", "k000")

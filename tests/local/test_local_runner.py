@@ -63,7 +63,7 @@ def test_two_segment_project_through_the_runner(mode: str, small_project: Any, c
 def test_sequential_items_reuse_one_warm_worker() -> None:
     """Chain mode on a 2-GPU machine: one segment at a time must keep going to the worker that already
     loaded the model (a first-in-first-out pool alternated GPUs and loaded the model on both)."""
-    from ttv.core.runner import BackendPool, StopFlag
+    from ttv.pipeline.runner import BackendPool, StopFlag
 
     class Worker:
         def __init__(self, gpu: int) -> None:
@@ -100,8 +100,8 @@ def test_gpus_override_reaches_only_backends_with_a_gpus_option(small_project: A
                                                                  wan_flf_model: Path) -> None:
     """`--gpus 1` (RunOptions.gpus) replaces [backends.NAME] gpus for this run; other options stay."""
     from ttv.backends.local import common
-    from ttv.core import steps
-    from ttv.core.project import Project
+    from ttv.pipeline import steps
+    from ttv.pipeline.project import Project
 
     root = small_project("keyframe", segments=2, backend="wan")
     configure(root, wan_flf_model)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ttv.core.project import Project, parse_config, save_config
+from ttv.pipeline.project import Project, parse_config, save_config
 
 from .fakes import FakeCtx, GeminiFake, OpenAIFake
 
@@ -20,7 +20,7 @@ OPENAI_KEY = "sk-openai_SECRET_0123456789abcdef"
 def _no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Planning retries sleep through the context's clock: record, never block."""
     slept: list[float] = []
-    from ttv.core import planning
+    from ttv.pipeline import planning
 
     monkeypatch.setattr(planning._SimpleContext, "sleep", lambda self, s: slept.append(s))
     return slept

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ttv.cli import app
-from ttv.core.planning import audit_dir, plan_step
-from ttv.core.project import Project, save_config
 from ttv.core.schemas import Plan
+from ttv.pipeline.planning import audit_dir, plan_step
+from ttv.pipeline.project import Project, save_config
 
 from .conftest import GOOGLE_KEY, OPENAI_KEY
 from .fakes import GeminiFake, OpenAIFake, gemini_plan, gemini_text, google_error, openai_message, plan_json

@@ -21,7 +21,9 @@ from ray_support import FAKE_GPUS, RecordingCtx
 
 from ttv.backends import registry
 from ttv.backends.base import VideoBackend, VideoRequest
-from ttv.backends.ray_executor import (
+from ttv.core.errors import BackendError, ConfigError
+from ttv.core.tomlio import load_toml
+from ttv.pipeline.ray_executor import (
     ACTOR_TIMEOUT_ENV,
     AUTH_MODE_ENV,
     RayVideoBackend,
@@ -30,8 +32,6 @@ from ttv.backends.ray_executor import (
     quiet_local_ray_auth,
     starts_local_ray,
 )
-from ttv.core.errors import BackendError, ConfigError
-from ttv.core.tomlio import load_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,7 +139,7 @@ def test_is_available_without_ray_names_the_extra(wan_t2v_model: Path) -> None:
 import sys
 sys.modules['ray'] = None
 from ttv.backends import registry
-from ttv.backends.ray_executor import RayVideoBackend
+from ttv.pipeline.ray_executor import RayVideoBackend
 from ttv.core.errors import BackendError
 wrapped = RayVideoBackend.wrap(registry.create('wan', {{'model': {str(wan_t2v_model)!r}}}, kind='video'), {{}},
                                address=None)

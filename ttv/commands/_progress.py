@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ttv.commands._common import err
-from ttv.core.project import Project
+from ttv.pipeline.project import Project
 
 
 def event_line(event: dict[str, Any], *, with_time: bool = False) -> str | None:

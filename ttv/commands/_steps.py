@@ -22,8 +22,8 @@ from ttv.commands._common import (
 )
 from ttv.commands._progress import live_progress
 from ttv.core.keys import redact
-from ttv.core.project import Project
-from ttv.core.steps import RunOptions, StepReport
+from ttv.pipeline.project import Project
+from ttv.pipeline.steps import RunOptions, StepReport
 
 
 def make_options(*, force: bool = False, only: str | None = None, on_error: str = "fail", max_cost: float | None = None,

@@ -16,7 +16,7 @@ app = typer.Typer(help="List backends and show what each one accepts.", no_args_
 def _project_options(name: str, project: Path | None) -> tuple[dict[str, Any] | None, str]:
     """[backends.NAME] of the project (`-p`, else the one containing the current folder), and where it is;
     (None, "") outside a project. A project whose ttv.toml does not load is named, not fatal here."""
-    from ttv.core.project import CONFIG_FILE, Project, find_project_root
+    from ttv.pipeline.project import CONFIG_FILE, Project, find_project_root
 
     root = project if project is not None else find_project_root(Path.cwd())
     if root is None:

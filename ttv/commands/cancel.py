@@ -19,8 +19,8 @@ def cancel_command(
     """Cancel remote jobs in flight; their segments are marked cancelled (a later run redoes them)."""
     from rich.table import Table
 
-    from ttv.core.jobs import cancel_jobs, pending_jobs
-    from ttv.core.project import Project
+    from ttv.pipeline.jobs import cancel_jobs, pending_jobs
+    from ttv.pipeline.project import Project
 
     check_non_negative(wait_for_lock, "--wait-for-lock")
     proj = Project.discover(project)

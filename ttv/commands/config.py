@@ -27,10 +27,10 @@ def show_command(project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
     """Every setting of this project, its value, and its source (ttv.toml, user config, or default)."""
     from rich.table import Table
 
-    from ttv.core.project import Project
     from ttv.core.schemas import ProjectConfig
     from ttv.core.tomlio import load_toml
     from ttv.core.userconfig import load_user_config, sources, user_config_path
+    from ttv.pipeline.project import Project
 
     proj = Project.discover(project)
     where = sources(load_user_config(), load_toml(proj.config_path))

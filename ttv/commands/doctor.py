@@ -28,7 +28,7 @@ def doctor_command(
     """
     from rich.table import Table
 
-    from ttv.core.doctor import run_checks
+    from ttv.pipeline.doctor import run_checks
 
     report = run_checks(project, online=online)
     if json_out:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from ttv.core.estimate import ProjectEstimate
+    from ttv.pipeline.estimate import ProjectEstimate
 
 from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, check_non_negative, emit_json, err, out
 
@@ -36,8 +36,8 @@ def estimate_command(
     was paid so far. Prices come from a dated table (override them under [prices] in ttv.toml).
     With -q: prints the ids still to do and exits 1 when anything remains.
     """
-    from ttv.core.estimate import estimate_project
-    from ttv.core.project import Project
+    from ttv.pipeline.estimate import estimate_project
+    from ttv.pipeline.project import Project
 
     check_non_negative(max_cost, "--max-cost", hint="a budget in USD, e.g. --max-cost 5")
     proj = Project.discover(project)
@@ -57,7 +57,7 @@ def estimate_command(
 def _render(est: ProjectEstimate) -> None:
     from rich.table import Table
 
-    from ttv.core.estimate import format_seconds, format_usd
+    from ttv.pipeline.estimate import format_seconds, format_usd
 
     worst = est.worst_case
     title = (f"estimate: {est.mode} mode, {sum(1 for i in est.items if i.kind == 'clip')} segments"

@@ -46,7 +46,7 @@ def init_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a project folder with ttv.toml. Next: `cd DIR && ttv run` (or `ttv plan`)."""
-    from ttv.core.project import CONFIG_FILE, check_backend_references, parse_config, save_config
+    from ttv.pipeline.project import CONFIG_FILE, check_backend_references, parse_config, save_config
 
     if (idea is None) == (idea_file is None):
         raise ConfigError("give the idea with --idea TEXT or --idea-file FILE (one of them)")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from ttv.core.project import Project
+    from ttv.pipeline.project import Project
 
 from ttv.commands._common import (
     DryRunOpt,
@@ -54,7 +54,7 @@ def _reroll(project: Project, ids: set[str]) -> dict[str, int]:
     """Give each named keyframe a new seed, kept in plan.toml (`seed = ...`); the others are untouched."""
     import random
 
-    from ttv.core.graph import keyframe_seed, needed_keyframes
+    from ttv.pipeline.graph import keyframe_seed, needed_keyframes
 
     plan = project.plan
     needed = {k.id for k in needed_keyframes(project)}
@@ -99,8 +99,8 @@ def keyframes_command(
     """Make the keyframe images (keyframe mode: one per segment boundary; chaining mode: the first frame),
     then keyframes/contact-sheet.png to review them all at a glance before rendering video."""
     from ttv.commands._steps import make_options, run_steps
-    from ttv.core.project import Project
-    from ttv.core.steps import keyframes_step
+    from ttv.pipeline.project import Project
+    from ttv.pipeline.steps import keyframes_step
 
     options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run, gpus=gpus)
     reroll_ids = {part.strip() for item in (reroll or []) for part in item.split(",") if part.strip()}

@@ -88,7 +88,7 @@ def monitor_command(
     """
     if not _textual_available():  # before looking at the project: say what to install first
         raise ConfigError("the dashboard needs the tui extra", hint=TUI_EXTRA_HINT)
-    from ttv.core.project import find_project_root
+    from ttv.pipeline.project import find_project_root
 
     root = project if project is not None else (find_project_root(Path.cwd()) or Path.cwd())
     monitor(root, replay=replay, speed=speed, interval=interval)

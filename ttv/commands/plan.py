@@ -47,8 +47,8 @@ def plan_command(
         raise ConfigError(f"--duration must be positive, not {duration:g}")
     from rich.table import Table
 
-    from ttv.core.planning import plan_step
-    from ttv.core.project import Project
+    from ttv.pipeline.planning import plan_step
+    from ttv.pipeline.project import Project
 
     check_non_negative(wait_for_lock, "--wait-for-lock")
     proj = Project.discover(project)

@@ -46,7 +46,7 @@ def make_clips_command(step: str, doc: str) -> Callable[..., None]:
         wait_for_lock: WaitLockOpt = 0.0,
     ) -> None:
         from ttv.commands._steps import make_options, run_steps
-        from ttv.core.steps import clips_step
+        from ttv.pipeline.steps import clips_step
 
         options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
                                detach=detach, executor=executor, address=address, gpus=gpus)

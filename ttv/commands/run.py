@@ -52,7 +52,7 @@ def run_command(
         _run_with_monitor(project, force=force, only=only, max_cost=max_cost, on_error=on_error, detach=detach,
                           executor=executor, address=address, gpus=gpus)
         return
-    from ttv.core.steps import run_all_steps
+    from ttv.pipeline.steps import run_all_steps
 
     options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
                            detach=detach, executor=executor, address=address, gpus=gpus)
@@ -70,7 +70,7 @@ def _run_with_monitor(project: Path | None, **flags: object) -> None:
     """The run works in a child process (its messages go to .ttv/run.log) while the dashboard owns the
     terminal. Quitting the dashboard interrupts the run like Ctrl-C: finished work is kept."""
     from ttv.commands.monitor import monitor as show_dashboard
-    from ttv.core.project import Project
+    from ttv.pipeline.project import Project
 
     proj = Project.discover(project)
     args = [sys.executable, "-m", "ttv", "run", "-p", str(proj.root), "--on-error", str(flags["on_error"])]

@@ -21,7 +21,7 @@ def live_run(project: Any) -> dict[str, Any] | None:
 
 
 def status_rows(project: Any) -> list[dict[str, Any]]:
-    from ttv.core.graph import build_graph
+    from ttv.pipeline.graph import build_graph
 
     live = live_run(project)
     rows = []
@@ -56,7 +56,7 @@ def status_command(
     """
     from rich.table import Table
 
-    from ttv.core.project import Project
+    from ttv.pipeline.project import Project
 
     proj = Project.discover(project)
     if not proj.has_plan:

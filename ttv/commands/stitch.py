@@ -34,8 +34,8 @@ def stitch_command(
     from rich.table import Table
 
     from ttv.commands._steps import make_options, run_steps
-    from ttv.core.project import Project
-    from ttv.core.steps import stitch_step
+    from ttv.pipeline.project import Project
+    from ttv.pipeline.steps import stitch_step
 
     if crossfade is not None and not 0 <= crossfade <= 5:
         from ttv.core.errors import ConfigError

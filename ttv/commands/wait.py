@@ -32,9 +32,9 @@ def wait_command(
     from rich.table import Table
 
     from ttv.commands._progress import live_progress
-    from ttv.core.jobs import job_table, wait_for_jobs
-    from ttv.core.project import Project
-    from ttv.core.steps import RunOptions
+    from ttv.pipeline.jobs import job_table, wait_for_jobs
+    from ttv.pipeline.project import Project
+    from ttv.pipeline.steps import RunOptions
 
     check_non_negative(timeout, "--timeout", hint="seconds, e.g. --timeout 900")
     check_non_negative(wait_for_lock, "--wait-for-lock")

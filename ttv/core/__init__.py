@@ -1,4 +1,4 @@
-"""The ttv library: project folder, manifests, staleness, scheduling, media.
+"""The kernel: errors, files, hashing, TOML, events, keys, prices, schemas, user config, GPU probe, media, colour.
 
-Nothing in this package imports torch, diffusers, textual or a provider SDK.
+It imports no other ttv package and nothing heavy (torch, diffusers, textual, provider SDKs).
 """

@@ -72,6 +72,7 @@ from ttv.backends.base import (
     VideoBackend,
     VideoCapabilities,
     VideoRequest,
+    validate_against_capabilities,
 )
 from ttv.core import keys as keyring
 from ttv.core import prices
@@ -521,7 +522,6 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
     # -- validation and cost ----------------------------------------------------------------------
 
     def validate_inputs(self, request: VideoRequest) -> None:
-        from ttv.backends.validation import validate_against_capabilities
 
         spec = self.spec()
         caps = self.capabilities().model_copy(update={"sizes": None})

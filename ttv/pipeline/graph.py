@@ -14,9 +14,9 @@ from typing import Any
 
 from ttv.core.fsutil import file_digest
 from ttv.core.hashing import inputs_hash
-from ttv.core.project import Project, RecordKind
 from ttv.core.schemas import KeyframeSpec, Record, SegmentSpec
 from ttv.core.tomlio import strip_none
+from ttv.pipeline.project import Project, RecordKind
 
 PENDING = "pending:"  # digest placeholder for an upstream output that is not made yet
 

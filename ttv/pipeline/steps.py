@@ -26,7 +26,8 @@ from ttv.backends.base import (
     VideoRequest,
 )
 from ttv.core.errors import BackendError, ConfigError, InputRejected
-from ttv.core.graph import (
+from ttv.core.schemas import KeyframeSpec, SegmentSpec
+from ttv.pipeline.graph import (
     ItemState,
     backend_chain,
     build_graph,
@@ -36,11 +37,10 @@ from ttv.core.graph import (
     keyframe_provider,
     keyframe_seed,
     needed_keyframes,
-    segment_seed,
 )
-from ttv.core.project import Project
-from ttv.core.runner import BackendPool, Clock, Interrupted, ItemContext, ItemRun, Outcome, StopFlag, run_item
-from ttv.core.schemas import KeyframeSpec, SegmentSpec
+from ttv.pipeline.project import Project
+from ttv.pipeline.requests import planned_video_request, spent_usd, video_request
+from ttv.pipeline.runner import BackendPool, Clock, Interrupted, ItemContext, ItemRun, Outcome, StopFlag, run_item
 
 OnError = Literal["fail", "keep-going"]
 
@@ -144,7 +144,7 @@ def _create_video(project: Project, name: str, options: RunOptions, *, max_worke
     # Remote APIs gain nothing from Ray (their work happens at the provider); a dry run starts nothing.
     if (options.executor == "ray" and not options.dry_run and isinstance(backend, VideoBackend)
             and not backend.capabilities().remote):
-        from ttv.backends.ray_executor import RayVideoBackend
+        from ttv.pipeline.ray_executor import RayVideoBackend
 
         wrapped = RayVideoBackend.wrap(backend, _backend_options(project, name, options.gpus) or {},
                                        address=options.ray_address, max_workers=max_workers)
@@ -247,7 +247,7 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
     finally:
         pool.close()
         if todo and not options.dry_run:
-            from ttv.core.contact_sheet import write_contact_sheet
+            from ttv.pipeline.contact_sheet import write_contact_sheet
 
             sheet = write_contact_sheet(project)
             report.output = project.rel(sheet) if sheet else ""
@@ -256,10 +256,6 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
 
 
 # ---- clips ----------------------------------------------------------------------------------
-
-def _keyframe_png(project: Project, kf_id: str) -> Path:
-    return project.output_path("keyframe", kf_id)
-
 
 def _verify_clip(project: Project, seg: SegmentSpec) -> Any:
     def verify(path: Path) -> dict[str, Any]:
@@ -277,35 +273,6 @@ def _verify_clip(project: Project, seg: SegmentSpec) -> Any:
     return verify
 
 
-def last_frame_png(project: Project, seg_id: str) -> Path:
-    """The exact last frame of a finished clip (chaining hand-over), extracted once and cached."""
-    from ttv.core.fsutil import file_digest
-    from ttv.core.media import last_frame
-
-    record = project.read_record("clip", seg_id)
-    clip = project.output_path("clip", seg_id)
-    png = project.frames_dir / f"{seg_id}-last.png"
-    stamp = project.frames_dir / f"{seg_id}-last.src"
-    source = record.output_digest if record else file_digest(clip)
-    wanted = f"{source} offset={project.config.stitch.seam_offset}"
-    if png.is_file() and stamp.is_file() and stamp.read_text() == wanted:
-        return png
-    project.frames_dir.mkdir(parents=True, exist_ok=True)
-    last_frame(clip, png, offset=project.config.stitch.seam_offset)
-    from ttv.core.fsutil import atomic_write_text
-
-    atomic_write_text(stamp, wanted)
-    return png
-
-
-def _video_request(project: Project, index: int) -> VideoRequest:
-    """The request to generate now: in chaining mode the start frame is extracted (exactly) from the previous clip."""
-    req = _video_request_for_estimate(project, index)
-    if project.config.mode == "chain" and index > 0:
-        req.first_image = last_frame_png(project, project.plan.segments[index - 1].id)
-    return req
-
-
 def _require_upstream(project: Project, index: int, st: ItemState) -> None:
     for key in ("first", "last"):
         dep = st.inputs.get(key)
@@ -313,17 +280,6 @@ def _require_upstream(project: Project, index: int, st: ItemState) -> None:
             what = dep.get("from", "an upstream output")
             step = "ttv keyframes" if "keyframe" in str(what) else "ttv chain"
             raise ConfigError(f"segment {st.id} needs {what}, which is not made yet", hint=f"run `{step}` first (or `ttv run`)")
-
-
-def spent_usd(project: Project) -> float:
-    total = 0.0
-    for kind, folder in (("keyframe", project.keyframes_dir), ("clip", project.clips_dir)):
-        if folder.is_dir():
-            for rec_path in folder.glob("*.toml"):
-                rec = project.read_record(kind, rec_path.stem)  # type: ignore[arg-type]
-                if rec is not None:
-                    total += rec.cost_usd
-    return total
 
 
 def first_usable(project: Project, index: int, pool: BackendPool) -> tuple[str, VideoBackend]:
@@ -349,27 +305,9 @@ def first_usable(project: Project, index: int, pool: BackendPool) -> tuple[str, 
 
 def estimate_clip(project: Project, index: int, st: ItemState, pool: BackendPool) -> PlannedWork:
     name, backend = first_usable(project, index, pool)
-    req = _video_request_for_estimate(project, index)
+    req = planned_video_request(project, index)
     est = backend.estimate_cost(req)
     return PlannedWork(st.id, st.reasons, name, est.usd, est.seconds)
-
-
-def _video_request_for_estimate(project: Project, index: int) -> VideoRequest:
-    """The request as it will be sent, with image paths where the images will be (they may not exist yet)."""
-    cfg = project.config
-    seg = project.plan.segments[index]
-    first = last = None
-    if cfg.mode == "chain" and index > 0:
-        first = project.frames_dir / f"{project.plan.segments[index - 1].id}-last.png"
-    elif seg.start_keyframe:
-        first = _keyframe_png(project, seg.start_keyframe)
-    if cfg.mode == "keyframe" and seg.end_keyframe:
-        last = _keyframe_png(project, seg.end_keyframe)
-    return VideoRequest(segment_id=seg.id, prompt=seg.prompt, duration=seg.duration, width=cfg.width,
-                        height=cfg.height, fps=cfg.fps, seed=segment_seed(project, index, seg),
-                        negative_prompt=seg.negative_prompt, first_image=first, last_image=last,
-                        extra={"mode": cfg.mode, "index": index, "count": len(project.plan.segments),
-                               "camera": seg.camera})
 
 
 def _prevalidate(project: Project, index: int, pool: BackendPool) -> None:
@@ -378,7 +316,7 @@ def _prevalidate(project: Project, index: int, pool: BackendPool) -> None:
     name, backend = first_usable(project, index, pool)
     chain = chain[chain.index(name):]
     try:
-        backend.validate_inputs(_video_request_for_estimate(project, index))
+        backend.validate_inputs(planned_video_request(project, index))
     except InputRejected as exc:
         if len(chain) > 1:
             project.events.emit("log", level="warning", message=f"{seg.id}: {exc.message}; will fall back")
@@ -479,7 +417,7 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
 def _clip_generate(project: Project, index: int) -> Any:
     def generate(backend: Backend, out: Path, ctx: ItemContext) -> GenerateResult:
         assert isinstance(backend, VideoBackend)
-        req = _video_request(project, index)
+        req = video_request(project, index)
         backend.validate_inputs(req)
         return backend.generate(req, out, ctx)
 
@@ -661,7 +599,7 @@ def _check_whole_run_budget(project: Project, options: RunOptions) -> None:
     """`ttv run` pays for keyframes and clips: refuse before the keyframes when the whole would not fit."""
     if options.max_cost is None and project.config.max_cost_usd is None:
         return
-    from ttv.core.estimate import check_project_budget
+    from ttv.pipeline.estimate import check_project_budget
 
     check = check_project_budget(project, options.max_cost, kinds=("keyframe", "clip"))
     if not check.ok:
@@ -671,7 +609,7 @@ def _check_whole_run_budget(project: Project, options: RunOptions) -> None:
 
 def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> list[StepReport]:
     """`ttv run`: plan (if missing), keyframes, render or chain, stitch — resuming whatever is done."""
-    from ttv.core.planning import plan_step
+    from ttv.pipeline.planning import plan_step
 
     reports: list[StepReport] = []
     if options.dry_run and not project.has_plan:

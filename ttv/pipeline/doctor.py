@@ -976,7 +976,7 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
     """All checks. `project_dir` None: the project containing the current folder, if any (doctor also
     works outside a project: then only machine-wide checks run)."""
     from ttv.core import gpu as gpu_mod
-    from ttv.core.project import Project, find_project_root
+    from ttv.pipeline.project import Project, find_project_root
 
     checks: list[Check] = [check_python()]
     project = None
@@ -1015,7 +1015,7 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
     estimate = None
     if project is not None:
         with contextlib.suppress(Exception):
-            from ttv.core.estimate import estimate_project
+            from ttv.pipeline.estimate import estimate_project
 
             estimate = estimate_project(project)
     needed_credits = estimate.credits() if estimate is not None else {}

@@ -9,9 +9,9 @@ from typing import Any
 from ttv.backends import registry
 from ttv.backends.base import VideoBackend
 from ttv.core.errors import BackendError, ConfigError, TtvTimeout
-from ttv.core.project import Project
-from ttv.core.runner import Interrupted, utcnow
-from ttv.core.steps import RunOptions, StepReport, clips_step
+from ttv.pipeline.project import Project
+from ttv.pipeline.runner import Interrupted, utcnow
+from ttv.pipeline.steps import RunOptions, StepReport, clips_step
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ttv.core.fsutil import atomic_write_bytes
-from ttv.core.project import Project
+from ttv.pipeline.project import Project
 
 SHEET_NAME = "contact-sheet.png"
 THUMB_WIDTH = 320
@@ -89,7 +89,7 @@ def render_contact_sheet(items: list[tuple[str, Path | None, str]], width: int, 
 
 def write_contact_sheet(project: Project, *, thumb_width: int = THUMB_WIDTH) -> Path | None:
     """Write keyframes/contact-sheet.png for the keyframes this project needs; None when it has none."""
-    from ttv.core.graph import needed_keyframes
+    from ttv.pipeline.graph import needed_keyframes
 
     if not project.has_plan:
         return None

@@ -24,9 +24,9 @@ from typing import Any
 from ttv.backends.base import Backend, GenerateResult
 from ttv.core.errors import BackendError, TtvError
 from ttv.core.fsutil import commit_partial, file_digest, partial_path
-from ttv.core.graph import ItemState
-from ttv.core.project import Project
 from ttv.core.schemas import Attempt, Record
+from ttv.pipeline.graph import ItemState
+from ttv.pipeline.project import Project
 
 
 def utcnow() -> str:

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from tests.cli import fake_backends
+from tests.pipeline import fake_backends
 from tests.helpers import probe, record
 from ttv.backends import registry
-from ttv.core.project import Project
-from ttv.core.runner import Clock
-from ttv.core.steps import RunOptions, clips_step, keyframes_step
 from ttv.core.tomlio import load_toml, write_toml
+from ttv.pipeline.project import Project
+from ttv.pipeline.runner import Clock
+from ttv.pipeline.steps import RunOptions, clips_step, keyframes_step
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +20,7 @@ def fakes(monkeypatch):
     fake_backends.CALLS.clear()
     table = dict(registry._table())
     for name, cls in fake_backends.FAKES.items():
-        table[name] = f"tests.cli.fake_backends:{cls.__name__}"
+        table[name] = f"tests.pipeline.fake_backends:{cls.__name__}"
     registry._table.cache_clear()
     registry.load_class.cache_clear()
     monkeypatch.setattr(registry, "_table", lambda: table)

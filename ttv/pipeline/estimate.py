@@ -38,15 +38,16 @@ from ttv.backends.base import (
 )
 from ttv.core import prices
 from ttv.core.errors import TtvError
-from ttv.core.graph import (
+from ttv.core.schemas import KeyframeSpec, Plan, SegmentSpec
+from ttv.pipeline.graph import (
     ItemState,
     backend_chain,
     build_graph,
     keyframe_provider,
     keyframe_seed,
 )
-from ttv.core.project import Project
-from ttv.core.schemas import KeyframeSpec, Plan, SegmentSpec
+from ttv.pipeline.project import Project
+from ttv.pipeline.requests import planned_video_request, spent_usd  # the request exactly as render/chain send it
 
 ESTIMATE_SCHEMA = 1
 ItemKind = Literal["plan", "keyframe", "clip", "final"]
@@ -334,12 +335,11 @@ class _Figure:
 
 
 def _video_figure(backends: _Backends, name: str, index: int) -> _Figure:
-    from ttv.core.steps import _video_request_for_estimate  # the request exactly as render/chain send it
 
     project = backends.project
     options = project.config.backends.get(name, {})
     backend = backends.get(name, "video")
-    req = _video_request_for_estimate(project, index)
+    req = planned_video_request(project, index)
     if isinstance(backend, VideoBackend):
         try:
             est = backend.estimate_cost(req)
@@ -485,7 +485,6 @@ def _record_info(st: ItemState) -> tuple[str, str, float]:
 
 
 def _spent_everywhere(project: Project) -> float:
-    from ttv.core.steps import spent_usd
 
     total = spent_usd(project)
     final = project.read_record("final", "final")

@@ -17,9 +17,9 @@ from ttv.backends import registry
 from ttv.backends.base import Planner, PlanRequest, VideoBackend, VideoCapabilities
 from ttv.core.errors import BackendError, ConfigError, TtvError
 from ttv.core.fsutil import atomic_write_text
-from ttv.core.project import Project
-from ttv.core.runner import Clock
 from ttv.core.schemas import KeyframeSpec, Plan, SegmentSpec
+from ttv.pipeline.project import Project
+from ttv.pipeline.runner import Clock
 
 # ---- plan -----------------------------------------------------------------------------------
 
