@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.pipeline import fake_backends
 from tests.helpers import probe, record
+from tests.pipeline import fake_backends
 from ttv.backends import registry
 from ttv.core.tomlio import load_toml, write_toml
 from ttv.pipeline.project import Project
