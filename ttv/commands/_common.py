@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 
@@ -44,16 +44,17 @@ class _LazyConsole:
 out: Any = _LazyConsole(soft_wrap=True)  # stdout: data
 err: Any = _LazyConsole(stderr=True, soft_wrap=True)  # stderr: progress, messages (never hard-wrapped)
 
-ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", help="Project folder (default: the one containing the current folder).", show_default=False)]  # noqa: E501
+ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", metavar="DIR", help="Project folder (default: the one containing the current folder).", show_default=False)]  # noqa: E501
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document on stdout instead of a table.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only ids (or nothing) on stdout.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Redo the selected items even when they are fresh; a remote job of an earlier attempt is not polled again (a new one is submitted, and paid).")]  # noqa: E501
-OnlyOpt = Annotated[str | None, typer.Option("--only", help="Comma-separated ids to work on, e.g. s001,s003.", show_default=False)]  # noqa: E501
+OnlyOpt = Annotated[str | None, typer.Option("--only", metavar="IDS", help="Comma-separated ids to work on, e.g. s001,s003 (segment or keyframe ids).", show_default=False)]  # noqa: E501
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print what would run, why, and its cost; change nothing.")]
-MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Refuse to start work whose estimate would take total spend above this many USD.", show_default=False)]  # noqa: E501
-OnErrorOpt = Annotated[str, typer.Option("--on-error", help="fail: stop at the first failed item; keep-going: finish independent items (exit 5 if some failed).")]  # noqa: E501
-GpusOpt = Annotated[str | None, typer.Option("--gpus", help="Local models: the GPUs to use, e.g. 0,1 (indices after CUDA_VISIBLE_DEVICES) or all; overrides the backends' gpus option for this run.", show_default=False)]  # noqa: E501
-WaitLockOpt = Annotated[float, typer.Option("--wait-for-lock", help="Seconds to wait for another ttv process on this project.")]  # noqa: E501
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", metavar="USD", help="Refuse to start work whose estimate would take total spend above this many USD.", show_default=False)]  # noqa: E501
+OnError = Literal["fail", "keep-going"]
+OnErrorOpt = Annotated[OnError, typer.Option("--on-error", help="fail: stop at the first failed item; keep-going: finish independent items (exit 5 if some failed).")]  # noqa: E501
+GpusOpt = Annotated[str | None, typer.Option("--gpus", metavar="GPUS", help="Local models: the GPUs to use, e.g. 0,1 (indices after CUDA_VISIBLE_DEVICES) or all; overrides the backends' gpus option for this run.", show_default=False)]  # noqa: E501
+WaitLockOpt = Annotated[float, typer.Option("--wait-for-lock", metavar="SECONDS", help="Seconds to wait for another ttv process on this project.")]  # noqa: E501
 
 
 def debug_enabled() -> bool:

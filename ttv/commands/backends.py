@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -68,17 +68,24 @@ def _describe(name: str, raw_options: dict[str, Any] | None = None) -> dict[str,
 @app.command("list")
 @boundary
 def list_command(
-    kind: Annotated[str | None, typer.Option("--kind", help="video, image or planner.")] = None,
+    kind: Annotated[Literal["video", "keyframes", "image", "planner"] | None, typer.Option("--kind", help="Only this kind: video backends, keyframe (image) providers, or planners.", show_default=False)] = None,  # noqa: E501
     json_out: JsonOpt = False,
 ) -> None:
-    """List every backend (built-in and plugins) with whether it can run here."""
+    """List every backend (built-in and plugins) with whether it can run here.
+
+    Examples:
+
+    \b
+      ttv backends list
+      ttv backends list --kind video --json
+    """
     from rich.markup import escape
     from rich.table import Table
 
     from ttv.backends import registry
 
-    if kind not in (None, "video", "image", "planner"):
-        raise ConfigError(f"--kind must be video, image or planner, not {kind!r}")
+    if kind == "keyframes":  # what README and ttv.toml call them; the backend kind is "image"
+        kind = "image"
     rows = [_describe(n) for n in sorted(registry._table())]
     rows = [r for r in rows if kind is None or r["kind"] == kind]
     if json_out:
@@ -95,10 +102,17 @@ def list_command(
 
 @app.command("info")
 @boundary
-def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. animatic or runway.")],
+def info_command(name: Annotated[str, typer.Argument(metavar="NAME", help="Backend name, e.g. animatic or runway.")],
                  project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
     """Capabilities, options (with defaults) and availability of one backend; inside a project (or with
-    -p), for the options its ttv.toml sets (e.g. its model)."""
+    -p), for the options its ttv.toml sets (e.g. its model).
+
+    Examples:
+
+    \b
+      ttv backends info runway           # capabilities, options, prices, availability
+      ttv backends info wan -p my-film   # with the project's options (e.g. its model)
+    """
     from rich.markup import escape
     from rich.table import Table
 

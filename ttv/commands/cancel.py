@@ -11,12 +11,19 @@ from ttv.commands._common import JsonOpt, ProjectOpt, WaitLockOpt, boundary, che
 
 @boundary
 def cancel_command(
-    segments: Annotated[list[str] | None, typer.Argument(help="Segment ids; default: every segment with a job in flight.")] = None,  # noqa: E501
+    segments: Annotated[list[str] | None, typer.Argument(metavar="IDS", help="Segment ids; default: every segment with a job in flight.")] = None,  # noqa: E501
     project: ProjectOpt = None,
     json_out: JsonOpt = False,
     wait_for_lock: WaitLockOpt = 0.0,
 ) -> None:
-    """Cancel remote jobs in flight; their segments are marked cancelled (a later run redoes them)."""
+    """Cancel remote jobs in flight; their segments are marked cancelled (a later run redoes them).
+
+    Examples:
+
+    \b
+      ttv cancel             # every job in flight
+      ttv cancel s003 s004
+    """
     from rich.table import Table
 
     from ttv.pipeline.jobs import cancel_jobs, pending_jobs

@@ -24,7 +24,14 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 @app.command("show")
 @boundary
 def show_command(project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
-    """Every setting of this project, its value, and its source (ttv.toml, user config, or default)."""
+    """Every setting of this project, its value, and its source (ttv.toml, user config, or default).
+
+    Examples:
+
+    \b
+      ttv config show          # every setting, its value and where it came from
+      ttv config show --json
+    """
     from rich.table import Table
 
     from ttv.core.schemas import ProjectConfig
@@ -53,7 +60,13 @@ def show_command(project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
 @app.command("path")
 @boundary
 def path_command() -> None:
-    """Print the user config file path (TTV_HOME overrides the platform default)."""
+    """Print the user config file path (TTV_HOME overrides the platform default).
+
+    Examples:
+
+    \b
+      ttv config path
+    """
     from ttv.core.userconfig import user_config_path
 
     typer.echo(str(user_config_path()))

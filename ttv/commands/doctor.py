@@ -25,6 +25,13 @@ def doctor_command(
 
     Each check is ok, warn or fail, with a one-line fix. Exit code 0 when every required check passes,
     1 otherwise. Keys are never printed. With -q: prints the names of failed checks only.
+
+    Examples:
+
+    \b
+      ttv doctor            # this machine, and the project when inside one
+      ttv doctor --online   # also check API keys live
+      ttv doctor -q         # only problems; exit 1 if any
     """
     from rich.table import Table
 

@@ -15,7 +15,7 @@ WorstCaseOpt = Annotated[bool, typer.Option(
     "--worst-case", help="Assume every backend of each segment's fallback chain runs and bills once.")]
 
 BudgetOpt = Annotated[float | None, typer.Option(
-    "--max-cost", help="Budget in USD to compare with (default: max_cost_usd in ttv.toml), as render/run --max-cost.",
+    "--max-cost", metavar="USD", help="Budget in USD to compare with (default: max_cost_usd in ttv.toml), as render/run --max-cost.",
     show_default=False)]
 
 STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan",
@@ -35,6 +35,13 @@ def estimate_command(
     Done items cost 0, so a half-finished project shows what remains; `spent` is what the records say
     was paid so far. Prices come from a dated table (override them under [prices] in ttv.toml).
     With -q: prints the ids still to do and exits 1 when anything remains.
+
+    Examples:
+
+    \b
+      ttv estimate                             # cost and time per item and in total
+      ttv estimate --worst-case --json
+      ttv estimate -q || echo 'work remains'   # exit 1 while work remains
     """
     from ttv.pipeline.estimate import estimate_project
     from ttv.pipeline.project import Project

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -28,24 +28,32 @@ def _name_options(message: str) -> str:
 
 @boundary
 def init_command(
-    directory: Annotated[Path, typer.Argument(help="Project folder to create (may exist if it holds no ttv.toml).")],
-    idea: Annotated[str | None, typer.Option("--idea", "-i", help="The idea, or a whole script, as text.")] = None,
-    idea_file: Annotated[Path | None, typer.Option("--idea-file", help="Read the idea/script from a text file.")] = None,
-    mode: Annotated[str, typer.Option("--mode", "-m", help="keyframe (parallel, keyframes at boundaries) or chain (each clip starts from the previous clip's last frame).")] = "keyframe",  # noqa: E501
-    backend: Annotated[str, typer.Option("--backend", "-b", help="Video backend (see `ttv backends list`).")] = "animatic",
-    keyframes: Annotated[str, typer.Option("--keyframes", help="Keyframe image provider.")] = "card",
-    planner: Annotated[str, typer.Option("--planner", help="Shot planner.")] = "heuristic",
-    duration: Annotated[float, typer.Option("--duration", "-d", help="Total seconds.")] = 30.0,
-    segments: Annotated[int | None, typer.Option("--segments", "-n", help="Number of segments (default: duration / 5 s).")] = None,  # noqa: E501
-    width: Annotated[int, typer.Option(help="Width in pixels (even).")] = 1280,
-    height: Annotated[int, typer.Option(help="Height in pixels (even).")] = 720,
-    fps: Annotated[int, typer.Option(help="Frames per second of the final video.")] = 24,
-    seed: Annotated[int, typer.Option(help="Base seed; every item derives its own from it.")] = 7,
-    style: Annotated[str, typer.Option(help="Visual style carried into every prompt.")] = "",
-    max_cost: Annotated[float | None, typer.Option("--max-cost", help="Budget in USD for the whole project.")] = None,
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Project folder to create (may exist if it holds no ttv.toml).")],
+    idea: Annotated[str | None, typer.Option("--idea", "-i", metavar="TEXT", help="The idea, or a whole script, as text.")] = None,
+    idea_file: Annotated[Path | None, typer.Option("--idea-file", metavar="FILE", help="Read the idea/script from a text file.")] = None,
+    mode: Annotated[Literal["keyframe", "chain"], typer.Option("--mode", "-m", help="keyframe (parallel, keyframes at boundaries) or chain (each clip starts from the previous clip's last frame).")] = "keyframe",  # noqa: E501
+    backend: Annotated[str, typer.Option("--backend", "-b", metavar="NAME", help="Video backend (see `ttv backends list`).")] = "animatic",
+    keyframes: Annotated[str, typer.Option("--keyframes", metavar="NAME", help="Keyframe image provider (see `ttv backends list --kind image`).")] = "card",
+    planner: Annotated[str, typer.Option("--planner", metavar="NAME", help="Shot planner (see `ttv backends list --kind planner`).")] = "heuristic",
+    duration: Annotated[float, typer.Option("--duration", "-d", metavar="SECONDS", help="Total seconds.")] = 30.0,
+    segments: Annotated[int | None, typer.Option("--segments", "-n", metavar="N", help="Number of segments (default: duration / 5 s).")] = None,  # noqa: E501
+    width: Annotated[int, typer.Option(metavar="PIXELS", help="Width in pixels (even).")] = 1280,
+    height: Annotated[int, typer.Option(metavar="PIXELS", help="Height in pixels (even).")] = 720,
+    fps: Annotated[int, typer.Option(metavar="FPS", help="Frames per second of the final video.")] = 24,
+    seed: Annotated[int, typer.Option(metavar="N", help="Base seed; every item derives its own from it.")] = 7,
+    style: Annotated[str, typer.Option(metavar="TEXT", help="Visual style carried into every prompt.")] = "",
+    max_cost: Annotated[float | None, typer.Option("--max-cost", metavar="USD", help="Budget in USD for the whole project.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Create a project folder with ttv.toml. Next: `cd DIR && ttv run` (or `ttv plan`)."""
+    """Create a project folder with ttv.toml. Next: `cd DIR && ttv run` (or `ttv plan`).
+
+    Examples:
+
+    \b
+      ttv init film --idea "A lighthouse keeper finds a message in a bottle"
+      ttv init film --idea-file script.txt --mode chain -n 8                   # chaining mode, 8 segments
+      ttv init film --idea "..." --backend runway --max-cost 20                # a remote backend with a budget
+    """
     from ttv.pipeline.project import CONFIG_FILE, check_backend_references, parse_config, save_config
 
     if (idea is None) == (idea_file is None):

@@ -85,9 +85,9 @@ def keyframes_command(
     project: ProjectOpt = None,
     force: ForceOpt = False,
     only: OnlyOpt = None,
-    provider: Annotated[str | None, typer.Option("--provider", help="Override the keyframe provider for this run (written to ttv.toml): card, files, gemini-image, runway-image, diffusers.")] = None,  # noqa: E501
-    from_dir: Annotated[Path | None, typer.Option("--from-dir", help="Use your own images: files named k000.png, k001.png, ... in this folder.")] = None,  # noqa: E501
-    reroll: Annotated[list[str] | None, typer.Option("--reroll", help="Re-roll these keyframes with a new seed (kept in plan.toml), e.g. --reroll k003; the others are kept.", show_default=False)] = None,  # noqa: E501
+    provider: Annotated[str | None, typer.Option("--provider", metavar="NAME", help="Override the keyframe provider for this run (written to ttv.toml): card, files, gemini-image, runway-image, diffusers.")] = None,  # noqa: E501
+    from_dir: Annotated[Path | None, typer.Option("--from-dir", metavar="DIR", help="Use your own images: files named k000.png, k001.png, ... in this folder.")] = None,  # noqa: E501
+    reroll: Annotated[list[str] | None, typer.Option("--reroll", metavar="IDS", help="Re-roll these keyframes with a new seed (kept in plan.toml): comma-separated or repeated, e.g. --reroll k001,k003 or --reroll k001 --reroll k003; the others are kept.", show_default=False)] = None,  # noqa: E501
     dry_run: DryRunOpt = False,
     max_cost: MaxCostOpt = None,
     on_error: OnErrorOpt = "fail",
@@ -97,7 +97,16 @@ def keyframes_command(
     wait_for_lock: WaitLockOpt = 0.0,
 ) -> None:
     """Make the keyframe images (keyframe mode: one per segment boundary; chaining mode: the first frame),
-    then keyframes/contact-sheet.png to review them all at a glance before rendering video."""
+    then keyframes/contact-sheet.png to review them all at a glance before rendering video.
+
+    Examples:
+
+    \b
+      ttv keyframes                         # make the missing or stale keyframes
+      ttv keyframes --reroll k002           # a new seed for one keyframe
+      ttv keyframes --from-dir my-images/   # use your own k000.png, k001.png, ...
+      ttv keyframes --dry-run               # what would be made, and its cost
+    """
     from ttv.commands._steps import make_options, run_steps
     from ttv.pipeline.project import Project
     from ttv.pipeline.steps import keyframes_step

@@ -18,7 +18,7 @@ from ttv.core.errors import ConfigError
 
 app = typer.Typer(help="Store, list and remove provider API keys (user keys file, mode 0600).", no_args_is_help=True)
 
-ProviderArg = Annotated[str, typer.Argument(help=f"Provider: {', '.join(keyring.PROVIDERS)} "
+ProviderArg = Annotated[str, typer.Argument(metavar="PROVIDER", help=f"Provider: {', '.join(keyring.PROVIDERS)} "
                                                  f"(aliases: {', '.join(keyring.ALIASES)}).", show_default=False)]
 
 
@@ -26,11 +26,19 @@ ProviderArg = Annotated[str, typer.Argument(help=f"Provider: {', '.join(keyring.
 @boundary
 def set_command(
     provider: ProviderArg,
-    from_env: Annotated[str | None, typer.Option("--from-env", help="Read the key from this environment variable.",
+    from_env: Annotated[str | None, typer.Option("--from-env", metavar="VAR", help="Read the key from this environment variable.",
                                                  show_default=False)] = None,
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the key from standard input (e.g. a pipe).")] = False,
 ) -> None:
-    """Store a key. Without options it asks with a hidden prompt (or reads a pipe on stdin)."""
+    """Store a key. Without options it asks with a hidden prompt (or reads a pipe on stdin).
+
+    Examples:
+
+    \b
+      ttv keys set runway                              # asks with a hidden prompt
+      ttv keys set fal --from-env MY_FAL_KEY
+      pass show runway | ttv keys set runway --stdin
+    """
     name = keyring.canonical(provider)
     if from_env:
         value = os.environ.get(from_env, "")
@@ -50,7 +58,14 @@ def set_command(
 @app.command("list")
 @boundary
 def list_command(json_out: JsonOpt = False) -> None:
-    """Providers and where their key comes from (never the key itself)."""
+    """Providers and where their key comes from (never the key itself).
+
+    Examples:
+
+    \b
+      ttv keys list
+      ttv keys list --json
+    """
     rows = [{"provider": name, "source": keyring.key_source(name) or "",
              "env": list(p.env)} for name, p in keyring.PROVIDERS.items()]
     if json_out:
@@ -69,7 +84,13 @@ def list_command(json_out: JsonOpt = False) -> None:
 @app.command("remove")
 @boundary
 def remove_command(provider: ProviderArg) -> None:
-    """Delete a stored key from the keys file (environment variables are left alone)."""
+    """Delete a stored key from the keys file (environment variables are left alone).
+
+    Examples:
+
+    \b
+      ttv keys remove runway
+    """
     name = keyring.canonical(provider)
     if not keyring.delete_key(name):
         raise ConfigError(f"no {name} key is stored in {keyring.keys_file()}",

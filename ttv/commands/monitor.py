@@ -78,13 +78,20 @@ def monitor_command(
     replay: Annotated[
         bool, typer.Option("--replay", help="Play back a finished project's event log (demos, tests).")
     ] = False,
-    speed: Annotated[float, typer.Option("--speed", help="Replay speed, times real time.")] = 1.0,
-    interval: Annotated[float, typer.Option("--interval", help="Seconds between reads of the event log.")] = 0.5,
+    speed: Annotated[float, typer.Option("--speed", metavar="FACTOR", help="Replay speed, times real time.")] = 1.0,
+    interval: Annotated[float, typer.Option("--interval", metavar="SECONDS", help="Seconds between reads of the event log.")] = 0.5,
 ) -> None:
     """Live dashboard: GPUs, segments, remote jobs, spend and the event log. Read-only.
 
     Run it in a second terminal (or over ssh) while `ttv run` / `ttv render` works.
     Keys: ↑/↓ or j/k move, enter details, f failed only, q quit. Needs `pip install 'ttv[tui]'`.
+
+    Examples:
+
+    \b
+      ttv monitor                       # watch a run from a second terminal
+      ttv monitor --replay --speed 10   # play back a finished project's events
+      ttv run --monitor                 # run and watch in one terminal
     """
     if not _textual_available():  # before looking at the project: say what to install first
         raise ConfigError("the dashboard needs the tui extra", hint=TUI_EXTRA_HINT)

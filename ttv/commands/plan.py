@@ -25,10 +25,10 @@ from ttv.core.errors import ConfigError
 def plan_command(
     project: ProjectOpt = None,
     force: ForceOpt = False,
-    planner: Annotated[str | None, typer.Option("--planner", help="Override the planner in ttv.toml (heuristic, gemini, openai).")] = None,  # noqa: E501
-    segments: Annotated[int | None, typer.Option("--segments", "-n", help="Number of segments.")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", "-d", help="Total seconds (the planner derives the count unless --segments is given).")] = None,  # noqa: E501
-    style: Annotated[str | None, typer.Option("--style", help="Style carried into every prompt.")] = None,
+    planner: Annotated[str | None, typer.Option("--planner", metavar="NAME", help="Override the planner in ttv.toml (heuristic, gemini, openai).")] = None,  # noqa: E501
+    segments: Annotated[int | None, typer.Option("--segments", "-n", metavar="N", help="Number of segments.")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", "-d", metavar="SECONDS", help="Total seconds (the planner derives the count unless --segments is given).")] = None,  # noqa: E501
+    style: Annotated[str | None, typer.Option("--style", metavar="TEXT", help="Style carried into every prompt.")] = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     wait_for_lock: WaitLockOpt = 0.0,
@@ -40,6 +40,13 @@ def plan_command(
     allowed values; the raw request/response is kept in .ttv/planner/). Without a key ttv falls back
     to the offline heuristic planner and says so. An existing plan.toml is kept (you may have edited
     it); --force re-plans, keeping segments with `locked = true`.
+
+    Examples:
+
+    \b
+      ttv plan                                           # write plan.toml (kept if it exists)
+      ttv plan --force --style "35mm film, warm light"   # re-plan, keeping locked = true segments
+      ttv plan --planner gemini -n 8                     # an LLM planner (needs a Google key)
     """
     if segments is not None and segments < 1:
         raise ConfigError(f"--segments must be at least 1, not {segments}")

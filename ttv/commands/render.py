@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -21,8 +21,8 @@ from ttv.commands._common import (
     boundary,
 )
 
-ExecutorOpt = Annotated[str, typer.Option("--executor", help="local: this machine (one worker per GPU); ray: local models run in Ray actors, one per GPU of the cluster (pip install 'ttv[ray]').")]  # noqa: E501
-AddressOpt = Annotated[str | None, typer.Option("--address", help="Ray cluster to join with --executor ray (e.g. ray://head:10001, or auto); default: start Ray here.", show_default=False)]  # noqa: E501
+ExecutorOpt = Annotated[Literal["local", "ray"], typer.Option("--executor", help="local: this machine (one worker per GPU); ray: local models run in Ray actors, one per GPU of the cluster (pip install 'ttv[ray]').")]  # noqa: E501
+AddressOpt = Annotated[str | None, typer.Option("--address", metavar="ADDRESS", help="Ray cluster to join with --executor ray (e.g. ray://head:10001, or auto); default: start Ray here.", show_default=False)]  # noqa: E501
 DetachOpt = Annotated[bool, typer.Option("--detach", help="Remote backends: submit the jobs and exit; `ttv wait` collects them.")]  # noqa: E501
 
 
@@ -59,4 +59,12 @@ def make_clips_command(step: str, doc: str) -> Callable[..., None]:
 
 
 render_command = make_clips_command(
-    "render", "Keyframe mode: render every stale segment from its first to its last keyframe, in parallel.")
+    "render",
+    "Keyframe mode: render every stale segment from its first to its last keyframe, in parallel.\n\n"
+    "Examples:\n\n\b\n"
+    "  ttv render                          # every missing or stale clip\n"
+    "  ttv render --dry-run                # what would run, why, and its cost\n"
+    "  ttv render --only s001,s003 --force # redo two clips (new jobs, paid again)\n"
+    "  ttv render --detach && ttv wait     # remote jobs: submit now, collect later\n"
+    "  ttv render --executor ray --address auto",
+)

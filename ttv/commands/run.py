@@ -45,7 +45,16 @@ def run_command(
     wait_for_lock: WaitLockOpt = 0.0,
     monitor: Annotated[bool, typer.Option("--monitor", help="Show the live dashboard while the run works (needs the tui extra); quitting it stops the run, resumably.")] = False,  # noqa: E501
 ) -> None:
-    """Plan (if there is no plan.toml), keyframes, render or chain, stitch: only what is missing or stale."""
+    """Plan (if there is no plan.toml), keyframes, render or chain, stitch: only what is missing or stale.
+
+    Examples:
+
+    \b
+      ttv run                                       # every step, resuming whatever is done
+      ttv run --dry-run                             # what would run, why, and its cost
+      ttv run --only s003 --force                   # redo one segment (and stitch again)
+      ttv run --on-error keep-going --max-cost 10
+    """
     from ttv.commands._steps import make_options, run_steps
 
     if monitor:

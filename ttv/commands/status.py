@@ -53,6 +53,13 @@ def status_command(
     """Show each keyframe, clip and the final video: done, stale (and why), running, interrupted, failed.
 
     With -q: prints the ids that still need work and exits 1 when there are any (0 when all is done).
+
+    Examples:
+
+    \b
+      ttv status --why      # why each stale item is stale
+      ttv status --json     # for scripts
+      ttv status --follow   # stream another process's run
     """
     from rich.table import Table
 

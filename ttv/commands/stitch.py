@@ -23,14 +23,21 @@ from ttv.commands._common import (
 def stitch_command(
     project: ProjectOpt = None,
     force: ForceOpt = False,
-    crossfade: Annotated[float | None, typer.Option("--crossfade", help="Seconds of crossfade between segments, for this stitch only (keep it with [stitch] crossfade in ttv.toml).")] = None,  # noqa: E501
+    crossfade: Annotated[float | None, typer.Option("--crossfade", metavar="SECONDS", help="Seconds of crossfade between segments, for this stitch only (keep it with [stitch] crossfade in ttv.toml).")] = None,  # noqa: E501
     report: Annotated[bool, typer.Option("--report", help="Print the per-seam colour difference report.")] = False,
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     wait_for_lock: WaitLockOpt = 0.0,
 ) -> None:
-    """Join the finished clips into final.mp4, verified (frame count, size, fps) before it is recorded."""
+    """Join the finished clips into final.mp4, verified (frame count, size, fps) before it is recorded.
+
+    Examples:
+
+    \b
+      ttv stitch                            # join the clips into final.mp4
+      ttv stitch --crossfade 0.5 --report   # half-second crossfades and the per-seam colour report
+    """
     from rich.table import Table
 
     from ttv.commands._steps import make_options, run_steps

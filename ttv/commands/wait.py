@@ -23,12 +23,19 @@ from ttv.commands._common import (
 @boundary
 def wait_command(
     project: ProjectOpt = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", help="Give up after this many seconds (exit 4); the jobs keep running.")] = None,  # noqa: E501
+    timeout: Annotated[float | None, typer.Option("--timeout", metavar="SECONDS", help="Give up after this many seconds (exit 4); the jobs keep running.")] = None,  # noqa: E501
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     wait_for_lock: WaitLockOpt = 0.0,
 ) -> None:
-    """Poll every submitted remote job until it finishes; download, verify and record each clip."""
+    """Poll every submitted remote job until it finishes; download, verify and record each clip.
+
+    Examples:
+
+    \b
+      ttv render --detach && ttv wait   # submit, then collect
+      ttv wait --timeout 900            # give up after 15 minutes (exit 4); jobs keep running
+    """
     from rich.table import Table
 
     from ttv.commands._progress import live_progress
