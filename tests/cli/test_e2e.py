@@ -109,7 +109,17 @@ def test_status_follow_prints_another_process_run_until_it_finishes(small_projec
     assert cli("plan", "-p", root).exit_code == 0
     follower = subprocess.Popen([sys.executable, "-m", "ttv", "status", "-p", str(root), "--follow"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # let it start reading at the end of the log
+    # Start the run only once the follower has read to the end of the log and says it waits (on a
+    # loaded machine a fixed sleep was not always enough).
+    assert follower.stderr is not None
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = follower.stderr.readline()
+        seen.append(line)
+        if "waiting for one" in line or not line:
+            break
+    assert any("waiting for one" in line for line in seen), seen
     assert cli("run", "-p", root).exit_code == 0
     out, err = follower.communicate(timeout=60)
     assert follower.returncode == 0, err

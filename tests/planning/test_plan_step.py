@@ -1,4 +1,4 @@
-"""`ttv plan` / plan_step: LLM planners end to end, loud fallback, audit, no partial plan, locked segments."""
+"""`ttv plan` / plan_step: LLM planners end to end, an unavailable planner is an error, audit, no partial plan, locked segments."""
 
 from __future__ import annotations
 
@@ -36,27 +36,32 @@ def all_project_text(root: Path) -> str:
     return "\n".join(p.read_bytes().decode("latin-1") for p in root.rglob("*") if p.is_file())
 
 
-def test_no_key_falls_back_loudly(make_project: Callable[..., Project]) -> None:
+def test_no_key_is_an_error_that_changes_nothing(make_project: Callable[..., Project]) -> None:
+    # The user chose gemini in ttv.toml: a heuristic plan instead would be a plan they did not ask for.
     proj = make_project(planner="gemini")
+    config_before = proj.config_path.read_bytes()
     code, out, err = cli("plan", "-p", str(proj.root))
-    assert code == 0
-    assert "warning" in err and "GOOGLE_API_KEY" in err and "heuristic" in err
-    plan = Project.load(proj.root).plan
-    assert plan.planner == "heuristic" and len(plan.segments) == 3
-    events = (proj.root / ".ttv" / "events.jsonl").read_text()
-    assert "GOOGLE_API_KEY" in events and '"level":"warning"' in events
+    assert code == 3, err
+    assert "GOOGLE_API_KEY" in err and "ttv keys set google" in err and "--planner heuristic" in err
+    assert not proj.plan_path.exists()
+    assert proj.config_path.read_bytes() == config_before
 
 
 def test_no_key_openai_names_its_variable(make_project: Callable[..., Project]) -> None:
     proj = make_project()
+    config_before = proj.config_path.read_bytes()
     code, _, err = cli("plan", "-p", str(proj.root), "--planner", "openai")
-    assert code == 0 and "OPENAI_API_KEY" in err
+    assert code == 3 and "OPENAI_API_KEY" in err and "--planner" in err
+    assert not proj.plan_path.exists() and proj.config_path.read_bytes() == config_before
 
 
-def test_plan_step_warns_even_without_a_callback(make_project, capsys) -> None:
-    proj = make_project(planner="gemini")
-    plan_step(proj)
-    assert "GOOGLE_API_KEY" in capsys.readouterr().err
+def test_no_key_on_replan_keeps_the_old_plan(make_project: Callable[..., Project]) -> None:
+    proj = make_project()
+    plan_step(proj)  # heuristic
+    before = proj.plan_path.read_bytes()
+    code, _, err = cli("plan", "-p", str(proj.root), "--planner", "gemini", "--force")
+    assert code == 3 and "plan.toml was not changed" in err
+    assert proj.plan_path.read_bytes() == before
 
 
 def test_gemini_plan_end_to_end_with_audit(make_project, google_key, gemini_fake: GeminiFake) -> None:

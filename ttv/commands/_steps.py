@@ -43,10 +43,11 @@ def make_options(*, force: bool = False, only: str | None = None, on_error: str 
                       ray_address=address, gpus=parse_gpus(gpus))
 
 
-def run_steps(project_dir: Path | None, command: str, body: Callable[[Project, RunOptions], list[StepReport]],
+def run_steps(project_dir: Path | Project | None, command: str, body: Callable[[Project, RunOptions], list[StepReport]],
               options: RunOptions, *, json_out: bool, quiet: bool, wait_for_lock: float = 0.0) -> list[StepReport]:
     check_non_negative(wait_for_lock, "--wait-for-lock")
-    project = Project.discover(project_dir)
+    # A Project object is a dry run's in-memory view (e.g. `keyframes --provider X --dry-run`).
+    project = project_dir if isinstance(project_dir, Project) else Project.discover(project_dir)
     if options.dry_run:
         reports = body(project, options)
     else:
@@ -72,11 +73,10 @@ def render_reports(reports: list[StepReport], *, json_out: bool, quiet: bool, dr
     if json_out:
         emit_json({"steps": [r.to_json() for r in reports], "dry_run": dry_run})
         return
-    if quiet:
+    if quiet:  # ids only: what was done, or in a dry run what would run
         for r in reports:
-            for o in r.outcomes:
-                if o.status == "done":
-                    out.print(o.id)
+            for item_id in ([p.id for p in r.planned] if dry_run else [o.id for o in r.outcomes if o.status == "done"]):
+                out.print(item_id)
         return
     for r in reports:
         if dry_run:
@@ -84,11 +84,15 @@ def render_reports(reports: list[StepReport], *, json_out: bool, quiet: bool, dr
                 err.print(f"[green]{r.step}:[/] nothing to do ({len(r.skipped)} fresh)")
                 continue
             table = Table(title=f"{r.step}: would run {len(r.planned)}", title_justify="left")
-            for col in ("item", "backend", "why", "est. cost", "est. time"):
+            notes = any(p.note for p in r.planned)
+            for col in ("item", "backend", "why", "est. cost", "est. time", *(["note"] if notes else [])):
                 table.add_column(col)
             for p in r.planned:
-                table.add_row(p.id, p.backend, "; ".join(p.reasons), f"${p.cost_usd:.2f}", f"{p.seconds:.0f} s")
+                table.add_row(p.id, p.backend, escape("; ".join(p.reasons)), f"${p.cost_usd:.2f}", f"{p.seconds:.0f} s",
+                              *([escape(p.note.split(":")[0])] if notes else []))  # in full below
             out.print(table)
+            for note in dict.fromkeys(f"{p.backend}: {p.note}" for p in r.planned if p.note):
+                err.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
             continue
         if not r.outcomes:
             what = f"{len(r.skipped)} fresh item(s) kept" if r.skipped else "nothing selected"

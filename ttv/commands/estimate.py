@@ -53,12 +53,13 @@ def estimate_command(
         est.budget_usd = max_cost  # the budget `ttv render --max-cost` would apply
     if json_out:
         emit_json(est.to_json())
-        return
-    if quiet:
+    elif quiet:
         for item in est.remaining:
             out.print(item.id)
+    else:
+        _render(est)
+    if quiet:  # -q is the scripting form: its exit code says whether work remains, with or without --json
         raise typer.Exit(1 if est.remaining else 0)
-    _render(est)
 
 
 def _render(est: ProjectEstimate) -> None:

@@ -27,8 +27,9 @@ from ttv.commands._common import (
 from ttv.core.errors import ConfigError
 
 
-def _use_files(project: Project, folder: Path) -> int:
-    """Point each keyframe at a user image named after it (k000.png / .jpg / .jpeg / .webp) in `folder`."""
+def _use_files(project: Project, folder: Path, *, save: bool = True) -> int:
+    """Point each keyframe at a user image named after it (k000.png / .jpg / .jpeg / .webp) in `folder`;
+    with save=False (a dry run) only the plan in memory changes."""
     if not folder.is_dir():
         raise ConfigError(f"--from-dir {folder} is not a folder")
     plan = project.plan
@@ -46,7 +47,8 @@ def _use_files(project: Project, folder: Path) -> int:
     if count == 0:
         raise ConfigError(f"no image in {folder} is named after a keyframe (e.g. k000.png)",
                           hint="name the files k000.png, k001.png, ... as in plan.toml")
-    project.save_plan(plan)
+    if save:
+        project.save_plan(plan)
     return count
 
 
@@ -78,6 +80,22 @@ def _reroll(project: Project, ids: set[str]) -> dict[str, int]:
         seeds[kf.id] = new
     project.save_plan(plan)
     return seeds
+
+
+def _check_provider(project: Project, provider: str, *, dry_run: bool = False) -> None:
+    """The provider exists, is an image provider, accepts the project's options and can run here, before
+    anything changes (ttv.toml names it only once it will be used)."""
+    from ttv.backends import registry
+    from ttv.core.errors import BackendError
+
+    backend = registry.create(provider, project.config.backends.get(provider), kind="image")
+    available = backend.is_available()
+    if not available.ok and dry_run:  # still show the work and its cost
+        err.print(f"[yellow]warning:[/] keyframe provider {provider!r} cannot run here: {available.reason}",
+                  highlight=False)
+    elif not available.ok:
+        raise BackendError(f"keyframe provider {provider!r} cannot run here: {available.reason}",
+                           hint="ttv.toml was not changed; see `ttv doctor`")
 
 
 @boundary
@@ -113,27 +131,36 @@ def keyframes_command(
 
     options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run, gpus=gpus)
     reroll_ids = {part.strip() for item in (reroll or []) for part in item.split(",") if part.strip()}
-    if from_dir is not None or provider is not None or (reroll_ids and not dry_run):
+    target: Path | Project | None = project
+    if dry_run and (from_dir is not None or provider is not None):
+        # A dry run shows the work these options would cause on the project in memory; nothing is saved.
+        proj = Project.discover(project)
+        if from_dir is not None:
+            n = _use_files(proj, from_dir, save=False)
+            err.print(f"would use {n} image(s) from {from_dir}")
+        if provider is not None:
+            _check_provider(proj, provider, dry_run=True)
+            proj.config.keyframes = provider
+        target = proj
+    elif from_dir is not None or provider is not None or reroll_ids and not dry_run:
         proj = Project.discover(project)
         with proj.locked("keyframes", wait=wait_for_lock):
             if from_dir is not None:
                 n = _use_files(proj, from_dir)
                 err.print(f"using {n} image(s) from {from_dir}")
             if provider is not None:
-                from ttv.backends import registry
-
-                registry.create(provider, proj.config.backends.get(provider), kind="image")
+                _check_provider(proj, provider)
                 proj.set_config_value("keyframes", provider)
-            if reroll_ids and not dry_run:
+            if reroll_ids:
                 seeds = _reroll(proj, reroll_ids)
                 err.print("re-rolling " + ", ".join(f"{k} (seed {v})" for k, v in sorted(seeds.items())),
                           highlight=False)
-        project = proj.root
+        target = proj.root
     if reroll_ids:
         options.only = (options.only or set()) | reroll_ids
         if dry_run:
             options.force = True  # show what the re-roll would make (only those keyframes are selected)
-    reports = run_steps(project, "keyframes", lambda p, o: [keyframes_step(p, o)], options, json_out=json_out,
+    reports = run_steps(target, "keyframes", lambda p, o: [keyframes_step(p, o)], options, json_out=json_out,
                         quiet=quiet, wait_for_lock=wait_for_lock)
     if reports[0].output and not quiet and not json_out:
         err.print(f"contact sheet: {reports[0].output}", highlight=False)

@@ -37,8 +37,8 @@ def plan_command(
     prompts -> plan.toml.
 
     With --planner gemini or openai an LLM writes the plan (durations snapped to the video backend's
-    allowed values; the raw request/response is kept in .ttv/planner/). Without a key ttv falls back
-    to the offline heuristic planner and says so. An existing plan.toml is kept (you may have edited
+    allowed values; the raw request/response is kept in .ttv/planner/). A planner that cannot run here
+    (no key, missing extra) is an error (exit 3) that says how to set it up; nothing is changed. An existing plan.toml is kept (you may have edited
     it); --force re-plans, keeping segments with `locked = true`.
 
     Examples:

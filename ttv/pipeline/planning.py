@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ttv.backends import registry
 from ttv.backends.base import Planner, PlanRequest, VideoBackend, VideoCapabilities
-from ttv.core.errors import BackendError, ConfigError, TtvError
+from ttv.core.errors import BackendError, TtvError
 from ttv.core.fsutil import atomic_write_text
 from ttv.core.schemas import KeyframeSpec, Plan, SegmentSpec
 from ttv.pipeline.project import Project
@@ -38,8 +38,8 @@ def plan_step(project: Project, *, force: bool = False, planner: str | None = No
 
     `segments` / `duration` / `style` steer this plan (they override ttv.toml for this run: an explicit
     --duration without --segments lets the planner derive the count). A planner that is not available
-    (no key, missing extra) falls back to the offline heuristic planner with a warning naming what would
-    enable it. Any other planner failure (invalid answer, refusal, auth, 429 after retries) raises, and
+    (no key, missing extra) is an error naming what would enable it (exit 3); nothing falls back to
+    another planner behind the user's back, and no setting is edited. Any other planner failure (invalid answer, refusal, auth, 429 after retries) raises, and
     plan.toml is left as it was. LLM planners' raw requests and responses go to `.ttv/planner/`.
     `info`, when given, receives "notes" (what was adjusted, e.g. snapped durations) and "audit" (path)."""
     if project.has_plan and not force:
@@ -60,14 +60,13 @@ def plan_step(project: Project, *, force: bool = False, planner: str | None = No
     assert isinstance(planner_obj, Planner)
     available = planner_obj.is_available()
     if not available.ok:
-        if name == "heuristic":
-            raise ConfigError(f"planner {name!r} unavailable: {available.reason}")
-        # Never silently: say which key or extra would enable the LLM planner.
-        _warn(project, warn, f"planner {name!r} is not available ({available.reason}); using the offline heuristic "
-              f"planner instead. The plan will be simple; re-plan with `ttv plan --force` once {name} is set up.")
-        planner_obj = registry.create("heuristic", cfg.backends.get("heuristic"), kind="planner")
-        assert isinstance(planner_obj, Planner)
-        name = "heuristic"
+        # The planner was chosen (on the command line or in ttv.toml): planning with another one would
+        # hand back a plan the user did not ask for. Say what would enable it; change nothing.
+        where = "--planner" if planner else f"planner = {name!r} in ttv.toml"
+        raise BackendError(f"planner {name!r} ({where}) cannot run here: {available.reason}",
+                           hint=f"set it up and run the same command again, or plan offline with "
+                                f"`ttv plan --planner heuristic`{' --force' if force else ''}; plan.toml was not changed",
+                           kind="backend", code="planner-unavailable")
     old_plan = project.plan if project.has_plan else None
     locked = _locked_context(old_plan) if old_plan is not None else []
     set_locked = getattr(planner_obj, "set_locked", None)

@@ -161,6 +161,10 @@ class Project:
             self._plan = plan
         return self._plan
 
+    def use_plan_in_memory(self, plan: Plan) -> None:
+        """Work on `plan` without writing plan.toml (a dry run before `ttv plan`)."""
+        self._plan = plan
+
     def save_plan(self, plan: Plan) -> None:
         data = plan.model_dump(by_alias=True, exclude_defaults=False)
         # Keep plan.toml readable: drop empty optional fields from each entry.

@@ -78,6 +78,7 @@ class PlannedWork:
     backend: str
     cost_usd: float
     seconds: float
+    note: str = ""  # a dry run's warning for this item, e.g. "cannot run here: no API key ..."
 
 
 @dataclass
@@ -140,7 +141,7 @@ def _todo(states: list[ItemState], options: RunOptions, project: Project | None 
 def _create_video(project: Project, name: str, options: RunOptions, *, max_workers: int | None = None) -> Backend:
     """A video backend, run here or (--executor ray) in Ray actors that each hold a loaded pipeline; `max_workers`
     caps the actors started (chaining renders one segment at a time, so one actor is all it can use)."""
-    backend = _create(project, name, "video", gpus=options.gpus)
+    backend = _create(project, name, "video", gpus=options.gpus, dry_run=options.dry_run)
     # Remote APIs gain nothing from Ray (their work happens at the provider); a dry run starts nothing.
     if (options.executor == "ray" and not options.dry_run and isinstance(backend, VideoBackend)
             and not backend.capabilities().remote):
@@ -156,6 +157,11 @@ def _create_video(project: Project, name: str, options: RunOptions, *, max_worke
     return backend
 
 
+def unusable_note(backend: Backend) -> str:
+    available = backend.is_available()
+    return "" if available.ok else f"cannot run here: {available.reason}"
+
+
 def _backend_options(project: Project, name: str, gpus: list[int] | None = None) -> dict[str, Any] | None:
     """[backends.NAME] of ttv.toml, with --gpus in place of its `gpus` where the backend has that option."""
     raw = project.config.backends.get(name)
@@ -168,8 +174,12 @@ def _backend_options(project: Project, name: str, gpus: list[int] | None = None)
 
 
 def _create(project: Project, name: str, kind: Literal["video", "image", "planner"],
-            gpus: list[int] | None = None) -> Backend:
+            gpus: list[int] | None = None, *, dry_run: bool = False) -> Backend:
+    """The backend, ready to run; a dry run takes it even when it cannot run here (no key, missing extra),
+    so the work and its cost are still shown, with the reason as a note (`unusable_note`)."""
     backend = registry.create(name, _backend_options(project, name, gpus), kind=kind)
+    if dry_run:
+        return backend
     available = backend.is_available()
     if not available.ok:
         raise BackendError(f"backend {name!r} is not available: {available.reason}", kind="backend", code="unavailable",
@@ -213,7 +223,7 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
     states = [evaluate(project, "keyframe", k.id, keyframe_inputs(project, k)) for k in kfs]
     todo, report.skipped = _todo(states, options, project)
     by_id = {k.id: (i, k) for i, k in enumerate(project.plan.keyframes)}
-    pool = BackendPool(lambda name: _create(project, name, "image", gpus=options.gpus))
+    pool = BackendPool(lambda name: _create(project, name, "image", gpus=options.gpus, dry_run=options.dry_run))
     try:
         for st in todo:
             index, kf = by_id[st.id]
@@ -222,7 +232,8 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
             provider = pool.primary(name)
             assert isinstance(provider, ImageProvider)
             est = provider.estimate_cost(_image_request(project, kf, index))
-            report.planned.append(PlannedWork(st.id, st.reasons, name, est.usd, est.seconds))
+            note = unusable_note(provider) if options.dry_run else ""
+            report.planned.append(PlannedWork(st.id, st.reasons, name, est.usd, est.seconds, note))
         if options.dry_run:
             return report
         check_budget(project, report.planned, options)
@@ -310,6 +321,11 @@ def estimate_clip(project: Project, index: int, st: ItemState, pool: BackendPool
     return PlannedWork(st.id, st.reasons, name, est.usd, est.seconds)
 
 
+def _images_not_made_yet(project: Project, index: int) -> bool:
+    req = planned_video_request(project, index)
+    return any(image is not None and not image.exists() for image in (req.first_image, req.last_image))
+
+
 def _prevalidate(project: Project, index: int, pool: BackendPool) -> None:
     seg = project.plan.segments[index]
     chain = backend_chain(project, seg)
@@ -392,8 +408,15 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
             todo = [st for st in graph.clips[first:]]
             report.skipped = [s for s in report.skipped if index_of[s] < first]
         planned = [estimate_clip(project, index_of[st.id], st, pool) for st in todo]
+        if options.dry_run:
+            for work in planned:
+                work.note = unusable_note(pool.primary(work.backend))
         # Validate before spending anything: what the provider would reject fails now, naming the allowed values.
-        for st in todo:
+        for st, work in zip(todo, planned, strict=True):
+            if options.dry_run and _images_not_made_yet(project, index_of[st.id]):
+                # A dry run before `ttv keyframes`: the images a provider would inspect do not exist yet.
+                work.note = work.note or "checked against the provider's limits once its images exist"
+                continue
             _prevalidate(project, index_of[st.id], pool)
         if options.dry_run:
             report.planned = planned
@@ -613,8 +636,15 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
 
     reports: list[StepReport] = []
     if options.dry_run and not project.has_plan:
-        return [StepReport("plan", planned=[PlannedWork("plan", ["no plan.toml yet"], project.config.planner, 0.0, 0.0)])]
-    plan_step(project, warn=warn)
+        # Show the whole run on the plan the offline planner would make, in memory only (as `ttv estimate`).
+        from ttv.pipeline.estimate import provisional_plan
+
+        planner = project.config.planner
+        note = "" if planner == "heuristic" else f"provisional: the {planner} planner may split the idea differently"
+        reports.append(StepReport("plan", planned=[PlannedWork("plan", ["no plan.toml yet"], planner, 0.0, 0.0, note)]))
+        project.use_plan_in_memory(provisional_plan(project))
+    else:
+        plan_step(project, warn=warn)
     kf_options, clip_options = _split_only(project, options)
     if not options.dry_run:
         _check_whole_run_budget(project, options)
@@ -623,6 +653,11 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
         return reports
     step = "render" if project.config.mode == "keyframe" else "chain"
     reports.append(clips_step(project, clip_options, step=step))
+    if options.dry_run and reports[-1].planned:
+        # The clips would change, so would the film (stitch_step itself refuses while clips are missing).
+        why = f"{len(reports[-1].planned)} clip(s) will be (re)made"
+        reports.append(StepReport("stitch", planned=[PlannedWork("final", [why], "stitch", 0.0, 0.0)]))
+        return reports
     if reports[-1].failed or options.dry_run or options.detach and any(
             o.status == "submitted" for o in reports[-1].outcomes):
         return reports
