@@ -57,6 +57,14 @@ GpusOpt = Annotated[str | None, typer.Option("--gpus", metavar="GPUS", help="Loc
 WaitLockOpt = Annotated[float, typer.Option("--wait-for-lock", metavar="SECONDS", help="Seconds to wait for another ttv process on this project.")]  # noqa: E501
 
 
+def escape(text: str) -> str:
+    """User or provider text made safe for Rich markup ("pip install 'ttv[remote]'" keeps its brackets).
+    Imported lazily so `ttv --help` does not pay for Rich."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 def debug_enabled() -> bool:
     return bool(os.environ.get("TTV_DEBUG")) or os.environ.get("TTV_VERBOSE") == "1"
 

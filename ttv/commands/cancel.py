@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from ttv.commands._common import JsonOpt, ProjectOpt, WaitLockOpt, boundary, check_non_negative, emit_json, err, out
+from ttv.commands._common import (
+    JsonOpt,
+    ProjectOpt,
+    WaitLockOpt,
+    boundary,
+    check_non_negative,
+    emit_json,
+    err,
+    escape,
+    out,
+)
 
 
 @boundary
@@ -49,5 +59,5 @@ def cancel_command(
     for col in ("segment", "job", "result"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r.id, r.job_id, r.status if not r.error else f"{r.status}: {r.error}")
+        table.add_row(escape(r.id), escape(r.job_id), escape(r.status if not r.error else f"{r.status}: {r.error}"))
     out.print(table)

@@ -33,6 +33,7 @@ def doctor_command(
       ttv doctor --online   # also check API keys live
       ttv doctor -q         # only problems; exit 1 if any
     """
+    from rich.markup import escape
     from rich.table import Table
 
     from ttv.pipeline.doctor import run_checks
@@ -53,7 +54,8 @@ def doctor_command(
         table.add_column("fix")
         for c in report.checks:
             style = STYLE[c.status]
-            table.add_row(c.name, f"[{style}]{c.status}[/]", c.detail, c.fix)
+            # escape: a fix like `pip install 'ttv[remote]'` must not be read as Rich markup
+            table.add_row(escape(c.name), f"[{style}]{c.status}[/]", escape(c.detail), escape(c.fix))
         out.print(table)
         counts = report.counts()
         summary = f"{counts['ok']} ok, {counts['warn']} warning(s), {counts['fail']} failed"

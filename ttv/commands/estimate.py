@@ -9,7 +9,17 @@ import typer
 if TYPE_CHECKING:
     from ttv.pipeline.estimate import ProjectEstimate
 
-from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, check_non_negative, emit_json, err, out
+from ttv.commands._common import (
+    JsonOpt,
+    ProjectOpt,
+    QuietOpt,
+    boundary,
+    check_non_negative,
+    emit_json,
+    err,
+    escape,
+    out,
+)
 
 WorstCaseOpt = Annotated[bool, typer.Option(
     "--worst-case", help="Assume every backend of each segment's fallback chain runs and bills once.")]
@@ -95,7 +105,7 @@ def _render(est: ProjectEstimate) -> None:
         row.append("" if i.done else format_seconds(secs))
         if show_spent:
             row.append(format_usd(i.spent_usd) if i.spent_usd else "")
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     remaining = est.worst_usd if worst else est.usd
     wall = est.worst_wall_seconds if worst else est.wall_seconds
     credits = ", ".join(f"{v:g} {k}" for k, v in est.credits().items())
@@ -124,7 +134,7 @@ def _render(est: ProjectEstimate) -> None:
         err.print(f"wall time ≈ {format_seconds(wall)} ({format_seconds(busy)} of API/GPU time, in parallel where "
                   "the backends allow)")
     for w in est.warnings:
-        err.print(f"[yellow]warning:[/] {w}")
+        err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if est.budget_usd is not None:
         verdict = "[red]over budget[/]" if est.over_budget else "within budget"
         err.print(f"spent {format_usd(est.spent_usd)} + remaining {format_usd(remaining)} = "

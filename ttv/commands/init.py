@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ttv.commands._common import JsonOpt, boundary, emit_json, err
+from ttv.commands._common import JsonOpt, boundary, emit_json, err, escape
 from ttv.core.errors import ConfigError
 
 # ttv.toml key -> the `ttv init` option that sets it, so errors name what the user typed.
@@ -86,6 +86,6 @@ def init_command(
     if json_out:
         emit_json({"project": str(directory.resolve()), "config": str(config_path.resolve())})
     else:
-        err.print(f"created {config_path}")
-        err.print(f"next: [bold]cd {directory} && ttv run[/]   (or step by step: ttv plan, ttv keyframes, "
+        err.print(f"created {escape(str(config_path))}", highlight=False)
+        err.print(f"next: [bold]cd {escape(str(directory))} && ttv run[/]   (or step by step: ttv plan, ttv keyframes, "
                   f"ttv {'render' if mode == 'keyframe' else 'chain'}, ttv stitch)")

@@ -23,6 +23,7 @@ from ttv.commands._common import (
     WaitLockOpt,
     boundary,
     err,
+    escape,
 )
 from ttv.core.errors import ConfigError
 
@@ -91,7 +92,7 @@ def _check_provider(project: Project, provider: str, *, dry_run: bool = False) -
     backend = registry.create(provider, project.config.backends.get(provider), kind="image")
     available = backend.is_available()
     if not available.ok and dry_run:  # still show the work and its cost
-        err.print(f"[yellow]warning:[/] keyframe provider {provider!r} cannot run here: {available.reason}",
+        err.print(f"[yellow]warning:[/] {escape(f'keyframe provider {provider!r} cannot run here: {available.reason}')}",
                   highlight=False)
     elif not available.ok:
         raise BackendError(f"keyframe provider {provider!r} cannot run here: {available.reason}",
@@ -137,7 +138,7 @@ def keyframes_command(
         proj = Project.discover(project)
         if from_dir is not None:
             n = _use_files(proj, from_dir, save=False)
-            err.print(f"would use {n} image(s) from {from_dir}")
+            err.print(f"would use {n} image(s) from {escape(str(from_dir))}", highlight=False)
         if provider is not None:
             _check_provider(proj, provider, dry_run=True)
             proj.config.keyframes = provider
@@ -147,7 +148,7 @@ def keyframes_command(
         with proj.locked("keyframes", wait=wait_for_lock):
             if from_dir is not None:
                 n = _use_files(proj, from_dir)
-                err.print(f"using {n} image(s) from {from_dir}")
+                err.print(f"using {n} image(s) from {escape(str(from_dir))}", highlight=False)
             if provider is not None:
                 _check_provider(proj, provider)
                 proj.set_config_value("keyframes", provider)
@@ -163,4 +164,4 @@ def keyframes_command(
     reports = run_steps(target, "keyframes", lambda p, o: [keyframes_step(p, o)], options, json_out=json_out,
                         quiet=quiet, wait_for_lock=wait_for_lock)
     if reports[0].output and not quiet and not json_out:
-        err.print(f"contact sheet: {reports[0].output}", highlight=False)
+        err.print(f"contact sheet: {escape(reports[0].output)}", highlight=False)

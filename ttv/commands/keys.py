@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ttv.commands._common import JsonOpt, boundary, emit_json, err, out
+from ttv.commands._common import JsonOpt, boundary, emit_json, err, escape, out
 from ttv.core import keys as keyring
 from ttv.core.errors import ConfigError
 
@@ -49,7 +49,7 @@ def set_command(
     else:
         value = typer.prompt(f"{name} API key", hide_input=True)
     path = keyring.set_key(name, value)
-    err.print(f"stored the {name} key in {path} (mode 0600)")
+    err.print(f"stored the {name} key in {escape(str(path))} (mode 0600)", highlight=False)
     env = next((v for v in keyring.env_vars(name) if os.environ.get(v)), None)
     if env:
         err.print(f"[yellow]note:[/] {env} is set in this environment and takes precedence over the file")
@@ -77,7 +77,7 @@ def list_command(json_out: JsonOpt = False) -> None:
     for col in ("provider", "source", "environment variables"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["provider"]), str(r["source"]) or "-", ", ".join(r["env"]))
+        table.add_row(escape(str(r["provider"])), escape(str(r["source"]) or "-"), escape(", ".join(r["env"])))
     out.print(table)
 
 
@@ -95,7 +95,7 @@ def remove_command(provider: ProviderArg) -> None:
     if not keyring.delete_key(name):
         raise ConfigError(f"no {name} key is stored in {keyring.keys_file()}",
                           hint="`ttv keys list` shows where keys come from")
-    err.print(f"removed the {name} key from {keyring.keys_file()}")
+    err.print(f"removed the {name} key from {escape(str(keyring.keys_file()))}", highlight=False)
     source = keyring.key_source(name)
     if source:
-        err.print(f"[yellow]note:[/] a {name} key is still available from {source}")
+        err.print(f"[yellow]note:[/] a {name} key is still available from {escape(str(source))}", highlight=False)

@@ -16,6 +16,7 @@ from ttv.commands._common import (
     check_non_negative,
     emit_json,
     err,
+    escape,
     out,
 )
 from ttv.core.errors import ConfigError
@@ -62,7 +63,7 @@ def plan_command(
     info: dict[str, Any] = {}
     with proj.locked("plan", wait=wait_for_lock):
         plan, changed = plan_step(proj, force=force, planner=planner, segments=segments, duration=duration,
-                                  style=style, warn=lambda msg: err.print(f"[yellow]warning:[/] {msg}", highlight=False),
+                                  style=style, warn=lambda msg: err.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False),
                                   info=info)
     if json_out:
         emit_json({"changed": changed, "plan": plan.model_dump(by_alias=True), "notes": info.get("notes", []),
@@ -75,14 +76,15 @@ def plan_command(
     if not changed:
         err.print(f"plan.toml exists ({len(plan.segments)} segments); kept. Edit it by hand, or re-plan with --force.")
     for note in info.get("notes", []):
-        err.print(f"note: {note}", highlight=False)
+        err.print(f"note: {escape(note)}", highlight=False)
     if info.get("audit"):
-        err.print(f"planner request/response kept in {info['audit']}", highlight=False)
+        err.print(f"planner request/response kept in {escape(str(info['audit']))}", highlight=False)
     table = Table(title=f"plan: {len(plan.segments)} segments, {sum(s.duration for s in plan.segments):g} s "
                         f"(planner: {plan.planner})", title_justify="left")
     for col in ("id", "dur", "keyframes", "camera", "prompt"):
         table.add_column(col)
     for s in plan.segments:
         kfs = " -> ".join(k for k in (s.start_keyframe, s.end_keyframe) if k)
-        table.add_row(s.id + (" 🔒" if s.locked else ""), f"{s.duration:g}", kfs, s.camera, s.prompt)
+        table.add_row(escape(s.id) + (" 🔒" if s.locked else ""), f"{s.duration:g}", escape(kfs), escape(s.camera),
+                      escape(s.prompt))
     out.print(table)

@@ -24,6 +24,7 @@ from ttv.commands._common import (
     WaitLockOpt,
     boundary,
     err,
+    escape,
 )
 from ttv.commands.render import AddressOpt, DetachOpt, ExecutorOpt
 
@@ -65,14 +66,14 @@ def run_command(
 
     options = make_options(force=force, only=only, on_error=on_error, max_cost=max_cost, dry_run=dry_run,
                            detach=detach, executor=executor, address=address, gpus=gpus)
-    reports = run_steps(project, "run", lambda p, o: run_all_steps(p, o, warn=lambda m: err.print(f"[yellow]warning:[/] {m}")),
+    reports = run_steps(project, "run", lambda p, o: run_all_steps(p, o, warn=lambda m: err.print(f"[yellow]warning:[/] {escape(m)}", highlight=False)),
                         options, json_out=json_out, quiet=quiet, wait_for_lock=wait_for_lock)
     if not json_out and not quiet and not dry_run:
         if all(not r.outcomes for r in reports):
             err.print("[green]everything is up to date[/]; nothing was run.")
         final = [r for r in reports if r.step == "stitch" and (r.done or r.skipped)]
         if final:
-            err.print(f"film: [bold]{final[0].output}[/]")
+            err.print(f"film: [bold]{escape(final[0].output)}[/]")
 
 
 def _run_with_monitor(project: Path | None, **flags: object) -> None:

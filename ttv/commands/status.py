@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
+from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, escape, out
 
 STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan", "submitted": "cyan",
          "interrupted": "yellow"}
@@ -91,10 +91,10 @@ def status_command(
         table.add_column("why")
     for r in rows:
         style = STYLE.get(r["status"], "")
-        cells = [r["kind"], r["id"], f"[{style}]{r['status']}[/]", r["backend"],
+        cells = [r["kind"], escape(r["id"]), f"[{style}]{r['status']}[/]", escape(r["backend"]),
                  f"${r['cost_usd']:.2f}" if r["cost_usd"] else "", str(r["attempts"] or "")]
         if why:
-            cells.append("; ".join(r["why"]))
+            cells.append(escape("; ".join(r["why"])))
         table.add_row(*cells)
     out.print(table)
     budget = f" of ${proj.config.max_cost_usd:.2f} budget" if proj.config.max_cost_usd is not None else ""
