@@ -68,5 +68,5 @@ def test_backends_list_accepts_keyframes_as_the_kind_readme_uses() -> None:
     assert result.exit_code == 0, result.output
     import json
 
-    kinds = {row["kind"] for row in json.loads(result.stdout)}
+    kinds = {row["kind"] for row in json.loads(result.stdout)["backends"]}
     assert kinds == {"image"}

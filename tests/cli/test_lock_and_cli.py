@@ -66,7 +66,7 @@ def test_python_dash_m_and_exit_codes_in_help():
 def test_backends_list_and_info(cli):
     result = cli("backends", "list", "--json")
     assert result.exit_code == 0
-    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    rows = {r["name"]: r for r in json.loads(result.stdout)["backends"]}
     for name in ("animatic", "card", "heuristic", "files"):
         assert rows[name]["available"] is True
     info = cli("backends", "info", "animatic", "--json")

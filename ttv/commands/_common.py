@@ -11,6 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -80,12 +81,37 @@ def print_error(exc: TtvError) -> None:
         err.print(f"[yellow]hint:[/] {escape(redact(exc.hint))}", highlight=False)
 
 
+@dataclass
+class _Invocation:
+    """What the error boundary knows about the command being run, for the JSON envelope."""
+
+    command: str = ""
+    json: bool = False
+    project: str | None = None  # the project folder (absolute), once known
+    emitted: bool = False  # a JSON document was written: an error after it adds no second one
+
+
+_current = _Invocation()
+JSON_SCHEMA = 1
+_GROUPS = ("backends", "config", "keys")
+
+
+def _command_name(fn: Callable[..., Any]) -> str:
+    name = fn.__name__.removesuffix("_command").replace("_", "-")
+    group = fn.__module__.rpartition(".")[2]
+    return f"{group} {name}" if group in _GROUPS else name
+
+
 def boundary(fn: F) -> F:
     """Error boundary for a command: one clear message and the documented exit code, never a traceback
-    (unless TTV_DEBUG=1 or -v)."""
+    (unless TTV_DEBUG=1 or -v). Under --json an error is also a JSON document on stdout."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _current
+        given = kwargs.get("project") or kwargs.get("directory")
+        _current = _Invocation(_command_name(wrapper), bool(kwargs.get("json_out")),
+                               str(Path(given).resolve()) if isinstance(given, Path) else None)
         try:
             return fn(*args, **kwargs)
         except typer.Exit:
@@ -94,34 +120,67 @@ def boundary(fn: F) -> F:
             if debug_enabled():
                 traceback.print_exc()
             print_error(exc)
+            _json_error(type(exc).__name__, exc.message, exc.hint, exc.exit_code, getattr(exc, "code", None))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err.print("\n[yellow]interrupted.[/] Finished work is kept; run the same command again to resume.")
+            err.print(f"\n[yellow]interrupted.[/] Finished work is kept; {escape(resume_advice())}")
+            _json_error("Interrupted", "interrupted", resume_advice(), EXIT_INTERRUPTED)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except OSError as exc:
             if debug_enabled():
                 traceback.print_exc()
-            from rich.markup import escape
-
             from ttv.core.keys import redact
 
             reason = "disk full" if getattr(exc, "errno", None) == 28 else redact(exc)
+            hint = "finished work is kept; fix the cause and run the same command again"
             err.print(f"[bold red]error:[/] {escape(reason)}", highlight=False)
-            err.print("[yellow]hint:[/] finished work is kept; fix the cause and run the same command again")
+            err.print(f"[yellow]hint:[/] {hint}")
+            _json_error("OSError", reason, hint, EXIT_STEP_FAILED)
             raise typer.Exit(EXIT_STEP_FAILED) from None
         except Exception as exc:  # noqa: BLE001 - last resort: a bug, said plainly
             if debug_enabled():
                 traceback.print_exc()
-            from rich.markup import escape
-
             from ttv.core.keys import redact
 
             # Never echo a key: an unexpected exception may quote a request URL or header.
-            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(redact(exc))}", highlight=False)
-            err.print("[yellow]hint:[/] run again with TTV_DEBUG=1 for the traceback, and please report it")
+            message = f"{type(exc).__name__}: {redact(exc)}"
+            hint = "run again with TTV_DEBUG=1 for the traceback, and please report it"
+            err.print(f"[bold red]internal error:[/] {escape(message)}", highlight=False)
+            err.print(f"[yellow]hint:[/] {hint}")
+            _json_error("InternalError", message, hint, EXIT_STEP_FAILED)
             raise typer.Exit(EXIT_STEP_FAILED) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def resume_advice() -> str:
+    """What to run to resume after Ctrl-C: the same command, less the flags that would redo finished work."""
+    args = sys.argv[1:]
+    dropped = [a for a in args if a in ("--force", "--reroll") or a.startswith("--reroll=")]
+    if not args or not dropped:
+        return "run the same command again to resume"
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg == "--force" or arg.startswith("--reroll="):
+            continue
+        if arg == "--reroll":
+            skip = True  # and its value
+            continue
+        kept.append(arg)
+    return f"resume with `ttv {' '.join(kept)}` (without {', '.join(dict.fromkeys(a.split('=')[0] for a in dropped))}, which would redo finished work)"
+
+
+def _json_error(kind: str, message: str, hint: str | None, exit_code: int, code: str | None = None) -> None:
+    if not _current.json or _current.emitted:
+        return
+    from ttv.core.keys import redact
+
+    emit_json({"ok": False, "error": {"type": kind, "message": redact(message), "hint": redact(hint or ""),
+                                      "exit_code": exit_code, "code": code}})
 
 
 def parse_only(only: str | None) -> set[str] | None:
@@ -155,10 +214,20 @@ def check_non_negative(value: float | None, option: str, hint: str | None = None
         raise ConfigError(f"{option} must be 0 or more, not {value:g}", hint=hint)
 
 
-def emit_json(data: Any) -> None:
+def emit_json(data: dict[str, Any], *, project: Path | str | None = None) -> None:
+    """One JSON document on stdout, in the envelope every command shares:
+    {"schema": 1, "command": "status", "project": "/abs/project/folder" or null, "ok": true, ...data}.
+    `project` always means the project folder; `ok` is false when the command failed."""
     from ttv.core.keys import redact
 
-    sys.stdout.write(redact(json.dumps(data, indent=2, default=str)) + "\n")
+    data = dict(data)
+    project = data.pop("project", None) if project is None else project
+    data.pop("schema", None)  # one schema number for the envelope
+    if project is not None:
+        _current.project = str(Path(project).resolve())
+    document = {"schema": JSON_SCHEMA, "command": _current.command, "project": _current.project, "ok": True, **data}
+    _current.emitted = True
+    sys.stdout.write(redact(json.dumps(document, indent=2, default=str)) + "\n")
     sys.stdout.flush()
 
 

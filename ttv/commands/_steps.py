@@ -64,14 +64,16 @@ def run_steps(project_dir: Path | Project | None, command: str, body: Callable[[
                 ok = not any(r.failed for r in reports)
             finally:
                 project.events.emit("run.finished", command=command, ok=ok)
-    render_reports(reports, json_out=json_out, quiet=quiet, dry_run=options.dry_run)
+    render_reports(reports, json_out=json_out, quiet=quiet, dry_run=options.dry_run, project=project)
     exit_for_reports(reports, options.on_error)
     return reports
 
 
-def render_reports(reports: list[StepReport], *, json_out: bool, quiet: bool, dry_run: bool) -> None:
+def render_reports(reports: list[StepReport], *, json_out: bool, quiet: bool, dry_run: bool,
+                   project: Project | None = None) -> None:
     if json_out:
-        emit_json({"steps": [r.to_json() for r in reports], "dry_run": dry_run})
+        emit_json({"ok": not any(r.failed for r in reports), "steps": [r.to_json() for r in reports],
+                   "dry_run": dry_run}, project=project.root if project else None)
         return
     if quiet:  # ids only: what was done, or in a dry run what would run
         for r in reports:

@@ -89,7 +89,7 @@ def list_command(
     rows = [_describe(n) for n in sorted(registry._table())]
     rows = [r for r in rows if kind is None or r["kind"] == kind]
     if json_out:
-        emit_json(rows)
+        emit_json({"backends": rows})
         return
     table = Table(title="backends", title_justify="left")
     for col in ("name", "kind", "available", "summary / why not"):

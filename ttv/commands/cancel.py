@@ -43,14 +43,14 @@ def cancel_command(
     proj = Project.discover(project)
     if not segments and not proj.has_plan:  # nothing was ever submitted
         if json_out:
-            emit_json({"jobs": []})
+            emit_json({"jobs": []}, project=proj.root)
         else:
             err.print("no remote jobs in flight (no plan yet)")
         return
     with proj.locked("cancel", wait=wait_for_lock):
         rows = cancel_jobs(proj, segments or pending_jobs(proj))
     if json_out:
-        emit_json({"jobs": [r.to_json() for r in rows]})
+        emit_json({"jobs": [r.to_json() for r in rows]}, project=proj.root)
         return
     if not rows:
         err.print("no remote jobs in flight")

@@ -46,7 +46,7 @@ def show_command(project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
              "description": (ProjectConfig.model_fields[k].description or "") if k in ProjectConfig.model_fields else ""}
             for k, v in values.items()]
     if json_out:
-        emit_json({"project": str(proj.config_path), "user_config": str(user_config_path()), "settings": rows})
+        emit_json({"project": str(proj.root), "config": str(proj.config_path), "user_config": str(user_config_path()), "settings": rows})
         return
     table = Table(title=f"settings of {proj.config_path}", title_justify="left")
     for col in ("key", "value", "source"):

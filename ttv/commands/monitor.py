@@ -37,10 +37,25 @@ def _interactive() -> bool:
         return False
 
 
-def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval: float = 0.5) -> None:
-    """Run the dashboard on `project` until the user quits. Reads the project; never writes it."""
+def require_dashboard(*, terminal: bool = False) -> None:
+    """ConfigError unless the dashboard can run here (`run --monitor` checks before it starts any work)."""
     if not _textual_available():
         raise ConfigError("the dashboard needs the tui extra", hint=TUI_EXTRA_HINT)
+    if terminal:
+        _require_terminal()
+
+
+def _require_terminal() -> None:
+    if not _interactive():
+        raise ConfigError(
+            "ttv monitor needs an interactive terminal",
+            hint="for a plain log, read .ttv/events.jsonl (or use `ttv status`)",
+        )
+
+
+def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval: float = 0.5) -> None:
+    """Run the dashboard on `project` until the user quits. Reads the project; never writes it."""
+    require_dashboard()
     try:
         from ttv.tui.app import MonitorApp
     except ImportError as e:
@@ -64,11 +79,7 @@ def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval
         raise ConfigError(f"--speed must be above 0, not {speed}", hint="e.g. --speed 10")
     if interval <= 0:
         raise ConfigError(f"--interval must be above 0, not {interval}", hint="e.g. --interval 0.5")
-    if not _interactive():
-        raise ConfigError(
-            "ttv monitor needs an interactive terminal",
-            hint="for a plain log, read .ttv/events.jsonl (or use `ttv status`)",
-        )
+    _require_terminal()
     MonitorApp(project, replay=replay, speed=speed, interval=interval).run()
 
 

@@ -67,7 +67,7 @@ def plan_command(
                                   info=info)
     if json_out:
         emit_json({"changed": changed, "plan": plan.model_dump(by_alias=True), "notes": info.get("notes", []),
-                   "audit": info.get("audit", "")})
+                   "audit": info.get("audit", "")}, project=proj.root)
         return
     if quiet:
         for s in plan.segments:

@@ -80,9 +80,11 @@ def _run_with_monitor(project: Path | None, **flags: object) -> None:
     """The run works in a child process (its messages go to .ttv/run.log) while the dashboard owns the
     terminal. Quitting the dashboard interrupts the run like Ctrl-C: finished work is kept."""
     from ttv.commands.monitor import monitor as show_dashboard
+    from ttv.commands.monitor import require_dashboard
     from ttv.pipeline.project import Project
 
     proj = Project.discover(project)
+    require_dashboard(terminal=True)  # before the run starts: no "stopping the run" for a run that never could be watched
     args = [sys.executable, "-m", "ttv", "run", "-p", str(proj.root), "--on-error", str(flags["on_error"])]
     for name in ("force", "detach"):
         if flags[name]:

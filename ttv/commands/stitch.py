@@ -57,7 +57,7 @@ def stitch_command(
         rec = proj.read_record("final", "final")
         seams = (rec.info.get("seams") if rec else None) or []
         if json_out:
-            emit_json({"seams": seams, "method": rec.info.get("method") if rec else None})
+            emit_json({"seams": seams, "method": rec.info.get("method") if rec else None}, project=proj.root)
             return
         table = Table(title="seams (colour difference, ΔE)", title_justify="left")
         if seams:

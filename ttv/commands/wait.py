@@ -48,7 +48,7 @@ def wait_command(
     proj = Project.discover(project)
     if not proj.has_plan:  # nothing was ever submitted
         if json_out:
-            emit_json({"jobs": []})
+            emit_json({"jobs": []}, project=proj.root)
         elif not quiet:
             err.print("no remote jobs in flight (no plan yet)")
         return
@@ -61,7 +61,7 @@ def wait_command(
             raise
     rows = job_table(proj, ids)
     if json_out:
-        emit_json({"jobs": [r.to_json() for r in rows]})
+        emit_json({"jobs": [r.to_json() for r in rows]}, project=proj.root)
     elif quiet:
         for r in rows:
             if r.status == "done":
