@@ -244,3 +244,22 @@ def test_unusable_backend_without_fallback_is_a_backend_error(small_project, cli
     assert result.exit_code == 3
     assert "RUNWAYML_API_SECRET" in result.output
     assert not (root / "clips").exists() or not list((root / "clips").glob("*.toml"))
+
+
+def test_summary_is_compact_and_names_fallbacks(small_project, cli):
+    # 'broken' fails for good on every segment; the animatic makes them instead: each is named as a fallback.
+    root = small_project("keyframe", segments=3)
+    _configure(root, backend="broken", fallback=["animatic"])
+    result = cli("run", "-p", root)
+    assert result.exit_code == 0, result.output
+    assert "3 by a fallback backend" in result.stderr
+    assert "needs a look" in result.stdout and all(f"s00{i}" in result.stdout for i in range(3))
+    forced = json.loads(cli("render", "-p", root, "--force", "--json").stdout)
+    assert forced["steps"][0]["fallbacks"] == [{"id": f"s00{i}", "backend": "animatic", "instead_of": "broken"}
+                                               for i in range(3)]
+    _configure(root, backend="animatic", fallback=[])
+    plain = cli("render", "-p", root, "--force")
+    assert plain.exit_code == 0
+    assert "needs a look" not in plain.stdout  # plain successes are counted, not listed
+    doc = json.loads(cli("render", "-p", root, "--force", "--json").stdout)
+    assert doc["steps"][0]["fallbacks"] == []

@@ -109,10 +109,12 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
                 progress.update(tid, status="retrying")
             elif t == "item.fallback":
                 progress.update(tid, status=f"-> {event.get('to')}")
-            elif t == "item.done":
-                progress.update(tid, completed=1.0, status="done")
-            elif t == "item.failed":
-                progress.update(tid, status="[red]failed[/]")
+            elif t in ("item.done", "item.failed"):
+                # Collapse finished rows: the overall bar counts them, the summary lists what needs a look.
+                progress.remove_task(tasks.pop(item))
+                if t == "item.failed":
+                    progress.console.print(f"[red]failed[/] {escape(item)}: {escape(str(event.get('error', '')))}",
+                                           highlight=False)
 
     project.events.listeners.append(on_event)
     try:

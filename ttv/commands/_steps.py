@@ -100,14 +100,23 @@ def render_reports(reports: list[StepReport], *, json_out: bool, quiet: bool, dr
             what = f"{len(r.skipped)} fresh item(s) kept" if r.skipped else "nothing selected"
             err.print(f"[green]{r.step}:[/] nothing to do ({what})")
             continue
-        table = Table(title=f"{r.step}", title_justify="left")
-        for col in ("item", "result", "backend", "cost", "note"):
-            table.add_column(col)
-        for o in r.outcomes:
-            style = {"done": "green", "failed": "red", "submitted": "cyan"}.get(o.status, "")
-            table.add_row(o.id, f"[{style}]{o.status}[/]" if style else o.status, o.backend,
-                          f"${o.cost_usd:.2f}" if o.cost_usd else "", escape(redact(o.error)[:120]))
-        out.print(table)
+        # Compact: plain successes are counted in the summary line; what needs a look is listed in full.
+        notable = [o for o in r.outcomes if o.status != "done" or o.fallback_from]
+        if notable:
+            table = Table(title=f"{r.step}: needs a look", title_justify="left")
+            for col in ("item", "result", "backend", "cost", "note"):
+                table.add_column(col)
+            for o in notable:
+                style = {"done": "green", "failed": "red", "submitted": "cyan"}.get(o.status, "")
+                note = redact(o.error)[:160] if o.error else (
+                    f"made by fallback {o.backend} ({o.fallback_from} could not)" if o.fallback_from else "")
+                table.add_row(escape(o.id), f"[{style}]{o.status}[/]" if style else o.status, escape(o.backend),
+                              f"${o.cost_usd:.2f}" if o.cost_usd else "", escape(note))
+            out.print(table)
         extra = f"; {len(r.skipped)} fresh kept" if r.skipped else ""
+        fallbacks = sum(1 for o in r.done if o.fallback_from)
+        extra += f"; {fallbacks} by a fallback backend" if fallbacks else ""
+        spent = sum(o.cost_usd for o in r.outcomes)
+        extra += f"; ${spent:.2f}" if spent else ""
         err.print(f"{r.step}: {len(r.done)} done, {len(r.failed)} failed{extra} in {r.seconds:.1f} s"
                   + (f" -> {r.output}" if r.output and r.done else ""))

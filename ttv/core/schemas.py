@@ -42,7 +42,7 @@ class ProjectConfig(Strict):
     backend: str = "animatic"
     fallback: list[str] = Field(default_factory=list)
     max_cost_usd: float | None = Field(None, ge=0)
-    retries: int = Field(3, ge=0, le=20, description="attempts per backend for retryable failures")
+    retries: int = Field(3, ge=0, le=20, description="retries per backend after a retryable failure (429, 5xx, timeouts): 3 means up to 4 attempts on each backend")
     backends: dict[str, dict[str, Any]] = Field(default_factory=dict)
     stitch: StitchConfig = Field(default_factory=lambda: StitchConfig())
     prices: dict[str, float] = Field(default_factory=dict, description="USD price overrides, see `ttv estimate`")

@@ -215,7 +215,8 @@ class Outcome:
     status: str  # done | failed | skipped | submitted
     error: str = ""
     cost_usd: float = 0.0
-    backend: str = ""
+    backend: str = ""  # the backend that made it (done) or was tried last (failed)
+    fallback_from: str = ""  # done by a fallback: the primary backend that could not make it
 
 
 @dataclass
@@ -275,6 +276,7 @@ def run_item(
     rng: random.Random | None = None,
 ) -> Outcome:
     project, rec, output = run.project, run.record, project_output(run)
+    primary = chain[0] if chain else ""
     rng = rng or random.Random()
     if run.dropped_job is not None:
         _drop_job(run, pool, *run.dropped_job)
@@ -344,7 +346,7 @@ def run_item(
                     ItemContext(run, attempt, None).sleep(delay)
                     continue
                 if err.kind == "request":
-                    return _fail(run, err, t0)
+                    return _fail(run, err, t0, name)
                 resume_job = None
                 break  # permanent for this backend (or retries exhausted): fall back
             else:
@@ -367,12 +369,13 @@ def run_item(
                     project.events.emit("cost", item=rec.id, usd=result.cost_usd, backend=name)
                 project.events.emit("item.done", item=rec.id, step=run.step, backend=name, seconds=rec.seconds,
                                     cost_usd=rec.cost_usd)
-                return Outcome(rec.id, "done", cost_usd=rec.cost_usd, backend=name)
+                return Outcome(rec.id, "done", cost_usd=rec.cost_usd, backend=name,
+                               fallback_from=primary if name != primary else "")
         if b_index + 1 < len(chain):
             project.events.emit("item.fallback", item=rec.id, **{"from": name, "to": chain[b_index + 1]},
                                 reason=last_error.message if last_error else "")
     assert last_error is not None
-    return _fail(run, last_error, t0)
+    return _fail(run, last_error, t0, chain[-1] if chain else "")
 
 
 class DetachedError(BaseException):
@@ -380,7 +383,7 @@ class DetachedError(BaseException):
     BaseException, so a backend's own `except Exception` around its submit cannot swallow it."""
 
 
-def _fail(run: ItemRun, err: BackendError, t0: float) -> Outcome:
+def _fail(run: ItemRun, err: BackendError, t0: float, backend: str = "") -> Outcome:
     rec = run.record
     rec.status = "failed"
     rec.error = err.message + (f" — {err.hint}" if err.hint else "")
@@ -389,7 +392,7 @@ def _fail(run: ItemRun, err: BackendError, t0: float) -> Outcome:
     run.save()
     run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind=err.kind,
                             hint=err.hint, attempts=len(rec.attempts))
-    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd)
+    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd, backend=backend)
 
 
 def _drop_job(run: ItemRun, pool: BackendPool, job_id: str, backend: str, in_flight: bool) -> None:

@@ -102,6 +102,8 @@ class StepReport:
         return {
             "step": self.step,
             "done": [o.id for o in self.done],
+            "fallbacks": [{"id": o.id, "backend": o.backend, "instead_of": o.fallback_from}
+                          for o in self.done if o.fallback_from],
             "failed": [{"id": o.id, "error": o.error} for o in self.failed],
             "submitted": [o.id for o in self.outcomes if o.status == "submitted"],
             "skipped": self.skipped,
