@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
-from ttv.commands._common import JsonOpt, ProjectOpt, boundary, emit_json, out
+from ttv.commands._common import JsonOpt, ProjectOpt, boundary, emit_json, escape, out
 
 app = typer.Typer(help="Show the effective settings and where each value came from.", no_args_is_help=True)
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and value:
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 @app.command("show")
@@ -34,27 +22,24 @@ def show_command(project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
     """
     from rich.table import Table
 
-    from ttv.core.schemas import ProjectConfig
-    from ttv.core.tomlio import load_toml
-    from ttv.core.userconfig import load_user_config, sources, user_config_path
+    from ttv.core.userconfig import user_config_path
+    from ttv.pipeline.config_file import settings_rows
     from ttv.pipeline.project import Project
 
     proj = Project.discover(project)
-    where = sources(load_user_config(), load_toml(proj.config_path))
-    values = _flatten(proj.config.model_dump(by_alias=True))
-    rows = [{"key": k, "value": v, "source": where.get(k, "default"),
-             "description": (ProjectConfig.model_fields[k].description or "") if k in ProjectConfig.model_fields else ""}
-            for k, v in values.items()]
+    rows = settings_rows(proj)
     if json_out:
-        emit_json({"project": str(proj.root), "config": str(proj.config_path), "user_config": str(user_config_path()), "settings": rows})
+        emit_json({"project": str(proj.root), "config": str(proj.config_path), "user_config": str(user_config_path()),
+                   "settings": rows})
         return
     table = Table(title=f"settings of {proj.config_path}", title_justify="left")
-    for col in ("key", "value", "source"):
+    for col in ("key", "value", "source", "meaning"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["key"], repr(r["value"]), r["source"])
+        table.add_row(escape(r["key"]), escape(r["shown"]), r["source"], escape(r["description"]))
     out.print(table)
-    out.print(f"user config: {user_config_path()}" + ("" if user_config_path().is_file() else " (none)"))
+    out.print(f"user config: {escape(str(user_config_path()))}" + ("" if user_config_path().is_file() else " (none)"),
+              highlight=False)
 
 
 @app.command("path")

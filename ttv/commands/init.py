@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -31,17 +31,17 @@ def init_command(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="Project folder to create (may exist if it holds no ttv.toml).")],
     idea: Annotated[str | None, typer.Option("--idea", "-i", metavar="TEXT", help="The idea, or a whole script, as text.")] = None,
     idea_file: Annotated[Path | None, typer.Option("--idea-file", metavar="FILE", help="Read the idea/script from a text file.")] = None,
-    mode: Annotated[Literal["keyframe", "chain"], typer.Option("--mode", "-m", help="keyframe (parallel, keyframes at boundaries) or chain (each clip starts from the previous clip's last frame).")] = "keyframe",  # noqa: E501
-    backend: Annotated[str, typer.Option("--backend", "-b", metavar="NAME", help="Video backend (see `ttv backends list`).")] = "animatic",
-    keyframes: Annotated[str, typer.Option("--keyframes", metavar="NAME", help="Keyframe image provider (see `ttv backends list --kind image`).")] = "card",
-    planner: Annotated[str, typer.Option("--planner", metavar="NAME", help="Shot planner (see `ttv backends list --kind planner`).")] = "heuristic",
-    duration: Annotated[float, typer.Option("--duration", "-d", metavar="SECONDS", help="Total seconds.")] = 30.0,
+    mode: Annotated[Literal["keyframe", "chain"] | None, typer.Option("--mode", "-m", help="keyframe (parallel, keyframes at boundaries; the default) or chain (each clip starts from the previous clip's last frame).", show_default=False)] = None,  # noqa: E501
+    backend: Annotated[str, typer.Option("--backend", "-b", metavar="NAME", help="Video backend (see `ttv backends list`; default: animatic).", show_default=False)] = None,
+    keyframes: Annotated[str, typer.Option("--keyframes", metavar="NAME", help="Keyframe image provider (see `ttv backends list --kind keyframes`; default: card).", show_default=False)] = None,
+    planner: Annotated[str, typer.Option("--planner", metavar="NAME", help="Shot planner (see `ttv backends list --kind planner`; default: heuristic).", show_default=False)] = None,
+    duration: Annotated[float, typer.Option("--duration", "-d", metavar="SECONDS", help="Total seconds (default: 30).", show_default=False)] = None,
     segments: Annotated[int | None, typer.Option("--segments", "-n", metavar="N", help="Number of segments (default: duration / 5 s).")] = None,  # noqa: E501
-    width: Annotated[int, typer.Option(metavar="PIXELS", help="Width in pixels (even).")] = 1280,
-    height: Annotated[int, typer.Option(metavar="PIXELS", help="Height in pixels (even).")] = 720,
-    fps: Annotated[int, typer.Option(metavar="FPS", help="Frames per second of the final video.")] = 24,
-    seed: Annotated[int, typer.Option(metavar="N", help="Base seed; every item derives its own from it.")] = 7,
-    style: Annotated[str, typer.Option(metavar="TEXT", help="Visual style carried into every prompt.")] = "",
+    width: Annotated[int | None, typer.Option(metavar="PIXELS", help="Width in pixels, even (default: 1280).", show_default=False)] = None,
+    height: Annotated[int | None, typer.Option(metavar="PIXELS", help="Height in pixels, even (default: 720).", show_default=False)] = None,
+    fps: Annotated[int | None, typer.Option(metavar="FPS", help="Frames per second of the final video (default: 24).", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", help="Base seed; every item derives its own from it (default: 7).", show_default=False)] = None,
+    style: Annotated[str | None, typer.Option(metavar="TEXT", help="Visual style carried into every prompt.", show_default=False)] = None,
     max_cost: Annotated[float | None, typer.Option("--max-cost", metavar="USD", help="Budget in USD for the whole project.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -54,7 +54,8 @@ def init_command(
       ttv init film --idea-file script.txt --mode chain -n 8                   # chaining mode, 8 segments
       ttv init film --idea "..." --backend runway --max-cost 20                # a remote backend with a budget
     """
-    from ttv.pipeline.project import CONFIG_FILE, check_backend_references, parse_config, save_config
+    from ttv.pipeline.config_file import write_new_config
+    from ttv.pipeline.project import CONFIG_FILE, check_backend_references, parse_config
 
     if (idea is None) == (idea_file is None):
         raise ConfigError("give the idea with --idea TEXT or --idea-file FILE (one of them)")
@@ -66,15 +67,18 @@ def init_command(
     config_path = directory / CONFIG_FILE
     if config_path.exists():
         raise ConfigError(f"{config_path} already exists", hint=f"edit it, or run `ttv status -p {directory}`")
-    data = {"idea": idea, "mode": mode, "duration": duration, "width": width, "height": height, "fps": fps,
-            "seed": seed, "style": style, "planner": planner, "keyframes": keyframes, "backend": backend}
-    if segments is not None:
-        data["segments"] = segments
-    if max_cost is not None:
-        data["max_cost_usd"] = max_cost
-    # Validate everything (values, then backend names and kinds) before creating anything.
+    # Only what the user chose goes into ttv.toml: the user config and the built-in defaults apply
+    # where the project is silent (a commented reference of every other setting follows in the file).
+    given = {"mode": mode, "duration": duration, "segments": segments, "width": width, "height": height,
+             "fps": fps, "seed": seed, "style": style, "planner": planner, "keyframes": keyframes,
+             "backend": backend, "max_cost_usd": max_cost}
+    data: dict[str, Any] = {"schema": 1, "idea": idea, **{k: v for k, v in given.items() if v is not None}}
+    # Validate everything (values, then backend names and kinds) as the project will load it, before
+    # creating anything.
+    from ttv.core.userconfig import load_user_config, merge
+
     try:
-        config = parse_config(data, "command line")
+        config = parse_config(merge(load_user_config(), data), "command line")
     except ConfigError as exc:
         raise ConfigError(_name_options(exc.message), hint="see `ttv init --help`; nothing was created") from None
     try:
@@ -82,7 +86,8 @@ def init_command(
     except ConfigError as exc:
         raise ConfigError(_name_options(exc.message), hint=exc.hint) from None
     directory.mkdir(parents=True, exist_ok=True)
-    save_config(directory, config)
+    write_new_config(config_path, data)
+    mode = config.mode
     if json_out:
         emit_json({"project": str(directory.resolve()), "config": str(config_path.resolve())})
     else:

@@ -15,36 +15,41 @@ class Strict(BaseModel):
 
 
 class StitchConfig(Strict):
-    crossfade: float = Field(0.0, ge=0.0, le=5.0, description="seconds of crossfade between segments")
+    crossfade: float = Field(0.0, ge=0.0, le=5.0, description="seconds of crossfade between segments (0: hard cuts)")
     # None = automatic: on in chaining mode (drift compounds over hops), off in keyframe mode
-    color_match: bool | None = None
+    color_match: bool | None = Field(None, description="correct colour drift at seams; unset: on in chain mode, "
+                                                       "off in keyframe mode")
     seam_offset: int = Field(0, ge=0, le=30, description="chaining: hand over the frame k frames before the end")
-    fit: Literal["letterbox", "crop"] = "letterbox"
-    soundtrack: str = ""  # path to an audio file mixed under the clips
-    drop_duplicate_seams: bool = True
+    fit: Literal["letterbox", "crop"] = Field("letterbox", description="clips of another aspect: letterbox or crop")
+    soundtrack: str = Field("", description="audio file (path in the project) mixed under the clips")
+    drop_duplicate_seams: bool = Field(True, description="drop a clip's first frame when it repeats the previous "
+                                                         "clip's last one")
 
 
 class ProjectConfig(Strict):
     """ttv.toml: written by `ttv init`, edited by the user."""
 
-    schema_: int = Field(SCHEMA_VERSION, alias="schema")
-    idea: str = Field(min_length=1)
-    mode: Literal["keyframe", "chain"] = "keyframe"
+    schema_: int = Field(SCHEMA_VERSION, alias="schema", description="ttv.toml format version")
+    idea: str = Field(min_length=1, description="the idea or whole script the film is planned from")
+    mode: Literal["keyframe", "chain"] = Field("keyframe", description="keyframe: clips between keyframes, in "
+                                               "parallel; chain: each clip starts from the previous one's last frame")
     duration: float | None = Field(30.0, gt=0, le=3600, description="total seconds")
     segments: int | None = Field(None, ge=1, le=1000, description="number of segments (overrides duration/5)")
-    width: int = Field(1280, ge=16, le=7680)
-    height: int = Field(720, ge=16, le=4320)
-    fps: int = Field(24, ge=1, le=120)
-    seed: int = Field(7, ge=0)
-    style: str = ""
-    planner: str = "heuristic"
-    keyframes: str = "card"
-    backend: str = "animatic"
-    fallback: list[str] = Field(default_factory=list)
-    max_cost_usd: float | None = Field(None, ge=0)
+    width: int = Field(1280, ge=16, le=7680, description="width in pixels (even)")
+    height: int = Field(720, ge=16, le=4320, description="height in pixels (even)")
+    fps: int = Field(24, ge=1, le=120, description="frames per second of the film")
+    seed: int = Field(7, ge=0, description="base seed; every keyframe and clip derives its own from it")
+    style: str = Field("", description="visual style carried into every prompt")
+    planner: str = Field("heuristic", description="shot planner: heuristic (offline), gemini, openai")
+    keyframes: str = Field("card", description="keyframe provider: card (offline), files, diffusers, gemini-image, "
+                                               "runway-image")
+    backend: str = Field("animatic", description="video backend (`ttv backends list --kind video`)")
+    fallback: list[str] = Field(default_factory=list, description="backends tried in order when one fails for good")
+    max_cost_usd: float | None = Field(None, ge=0, description="budget: work whose estimate would exceed it is refused")
     retries: int = Field(3, ge=0, le=20, description="retries per backend after a retryable failure (429, 5xx, timeouts): 3 means up to 4 attempts on each backend")
-    backends: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    stitch: StitchConfig = Field(default_factory=lambda: StitchConfig())
+    backends: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-backend options, "
+                                                "[backends.NAME] (`ttv backends info NAME` lists them)")
+    stitch: StitchConfig = Field(default_factory=lambda: StitchConfig(), description="how clips are joined")
     prices: dict[str, float] = Field(default_factory=dict, description="USD price overrides, see `ttv estimate`")
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)

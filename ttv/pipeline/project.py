@@ -187,39 +187,13 @@ class Project:
         save_config(self.root, self.config)
 
     def set_config_value(self, key: str, value: str) -> None:
-        """Change one top-level string key of ttv.toml in place (e.g. `ttv keyframes --provider`). The rest of the
+        """Change one top-level key of ttv.toml in place (e.g. `ttv keyframes --provider`). The rest of the
         file stays as the user wrote it (comments, layout), and values merged in from the user config are not
         copied into the project, as rewriting the whole loaded config would."""
-        import re
-
-        from ttv.core.tomlio import tomllib
+        from ttv.pipeline.config_file import set_value
 
         setattr(self.config, key, value)  # validated (validate_assignment)
-        text = self.config_path.read_text(encoding="utf-8")
-        before = tomllib.loads(text)
-        literal = dumps_toml({key: value}).strip().partition("=")[2].strip()
-        lines = text.splitlines(keepends=True)
-        tables = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
-        simple = re.compile(rf"""^(\s*{re.escape(key)}\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')(.*)$""", re.S)
-        for i in range(tables):
-            if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
-                m = simple.match(lines[i])
-                lines[i] = f"{m.group(1)}{literal}{m.group(3)}" if m else f"{key} = {literal}\n"
-                break
-        else:
-            at = tables
-            while at > 0 and not lines[at - 1].strip():
-                at -= 1  # after the last top-level key, not after the blank line before the first table
-            lines.insert(at, f"{key} = {literal}\n")
-        edited = "".join(lines)
-        try:
-            ok = tomllib.loads(edited) == {**before, key: value}
-        except tomllib.TOMLDecodeError:
-            ok = False
-        if ok:
-            atomic_write_text(self.config_path, edited)
-        else:  # an unusual layout: rewrite the file's own data (never the merged user config)
-            write_toml(self.config_path, {**before, key: value}, header=CONFIG_HEADER)
+        set_value(self.config_path, key, value)
 
     # ---- records -----------------------------------------------------------------------------
     def read_record(self, kind: RecordKind, item_id: str) -> Record | None:

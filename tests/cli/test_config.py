@@ -1,0 +1,68 @@
+"""ttv.toml holds what the user chose; the user config and built-in defaults apply where it is silent;
+`ttv config show` says each value as TOML, what it means and where it came from; commands that edit one
+setting keep the file's comments and layout."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ttv.core.tomlio import load_toml
+from ttv.pipeline.project import Project
+
+
+def user_config(text: str) -> None:
+    home = Path(os.environ["TTV_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(text)
+
+
+def test_init_writes_only_what_was_chosen_and_a_commented_reference(cli, tmp_path: Path) -> None:
+    root = tmp_path / "film"
+    assert cli("init", root, "--idea", "a fox", "--width", "320", "--height", "180").exit_code == 0
+    data = load_toml(root / "ttv.toml")
+    assert data == {"schema": 1, "idea": "a fox", "width": 320, "height": 180}
+    text = (root / "ttv.toml").read_text()
+    for key in ("# mode = \"keyframe\"", "# fps = 24", "# crossfade = 0.0", "# [stitch]"):
+        assert key in text
+
+
+def test_user_config_applies_where_the_project_is_silent(cli, tmp_path: Path) -> None:
+    user_config('fps = 30\nstyle = "watercolour"\n[stitch]\ncrossfade = 0.5\n')
+    root = tmp_path / "film"
+    assert cli("init", root, "--idea", "a fox", "--fps", "12").exit_code == 0
+    config = Project.load(root).config
+    assert config.fps == 12  # chosen on the command line: in ttv.toml, wins
+    assert config.style == "watercolour" and config.stitch.crossfade == 0.5  # from the user config
+
+
+def test_config_show_says_values_as_toml_with_meaning_and_source(cli, tmp_path: Path) -> None:
+    user_config("fps = 30\n")
+    root = tmp_path / "film"
+    assert cli("init", root, "--idea", "a fox", "--mode", "chain").exit_code == 0
+    rows = {r["key"]: r for r in json.loads(cli("config", "show", "-p", root, "--json").stdout)["settings"]}
+    assert rows["mode"]["shown"] == '"chain"' and rows["mode"]["source"] == "ttv.toml"
+    assert rows["fps"]["shown"] == "30" and rows["fps"]["source"] == "user config"
+    assert rows["seed"]["source"] == "default"
+    assert rows["stitch.color_match"]["shown"] == "on (chain mode; unset)"
+    assert rows["max_cost_usd"]["shown"] == "(not set)"
+    assert rows["stitch.drop_duplicate_seams"]["shown"] == "true"
+    assert all(r["description"] for r in rows.values()), [k for k, r in rows.items() if not r["description"]]
+    table = cli("config", "show", "-p", root).stdout
+    assert "'chain'" not in table and "None" not in table and "True" not in table
+
+
+def test_keyframes_provider_edit_keeps_comments_and_layout(small_project, cli) -> None:
+    root = small_project("keyframe", segments=2)
+    path = root / "ttv.toml"
+    path.write_text(path.read_text().replace("schema = 1", "schema = 1  # my note\n# a comment of mine"))
+    before = path.read_text()
+    assert cli("plan", "-p", root).exit_code == 0
+    result = cli("keyframes", "-p", root, "--provider", "card", "--dry-run")
+    assert result.exit_code == 0 and path.read_text() == before
+    assert cli("keyframes", "-p", root, "--provider", "card").exit_code == 0
+    after = path.read_text()
+    assert "schema = 1  # my note\n# a comment of mine" in after
+    assert load_toml(path)["keyframes"] == "card"
+    assert after.replace('keyframes = "card"\n', "") == before  # one line added, nothing else touched
