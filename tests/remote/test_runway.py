@@ -470,3 +470,11 @@ def test_catalogue_validation(keyframes, tmp_path: Path) -> None:
     with pytest.raises(InputRejected, match="1280:720, 720:1280"):
         RunwayBackend(RunwayOptions(model="gemini_omni_flash")).validate_inputs(
             request(keyframes[0], duration=5, width=960, height=960))
+
+
+def test_duration_bounds_follow_the_allowed_durations(keyframes) -> None:
+    for model, spec in MODELS.items():
+        caps = RunwayBackend(RunwayOptions(model=model)).capabilities()
+        assert (caps.min_duration, caps.max_duration) == (min(spec.durations or ()), max(spec.durations or ())), model
+    RunwayBackend(RunwayOptions(model="kling3.0_standard")).validate_inputs(request(keyframes[0], duration=15))
+    RunwayBackend(RunwayOptions(model="seedance2")).validate_inputs(request(keyframes[0], keyframes[1], duration=15))

@@ -15,7 +15,7 @@ Estimates need a price row: the kling, seedance and gemini_omni models have none
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -68,6 +68,12 @@ def _seconds(lo: int, hi: int) -> tuple[float, ...]:
     return tuple(float(d) for d in range(lo, hi + 1))
 
 
+def _bounded(spec: ModelSpec) -> ModelSpec:
+    """min/max_duration from the allowed durations (planning and validation read both)."""
+    assert spec.durations
+    return replace(spec, min_duration=min(spec.durations), max_duration=max(spec.durations))
+
+
 _FLF: tuple[Literal["t2v", "i2v", "flf2v"], ...] = ("t2v", "i2v", "flf2v")
 _NO_PRICE = "; no built-in price: set [prices] (Runway reports the final cost)"
 
@@ -77,7 +83,7 @@ _NO_PRICE = "; no built-in price: set [prices] (Runway reports the final cost)"
 # gemini_omni_flash(_1.1) 3-10 s (SDK docstring), seedance2* 4-15 s, hailuo3 4-15 s and h3_max 5-15 s
 # (MiniMax H3 / H3 Max). Runway's limit on promptText is 1000 characters for gen4/veo; seedance2*
 # documents 3500 (seedance2_5: 15000).
-MODELS = model_specs(
+MODELS = model_specs(*(_bounded(spec) for spec in (
     ModelSpec("gen4_turbo", ("i2v",), _seconds(2, 10), _GEN4_RATIOS, _sizes(_GEN4_RATIOS),
               max_prompt_chars=1000, default_concurrency=2, notes="image required; first frame only"),
     ModelSpec("gen4.5", ("t2v", "i2v"), _seconds(2, 10), _GEN4_RATIOS, _sizes(_GEN4_RATIOS),
@@ -118,7 +124,7 @@ MODELS = model_specs(
     ModelSpec("h3_max", ("i2v", "flf2v"), _seconds(5, 15), _H3_RATIOS, _H3_SIZES,
               notes="MiniMax H3 Max; image required (the output follows it); first and last frame; 5-15 s; "
                     "resolution 768p or 480p; prompt required" + _NO_PRICE),
-)
+)))
 
 
 @dataclass(frozen=True)
