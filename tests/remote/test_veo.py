@@ -190,7 +190,7 @@ def test_gemini_options_text_to_video(gemini_fake, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("arg", "kind", "code", "error"), [
-    ("13", "retryable", "rpc-13", BackendError), ("3", "backend", "rpc-3", BackendError),
+    ("13", "retryable", "rpc-13", BackendError), ("3", "backend", "rpc-3", InputRejected),
     ("RAI", "backend", "RAI_FILTERED", BackendError), ("7", "backend", "rpc-7", AuthError),
 ])
 def test_gemini_operation_errors(gemini_fake, keyframes, tmp_path: Path, arg: str, kind: str, code: str,

@@ -105,6 +105,8 @@ def classify_operation_error(job_id: str, error: dict[str, Any]) -> BackendError
         return BackendError(text, kind="retryable", code=f"rpc-{code}")
     if code in _AUTH_RPC:
         return AuthError(text, code=f"rpc-{code}")
+    if code == 3:  # INVALID_ARGUMENT: the input, as an HTTP 400 would be (another backend may take it)
+        return InputRejected(text, hint="the provider rejected the request; see the message", code="rpc-3")
     return BackendError(text, kind="backend", code=f"rpc-{code}")
 
 
