@@ -307,16 +307,15 @@ class RunwayFake(FakeProvider):
 
 
 class VeoFake(FakeProvider):
-    """Google Veo, both routes google-genai takes (the SDK picks the route from the client, the fake
-    answers whichever it is sent):
+    """Google Veo, both routes ttv takes (the fake answers whichever it is sent):
 
     * Vertex (express or project mode): POST /v1beta1/[projects/P/locations/L/]publishers/google/models/{m}
       :predictLongRunning, then POST ...:fetchPredictOperation {operationName}; the done response
       holds the video inline (base64 `bytesBase64Encoded`).
-    * Gemini Developer API (google-genai < 3; 2.x sends v1beta, 3.x would send v1):
-      POST /v1beta/models/{m}:predictLongRunning -> {"name": "models/{m}/operations/{id}"}, then
-      GET /v1beta/models/{m}/operations/{id}; the done response holds
-      generateVideoResponse.generatedSamples[0].video.uri, a file URI the SDK fetches with
+    * Gemini Developer API (ttv's httpx client, with the wire format google-genai 2.x sends; v1 is
+      answered too): POST /v1beta/models/{m}:predictLongRunning -> {"name": "models/{m}/operations/{id}"},
+      then GET /v1beta/models/{m}/operations/{id}; the done response holds
+      generateVideoResponse.generatedSamples[0].video.uri, a file URI the client fetches with
       GET /v1beta/files/{file id}:download?alt=media (key in x-goog-api-key; the fake answers any
       file id it handed out, so the URI's host does not matter). `expire_urls` makes the first N
       file ids answer 403 PERMISSION_DENIED "... or it may not exist" (modelled on the Files API's answer
@@ -395,7 +394,7 @@ class VeoFake(FakeProvider):
                 return self.not_found(f"no route {rec.method} {rec.path}")
             body = rec.body if isinstance(rec.body, dict) else {}
             params = body.get("parameters", {})
-            if "seed" in params or "generateAudio" in params:  # the SDK refuses them in this mode; so does the fake
+            if "seed" in params or "generateAudio" in params:  # google-genai refuses them in this mode; so does the fake
                 return Reply(400, {"error": {"code": 400, "message": "seed/generateAudio isn't supported by this model",
                                              "status": "INVALID_ARGUMENT"}})
             new = self.new_job(body, float(params.get("durationSeconds", 8)), prefix="op")

@@ -170,3 +170,37 @@ def test_force_over_jobs_in_flight_cancels_them_before_submitting_new_ones(proje
     assert "earlier job" in r.output and "cancelled" in r.output
     events = [json.loads(line) for line in (project / ".ttv" / "events.jsonl").read_text().splitlines()]
     assert sorted(e["job_id"] for e in events if e["type"] == "item.job_dropped") == sorted(old.values())
+
+
+def test_veo_with_an_ai_studio_key_detach_wait_and_rerun(tmp_path: Path, cli: Any, veo_fake: Any,
+                                                          api_keys: dict[str, str]) -> None:
+    """Veo's Gemini API route (httpx, no google-genai involved) under the runner: the operation names are
+    recorded at submit, `ttv wait` polls them, a re-run pays nothing, and no key lands in the project."""
+    root = tmp_path / "film"
+    r = cli("init", str(root), "--idea", "A lighthouse keeper finds a message in a bottle", "--mode", "keyframe",
+            "--segments", "2", "--duration", "16", "--width", "320", "--height", "180", "--fps", "8")
+    assert r.exit_code == 0, r.output
+    cfg = load_toml(root / "ttv.toml")
+    cfg["backend"] = "veo"
+    cfg.setdefault("backends", {})["veo"] = {"base_url": veo_fake.url, "poll_interval_s": 0.01, "api": "gemini",
+                                             "model": "veo-3.1-fast-generate-preview"}
+    write_toml(root / "ttv.toml", cfg)
+    for step in ("plan", "keyframes"):
+        r = cli(step, "-p", root)
+        assert r.exit_code == 0, r.output
+    r = cli("render", "-p", root, "--detach", "--json")
+    assert r.exit_code == 0, r.output
+    assert veo_fake.submissions == 2 and veo_fake.polls == 0
+    names = {_clip(root, s)["job_id"] for s in ("s000", "s001")}
+    assert names == {"models/veo-3.1-fast-generate-preview/operations/op1",
+                     "models/veo-3.1-fast-generate-preview/operations/op2"}
+    r = cli("wait", "-p", root, "--json")
+    assert r.exit_code == 0, r.output
+    assert veo_fake.submissions == 2 and veo_fake.downloads == 2
+    for seg in ("s000", "s001"):
+        rec = _clip(root, seg)
+        assert rec["status"] == "done" and rec["cost_usd"] == pytest.approx(0.8)  # 8 s at $0.10/s
+        assert rec["info"]["video_uri"].endswith(":download?alt=media")  # for extension while Google keeps it
+    r = cli("render", "-p", root, "--json")
+    assert r.exit_code == 0 and veo_fake.submissions == 2
+    _no_keys_in(root, r.stdout, r.stderr)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import pytest
+from typing_extensions import NotRequired, Required
 
 from ttv.backends.remote.common import resume_job_id_of
-from ttv.backends.remote.runway import RunwayBackend, RunwayOptions
+from ttv.backends.remote.runway import MODELS, NOT_OFFERED, RunwayBackend, RunwayOptions, rules
 from ttv.core.errors import AuthError, BackendError, InputRejected
 
 from .conftest import FakeCtx, make_png, request
@@ -264,3 +266,215 @@ def test_capabilities_are_data() -> None:
     assert RunwayBackend(RunwayOptions()).concurrency() == 2
     table = RunwayBackend(RunwayOptions()).model_table()
     assert table["gen4_turbo"]["ratios"][0] == "1280:720"
+
+
+# -- the model table against the installed runwayml SDK's own types ------------------------------------------------
+
+
+def _unwrap(t: Any) -> Any:
+    """Strip Required[...] / NotRequired[...] / Annotated[...] from a TypedDict field type."""
+    while get_origin(t) in (Required, NotRequired, Annotated):
+        t = get_args(t)[0]
+    return t
+
+
+def _literals(t: Any) -> set[Any]:
+    t = _unwrap(t)
+    if get_origin(t) is Literal:
+        return set(get_args(t))
+    if get_origin(t) is Union:
+        return set().union(*(_literals(a) for a in get_args(t)))
+    return set()
+
+
+def _sdk_classes(kind: str) -> dict[str, type]:
+    """model id -> the SDK's TypedDict of `image_to_video` or `text_to_video` create params."""
+    from runwayml.types import image_to_video_create_params as i2v
+    from runwayml.types import text_to_video_create_params as t2v
+
+    alias = i2v.ImageToVideoCreateParams if kind == "i2v" else t2v.TextToVideoCreateParams
+    return {next(iter(_literals(get_type_hints(c, include_extras=True)["model"]))): c for c in get_args(alias)}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls, include_extras=True)
+
+
+def _positions(cls: type) -> set[str] | None:
+    """Frame positions the model's prompt_image list takes; None where the SDK leaves the list untyped."""
+    for member in get_args(_unwrap(_hints(cls)["prompt_image"])):
+        if get_origin(member) is not None and get_args(member):
+            elem = get_args(member)[0]
+            if elem is object:
+                return None
+            return {str(v) for v in _literals(_hints(elem)["position"])}
+    return {"first"}  # a bare image only
+
+
+def _is_required(t: Any) -> bool:
+    while get_origin(t) is Annotated:
+        t = get_args(t)[0]
+    return get_origin(t) is Required
+
+
+def _sizes_only(values: set[Any]) -> set[str]:
+    return {v for v in values if isinstance(v, str) and ":" in v and not v.startswith("auto")}
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_model_table_matches_the_sdk_literals(model: str) -> None:
+    spec, rule = MODELS[model], rules(model)
+    i2v, t2v = _sdk_classes("i2v"), _sdk_classes("t2v")
+    assert model in i2v, f"{model} is not an image_to_video model of this SDK"
+    fields = _hints(i2v[model])
+    # frames: a last frame exactly where the SDK takes position "last" (an untyped list: its docstring says)
+    positions = _positions(i2v[model])
+    if positions is None:
+        assert "first`/`last" in (i2v[model].__doc__ or "") + _field_doc(i2v[model], "prompt_image")
+        assert spec.last_frame
+    else:
+        assert spec.last_frame == ("last" in positions)
+    # durations: the SDK's literal where it has one; whole seconds where it says only `int`
+    sdk_durations = {d for d in _literals(fields["duration"]) if isinstance(d, int)}
+    if sdk_durations:
+        assert set(spec.durations or ()) == {float(d) for d in sdk_durations}
+    else:
+        assert spec.durations and all(float(d).is_integer() for d in spec.durations)
+    # ratios sent with a start image
+    if rule.i2v_ratio == "omit":
+        assert "ratio" not in fields
+    elif rule.i2v_ratio == "adaptive":
+        assert "adaptive" in _literals(fields["ratio"])
+        assert set(spec.ratios) <= _literals(fields["ratio"])
+    else:
+        assert set(spec.ratios) == _sizes_only(_literals(fields["ratio"]))
+    # text-to-video: offered exactly where the SDK has it, with its ratios
+    if "t2v" in spec.modes:
+        assert model in t2v
+        t2v_ratios = _literals(_hints(t2v[model])["ratio"])
+        assert set(spec.t2v_ratios or spec.ratios) == (_sizes_only(t2v_ratios) or t2v_ratios - {"adaptive"})
+    # the request fields ttv sends or leaves out
+    assert spec.supports_seed == ("seed" in fields)
+    assert spec.supports_audio == ("audio" in fields)
+    assert spec.supports_negative_prompt == ("negative_prompt" in fields)
+    assert rule.moderation == ("content_moderation" in fields)
+    assert rule.prompt_required == _is_required(fields["prompt_text"])
+    assert set(rule.resolutions) == {str(v).lower() for v in _literals(fields.get("resolution", Literal[()]))}
+
+
+def _field_doc(cls: type, name: str) -> str:
+    import inspect
+
+    source = inspect.getsource(cls)
+    return source[source.find(f"    {name}:"):][:600]
+
+
+def test_every_first_last_frame_model_of_the_sdk_is_offered_or_explained() -> None:
+    i2v = _sdk_classes("i2v")
+    takes_last = {m for m, c in i2v.items() if (_positions(c) or {"last"}) >= {"last"}}
+    assert takes_last - set(MODELS) == set(NOT_OFFERED)
+    assert not set(NOT_OFFERED) & set(MODELS)
+
+
+def test_every_model_has_a_price_or_says_it_has_none() -> None:
+    from ttv.core import prices
+
+    for model, spec in MODELS.items():
+        assert prices.price_for("runway", model) is not None or "no built-in price" in spec.notes, model
+
+
+@pytest.mark.parametrize("model", sorted(set(MODELS) - {"gen4_turbo", "gen4.5", "veo3.1", "veo3.1_fast"}))
+def test_catalogue_models_end_to_end(api_keys, runway_fake, keyframes, tmp_path: Path, model: str) -> None:
+    """Each added model through the real SDK: the body carries only fields the SDK types for it,
+    with values from its literals; first+last frame; the final cost from the task."""
+    spec, rule = MODELS[model], rules(model)
+    duration = spec.durations[0] if spec.durations else 5.0
+    res = backend(runway_fake, model=model).generate(request(*keyframes, duration=duration), tmp_path / "o.mp4",
+                                                     FakeCtx())
+    body = next(r for r in runway_fake.requests if r.method == "POST").body
+    fields = _hints(_sdk_classes("i2v")[model])
+    aliases = {_alias(fields[f]) or f for f in fields}
+    assert set(body) <= aliases, set(body) - aliases
+    assert body["model"] == model and body["duration"] == int(duration)
+    if spec.last_frame:
+        assert [p["position"] for p in body["promptImage"]] == ["first", "last"]
+        assert res.info["end_frame"] == "sent"
+    else:
+        assert body["promptImage"].startswith("data:image/png") and res.info["end_frame"] == "ignored"
+    if rule.i2v_ratio == "omit":
+        assert "ratio" not in body
+    else:
+        assert body["ratio"] in _literals(fields["ratio"])
+        assert body["ratio"] == ("adaptive" if rule.i2v_ratio == "adaptive" else MODELS[model].ratios[
+            [r for r, _ in zip(spec.ratios, spec.sizes, strict=True)].index(body["ratio"])])
+    if rule.resolutions:
+        assert body["resolution"] == rule.resolutions[0]
+    assert res.credits == 5 * duration
+
+
+def _alias(t: Any) -> str | None:
+    while get_origin(t) in (Required, NotRequired):
+        t = get_args(t)[0]
+    if get_origin(t) is Annotated:
+        for meta in get_args(t)[1:]:
+            alias = getattr(meta, "alias", None)
+            if alias:
+                return str(alias)
+    return None
+
+
+def test_catalogue_request_rules(api_keys, runway_fake, keyframes, tmp_path: Path) -> None:
+    # a start image alone goes as a "first" list element where a bare URI could mean a reference image
+    backend(runway_fake, model="seedance2_fast").generate(request(keyframes[0], duration=4), tmp_path / "a.mp4",
+                                                         FakeCtx())
+    body = runway_fake.requests[0].body
+    assert body["promptImage"][0]["position"] == "first" and body["ratio"] == "1280:720" and body["seed"] == 7
+    assert body["audio"] is False and "contentModeration" not in body
+    # text-to-video on hailuo3 needs a concrete ratio, and 2k is the dearer row
+    runway_fake.requests.clear()
+    b = backend(runway_fake, model="hailuo3", resolution="2k")
+    b.generate(request(None, duration=6), tmp_path / "b.mp4", FakeCtx())
+    body = runway_fake.requests[0].body
+    assert runway_fake.requests[0].path == "/v1/text_to_video" and body["ratio"] == "16:9"
+    assert body["resolution"] == "2k" and "seed" not in body
+    assert b.estimate_cost(request(None, duration=6)).usd == pytest.approx(0.9)
+    assert backend(runway_fake, model="hailuo3").estimate_cost(request(None, duration=6)).usd == pytest.approx(0.6)
+    # moderation only where the SDK has it
+    runway_fake.requests.clear()
+    backend(runway_fake, model="kling3.0_pro", public_figure_threshold="low").generate(
+        request(keyframes[0], duration=5, width=1920, height=1080), tmp_path / "c.mp4", FakeCtx())
+    body = runway_fake.requests[0].body
+    assert "contentModeration" not in body and body["ratio"] == "1920:1080" and "seed" not in body
+
+
+def test_catalogue_validation(keyframes, tmp_path: Path) -> None:
+    with pytest.raises(InputRejected, match="allowed: 3, 4, 5"):
+        RunwayBackend(RunwayOptions(model="kling3.0_standard")).validate_inputs(request(keyframes[0], duration=2))
+    with pytest.raises(InputRejected, match="allowed: 5, 10"):
+        RunwayBackend(RunwayOptions(model="kling2.5_turbo_pro")).validate_inputs(request(keyframes[0], duration=6))
+    with pytest.raises(InputRejected, match="empty prompt"):
+        RunwayBackend(RunwayOptions(model="gemini_omni_flash_1.1")).validate_inputs(
+            request(keyframes[0], duration=5, prompt=" "))
+    big = make_png(tmp_path / "big.png", 512, 288)
+    with pytest.raises(InputRejected, match="allowed: 768p, 480p"):
+        RunwayBackend(RunwayOptions(model="h3_max", resolution="2k")).validate_inputs(request(big, duration=5))
+    RunwayBackend(RunwayOptions(model="h3_max", resolution="480p")).validate_inputs(request(big, big, duration=5))
+    with pytest.raises(InputRejected, match="needs a start image"):
+        RunwayBackend(RunwayOptions(model="h3_max")).validate_inputs(request(None, duration=5))
+    small = make_png(tmp_path / "small.png", 200, 112)  # project 400x224: keyframes too small for h3_max
+    with pytest.raises(InputRejected, match="at least 256 px"):
+        RunwayBackend(RunwayOptions(model="h3_max")).validate_inputs(request(small, duration=5, width=400, height=224))
+    with pytest.raises(InputRejected, match="no price is known") as info:
+        RunwayBackend(RunwayOptions(model="seedance2")).estimate_cost(request(keyframes[0], duration=5))
+    assert '"runway/seedance2" = USD_PER_SECOND' in (info.value.hint or "")
+    with pytest.raises(InputRejected, match="1280:720, 720:1280"):
+        RunwayBackend(RunwayOptions(model="gemini_omni_flash")).validate_inputs(
+            request(keyframes[0], duration=5, width=960, height=960))
+
+
+def test_duration_bounds_follow_the_allowed_durations(keyframes) -> None:
+    for model, spec in MODELS.items():
+        caps = RunwayBackend(RunwayOptions(model=model)).capabilities()
+        assert (caps.min_duration, caps.max_duration) == (min(spec.durations or ()), max(spec.durations or ())), model
+    RunwayBackend(RunwayOptions(model="kling3.0_standard")).validate_inputs(request(keyframes[0], duration=15))
+    RunwayBackend(RunwayOptions(model="seedance2")).validate_inputs(request(keyframes[0], keyframes[1], duration=15))

@@ -1,4 +1,5 @@
-"""Veo through the real google-genai SDK (Vertex express mode) against the loopback fake."""
+"""Veo against the loopback fake: Vertex express mode through the real google-genai SDK, and the Gemini
+Developer API (AI Studio key) through ttv's own httpx client."""
 
 from __future__ import annotations
 
@@ -98,17 +99,6 @@ def test_resume_by_operation_name(api_keys, veo_fake, keyframes, tmp_path: Path)
     assert veo_fake.submissions == 1 and res.info["resumed"] is True
 
 
-def test_gemini_mode_on_genai3_reports_sdk_mode(api_keys, veo_fake, keyframes, tmp_path: Path) -> None:
-    import google.genai
-
-    if not google.genai.__version__.startswith("3"):
-        pytest.skip("google-genai 2.x supports the Gemini API route")
-    with pytest.raises(BackendError) as info:
-        backend(veo_fake, api="gemini").generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", FakeCtx())
-    assert info.value.code == "sdk-mode" and info.value.kind == "backend" and "google-genai<3" in (info.value.hint or "")
-    assert veo_fake.requests == []
-
-
 def test_cancel_unsupported_and_validation(keyframes) -> None:
     b = VeoBackend(VeoOptions())
     with pytest.raises(BackendError, match="no cancel"):
@@ -126,36 +116,9 @@ def test_cancel_unsupported_and_validation(keyframes) -> None:
     assert VeoBackend(VeoOptions(project="p", location="us-central1")).is_available().ok
 
 
-def test_sdk_value_errors_are_classified() -> None:
-    b = VeoBackend(VeoOptions(api="gemini"))
-    mode = b.translate(ValueError("This method is only supported in Gemini Enterprise Agent Platform mode, not in "
-                                  "Gemini Developer API mode."), "submit")
-    assert mode.code == "sdk-mode" and "google-genai<3" in (mode.hint or "")
-    option = b.translate(ValueError("seed parameter is only supported in Gemini Enterprise Agent Platform mode, not "
-                                    "in Gemini Developer API mode."), "submit")
-    assert option.code == "sdk-option" and option.kind == "backend" and "google-genai" not in (option.hint or "")
+# -- the Gemini Developer API route (api = "gemini"): ttv's own httpx client -------------------------------------------
+# The fake answers as the Gemini API does (the wire format google-genai 2.x sends in this mode).
 
-
-# -- the Gemini Developer API route (api = "gemini"): google-genai < 3 only ----------------------------------------
-# google-genai >= 3 refuses generate_videos in this mode before sending anything (see
-# test_gemini_mode_on_genai3_reports_sdk_mode). These tests run in the throwaway venv that
-# scripts/check_veo_gemini.sh builds (google-genai 2.x); they are skipped in the project venv.
-
-
-def _genai_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("google-genai")
-    except PackageNotFoundError:
-        return None
-
-
-_GENAI = _genai_version()
-needs_genai2 = pytest.mark.skipif(
-    _GENAI is None or int(_GENAI.split(".")[0]) >= 3,
-    reason=f"the Gemini Developer API route needs google-genai<3 (installed: {_GENAI or 'none'}); "
-           "run `bash scripts/check_veo_gemini.sh`")
 
 GEMINI_MODEL = "veo-3.1-fast-generate-preview"
 GEMINI_KEY = "AIzaSy_gemini_SECRET_0123456789abcdef"
@@ -179,7 +142,6 @@ def _no_key(*texts: object) -> None:
         assert GEMINI_KEY not in repr(text)
 
 
-@needs_genai2
 def test_gemini_happy_path_first_last_frame(gemini_fake, keyframes, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")  # must not turn the route into Vertex
     gemini_fake.script = ["queued", "running", "succeeded"]
@@ -188,7 +150,7 @@ def test_gemini_happy_path_first_last_frame(gemini_fake, keyframes, tmp_path: Pa
     res = gemini(gemini_fake).generate(request(*keyframes, duration=8), out, ctx)
     create, *polls, download = gemini_fake.requests
     assert (create.method, create.path) == ("POST", f"/v1beta/models/{GEMINI_MODEL}:predictLongRunning")
-    assert create.headers["x-goog-api-key"] == GEMINI_KEY and "google-genai-sdk/2." in create.headers["user-agent"]
+    assert create.headers["x-goog-api-key"] == GEMINI_KEY and create.headers["user-agent"].startswith("ttv/")
     inst = create.body["instances"][0]
     assert inst["prompt"] == "a lighthouse at dusk"
     assert base64.b64decode(inst["image"]["bytesBase64Encoded"]) == keyframes[0].read_bytes()
@@ -211,7 +173,6 @@ def test_gemini_happy_path_first_last_frame(gemini_fake, keyframes, tmp_path: Pa
     _no_key(res, ctx.remembered, ctx.progress_calls, ctx.events)
 
 
-@needs_genai2
 def test_gemini_options_text_to_video(gemini_fake, tmp_path: Path) -> None:
     req = request(None, duration=4, width=720, height=1280)
     req.negative_prompt = "blur"
@@ -228,9 +189,8 @@ def test_gemini_options_text_to_video(gemini_fake, tmp_path: Path) -> None:
     assert "resolution" not in gemini_fake.requests[0].body["parameters"]
 
 
-@needs_genai2
 @pytest.mark.parametrize(("arg", "kind", "code", "error"), [
-    ("13", "retryable", "rpc-13", BackendError), ("3", "backend", "rpc-3", BackendError),
+    ("13", "retryable", "rpc-13", BackendError), ("3", "backend", "rpc-3", InputRejected),
     ("RAI", "backend", "RAI_FILTERED", BackendError), ("7", "backend", "rpc-7", AuthError),
 ])
 def test_gemini_operation_errors(gemini_fake, keyframes, tmp_path: Path, arg: str, kind: str, code: str,
@@ -244,9 +204,8 @@ def test_gemini_operation_errors(gemini_fake, keyframes, tmp_path: Path, arg: st
         assert "usage guidelines" in info.value.message and info.value.hint
 
 
-@needs_genai2
 @pytest.mark.parametrize(("status", "error", "kind", "hint"), [
-    (400, BackendError, "backend", "rejected the request"),
+    (400, InputRejected, "backend", "rejected the request"),
     (401, AuthError, "backend", "(AI Studio) key"),
     (403, AuthError, "backend", "(AI Studio) key"),
     (429, BackendError, "retryable", "rate or daily limit"),
@@ -268,7 +227,6 @@ def test_gemini_submit_http_errors(gemini_fake, keyframes, tmp_path: Path, statu
     _no_key(err, err.message, err.hint, ctx.remembered, ctx.progress_calls)
 
 
-@needs_genai2
 def test_gemini_poll_and_download_errors_recover(gemini_fake, keyframes, tmp_path: Path) -> None:
     gemini_fake.script = ["running", "succeeded"]
     gemini_fake.inject("GET", r"/operations/", 503, body={"error": {"code": 503, "message": "overloaded",
@@ -287,7 +245,6 @@ def test_gemini_poll_and_download_errors_recover(gemini_fake, keyframes, tmp_pat
     assert info.value.code == "401" and gemini_fake.submissions == 1
 
 
-@needs_genai2
 @pytest.mark.parametrize("fault", ["expire", "truncate", "drop", "redirect", "redirect-expire"])
 def test_gemini_download_faults_refetch(gemini_fake, keyframes, tmp_path: Path, fault: str) -> None:
     gemini_fake.script = ["succeeded"]
@@ -305,7 +262,6 @@ def test_gemini_download_faults_refetch(gemini_fake, keyframes, tmp_path: Path, 
         assert gemini_fake.requests[-1].path.startswith("/files/op1/t")
 
 
-@needs_genai2
 def test_gemini_download_keeps_failing(gemini_fake, keyframes, tmp_path: Path) -> None:
     gemini_fake.script = ["succeeded"]
     gemini_fake.expire_urls = 9
@@ -319,7 +275,6 @@ def test_gemini_download_keeps_failing(gemini_fake, keyframes, tmp_path: Path) -
     _no_key(err, err.message)
 
 
-@needs_genai2
 def test_gemini_resume_by_operation_name(gemini_fake, keyframes, tmp_path: Path) -> None:
     gemini_fake.script = ["running", "succeeded"]
     name = gemini(gemini_fake).submit(request(keyframes[0], duration=8))
@@ -339,3 +294,107 @@ def test_gemini_resume_by_operation_name(gemini_fake, keyframes, tmp_path: Path)
     state = gemini(gemini_fake).remote_status(name)
     assert state.status == "succeeded" and state.urls[0].endswith("/v1beta/files/op1v2:download?alt=media")
     _no_key(state.urls)
+
+
+def test_gemini_key_stays_in_the_header_and_on_the_configured_host(gemini_fake, keyframes, tmp_path: Path) -> None:
+    gemini_fake.script = ["running", "succeeded"]
+    gemini_fake.file_redirect = True  # the file download answers 302 to a storage URL
+    gemini(gemini_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", FakeCtx())
+    storage = gemini_fake.requests[-1]
+    assert storage.path.startswith("/files/op1/t") and "x-goog-api-key" not in storage.headers
+    for rec in gemini_fake.requests:
+        assert GEMINI_KEY not in rec.path and GEMINI_KEY not in repr(rec.query)
+    assert all(r.headers.get("x-goog-api-key") == GEMINI_KEY for r in gemini_fake.requests[:-1])
+
+
+def test_gemini_job_id_is_remembered_before_the_first_poll(gemini_fake, keyframes, tmp_path: Path) -> None:
+    class Ctx(FakeCtx):
+        seen: list[int] = []
+
+        def remember_job(self, job_id: str, **info: object) -> None:
+            self.seen.append(len(gemini_fake.requests))  # only the submit was sent so far
+            super().remember_job(job_id, **info)
+
+    gemini_fake.script = ["running", "succeeded"]
+    ctx = Ctx()
+    gemini(gemini_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", ctx)
+    assert ctx.seen == [1] and gemini_fake.requests[0].method == "POST"
+
+
+def test_gemini_resume_after_a_kill_polls_and_never_resubmits(gemini_fake, keyframes, tmp_path: Path) -> None:
+    gemini_fake.script = ["running", "running", "succeeded"]
+
+    class Killed(Exception):
+        pass
+
+    class Ctx(FakeCtx):
+        def sleep(self, seconds: float) -> None:
+            raise Killed  # the process dies while it waits between polls
+
+    ctx = Ctx()
+    with pytest.raises(Killed):
+        gemini(gemini_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", ctx)
+    assert ctx.job_id == f"models/{GEMINI_MODEL}/operations/op1"
+    res = gemini(gemini_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4",
+                                       FakeCtx(job_id=ctx.job_id))
+    assert gemini_fake.submissions == 1 and res.info["resumed"] is True
+    assert res.info["video_uri"].endswith("/v1beta/files/op1v1:download?alt=media")
+
+
+def test_gemini_request_body_matches_the_sdk_wire_format(keyframes) -> None:
+    from ttv.backends.remote.veo import gemini_request_body, inline_image
+
+    png = base64.b64encode(keyframes[0].read_bytes()).decode()
+    # What google-genai 2.34 sends in Gemini API mode for first+last frame (captured against a fake).
+    assert gemini_request_body("a lighthouse at dusk", image=inline_image(keyframes[0], "image/png"),
+                               last_frame=inline_image(keyframes[0], "image/png"),
+                               parameters={"durationSeconds": 8, "aspectRatio": "16:9", "resolution": "720p"}) == {
+        "instances": [{"prompt": "a lighthouse at dusk",
+                       "image": {"bytesBase64Encoded": png, "mimeType": "image/png"},
+                       "lastFrame": {"bytesBase64Encoded": png, "mimeType": "image/png"}}],
+        "parameters": {"sampleCount": 1, "durationSeconds": 8, "aspectRatio": "16:9", "resolution": "720p"}}
+    # Extension: an earlier Veo result, passed back by its file URI.
+    uri = "https://generativelanguage.googleapis.com/v1beta/files/abc123:download?alt=media"
+    assert gemini_request_body("the camera pulls back", video_uri=uri, parameters={"resolution": "720p"}) == {
+        "instances": [{"prompt": "the camera pulls back", "video": {"uri": uri}}],
+        "parameters": {"sampleCount": 1, "resolution": "720p"}}
+
+
+def test_gemini_safety_refusal_at_submit_is_permanent(gemini_fake, keyframes, tmp_path: Path) -> None:
+    gemini_fake.inject("POST", "predictLongRunning", 400, body={"error": {
+        "code": 400, "status": "INVALID_ARGUMENT",
+        "message": "The prompt could not be submitted: it violates the usage guidelines."}})
+    with pytest.raises(InputRejected) as info:
+        gemini(gemini_fake).generate(request(keyframes[0], duration=8), tmp_path / "o.mp4", FakeCtx())
+    assert info.value.kind == "request" and info.value.code == "400-safety"
+
+
+def test_gemini_inline_result_and_bad_names(gemini_fake, tmp_path: Path) -> None:
+    from ttv.backends.remote.veo import parse_gemini_operation
+
+    data = gemini_fake.videos.get(4.0)
+    state = parse_gemini_operation("models/m/operations/x", {"name": "x", "done": True, "response": {
+        "generateVideoResponse": {"generatedSamples": [{"video": {"encodedVideo": base64.b64encode(data).decode(),
+                                                                  "encoding": "video/mp4"}}]}}})
+    assert state.status == "succeeded" and state.urls == []
+    b = gemini(gemini_fake)
+    b.fetch_output(state, tmp_path / "inline.mp4")
+    assert (tmp_path / "inline.mp4").read_bytes() == data
+    empty = parse_gemini_operation("x", {"done": True, "response": {"generateVideoResponse": {}}})
+    assert empty.status == "failed" and empty.error is not None and empty.error.kind == "retryable"
+    for bad in ("../../files/abc:download", "models/m/operations/x?alt=media", "/models/m"):
+        with pytest.raises(BackendError) as info:
+            b.poll_once(bad)
+        assert info.value.code == "404"  # not an operation of this API: generate() submits anew
+    assert gemini_fake.requests == []
+
+
+def test_gemini_route_needs_no_google_genai(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "google" else real(name, *a))
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    assert VeoBackend(VeoOptions(api="gemini", model=GEMINI_MODEL)).is_available().ok
+    vertex = VeoBackend(VeoOptions()).is_available()
+    assert not vertex.ok and "google.genai" in (vertex.reason or "")

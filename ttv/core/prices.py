@@ -56,6 +56,11 @@ PRICES: tuple[PriceRow, ...] = (
     PriceRow("runway", "veo3.1@noaudio", "second", 0.20, 20, _RW),
     PriceRow("runway", "veo3.1_fast", "second", 0.15, 15, _RW, note="10-15 credits/s; 15 assumed (with audio)"),
     PriceRow("runway", "veo3.1_fast@noaudio", "second", 0.10, 10, _RW),
+    PriceRow("runway", "hailuo3", "second", 0.10, 10, "litellm price table", note="768p"),
+    PriceRow("runway", "hailuo3@2k", "second", 0.15, 15, "litellm price table",
+             note="litellm names the higher tier 1080p; the SDK offers 768p and 2k"),
+    # No built-in row (no price found in a dated source; Runway reports each task's final cost):
+    # kling2.5_turbo_pro, kling3.0_*/klingO3_*, seedance2*, gemini_omni_flash(_1.1), h3_max.
     PriceRow("runway", "gen4_image", "image", 0.05, 5, _RW, note="720p; 8 credits at 1080p"),
     PriceRow("runway", "gen4_image@1080p", "image", 0.08, 8, _RW),
     PriceRow("runway", "gen4_image_turbo", "image", 0.02, 2, _RW),
