@@ -79,11 +79,6 @@ def test_backends_list_and_info(cli):
 
 def test_config_show_names_sources(small_project, cli):
     root = small_project("keyframe", segments=2)
-    from ttv.core.tomlio import load_toml, write_toml
-
-    cfg = load_toml(root / "ttv.toml")
-    del cfg["retries"]
-    write_toml(root / "ttv.toml", cfg)
     result = cli("config", "show", "-p", root, "--json")
     assert result.exit_code == 0
     rows = {r["key"]: r for r in json.loads(result.stdout)["settings"]}

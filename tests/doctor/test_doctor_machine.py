@@ -15,7 +15,7 @@ from ttv.cli import app
 
 from .conftest import GiB, fake_nvml, fake_torch, write_project
 
-TOP_KEYS = {"schema", "ok", "project", "online", "summary", "checks"}
+TOP_KEYS = {"schema", "command", "ok", "project", "online", "summary", "checks"}
 CHECK_KEYS = {"name", "group", "status", "detail", "fix", "required", "data"}
 
 

@@ -32,10 +32,10 @@ def init_command(
     idea: Annotated[str | None, typer.Option("--idea", "-i", metavar="TEXT", help="The idea, or a whole script, as text.")] = None,
     idea_file: Annotated[Path | None, typer.Option("--idea-file", metavar="FILE", help="Read the idea/script from a text file.")] = None,
     mode: Annotated[Literal["keyframe", "chain"] | None, typer.Option("--mode", "-m", help="keyframe (parallel, keyframes at boundaries; the default) or chain (each clip starts from the previous clip's last frame).", show_default=False)] = None,  # noqa: E501
-    backend: Annotated[str, typer.Option("--backend", "-b", metavar="NAME", help="Video backend (see `ttv backends list`; default: animatic).", show_default=False)] = None,
-    keyframes: Annotated[str, typer.Option("--keyframes", metavar="NAME", help="Keyframe image provider (see `ttv backends list --kind keyframes`; default: card).", show_default=False)] = None,
-    planner: Annotated[str, typer.Option("--planner", metavar="NAME", help="Shot planner (see `ttv backends list --kind planner`; default: heuristic).", show_default=False)] = None,
-    duration: Annotated[float, typer.Option("--duration", "-d", metavar="SECONDS", help="Total seconds (default: 30).", show_default=False)] = None,
+    backend: Annotated[str | None, typer.Option("--backend", "-b", metavar="NAME", help="Video backend (see `ttv backends list`; default: animatic).", show_default=False)] = None,
+    keyframes: Annotated[str | None, typer.Option("--keyframes", metavar="NAME", help="Keyframe image provider (see `ttv backends list --kind keyframes`; default: card).", show_default=False)] = None,
+    planner: Annotated[str | None, typer.Option("--planner", metavar="NAME", help="Shot planner (see `ttv backends list --kind planner`; default: heuristic).", show_default=False)] = None,
+    duration: Annotated[float | None, typer.Option("--duration", "-d", metavar="SECONDS", help="Total seconds (default: 30).", show_default=False)] = None,
     segments: Annotated[int | None, typer.Option("--segments", "-n", metavar="N", help="Number of segments (default: duration / 5 s).")] = None,  # noqa: E501
     width: Annotated[int | None, typer.Option(metavar="PIXELS", help="Width in pixels, even (default: 1280).", show_default=False)] = None,
     height: Annotated[int | None, typer.Option(metavar="PIXELS", help="Height in pixels, even (default: 720).", show_default=False)] = None,
