@@ -66,3 +66,13 @@ def test_keyframes_provider_edit_keeps_comments_and_layout(small_project, cli) -
     assert "schema = 1  # my note\n# a comment of mine" in after
     assert load_toml(path)["keyframes"] == "card"
     assert after.replace('keyframes = "card"\n', "") == before  # one line added, nothing else touched
+
+
+def test_backends_info_reads_as_words_not_python(cli) -> None:
+    import re
+
+    for name in ("runway", "animatic", "wan", "veo"):
+        result = cli("backends", "info", name)
+        assert result.exit_code == 0, result.output
+        table = result.stdout
+        assert not re.search(r"│ (True|False|None) |\['|\(\d+, \d+\)|'[a-z0-9_.]+'", table), (name, table)

@@ -100,6 +100,29 @@ def list_command(
     out.print(table)
 
 
+def toml_literal(value: Any) -> str:
+    from ttv.pipeline.config_file import toml_literal as literal
+
+    return literal(value)
+
+
+def capability_text(key: str, value: Any) -> str:
+    """A capability as a person reads it: sizes as 1280x720, lists comma-separated, yes/no, "any"."""
+    if value is None:
+        return "any"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "none"
+        if all(isinstance(v, list | tuple) and len(v) == 2 for v in value):
+            return ", ".join(f"{w}x{h}" for w, h in value)
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}" + (" s" if "duration" in key else "")
+    return str(value)
+
+
 @app.command("info")
 @boundary
 def info_command(name: Annotated[str, typer.Argument(metavar="NAME", help="Backend name, e.g. animatic or runway.")],
@@ -128,7 +151,7 @@ def info_command(name: Annotated[str, typer.Argument(metavar="NAME", help="Backe
         return
     out.print(f"[bold]{name}[/] ({info['kind']}): {escape(info['summary'])}")
     if raw:
-        shown = ", ".join(f"{k} = {v!r}" for k, v in raw.items())
+        shown = ", ".join(f"{k} = {toml_literal(v)}" for k, v in raw.items())
         out.print(f"for [backends.{name}] in {source}: {shown}", markup=False)
     elif source:
         out.print(source, markup=False)
@@ -141,12 +164,13 @@ def info_command(name: Annotated[str, typer.Argument(metavar="NAME", help="Backe
         table.add_column("key")
         table.add_column("value")
         for k, v in caps.items():
-            table.add_row(k, escape(str(v)))
+            table.add_row(k, escape(capability_text(k, v)))
         out.print(table)
     if info.get("options"):
         table = Table(title=escape(f"options ([backends.{name}] in ttv.toml)"), title_justify="left")
         for col in ("option", "default", "description"):
             table.add_column(col)
         for k, v in info["options"].items():
-            table.add_row(k, escape(repr(v["default"])), escape(v["description"]))
+            default = "(not set)" if v["default"] is None else toml_literal(v["default"])
+            table.add_row(k, escape(default), escape(v["description"]))
         out.print(table)
