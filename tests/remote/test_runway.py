@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints
 
 import pytest
-from typing_extensions import NotRequired, Required
 
 from ttv.backends.remote.common import resume_job_id_of
 from ttv.backends.remote.runway import MODELS, NOT_OFFERED, RunwayBackend, RunwayOptions, rules

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +10,6 @@ import tomli_w
 
 from ttv.core.errors import ConfigError
 from ttv.core.fsutil import atomic_write_text
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 def load_toml(path: Path) -> dict[str, Any]:

@@ -183,10 +183,10 @@ def dist_version(name: str) -> str | None:
 
 def check_python() -> Check:
     v = sys.version_info
-    ok = v >= (3, 10)
+    ok = v >= (3, 11)
     return Check("python", "python", "ok" if ok else "fail",
                  f"Python {platform.python_version()} ({sys.executable})",
-                 "" if ok else "ttv needs Python 3.10 or newer", data={"version": platform.python_version()})
+                 "" if ok else "ttv needs Python 3.11 or newer (tomllib)", data={"version": platform.python_version()})
 
 
 def check_packages(extras_needed: dict[str, str]) -> list[Check]:

@@ -19,14 +19,13 @@ import math
 import os
 import socket
 import time
+import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from ttv.core.events import read_events
 from ttv.core.schemas import Plan, ProjectConfig, Record
