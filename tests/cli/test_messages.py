@@ -29,3 +29,11 @@ def test_run_monitor_without_the_dashboard_starts_no_run(small_project, cli, mon
     assert result.exit_code == 2
     assert "tui extra" in result.stderr and "stopping the run" not in result.stderr
     assert not (root / "plan.toml").exists() and not (root / ".ttv" / "run.log").exists()
+
+
+def test_retry_lines_say_why() -> None:
+    from ttv.commands._progress import event_line
+
+    line = event_line({"type": "item.retry", "item": "s001", "backend": "runway", "delay": 7.0,
+                       "error": "runway: 503 Service Unavailable"})
+    assert line is not None and "in 7.0 s: runway: 503 Service Unavailable" in line

@@ -24,7 +24,8 @@ def event_line(event: dict[str, Any], *, with_time: bool = False) -> str | None:
     elif t == "item.failed":
         line = f"  failed  {item}: {event.get('error', '')}"
     elif t == "item.retry" and "delay" in event:
-        line = f"  retry   {item} on {event.get('backend')} in {event['delay']} s"
+        why = f": {event['error']}" if event.get("error") else ""
+        line = f"  retry   {item} on {event.get('backend')} in {event['delay']} s{why}"
     elif t == "item.fallback":
         line = f"  fallback {item}: {event.get('from')} -> {event.get('to')}"
     elif t == "item.submitted":
@@ -107,6 +108,10 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
                 progress.update(tid, status="submitted")
             elif t == "item.retry":
                 progress.update(tid, status="retrying")
+                if "delay" in event:  # say why, once per retry
+                    progress.console.print(f"[yellow]retry[/] {escape(item)} on {escape(str(event.get('backend')))} "
+                                           f"in {event['delay']} s: {escape(str(event.get('error', '')))}",
+                                           highlight=False)
             elif t == "item.fallback":
                 progress.update(tid, status=f"-> {event.get('to')}")
             elif t in ("item.done", "item.failed"):
