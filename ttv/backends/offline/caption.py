@@ -32,8 +32,9 @@ _SHORTHAND = [
 
 
 def strip_height(width: int, height: int) -> int:
-    """Rows at the bottom of every frame that belong to the caption (at least one line at MIN_FONT)."""
-    return min(height // 2, max(round(height * 0.2), round(MIN_FONT * 1.25) + 6))
+    """Rows at the bottom of every frame that belong to the caption: a fifth of the frame, and room for two
+    lines at MIN_FONT where the frame is tiny (at most a third of it)."""
+    return min(height // 3, max(round(height * 0.2), 2 * round(MIN_FONT * 1.22) + 6))
 
 
 def picture_height(width: int, height: int) -> int:
@@ -126,26 +127,28 @@ def layout(text: str, tag: str, width: int, height: int) -> Layout:
     avail = width - 2 * max(4, round(width * 0.025))
     text = re.sub(r"\s+", " ", text).strip()
     preferred = max(MIN_FONT, round(height / 22))
-    best: tuple[int, list[str], bool] | None = None
-    for candidate, short in ((text, False), (shorthand(text), True)):
+    short_tag = tag.split(" ")[0]  # the id alone, when the camera note leaves no room for the caption
+    best: tuple[int, list[str], bool, str] | None = None
+    tries = ((text, tag, False), (shorthand(text), tag, True), (shorthand(text), short_tag, True))
+    for candidate, label, short in tries:
         for size in range(preferred, MIN_FONT - 1, -1):
             fnt = _Measure(size)
-            indent = fnt.getlength(tag) + 2 * fnt.gap if tag else 0.0
+            indent = fnt.getlength(label) + 2 * fnt.gap if label else 0.0
             rows = _wrap(candidate.split(" "), fnt, indent, avail)
             if len(rows) * round(size * 1.22) <= sh - 2 * pad:
-                best = (size, rows, short)
+                best = (size, rows, short, label)
                 break
         if best:
             break
     if best is None:  # does not fit at the smallest size: keep what fits, end with an ellipsis
         fnt = _Measure(MIN_FONT)
-        indent = fnt.getlength(tag) + 2 * fnt.gap if tag else 0.0
+        indent = fnt.getlength(short_tag) + 2 * fnt.gap if short_tag else 0.0
         rows = _wrap(shorthand(text).split(" "), fnt, indent, avail)
         keep = max(1, (sh - 2 * pad) // round(MIN_FONT * 1.22))
         room = avail - (indent if keep == 1 else 0)
         rows = [*rows[:keep - 1], _fit_last(rows[keep - 1], fnt, room)]
-        best = (MIN_FONT, rows, True)
-    size, rows, short = best
+        best = (MIN_FONT, rows, True, short_tag)
+    size, rows, short, tag = best
     fnt = _Measure(size)
     line_h = round(size * 1.22)
     x0 = (width - avail) // 2
