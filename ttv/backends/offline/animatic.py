@@ -18,9 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ttv.backends.base import (
     CostEstimate,
@@ -31,8 +29,12 @@ from ttv.backends.base import (
     VideoCapabilities,
     VideoRequest,
 )
-from ttv.backends.offline.camera import Move, read_move, transform
 from ttv.core.errors import InputRejected
+
+if TYPE_CHECKING:  # numpy is imported where it is used: `ttv --help` must not pay for it
+    import numpy as np
+
+    from ttv.backends.offline.camera import Move
 
 OVERSCAN = 0.3  # margin drawn around the animatic's own cards: the fastest pan never runs off them
 
@@ -66,6 +68,7 @@ class _Source:
 def _given(im: Any, w: int, hp: int) -> _Source:
     """A keyframe or start frame: reflected padding with a mask fading out across it, so where the camera
     runs past the edge the other picture shows through instead of a smear."""
+    import numpy as np
     from PIL import Image
 
     pad = max(4, math.ceil(0.06 * max(w, hp)))
@@ -89,6 +92,7 @@ def _own(prompt: str, w: int, hp: int, seed: int) -> _Source:
 
 def _warp(src: _Source, m: np.ndarray, w: int, hp: int) -> tuple[np.ndarray, np.ndarray]:
     """The source as the camera sees it (content matrix m), and its mask (0..1), as float32 arrays."""
+    import numpy as np
     from PIL import Image
 
     if np.allclose(m, np.eye(3), atol=1e-9):  # at rest: the exact pixels (keyframes stay exact)
@@ -105,6 +109,8 @@ def _warp(src: _Source, m: np.ndarray, w: int, hp: int) -> tuple[np.ndarray, np.
 def _blend(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], mix: float) -> np.ndarray:
     """Dissolve by `mix`, except where one picture has run out (the camera moved past its edge): there
     the other one shows, whatever the mix. Where both are whole this is a plain dissolve, exact at 0 and 1."""
+    import numpy as np
+
     (pa, ma), (pb, mb) = a, b
     wa = ma * ((1 - mix) + mix * (1 - mb))
     wb = mb * (mix + (1 - mix) * (1 - ma))
@@ -149,11 +155,15 @@ class AnimaticBackend(VideoBackend):
             raise InputRejected(f"segment {request.segment_id}: {request.duration} s at {request.fps} fps is no frame")
 
     def move(self, request: VideoRequest) -> Move:
+        from ttv.backends.offline.camera import read_move
+
         return read_move(str(request.extra.get("camera") or ""), request.prompt)
 
     def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        import numpy as np
         from PIL import Image
 
+        from ttv.backends.offline.camera import transform
         from ttv.backends.offline.caption import picture_height, strip_image
         from ttv.core.media import FrameWriter
 
