@@ -36,10 +36,10 @@ class Ctx:
 
 
 def render(tmp: Path, camera: str, *, prompt: str = SCENE, mode: str = "keyframe", first: Path | None = None,
-           last: Path | None = None, duration: float = 1.5, name: str = "clip", seed: int = 5,
+           last: Path | None = None, duration: float = 1.5, name: str = "clip", seed: int = 5, index: int = 1,
            **options: Any) -> list[np.ndarray]:
     req = VideoRequest(segment_id="s001", prompt=prompt, duration=duration, width=W, height=H, fps=FPS, seed=seed,
-                       first_image=first, last_image=last, extra={"mode": mode, "camera": camera})
+                       first_image=first, last_image=last, extra={"mode": mode, "camera": camera, "index": index})
     out = tmp / f"{name}.mp4"
     AnimaticBackend(AnimaticOptions(**options)).generate(req, out, Ctx())
     return frames_of(out)
@@ -201,6 +201,18 @@ def test_chain_mode_captions_the_segment_throughout(tmp_path):
     assert np.abs(pic(frames[0]).astype(int) - np.asarray(Image.open(start))[:HP].astype(int)).mean() < 12
     end = pic(frames[-1]).astype(float)
     assert end[HP // 2:, :, 2].mean() > end[HP // 2:, :, 0].mean()
+
+
+def test_chain_mode_first_clip_moves_over_its_start_keyframe_alone(tmp_path):
+    """The first keyframe already is the first segment's picture: a static shot of it holds it, a pan pans it."""
+    from PIL import Image
+
+    start = card(tmp_path, "a lighthouse on the coast at dawn", "k000")
+    still = render(tmp_path, "static camera", first=start, mode="chain", index=0, name="still")
+    want = np.asarray(Image.open(start))[:HP].astype(int)
+    assert max(np.abs(pic(f).astype(int) - want).mean() for f in still) < 3
+    pan = render(tmp_path, "pan left", first=start, mode="chain", index=0, name="pan")
+    assert _mid_shift(pan)[0] > 2.0
 
 
 # ---- determinism ----------------------------------------------------------------------------------

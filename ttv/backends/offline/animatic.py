@@ -66,17 +66,22 @@ class _Source:
 
 
 def _given(im: Any, w: int, hp: int) -> _Source:
-    """A keyframe or start frame: reflected padding with a mask fading out across it, so where the camera
-    runs past the edge the other picture shows through instead of a smear."""
+    """A keyframe or start frame, padded by reflection (enough for the fastest pan) with a mask that fades
+    out just past its edge: where the camera runs past it, the other picture of the dissolve shows
+    instead; alone (chaining's first clip), the reflection does."""
     import numpy as np
     from PIL import Image
 
-    pad = max(4, math.ceil(0.06 * max(w, hp)))
+    pad = min(math.ceil(0.22 * max(w, hp)), min(w, hp) - 1)
+    feather = max(2, math.ceil(0.06 * max(w, hp)))
     arr = np.asarray(im.crop((0, 0, w, hp)))
-    padded = np.pad(arr, ((pad, pad), (pad, pad), (0, 0)), mode="reflect" if pad < min(w, hp) else "edge")
-    ramp_x = np.clip(np.minimum(np.arange(w + 2 * pad) + 1, np.arange(w + 2 * pad)[::-1] + 1) / (pad + 1), 0, 1)
-    ramp_y = np.clip(np.minimum(np.arange(hp + 2 * pad) + 1, np.arange(hp + 2 * pad)[::-1] + 1) / (pad + 1), 0, 1)
-    mask = (np.minimum(ramp_y[:, None], ramp_x[None, :]) * 255).round().astype(np.uint8)
+    padded = np.pad(arr, ((pad, pad), (pad, pad), (0, 0)), mode="reflect" if pad > 0 else "edge")
+
+    def ramp(n: int) -> Any:
+        outside = np.maximum(pad - np.arange(n + 2 * pad), np.arange(n + 2 * pad) - (n + pad - 1))  # px past the edge
+        return np.clip(1 - outside / (feather + 1), 0, 1)
+
+    mask = (np.minimum(ramp(hp)[:, None], ramp(w)[None, :]) * 255).round().astype(np.uint8)
     strip = im.crop((0, hp, w, im.height)) if im.height > hp else None
     return _Source(Image.fromarray(padded), Image.fromarray(mask, "L"), pad, pad, strip)
 
@@ -180,11 +185,13 @@ class AnimaticBackend(VideoBackend):
             return _given(rgb if rgb.size == (w, h) else rgb.resize((w, h), Image.Resampling.LANCZOS), w, hp)
 
         first, last = load(request.first_image), load(request.last_image)
-        single = first is None and last is None  # text to video: one card, the camera moving over it
+        keyframe_captions = request.extra.get("mode", "keyframe") != "chain"
+        # One picture, the camera moving over it: text to video (our own card), and chaining's first clip,
+        # whose start keyframe already is this segment's opening picture.
+        single = last is None and (first is None or (not keyframe_captions and request.extra.get("index") == 0))
         a = first or _own(request.prompt, w, hp, request.seed)
         b = last or (a if single else _own(request.prompt, w, hp, request.seed))
         move = self.move(request)
-        keyframe_captions = request.extra.get("mode", "keyframe") != "chain"
         strips = {"segment": strip_image(request.prompt, f"{request.segment_id} · {move.name}", w, h),
                   "start": a.strip if keyframe_captions and first is not None else None,
                   "end": b.strip if keyframe_captions and last is not None else None}

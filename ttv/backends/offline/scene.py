@@ -77,6 +77,7 @@ class Scene:
     setting: str = "field"
     weather: str = ""
     subjects: tuple[str, ...] = field(default_factory=tuple)
+    also: tuple[str, ...] = field(default_factory=tuple)  # other settings named: "a snowy forest" gets trees
 
 
 def read_scene(prompt: str) -> Scene:
@@ -95,7 +96,8 @@ def read_scene(prompt: str) -> Scene:
     if setting == "snow" and not weather and "snowfall" in found.get("weather", []):
         weather = "snowfall"
     subjects = tuple(dict.fromkeys(found.get("subject", [])))[:3]
-    return Scene(time, setting, weather, subjects)
+    also = tuple(v for v in dict.fromkeys(settings) if v != setting)
+    return Scene(time, setting, weather, subjects, also)
 
 
 def _mix(a: RGB, b: RGB, t: float) -> RGB:
@@ -265,13 +267,20 @@ def _ground(c: _Canvas, scene: Scene, rng: random.Random, horizon: float) -> Non
         c.ridge(horizon + h * (0.04 + 0.12 * layer), h * rng.uniform(0.03, 0.07), rng.uniform(1.0, 2.6),
                 rng.uniform(0, 6), cols[layer])
     if s == "forest":
-        dark = _shade((22, 58, 36), scene)
-        for _ in range(int((c.x_max - c.x_min) / w * 22)):  # pines
-            x, base = rng.uniform(c.x_min, c.x_max), horizon + h * rng.uniform(0.05, 0.35)
-            th = h * rng.uniform(0.16, 0.3) * (0.6 + (base - horizon) / h)
-            tw = th * 0.32
-            c.poly([(x - tw, base), (x, base - th), (x + tw, base)], (*_mix(dark, cols[0], rng.uniform(0, 0.3)), 255))
-            c.rect(x - tw * 0.12, base, x + tw * 0.12, base + th * 0.1, (*_shade((70, 50, 36), scene), 255))
+        _pines(c, scene, rng, horizon, cols[0], 22)
+    if "forest" in scene.also and s in ("field", "snow", "mountain", "desert"):
+        _pines(c, scene, rng, horizon, cols[0], 9)
+
+
+def _pines(c: _Canvas, scene: Scene, rng: random.Random, horizon: float, ground: RGB, per_frame: int) -> None:
+    w, h = c.w, c.h
+    dark = _shade((22, 58, 36), scene)
+    for _ in range(int((c.x_max - c.x_min) / w * per_frame)):
+        x, base = rng.uniform(c.x_min, c.x_max), horizon + h * rng.uniform(0.05, 0.35)
+        th = h * rng.uniform(0.16, 0.3) * (0.6 + (base - horizon) / h)
+        tw = th * 0.32
+        c.poly([(x - tw, base), (x, base - th), (x + tw, base)], (*_mix(dark, ground, rng.uniform(0, 0.3)), 255))
+        c.rect(x - tw * 0.12, base, x + tw * 0.12, base + th * 0.1, (*_shade((70, 50, 36), scene), 255))
 
 
 def _interior(c: _Canvas, scene: Scene, rng: random.Random, top: RGB, bottom: RGB) -> None:
