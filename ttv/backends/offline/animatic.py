@@ -56,72 +56,108 @@ def _smoothstep(t: float) -> float:
 
 @dataclass
 class _Source:
-    """A picture to move: padded by a margin (mx, my) and a mask saying where real picture is (1) or not (0)."""
+    """A picture to move, padded by a margin (mx, my). Real picture covers `valid` (frame coordinates);
+    past it the padding fades out over `feather` px, where the other picture of a dissolve takes over."""
 
     pic: Any  # PIL RGB, (w + 2mx) x (hp + 2my)
-    mask: Any  # PIL L, same size
     mx: int
     my: int
+    valid: tuple[float, float, float, float]
+    feather: float
     strip: Any | None = None  # a given image's own caption strip (PIL RGB), shown at its end of the clip
 
 
 def _given(im: Any, w: int, hp: int) -> _Source:
-    """A keyframe or start frame, padded by reflection (enough for the fastest pan) with a mask that fades
-    out just past its edge: where the camera runs past it, the other picture of the dissolve shows
-    instead; alone (chaining's first clip), the reflection does."""
+    """A keyframe or start frame, padded by reflection (enough for the fastest pan): where the camera runs
+    past its edge, the other picture of the dissolve shows instead; alone (chaining's first clip), the
+    reflection does."""
     import numpy as np
     from PIL import Image
 
     pad = min(math.ceil(0.22 * max(w, hp)), min(w, hp) - 1)
-    feather = max(2, math.ceil(0.06 * max(w, hp)))
     arr = np.asarray(im.crop((0, 0, w, hp)))
     padded = np.pad(arr, ((pad, pad), (pad, pad), (0, 0)), mode="reflect" if pad > 0 else "edge")
-
-    def ramp(n: int) -> Any:
-        outside = np.maximum(pad - np.arange(n + 2 * pad), np.arange(n + 2 * pad) - (n + pad - 1))  # px past the edge
-        return np.clip(1 - outside / (feather + 1), 0, 1)
-
-    mask = (np.minimum(ramp(hp)[:, None], ramp(w)[None, :]) * 255).round().astype(np.uint8)
     strip = im.crop((0, hp, w, im.height)) if im.height > hp else None
-    return _Source(Image.fromarray(padded), Image.fromarray(mask, "L"), pad, pad, strip)
+    return _Source(Image.fromarray(padded), pad, pad, (0.0, 0.0, float(w), float(hp)),
+                   max(2.0, math.ceil(0.06 * max(w, hp))), strip)
 
 
 def _own(prompt: str, w: int, hp: int, seed: int) -> _Source:
-    from PIL import Image
-
     from ttv.backends.offline.scene import render_scene
 
     pic = render_scene(prompt, w, hp, seed, overscan=OVERSCAN)
-    return _Source(pic, Image.new("L", pic.size, 255), math.ceil(w * OVERSCAN), math.ceil(hp * OVERSCAN))
+    mx, my = math.ceil(w * OVERSCAN), math.ceil(hp * OVERSCAN)
+    return _Source(pic, mx, my, (-mx, -my, w + mx, hp + my), 1.0)
 
 
-def _warp(src: _Source, m: np.ndarray, w: int, hp: int) -> tuple[np.ndarray, np.ndarray]:
-    """The source as the camera sees it (content matrix m), and its mask (0..1), as float32 arrays."""
+def _warp(src: _Source, m: np.ndarray, w: int, hp: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The source as the camera sees it (content matrix m) as a float32 array, and how much of each pixel
+    is real picture (0..1; None: all of it)."""
     import numpy as np
     from PIL import Image
 
     if np.allclose(m, np.eye(3), atol=1e-9):  # at rest: the exact pixels (keyframes stay exact)
-        box = (src.mx, src.my, src.mx + w, src.my + hp)
-        pic, mask = src.pic.crop(box), src.mask.crop(box)
+        pic = src.pic.crop((src.mx, src.my, src.mx + w, src.my + hp))
+        return np.asarray(pic, dtype=np.float32), None
+    inv = np.linalg.inv(m)
+    corners = inv @ np.array([[0, w, 0, w], [0, 0, hp, hp], [1, 1, 1, 1]], dtype=np.float64)
+    x0, y0, x1, y1 = src.valid
+    inside = bool(corners[0].min() >= x0 and corners[0].max() <= x1 and corners[1].min() >= y0
+                  and corners[1].max() <= y1)
+    box = (corners[0, 0] + src.mx, corners[1, 0] + src.my, corners[0, 3] + src.mx, corners[1, 3] + src.my)
+    no_roll = abs(inv[0, 1]) < 1e-12 and abs(inv[1, 0]) < 1e-12
+    if no_roll and box[0] >= 0 and box[1] >= 0 and box[2] <= src.pic.width and box[3] <= src.pic.height:
+        # Scale and shift only: the separable resize is several times faster than a general transform.
+        pic = src.pic.resize((w, hp), Image.Resampling.BILINEAR, box=box)
     else:
-        inv = np.linalg.inv(m)
         data = (inv[0, 0], inv[0, 1], inv[0, 2] + src.mx, inv[1, 0], inv[1, 1], inv[1, 2] + src.my)
         pic = src.pic.transform((w, hp), Image.Transform.AFFINE, data, resample=Image.Resampling.BILINEAR)
-        mask = src.mask.transform((w, hp), Image.Transform.AFFINE, data, resample=Image.Resampling.BILINEAR)
-    return np.asarray(pic, dtype=np.float32), np.asarray(mask, dtype=np.float32)[:, :, None] / 255.0
+    arr = np.asarray(pic, dtype=np.float32)
+    if inside:
+        return arr, None
+    # How far past the real picture each pixel centre comes from (separable when there is no roll).
+    xs = np.arange(w, dtype=np.float32) + 0.5
+    ys = np.arange(hp, dtype=np.float32)[:, None] + 0.5
+    if no_roll:
+        u, v = inv[0, 0] * xs + inv[0, 2], inv[1, 1] * ys + inv[1, 2]
+    else:
+        u, v = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2], inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
+    past = np.maximum(np.maximum(x0 - u, u - x1), np.maximum(y0 - v, v - y1))
+    mask = np.clip(1 - np.maximum(past, 0) / (src.feather + 1), 0, 1).astype(np.float32)
+    return arr, mask[:, :, None]
 
 
-def _blend(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], mix: float) -> np.ndarray:
+def _blend(a: tuple[np.ndarray, np.ndarray | None], b: tuple[np.ndarray, np.ndarray | None], mix: float) -> np.ndarray:
     """Dissolve by `mix`, except where one picture has run out (the camera moved past its edge): there
     the other one shows, whatever the mix. Where both are whole this is a plain dissolve, exact at 0 and 1."""
     import numpy as np
 
     (pa, ma), (pb, mb) = a, b
-    wa = ma * ((1 - mix) + mix * (1 - mb))
-    wb = mb * (mix + (1 - mix) * (1 - ma))
+    if ma is None and mb is None:
+        return pa if mix <= 0 else pb if mix >= 1 else pa + (pb - pa) * np.float32(mix)
+    fa = np.float32(1) if ma is None else ma
+    fb = np.float32(1) if mb is None else mb
+    wa = fa * ((1 - mix) + mix * (1 - fb))
+    wb = fb * (mix + (1 - mix) * (1 - fa))
     total = wa + wb
-    plain = pa * (1 - mix) + pb * mix  # beyond both margins (never at the default moves): a plain dissolve
-    return np.where(total > 1e-3, (pa * wa + pb * wb) / np.maximum(total, 1e-3), plain)
+    # b's share per pixel (one channel: cheap); beyond both margins (never at the default moves) the mix.
+    share = np.where(total > 1e-3, wb / np.maximum(total, 1e-3), np.float32(mix)).astype(np.float32)
+    return pa + (pb - pa) * share
+
+
+def _frame(a: _Source, b: _Source, ma: np.ndarray, mb: np.ndarray, mix: float, single: bool, w: int,
+           hp: int) -> np.ndarray:
+    """The picture at one moment; a source that is fully out of the dissolve and not needed to fill the
+    other's edge is not warped at all (the first and last thirds of a clip cost half)."""
+    if single:
+        return _warp(a, ma, w, hp)[0]
+    if mix <= 0:
+        wa = _warp(a, ma, w, hp)
+        return wa[0] if wa[1] is None else _blend(wa, _warp(b, mb, w, hp), mix)
+    if mix >= 1:
+        wb = _warp(b, mb, w, hp)
+        return wb[0] if wb[1] is None else _blend(_warp(a, ma, w, hp), wb, mix)
+    return _blend(_warp(a, ma, w, hp), _warp(b, mb, w, hp), mix)
 
 
 def plan_frames(n: int, keyframe_captions: bool, hold: float) -> list[tuple[float, str]]:
@@ -203,7 +239,7 @@ class AnimaticBackend(VideoBackend):
             for i, (t, which) in enumerate(plan_frames(n, keyframe_captions, opts.keyframe_caption)):
                 m = transform(move, t, w, hp, request.seed, travel=opts.travel, zoom=opts.zoom)
                 mix = _smoothstep((t - 0.3) / 0.4) if opts.transition == "dissolve" else float(t >= 0.5)
-                pic = _warp(a, m, w, hp)[0] if single else _blend(_warp(a, m, w, hp), _warp(b, m @ back, w, hp), mix)
+                pic = _frame(a, b, m, m @ back, mix, single, w, hp)
                 frame.paste(Image.fromarray(np.clip(pic + 0.5, 0, 255).astype(np.uint8)), (0, 0))
                 frame.paste(strips[which] or strips["segment"], (0, hp))
                 writer.write(np.asarray(frame))
