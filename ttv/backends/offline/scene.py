@@ -308,8 +308,14 @@ def _subjects(c: _Canvas, scene: Scene, rng: random.Random, horizon: float) -> N
     ground_y = h * 0.82 if scene.setting != "interior" else h * 0.8
     for subject in scene.subjects:
         x = rng.uniform(0.25, 0.75) * w
+        if subject == "person" and scene.setting == "sea" and "boat" in scene.subjects:
+            continue  # drawn aboard the boat
         if subject == "person":
             s = h * 0.2
+            if scene.setting == "sea":  # on the shore, in the foreground
+                c.poly([(c.x_min, c.y_max), (c.x_min, h * 0.86), (w * 0.45, h * 0.8), (w, h * 0.9),
+                        (c.x_max, c.y_max)], (*_shade((214, 190, 140), scene), 255))
+                ground_y = h * 0.9
             c.ellipse(x, ground_y - s, s * 0.12, s * 0.12, ink)
             c.poly([(x - s * 0.16, ground_y), (x - s * 0.11, ground_y - s * 0.85), (x + s * 0.11, ground_y - s * 0.85),
                     (x + s * 0.16, ground_y)], ink)
@@ -317,6 +323,9 @@ def _subjects(c: _Canvas, scene: Scene, rng: random.Random, horizon: float) -> N
             y, s = horizon + (h - horizon) * 0.35, h * 0.12
             c.poly([(x - s, y), (x + s, y), (x + s * 0.7, y + s * 0.3), (x - s * 0.7, y + s * 0.3)], ink)
             c.poly([(x, y - s * 1.3), (x, y - s * 0.05), (x + s * 0.8, y - s * 0.05)], (240, 236, 226, 255))
+            if "person" in scene.subjects:  # someone aboard, at the stern
+                c.ellipse(x - s * 0.55, y - s * 0.55, s * 0.14, s * 0.14, ink)
+                c.rect(x - s * 0.68, y - s * 0.42, x - s * 0.42, y, ink)
         elif subject == "lighthouse":
             lx = w * rng.choice((0.18, 0.82))
             base, top_y, bw = horizon + h * 0.04, horizon - h * 0.34, w * 0.035
