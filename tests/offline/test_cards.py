@@ -127,3 +127,25 @@ def test_camera_is_an_input_of_animatic_clips_only(small_project, cli):
     from ttv.core.graph import _reads_camera
 
     assert _reads_camera("animatic") and not _reads_camera("runway") and not _reads_camera("no-such-backend")
+
+
+def test_the_plan_camera_reaches_the_clip(small_project, cli):
+    """End to end: the camera written in plan.toml decides the motion measured in the rendered clip."""
+    from tests.helpers import frames_of
+    from tests.offline.motion import shift
+
+    root = small_project("chain", segments=3)
+    assert cli("plan", "-p", root).exit_code == 0
+    plan = load_toml(root / "plan.toml")
+    for seg, camera in zip(plan["segments"], ["static camera", "pan left", "tilt down"], strict=True):
+        seg["camera"] = camera
+    write_toml(root / "plan.toml", plan)
+    assert cli("run", "-p", root).exit_code == 0
+    hp = picture_height(160, 96)
+    moved = {}
+    for i in range(3):
+        frames = frames_of(root / "clips" / f"s{i:03d}.mp4")
+        moved[i] = shift(frames[0][:hp], frames[2][:hp])  # before the dissolve gets going
+    assert abs(moved[0][0]) < 0.3 and abs(moved[0][1]) < 0.3, moved  # the first clip holds its keyframe still
+    assert moved[1][0] > 2.0 and abs(moved[1][0]) > 2 * abs(moved[1][1]), moved  # content goes right
+    assert moved[2][1] < -0.8 and abs(moved[2][1]) > 2 * abs(moved[2][0]), moved  # content goes up
