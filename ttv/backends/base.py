@@ -140,6 +140,9 @@ class Backend(ABC):
 
 class VideoBackend(Backend):
     kind: ClassVar[BackendKind] = "video"
+    # True when generate() reads the plan's camera (request.extra["camera"]) beyond the prompt: the
+    # camera then decides the clip and is part of its inputs hash.
+    reads_camera: ClassVar[bool] = False
 
     @abstractmethod
     def capabilities(self) -> VideoCapabilities: ...

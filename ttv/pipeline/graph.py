@@ -148,6 +148,16 @@ def output_options(name: str, raw: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if k not in skip}
 
 
+def _reads_camera(name: str) -> bool:
+    from ttv.backends import registry
+    from ttv.core.errors import ConfigError
+
+    try:
+        return bool(getattr(registry.load_class(name), "reads_camera", False))
+    except ConfigError:
+        return False
+
+
 def keyframe_inputs(project: Project, kf: KeyframeSpec) -> dict[str, Any]:
     cfg = project.config
     if kf.image:
@@ -217,6 +227,8 @@ def clip_inputs(project: Project, index: int, upstream: dict[str, ItemState]) ->
         "seed": segment_seed(project, index, seg),
         "mode": cfg.mode,
     }
+    if seg.camera and _reads_camera(backend):
+        inputs["camera"] = seg.camera  # only where it decides the clip: other backends' records stay fresh
     if cfg.mode == "chain" and index > 0:
         prev = project.plan.segments[index - 1].id
         inputs["first"] = {"from": f"last frame of {prev}", "digest": upstream[prev].digest,
