@@ -198,6 +198,20 @@ if [ "$CUDA" = 1 ]; then
   prun --entrypoint python "$CUDA_IMAGE" -c 'import torch, diffusers, ray; assert not torch.cuda.is_available()' \
     || fail "torch/diffusers/ray do not import in $CUDA_IMAGE"
   record "ttv doctor in $CUDA_IMAGE: $(echo "$out" | tr '\n' ';' | sed 's/;$//')"
+  # In a project whose video backend is a local model, doctor imports torch and must fail on the missing GPU.
+  prun -v "$FILMS:/films" "$CUDA_IMAGE" init wan-film --backend wan --idea "$IDEA" >/dev/null 2>&1 || fail "ttv init --backend wan"
+  if prun -v "$FILMS:/films" "$CUDA_IMAGE" doctor -p wan-film --json >"$WORK/doctor.json" 2>/dev/null; then
+    fail "ttv doctor in a wan project passed in $CUDA_IMAGE, with no GPU"
+  fi
+  out=$(python3 - "$WORK/doctor.json" <<'PY'
+import json, sys
+checks = {c["name"]: c for c in json.load(open(sys.argv[1]))["checks"]}
+gpu, torch = checks["gpu"], checks["torch"]
+print(f"gpu: {gpu['status']}: {gpu['detail']}; torch: {torch['status']}: {torch['detail']}")
+sys.exit(0 if gpu["status"] == "fail" and "no NVIDIA GPU" in gpu["detail"] and "CPU build" in torch["detail"] else 1)
+PY
+) || { echo "$out" >&2; fail "doctor in a wan project in $CUDA_IMAGE does not report the missing GPU and the CPU torch"; }
+  record "ttv doctor -p wan-film (backend wan) in $CUDA_IMAGE: exit 1, $out"
 fi
 
 # ---- 6. Ray: a head and one CPU worker, the film rendered through --executor ray -------------------------
