@@ -34,18 +34,23 @@ pm network create "$NET" >/dev/null
 # Small shared memory and object store: the clips are a few MB. The head gets no CPUs for tasks, so the
 # segment actor (one CPU, as the cluster has no GPU) can only run on the worker.
 RAY_NODE_ARGS=(--shm-size 256m --network "$NET" --entrypoint ray)
-prun -d --name "$HEAD" --hostname ray-head --network-alias ray-head "${RAY_NODE_ARGS[@]}" "$IMAGE" \
+# shellcheck disable=SC2086
+pstart() { pm run -d $RUN_LIMITS "$@" >/dev/null; }  # no --rm: its logs stay until cleanup
+running() { [ "$(pm inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+pstart --name "$HEAD" --hostname ray-head --network-alias ray-head "${RAY_NODE_ARGS[@]}" "$IMAGE" \
   start --head --block --port=6379 --ray-client-server-port=10001 --num-cpus=0 --num-gpus=0 \
-  --object-store-memory=100000000 >/dev/null
+  --object-store-memory=100000000
 for _ in $(seq 60); do
+  running "$HEAD" || break
   pm exec "$HEAD" ray health-check --address localhost:6379 >/dev/null 2>&1 && break
   sleep 2
 done
 pm exec "$HEAD" ray health-check --address localhost:6379 || { pm logs "$HEAD" | tail -30 >&2; fail "the Ray head did not come up"; }
-prun -d --name "$WORKER" --hostname ray-worker "${RAY_NODE_ARGS[@]}" "$IMAGE" \
-  start --address=ray-head:6379 --block --num-cpus=1 --num-gpus=0 --object-store-memory=100000000 >/dev/null
+pstart --name "$WORKER" --hostname ray-worker "${RAY_NODE_ARGS[@]}" "$IMAGE" \
+  start --address=ray-head:6379 --block --num-cpus=1 --num-gpus=0 --object-store-memory=100000000
 worker_ip=$(pm inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$WORKER")
 for _ in $(seq 60); do
+  running "$WORKER" || break
   nodes=$(pm exec "$HEAD" python -c 'import ray; ray.init(address="auto", logging_level="ERROR"); print(sum(1 for n in ray.nodes() if n["Alive"]))' 2>/dev/null || true)
   [ "$nodes" = 2 ] && break
   sleep 2
