@@ -209,6 +209,14 @@ class _ActorContext:
         return time.monotonic()
 
 
+def _control(method: Any) -> Any:
+    """Puts an actor method in the CONTROL concurrency group, as `@ray.method(concurrency_group=CONTROL)` does (the
+    same attribute, set here so this module needs no ray at import). Declared on the method, not per call with
+    `.options(concurrency_group=...)`: Ray Client (`--address ray://...`) rejects that option on a method call."""
+    method.__ray_concurrency_group__ = CONTROL
+    return method
+
+
 class RenderActor:
     """Runs in a Ray worker process (wrapped by `ray.remote` in `_actor_class`): builds the inner backend once
     and renders one segment at a time with it; poll/stop/stats run on a separate CONTROL thread."""
@@ -230,18 +238,22 @@ class RenderActor:
         self._running: str | None = None
 
     # -- control (CONTROL concurrency group) --------------------------------------------------
+    @_control
     def ready(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "node": _node_ip(), "gpus": _gpu_ids(),
                 "device": str(getattr(self.backend, "device", "") or "")}
 
+    @_control
     def poll(self, task: str, cursor: int) -> list[tuple[Any, ...]]:
         with self._lock:
             return list(self._events.get(task, [])[cursor:])
 
+    @_control
     def stop(self, task: str) -> None:
         with self._lock:
             self._stop.add(task)
 
+    @_control
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {"segments": self.segments, "stopped": self.stopped, "running": self._running,
@@ -298,6 +310,7 @@ class RenderActor:
         return {"mp4": mp4, "cost_usd": result.cost_usd, "credits": result.credits, "model": result.model,
                 "info": info}
 
+    @_control
     def forget(self, task: str) -> None:
         with self._lock:
             self._events.pop(task, None)
@@ -432,8 +445,7 @@ class RayVideoBackend(VideoBackend):
             for i, res in enumerate(resources):
                 self._actors.append(self._new_actor(res, i))
             with self._waiting(short):
-                infos = ray.get([a.ready.options(concurrency_group=CONTROL).remote() for a in self._actors],
-                                timeout=timeout)
+                infos = ray.get([a.ready.remote() for a in self._actors], timeout=timeout)
         except TtvError:
             self.close()  # kills what started, and a Ray started here
             raise
@@ -514,7 +526,7 @@ class RayVideoBackend(VideoBackend):
         handle = self._new_actor(proxy._resources, proxy.index)
         try:
             with self._waiting(short):
-                info = ray.get(handle.ready.options(concurrency_group=CONTROL).remote(), timeout=timeout)
+                info = ray.get(handle.ready.remote(), timeout=timeout)
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 ray.kill(handle, no_restart=True)
@@ -600,7 +612,7 @@ class RayVideoBackend(VideoBackend):
             raise
         finally:
             with contextlib.suppress(Exception):
-                self.actor.forget.options(concurrency_group=CONTROL).remote(task)
+                self.actor.forget.remote(task)
         payload = self._result(ray, ref)
         Path(output).write_bytes(payload["mp4"])
         return GenerateResult(cost_usd=float(payload.get("cost_usd") or 0.0), credits=payload.get("credits"),
@@ -609,7 +621,7 @@ class RayVideoBackend(VideoBackend):
     def _forward(self, ray: Any, task: str, cursor: int, ctx: JobContext) -> int:
         """Replay the actor's progress/events on the runner's context; ctx raising stops the segment."""
         try:
-            items = ray.get(self.actor.poll.options(concurrency_group=CONTROL).remote(task, cursor))
+            items = ray.get(self.actor.poll.remote(task, cursor))
         except ray.exceptions.RayError:
             return cursor  # a dead actor: the task's own result says so
         for item in items:
@@ -622,7 +634,7 @@ class RayVideoBackend(VideoBackend):
 
     def _stop_remote(self, ray: Any, task: str, ref: Any) -> None:
         with contextlib.suppress(Exception):
-            self.actor.stop.options(concurrency_group=CONTROL).remote(task)
+            self.actor.stop.remote(task)
         with contextlib.suppress(Exception):
             ray.cancel(ref)
         with contextlib.suppress(Exception):

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The Ray recipe of docker/ray-cluster.yml, exercised with podman on a machine without GPUs: a Ray head and one
+# CPU worker (containers on their own network), and a third container, holding the project folder, that renders
+# an offline film through them with `ttv render --executor ray --address ray://ray-head:10001`. Checks that every
+# clip was made in the worker's container (the records name the Ray node), then stitches the film.
+# Usage: bash scripts/check_ray_cluster.sh IMAGE [WORK]   (IMAGE: ttv with the ray extra; check_images.sh --ray
+# builds one). Uses PODMAN_GLOBAL and RUN_LIMITS as check_images.sh does.
+set -euo pipefail
+IMAGE="${1:?usage: check_ray_cluster.sh IMAGE [WORK]}"
+WORK="${2:-$(mktemp -d /tmp/ttv-ray.XXXXXX)}"
+if [ -z "${PODMAN_GLOBAL+x}" ]; then
+  PODMAN_GLOBAL="--cgroup-manager=cgroupfs"
+  [ -x /usr/sbin/runc ] && PODMAN_GLOBAL="--runtime /usr/sbin/runc $PODMAN_GLOBAL"
+fi
+RUN_LIMITS="${RUN_LIMITS:---ulimit nofile=1024:1024 --ulimit nproc=1024:1024}"
+# shellcheck disable=SC2086
+pm() { podman $PODMAN_GLOBAL "$@"; }
+# shellcheck disable=SC2086
+prun() { pm run --rm $RUN_LIMITS "$@"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+ID="ttv-ray-$$"
+NET="$ID"
+HEAD="$ID-head"
+WORKER="$ID-worker"
+cleanup() {
+  pm rm -f -t 2 "$HEAD" "$WORKER" >/dev/null 2>&1 || true
+  pm network rm -f "$NET" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+start=$SECONDS
+
+pm network create "$NET" >/dev/null
+# Small shared memory and object store: the clips are a few MB. The head gets no CPUs for tasks, so the
+# segment actor (one CPU, as the cluster has no GPU) can only run on the worker.
+RAY_NODE_ARGS=(--shm-size 256m --network "$NET" --entrypoint ray)
+# shellcheck disable=SC2086
+pstart() { pm run -d $RUN_LIMITS "$@" >/dev/null; }  # no --rm: its logs stay until cleanup
+running() { [ "$(pm inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+pstart --name "$HEAD" --hostname ray-head --network-alias ray-head "${RAY_NODE_ARGS[@]}" "$IMAGE" \
+  start --head --block --port=6379 --ray-client-server-port=10001 --num-cpus=0 --num-gpus=0 \
+  --object-store-memory=100000000
+for _ in $(seq 60); do
+  running "$HEAD" || break
+  pm exec "$HEAD" ray health-check --address localhost:6379 >/dev/null 2>&1 && break
+  sleep 2
+done
+pm exec "$HEAD" ray health-check --address localhost:6379 || { pm logs "$HEAD" | tail -30 >&2; fail "the Ray head did not come up"; }
+pstart --name "$WORKER" --hostname ray-worker "${RAY_NODE_ARGS[@]}" "$IMAGE" \
+  start --address=ray-head:6379 --block --num-cpus=1 --num-gpus=0 --object-store-memory=100000000
+worker_ip=$(pm inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$WORKER")
+for _ in $(seq 60); do
+  running "$WORKER" || break
+  nodes=$(pm exec "$HEAD" python -c 'import ray; ray.init(address="auto", logging_level="ERROR"); print(sum(1 for n in ray.nodes() if n["Alive"]))' 2>/dev/null || true)
+  [ "$nodes" = 2 ] && break
+  sleep 2
+done
+[ "$nodes" = 2 ] || { pm logs "$WORKER" | tail -30 >&2; fail "the Ray worker did not join the head (alive nodes: ${nodes:-?})"; }
+echo "ray cluster: head + 1 CPU worker ($worker_ip) up in $((SECONDS - start))s"
+
+FILMS="$WORK/ray-films"
+install -d -o 1000 -g 1000 "$FILMS"
+P=(-v "$FILMS:/films")
+prun "${P[@]}" "$IMAGE" init ray-film --mode keyframe --duration 8 --segments 2 --width 640 --height 360 --fps 24 \
+  --idea "A lighthouse keeper finds a message in a bottle. At dawn she sails home." >/dev/null 2>&1 || fail "ttv init"
+prun "${P[@]}" "$IMAGE" plan -p ray-film >/dev/null 2>&1 || fail "ttv plan"
+prun "${P[@]}" "$IMAGE" keyframes -p ray-film >/dev/null 2>&1 || fail "ttv keyframes"
+render_start=$SECONDS
+prun "${P[@]}" --network "$NET" "$IMAGE" render -p ray-film --executor ray --address ray://ray-head:10001 \
+  >"$WORK/ray-render.log" 2>&1 || { tail -30 "$WORK/ray-render.log" >&2; fail "ttv render --executor ray in the driver container"; }
+render_s=$((SECONDS - render_start))
+for clip in "$FILMS"/ray-film/clips/s*.toml; do
+  grep -q "ray_node = \"$worker_ip\"" "$clip" || { cat "$clip" >&2; fail "$(basename "$clip"): not rendered on the worker ($worker_ip)"; }
+done
+prun "${P[@]}" "$IMAGE" stitch -p ray-film >/dev/null 2>&1 || fail "ttv stitch"
+[ -s "$FILMS/ray-film/final.mp4" ] || fail "no final.mp4"
+echo "ray render: $(ls "$FILMS"/ray-film/clips/s*.mp4 | wc -l) animatic clips rendered by a Ray actor on the worker ($worker_ip) through ray://ray-head:10001 in ${render_s}s; stitched: ray-film/final.mp4 $(du -k "$FILMS/ray-film/final.mp4" | cut -f1) KB"
+rm -rf "$FILMS"
