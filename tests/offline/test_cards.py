@@ -124,7 +124,7 @@ def test_camera_is_an_input_of_animatic_clips_only(small_project, cli):
     assert items["s001"]["status"] == "stale" and items["s000"]["status"] == "done"
     assert any("camera" in reason for reason in items["s001"]["why"]), items["s001"]
 
-    from ttv.core.graph import _reads_camera
+    from ttv.pipeline.graph import _reads_camera
 
     assert _reads_camera("animatic") and not _reads_camera("runway") and not _reads_camera("no-such-backend")
 
