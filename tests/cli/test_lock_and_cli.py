@@ -110,4 +110,4 @@ def test_backends_info_inside_a_project_describes_its_configured_model(small_pro
     assert inside["configured"]["options"] == {"model": "MiniMax-H3", "resolution": "2K"}
     assert inside["capabilities"]["durations"][0] == 4.0 and inside["capabilities"]["max_duration"] == 15.0
     text = cli("backends", "info", "minimax", "-p", root).stdout
-    assert "for [backends.minimax] in" in text and "model = "MiniMax-H3"" in text
+    assert "for [backends.minimax] in" in text and 'model = "MiniMax-H3"' in text
