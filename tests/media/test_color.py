@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ttv.core import color, media
+from ttv.core import media
+from ttv.core.media import colour
 
 from .conftest import cast, scene_frame, write_clip
 
@@ -26,9 +27,9 @@ def _clip_drift(out: Path) -> list[float]:
     frames = list(media.read_frames(out))
     drift = []
     for k in range(N):
-        got = color.mean_lab(np.concatenate(frames[k * L : (k + 1) * L]))
-        truth = color.mean_lab(np.concatenate([scene_frame(t + k * L) for t in range(L)]))
-        drift.append(color.delta_e(got, truth))
+        got = colour.mean_lab(np.concatenate(frames[k * L : (k + 1) * L]))
+        truth = colour.mean_lab(np.concatenate([scene_frame(t + k * L) for t in range(L)]))
+        drift.append(colour.delta_e(got, truth))
     return drift
 
 
@@ -63,23 +64,23 @@ def test_seam_report(cast_chain: list[Path]) -> None:
 
 def test_lab_round_trip_and_known_values() -> None:
     rgb = np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)
-    back = np.round(color.lab_to_srgb(color.srgb_to_lab(rgb)) * 255).astype(int)
+    back = np.round(colour.lab_to_srgb(colour.srgb_to_lab(rgb)) * 255).astype(int)
     assert np.abs(back - rgb).max() <= 1
-    assert color.srgb_to_lab(np.array([255, 255, 255], np.uint8)) == pytest.approx([100, 0, 0], abs=1e-3)
-    assert color.srgb_to_lab(np.array([255, 0, 0], np.uint8)) == pytest.approx([53.24, 80.09, 67.20], abs=0.02)
+    assert colour.srgb_to_lab(np.array([255, 255, 255], np.uint8)) == pytest.approx([100, 0, 0], abs=1e-3)
+    assert colour.srgb_to_lab(np.array([255, 0, 0], np.uint8)) == pytest.approx([53.24, 80.09, 67.20], abs=0.02)
 
 
 def test_lut_matches_direct_transfer(tmp_path: Path) -> None:
     src = cast(scene_frame(3), 3)
-    s, t = color.lab_stats(src), color.lab_stats(scene_frame(3))
-    direct = color.apply_transfer(src, s, t)
-    assert color.delta_e(color.mean_lab(direct), t.mean) < 1.0
-    lut = color.transfer_lut(s, t, size=17)
-    cube = color.write_cube(lut, tmp_path / "x.cube")
+    s, t = colour.lab_stats(src), colour.lab_stats(scene_frame(3))
+    direct = colour.apply_transfer(src, s, t)
+    assert colour.delta_e(colour.mean_lab(direct), t.mean) < 1.0
+    lut = colour.transfer_lut(s, t, size=17)
+    cube = colour.write_cube(lut, tmp_path / "x.cube")
     lines = cube.read_text().splitlines()
     assert "LUT_3D_SIZE 17" in lines and len([x for x in lines if x[:1].isdigit()]) == 17**3
     # identity transfer gives an identity LUT (red varies fastest)
-    ident = color.transfer_lut(t, t, size=5).reshape(-1, 3)
+    ident = colour.transfer_lut(t, t, size=5).reshape(-1, 3)
     assert ident[1] == pytest.approx([0.25, 0, 0], abs=1e-6) and ident[5] == pytest.approx([0, 0.25, 0], abs=1e-6)
 
 

@@ -37,9 +37,9 @@ from typing import Any, Literal
 import av
 import numpy as np
 
-from ttv.core import audio_join
-from ttv.core.color import LabStats, delta_e, lab_stats, mean_lab, transfer_lut, write_cube
 from ttv.core.errors import StepFailed
+from ttv.core.media import audio as audio_join
+from ttv.core.media.colour import LabStats, delta_e, lab_stats, mean_lab, transfer_lut, write_cube
 
 __all__ = [
     "MediaError",
