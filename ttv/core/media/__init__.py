@@ -27,7 +27,7 @@ from ttv.core.media.frames import (
 )
 from ttv.core.media.probing import MediaInfo, h264_pix_fmt, probe, probe_many, verify_video
 from ttv.core.media.seams import check_duplicate_seam, frames_equal, seam_report
-from ttv.core.media.stitching import StitchResult, stitch
+from ttv.core.media.stitching import StitchResult, copy_or_encode, stitch
 
 __all__ = [
     "MediaError",
@@ -51,4 +51,5 @@ __all__ = [
     "h264_pix_fmt",
     "probe_many",
     "save_png",
+    "copy_or_encode",
 ]

@@ -32,6 +32,25 @@ class StitchResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def copy_or_encode(
+    paths: Sequence[Path], infos: Sequence[MediaInfo], *, width: int, height: int, fps: float, changes: Sequence[str]
+) -> tuple[bool, str]:
+    """The rule of this module: (True, why) when the clips can be stream-copied as they are, else
+    (False, the reason for encoding). ``changes``: what the caller asks to alter in the picture
+    (dropped repeats, trimmed tails, crossfade, colour correction, soundtrack, forced encode)."""
+    ok, why = _copyable(infos, width, height, fps)
+    if ok:
+        # identical codec data means an identical pixel format; confirm it by decoding (full-range
+        # "yuvj420p" is only visible to the decoder)
+        decoded_fmt = _decoded_pix_fmt(paths[0])
+        if decoded_fmt != "yuv420p":
+            ok, why = False, f"clips decode as {decoded_fmt}, not yuv420p"
+    if not ok:
+        return False, why
+    if changes:
+        return False, "changes requested: " + ", ".join(changes)
+    return True, why
+
 
 def _copyable(infos: Sequence[MediaInfo], width: int, height: int, fps: float) -> tuple[bool, str]:
     first = infos[0]
@@ -52,7 +71,6 @@ def _copyable(infos: Sequence[MediaInfo], width: int, height: int, fps: float) -
     except ValueError as exc:
         return False, str(exc)
     return True, "uniform"
-
 
 
 def stitch(
@@ -136,16 +154,21 @@ def stitch(
     if st_path is not None and not st_path.is_file():
         raise MediaError(f"soundtrack not found: {st_path}")
 
-    copyable, why = _copyable(infos, width, height, fps)
-    if copyable:
-        # identical codec data means an identical pixel format; confirm it by decoding (full-range
-        # "yuvj420p" is only visible to the decoder)
-        decoded_fmt = _decoded_pix_fmt(paths[0])
-        if decoded_fmt != "yuv420p":
-            copyable, why = False, f"clips decode as {decoded_fmt}, not yuv420p"
-    needs_change = bool(dropped) or any(tails) or crossfade > 0 or color_match or st_path is not None or force_encode
+    changes = [
+        name
+        for name, wanted in (
+            ("dropped repeat frames", bool(dropped)),
+            ("trimmed tails", any(tails)),
+            ("crossfade", crossfade > 0),
+            ("colour match", color_match),
+            ("soundtrack", st_path is not None),
+            ("forced encode", force_encode),
+        )
+        if wanted
+    ]
+    copyable, why = copy_or_encode(paths, infos, width=width, height=height, fps=fps, changes=changes)
     info: dict[str, Any] = {
-        "reason": why if not copyable else ("changes requested" if needs_change else why),
+        "reason": why,
         "seam_checks": seam_checks,
         "clips": [i.summary() for i in infos],
     }
@@ -153,7 +176,7 @@ def stitch(
         info["seams_before"] = seam_report(paths, trim_tail=tails)
 
     final: MediaInfo | None = None
-    if copyable and not needs_change:
+    if copyable:
         expected = sum(i.frames for i in infos)
         final = _stitch_copy(paths, infos, out, expected, width, height, fps, info)
         method = "copy"
