@@ -52,10 +52,23 @@ def stitch_command(
         if json_out:
             emit_json({"seams": seams, "method": rec.info.get("method") if rec else None})
             return
-        table = Table(title="seams (colour difference, ΔE)", title_justify="left")
-        if seams:
-            for key in seams[0]:
-                table.add_column(str(key))
-            for row in seams:
-                table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()])
+        method = rec.info.get("method") if rec else None
+        table = Table(title=f"seams, before → after (ΔE: colour difference; mad: mean abs difference; drift: ΔE "
+                      f"from clip 0){f'; stitched by {method}' if method else ''}", title_justify="left")
+        for name in ("seam", "ΔE", "mad", "drift"):
+            table.add_column(name, no_wrap=True, justify="right" if name == "seam" else "left")
+        if any("colour" in row for row in seams):
+            table.add_column("colour", no_wrap=True)
+            table.add_column("why", overflow="fold", ratio=1)
+        for row in seams:
+            cells = [str(row.get("seam", ""))]
+            for key in ("delta_e", "mad", "drift"):
+                cells.append(f"{_num(row.get(key + '_before'))} → {_num(row.get(key + '_after'))}")
+            if "colour" in row or any("colour" in r for r in seams):
+                cells += [str(row.get("colour", "")), str(row.get("why", ""))]
+            table.add_row(*cells)
         out.print(table)
+
+
+def _num(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "–"

@@ -1,6 +1,7 @@
 """The encode stitch: ffmpeg filter graphs normalize size, fps, pixel format and audio (silence
-where missing), apply optional colour anchoring (a 3D LUT per clip), crossfades and a soundtrack,
-and encode each frame once (long films a chunk of clips per ffmpeg process, joined by copy)."""
+where missing), take colour-corrected clips where the drift correction changed some (``drift``),
+add crossfades and a soundtrack, and encode each frame once (long films a chunk of clips per ffmpeg
+process, joined by copy)."""
 
 from __future__ import annotations
 
@@ -12,33 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ttv.core.media.colour import LabStats, delta_e, lab_stats, transfer_lut, write_cube
+from ttv.core.media import drift
 from ttv.core.media.copy import _ffconcat_line, _NotRemuxable, _remux_concat
 from ttv.core.media.ffmpeg import _filter_script_args, _run_ffmpeg
 from ttv.core.media.files import MediaError, _temp_sibling, _unlink_quiet
-from ttv.core.media.frames import _decode_frames, _small
-from ttv.core.media.probing import MediaInfo, probe, verify_video
-
-
-def _clip_stats(path: Path, drop: int, tail: int, samples: int = 8) -> LabStats:
-    """Lab statistics of a clip from up to ``samples`` evenly spaced (downscaled) frames."""
-    info = probe(path)
-    lo, hi = drop, max(drop + 1, info.frames - tail)
-    want = set(np.linspace(lo, hi - 1, num=min(samples, hi - lo)).round().astype(int).tolist())
-    picked: list[np.ndarray] = []
-    for idx, frame in enumerate(_decode_frames(path)):
-        if idx in want:
-            arr = frame.to_ndarray(format="rgb24")
-            h = min(arr.shape[0], 72)
-            w = max(1, round(h * arr.shape[1] / arr.shape[0]))
-            picked.append(_small(arr, (w, h)).astype(np.uint8))
-        if idx >= hi:
-            break
-    if not picked:
-        raise MediaError(f"{path.name}: no frames to measure colour")
-    return lab_stats(picked)
+from ttv.core.media.probing import MediaInfo, verify_video
 
 
 def _fmt(x: float) -> str:
@@ -87,7 +66,7 @@ def _stitch_encode(
     fit: str,
     drops: list[int],
     tails: list[int],
-    color_match: bool,
+    correction: drift.Plan | None,
     soundtrack: Path | None,
     crf: int,
     preset: str,
@@ -95,7 +74,6 @@ def _stitch_encode(
     info: dict[str, Any],
     chunk_size: int = 32,
     progress: Callable[[float], None] | None = None,
-    color_strength: float = 1.0,
 ) -> tuple[int, MediaInfo]:
     """Normalize the clips with ffmpeg filter graphs (at most ``chunk_size`` clips per process, so
     long projects stay within argument, file and memory limits) and encode once. Returns the
@@ -126,16 +104,14 @@ def _stitch_encode(
     workdir = Path(tempfile.mkdtemp(prefix="ttv-stitch-"))
     tmp = _temp_sibling(out, ".mp4")
     try:
-        luts: list[Path | None] = [None] * n
-        if color_match and n > 1:
-            anchor = _clip_stats(paths[0], drops[0], tails[0])
-            stats: list[dict[str, Any]] = []
-            for i in range(1, n):
-                st = _clip_stats(paths[i], drops[i], tails[i])
-                lut = transfer_lut(st, anchor, strength=min(1.0, max(0.0, color_strength)))
-                luts[i] = write_cube(lut, workdir / f"lut{i}.cube")
-                stats.append({"clip": i, "delta_e_to_anchor": round(delta_e(st.mean, anchor.mean), 3)})
-            info["color_match"] = stats
+        # Corrected clips are written losslessly and read for their picture; their sound still comes
+        # from the original clip.
+        pictures = list(paths)
+        for i in correction.corrected if correction is not None else []:
+            assert correction is not None
+            pictures[i] = drift.write_corrected(
+                paths[i], workdir / f"corrected{i:04}.mp4", infos[i], correction.maps[i], correction.weights[i]
+            )
 
         chunks = _chunks(counts, cf, max(2, chunk_size))
         info["chunks"] = len(chunks)
@@ -145,7 +121,7 @@ def _stitch_encode(
             target = tmp if len(chunks) == 1 else workdir / f"chunk{k:04}.mp4"
             frames = sum(p.hi - p.lo for p in pieces) - cf * (len(pieces) - 1)
             inputs, maps, graph = _chunk_command(
-                pieces, paths, infos, drops=drops, tails=tails, counts=counts, luts=luts, width=width,
+                pieces, paths, pictures, infos, drops=drops, tails=tails, counts=counts, width=width,
                 height=height, fps=F, fit=fit, cf=cf, audio=any_audio, rate=rate, soundtrack=soundtrack,
                 soundtrack_volume=soundtrack_volume, start=done, total=expected,
             )  # fmt: skip
@@ -193,12 +169,12 @@ def _scaled_progress(cb: Callable[[float], None] | None, done: int, total: int) 
 def _chunk_command(
     pieces: list[_Piece],
     paths: list[Path],
+    pictures: list[Path],
     infos: list[MediaInfo],
     *,
     drops: list[int],
     tails: list[int],
     counts: list[int],
-    luts: list[Path | None],
     width: int,
     height: int,
     fps: int,
@@ -211,7 +187,9 @@ def _chunk_command(
     start: int,
     total: int,
 ) -> tuple[list[str], list[str], str]:
-    """ffmpeg input arguments, output maps and the filter graph for one chunk."""
+    """ffmpeg input arguments, output maps and the filter graph for one chunk. ``pictures[i]`` is where
+    clip i's picture is read from (a colour-corrected copy, or the clip itself); its sound is always
+    read from ``paths[i]``."""
     F = fps
     square = "scale='trunc(iw*sar/2)*2':ih"  # anamorphic sources: square pixels first
     if fit == "letterbox":
@@ -227,23 +205,23 @@ def _chunk_command(
 
     parts: list[str] = []
     args: list[str] = []
+
+    def add_input(path: Path) -> int:
+        args.extend(["-i", str(path.resolve())])
+        return len(args) // 2 - 1
+
     for j, pc in enumerate(pieces):
         i, inf = pc.clip, infos[pc.clip]
-        args += ["-i", str(paths[i].resolve())]
+        vin = add_input(pictures[i])
+        ain = vin if pictures[i] == paths[i] else (add_input(paths[i]) if audio and inf.has_audio else -1)
         chain: list[str] = []
         if drops[i] or tails[i]:
             chain.append(f"trim=start_frame={drops[i]}:end_frame={inf.frames - tails[i]}")
-        chain += ["setpts=PTS-STARTPTS", square, size_f]
-        lut = luts[i]
-        if lut is not None and fit == "letterbox":  # grade the picture, not the black bars
-            chain.append(f"lut3d=file={lut.name}:interp=tetrahedral")  # ffmpeg runs in workdir
-        chain.append(frame_f)
-        if lut is not None and fit != "letterbox":
-            chain.append(f"lut3d=file={lut.name}:interp=tetrahedral")
+        chain += ["setpts=PTS-STARTPTS", square, size_f, frame_f]
         chain += ["setsar=1", f"fps={F}", "format=yuv420p", "tpad=stop_mode=clone:stop=2"]
         chain.append(f"trim=start_frame={pc.lo}:end_frame={pc.hi}" if pc.lo else f"trim=end_frame={pc.hi}")
         chain.append(f"setpts=N/({F}*TB)")
-        parts.append(f"[{j}:v:0]" + ",".join(chain) + f"[v{j}]")
+        parts.append(f"[{vin}:v:0]" + ",".join(chain) + f"[v{j}]")
         if audio:
             span = f"atrim=start_sample={samples(pc.lo)}:end_sample={samples(pc.hi)},asetpts=PTS-STARTPTS"
             if inf.has_audio:
@@ -252,7 +230,7 @@ def _chunk_command(
                 # pads audio that starts after the picture with silence instead of pulling it forward
                 upmix = "pan=stereo|c0=c0|c1=c0," if inf.audio_channels == 1 else ""
                 parts.append(
-                    f"[{j}:a:0]{upmix}aresample={rate}:async=1:first_pts=0,{afmt},atrim=start={_fmt(drops[i] / src_fps)},asetpts=PTS-STARTPTS,"
+                    f"[{ain}:a:0]{upmix}aresample={rate}:async=1:first_pts=0,{afmt},atrim=start={_fmt(drops[i] / src_fps)},asetpts=PTS-STARTPTS,"
                     f"apad,atrim=end_sample={samples(counts[i])},{span}[a{j}]"
                 )
             else:
@@ -281,11 +259,11 @@ def _chunk_command(
     if audio:
         has_clip_audio = any(infos[p.clip].has_audio for p in pieces)
         if soundtrack is not None:
-            args += ["-i", str(soundtrack.resolve())]
+            sin = add_input(soundtrack)
             total_s = total / F
             fade_d = min(1.0, total_s / 4)  # the music fades out instead of stopping dead
             parts.append(
-                f"[{m}:a:0]aresample={rate},{afmt},volume={_fmt(soundtrack_volume)},apad,"
+                f"[{sin}:a:0]aresample={rate},{afmt},volume={_fmt(soundtrack_volume)},apad,"
                 f"atrim=end_sample={samples(total)},afade=t=out:st={_fmt(total_s - fade_d)}:d={_fmt(fade_d)},"
                 f"atrim=start_sample={samples(start)}:end_sample={samples(start + frames)},asetpts=PTS-STARTPTS[st]"
             )

@@ -51,6 +51,7 @@ class FrameWriter:
         *,
         crf: int = 20,
         preset: str = "veryfast",
+        yuv_input: bool = False,
     ) -> None:
         if width <= 0 or height <= 0:
             raise MediaError(f"bad frame size {width}x{height}")
@@ -62,6 +63,11 @@ class FrameWriter:
         self.fps = fps
         self.crf = crf
         self.preset = preset
+        # yuv_input: frames are planar yuv420p (H*3/2 x W, as PyAV's to_ndarray gives them), encoded
+        # without any colour conversion (for intermediates that must not be rounded through RGB)
+        self.yuv_input = yuv_input
+        if yuv_input and (self.width % 2 or self.height % 2):
+            raise MediaError(f"yuv420p frames need an even size, not {width}x{height}")
         self.frames_written = 0
         self._tmp: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -79,7 +85,7 @@ class FrameWriter:
             vf = ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
         cmd = [
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}",
+            "-f", "rawvideo", "-pix_fmt", "yuv420p" if self.yuv_input else "rgb24", "-s", f"{self.width}x{self.height}",
             "-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "pipe:0",
             *vf,
             "-an", "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
@@ -102,8 +108,9 @@ class FrameWriter:
         if self._proc is None or self._proc.stdin is None:
             raise MediaError("FrameWriter is not open (use it as a context manager)")
         arr = np.asarray(frame)
-        if arr.shape != (self.height, self.width, 3):
-            raise MediaError(f"frame shape {arr.shape}, expected {(self.height, self.width, 3)}")
+        shape = (self.height * 3 // 2, self.width) if self.yuv_input else (self.height, self.width, 3)
+        if arr.shape != shape:
+            raise MediaError(f"frame shape {arr.shape}, expected {shape}")
         if arr.dtype != np.uint8:
             arr = np.clip(arr, 0, 255).astype(np.uint8)
         try:

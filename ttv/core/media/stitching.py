@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ttv.core.media import drift
 from ttv.core.media.copy import _audio_target, _stitch_copy
 from ttv.core.media.encode import _stitch_encode
 from ttv.core.media.files import MediaError
@@ -73,6 +74,14 @@ def _copyable(infos: Sequence[MediaInfo], width: int, height: int, fps: float) -
     return True, "uniform"
 
 
+def _made_worse(row: dict[str, Any], correction: drift.Plan) -> bool:
+    """Did the output get worse at this seam where a correction touched it (either side corrected)?"""
+    i = row["seam"]
+    touched = correction.touches(i)
+    before, after = row.get("delta_e_before"), row.get("delta_e_after")
+    return touched and before is not None and after is not None and after > before + drift.SLACK
+
+
 def stitch(
     clips: Sequence[Path | str],
     output: Path | str,
@@ -106,15 +115,16 @@ def stitch(
       yuv420p, 48 kHz stereo AAC with silence for clips without audio (when any clip or the
       soundtrack has audio), optional ``crossfade`` seconds (xfade/acrossfade), optional
       ``soundtrack`` mixed under the clip audio at ``soundtrack_volume`` and faded out at the end,
-      optional ``color_match`` (each clip's Lab mean/std moved onto the first clip's with a 3D LUT;
-      ``color_strength`` < 1 moves it only part of the way, for shots meant to change colour).
+      optional ``color_match``: colour drift revealed at the seams is corrected (``drift``; only
+      when a seam shows drift does the stitch encode; ``color_strength`` < 1 corrects part of it).
       More than ``chunk_size`` clips are encoded a chunk per ffmpeg process and joined by copy.
     * ``drop_first_frame[i]``: clip i's frame 0 MAY repeat clip i-1's last kept frame; it is dropped
       only when :func:`check_duplicate_seam` says the pixels really repeat (``info["seam_checks"]``).
     * ``trim_tail[i]``: drop that many frames from the end of clip i (chaining with ``seam_offset``:
       the frames after the one handed to the next segment).
     * ``report``: ``info["seams"]``, per seam delta E / mean abs diff / drift from clip 0, before and
-      after. ``progress`` gets 0..1 while encoding.
+      after, and with ``color_match`` what the colour correction did there and why (also in
+      ``info["colour"]`` without ``report``). ``progress`` gets 0..1 while encoding.
 
     The output is written to a temporary name beside ``output``, verified (frame count, size, fps,
     every packet present, the end decodes) and then moved into place; on any failure ``output`` is
@@ -154,13 +164,18 @@ def stitch(
     if st_path is not None and not st_path.is_file():
         raise MediaError(f"soundtrack not found: {st_path}")
 
+    correction: drift.Plan | None = None
+    corrected: list[int] = []
+    if color_match and n > 1:
+        correction = drift.plan(paths, infos, drops, tails, fps=infos[0].fps or fps, strength=color_strength)
+        corrected = correction.corrected
     changes = [
         name
         for name, wanted in (
             ("dropped repeat frames", bool(dropped)),
             ("trimmed tails", any(tails)),
             ("crossfade", crossfade > 0),
-            ("colour match", color_match),
+            ("colour correction", bool(corrected)),
             ("soundtrack", st_path is not None),
             ("forced encode", force_encode),
         )
@@ -172,7 +187,9 @@ def stitch(
         "seam_checks": seam_checks,
         "clips": [i.summary() for i in infos],
     }
-    if report:
+    if correction is not None:
+        info["colour"] = [{"seam": d.seam, **d.row()} for d in correction.seams]
+    if report or corrected:  # a corrected film is always measured: a seam it made worse undoes it
         info["seams_before"] = seam_report(paths, trim_tail=tails)
 
     final: MediaInfo | None = None
@@ -192,7 +209,7 @@ def stitch(
             fit=fit,
             drops=drops,
             tails=tails,
-            color_match=color_match,
+            correction=correction if corrected else None,
             soundtrack=st_path,
             crf=crf,
             preset=preset,
@@ -200,10 +217,9 @@ def stitch(
             info=info,
             chunk_size=chunk_size,
             progress=progress,
-            color_strength=color_strength,
         )
         method = "encode"
-    if report and method == "copy":  # the same pixels: after == before
+    if (report or corrected) and method == "copy":  # the same pixels: after == before
         info["seams"] = [
             {
                 "seam": row["seam"],
@@ -211,8 +227,25 @@ def stitch(
             }
             for row in info["seams_before"]
         ]
-    elif report:
+    elif report or corrected:
         info["seams"] = _output_seam_report(out, info.get("seam_frames", []), info.get("seams_before", []))
+    if correction is not None:
+        worse = [row["seam"] for row in info.get("seams", []) if _made_worse(row, correction)]
+        if worse:  # measured on the film itself: the correction is not kept
+            again = stitch(
+                clips, output, width=width, height=height, fps=fps, crossfade=crossfade, fit=fit,
+                drop_first_frame=drop_first_frame, color_match=False, soundtrack=soundtrack, trim_tail=trim_tail,
+                dup_threshold=dup_threshold, crf=crf, preset=preset, soundtrack_volume=soundtrack_volume,
+                report=report, force_encode=force_encode, progress=progress, chunk_size=chunk_size,
+            )  # fmt: skip
+            why = f"the corrected film measured worse at seam(s) {', '.join(map(str, worse))}: correction dropped"
+            again.info["colour"] = [{"seam": d.seam, "colour": "left", "why": why} for d in correction.seams]
+            for row in again.info.get("seams", []):
+                row.update(colour="left", why=why)
+            return again
+        by_seam = {d.seam: d.row() for d in correction.seams}
+        for row in info.get("seams", []):
+            row.update(by_seam.get(row["seam"], {}))
     return StitchResult(
         method=method,
         frames=final.frames,
