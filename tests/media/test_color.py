@@ -177,3 +177,23 @@ def test_seam_report(drift_chain: list[Path]) -> None:
     assert [r["seam"] for r in rows] == [1, 2]
     assert set(rows[0]) == {"seam", "delta_e", "mad", "drift"}
     assert rows[1]["drift"] > rows[0]["drift"] > 2
+
+
+def test_c_a_film_measured_worse_is_stitched_again_without_correction(
+    drift_chain: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last guard is the film itself: should a planned correction come out worse at a seam it
+    touches (here a deliberately wrong one), the stitch is redone without any correction."""
+    real = drift.plan
+
+    def wrong(*args: object, **kw: object) -> drift.Plan:
+        p = real(*args, **kw)  # type: ignore[arg-type]
+        p.maps[1] = drift.ChannelMap((1.6, 0.7, 1.0), (0.0, 0.0, 0.0))
+        return p
+
+    monkeypatch.setattr(drift, "plan", wrong)
+    res = _stitch(drift_chain[:2], tmp_path / "worse.mp4", color_match=True)
+    assert res.method == "copy", res.info["reason"]
+    row = res.info["seams"][0]
+    assert row["colour"] == "left" and "measured worse at seam(s) 1" in row["why"], row
+    _no_seam_worse(res)

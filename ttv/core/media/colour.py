@@ -1,13 +1,7 @@
-"""Colour helpers in numpy only: sRGB <-> CIE Lab (D65), Lab statistics, statistics-transfer 3D LUTs
-(written as .cube files for ffmpeg's ``lut3d``) and CIE76 delta E. Used for colour anchoring of
-stitched clips (drift compounds over chained hops) and for the per-seam colour report."""
+"""Colour maths in numpy only: sRGB <-> CIE Lab (D65) and CIE76 delta E. Used by the seam colour
+correction (``drift``) and the per-seam colour report (``seams``)."""
 
 from __future__ import annotations
-
-import os
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -51,23 +45,6 @@ def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-@dataclass(frozen=True)
-class LabStats:
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-
-
-def lab_stats(frames: list[np.ndarray] | np.ndarray) -> LabStats:
-    """Per-channel Lab mean and standard deviation over all pixels of ``frames`` (RGB uint8)."""
-    arrs = [frames] if isinstance(frames, np.ndarray) and frames.ndim == 3 else list(frames)
-    if not arrs:
-        raise ValueError("lab_stats needs at least one frame")
-    lab = np.concatenate([srgb_to_lab(a).reshape(-1, 3) for a in arrs], axis=0)
-    m = lab.mean(axis=0)
-    s = lab.std(axis=0)
-    return LabStats(mean=(float(m[0]), float(m[1]), float(m[2])), std=(float(s[0]), float(s[1]), float(s[2])))
-
-
 def mean_lab(frame: np.ndarray) -> np.ndarray:
     return srgb_to_lab(frame).reshape(-1, 3).mean(axis=0)
 
@@ -75,49 +52,3 @@ def mean_lab(frame: np.ndarray) -> np.ndarray:
 def delta_e(lab1: np.ndarray | tuple[float, ...], lab2: np.ndarray | tuple[float, ...]) -> float:
     """CIE76 colour difference between two Lab colours."""
     return float(np.linalg.norm(np.asarray(lab1, dtype=np.float64) - np.asarray(lab2, dtype=np.float64)))
-
-
-def transfer_params(
-    source: LabStats, target: LabStats, *, max_gain: float = 2.0, strength: float = 1.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(src_mean, gain, dst_mean) so that lab' = (lab - src_mean) * gain + dst_mean moves ``source``
-    statistics onto ``target`` (gain clamped to [1/max_gain, max_gain]; ``strength`` blends 0..1)."""
-    sm = np.array(source.mean)
-    tm = np.array(target.mean)
-    ss = np.maximum(np.array(source.std), 1e-3)
-    ts = np.array(target.std)
-    gain = np.clip(ts / ss, 1 / max_gain, max_gain)
-    gain = 1.0 + strength * (gain - 1.0)
-    dst = sm + strength * (tm - sm)
-    return sm, gain, dst
-
-
-def apply_transfer(rgb: np.ndarray, source: LabStats, target: LabStats, **kw: float) -> np.ndarray:
-    """Apply the statistics transfer directly to an RGB uint8 image (reference implementation)."""
-    sm, gain, dst = transfer_params(source, target, **kw)
-    lab = (srgb_to_lab(rgb) - sm) * gain + dst
-    return np.round(lab_to_srgb(lab) * 255).astype(np.uint8)
-
-
-def transfer_lut(source: LabStats, target: LabStats, size: int = 33, **kw: float) -> np.ndarray:
-    """A (size, size, size, 3) float LUT indexed [b, g, r] (so red varies fastest when flattened,
-    the .cube order) implementing the Lab statistics transfer from ``source`` to ``target``."""
-    sm, gain, dst = transfer_params(source, target, **kw)
-    axis = np.linspace(0.0, 1.0, size)
-    b, g, r = np.meshgrid(axis, axis, axis, indexing="ij")
-    rgb = np.stack([r, g, b], axis=-1)
-    lab = (srgb_to_lab(rgb) - sm) * gain + dst
-    return lab_to_srgb(lab)
-
-
-def write_cube(lut: np.ndarray, path: Path | str) -> Path:
-    """Write a LUT from :func:`transfer_lut` as an Adobe/Resolve .cube file (atomic)."""
-    p = Path(path)
-    size = lut.shape[0]
-    flat = lut.reshape(-1, 3)
-    body = ("%.6f %.6f %.6f\n" * len(flat)) % tuple(flat.ravel().tolist())  # one C-level format call
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".tmp.cube", dir=p.parent)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(f'TITLE "ttv colour anchor"\nLUT_3D_SIZE {size}\nDOMAIN_MIN 0 0 0\nDOMAIN_MAX 1 1 1\n{body}')
-    os.replace(tmp, p)
-    return p

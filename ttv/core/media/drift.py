@@ -214,6 +214,7 @@ class Plan:
     maps: list[ChannelMap]
     weights: list[np.ndarray]
     seams: list[SeamDecision] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)  # one past each clip's last kept frame
 
     @property
     def corrected(self) -> list[int]:
@@ -221,9 +222,11 @@ class Plan:
 
     def touches(self, seam: int) -> bool:
         """Is either side of ``seam`` (clip seam-1's end, clip seam's start) changed by a correction?"""
-        before, after = self.weights[seam - 1], self.weights[seam]
+        end = self.ends[seam - 1] if self.ends else len(self.weights[seam - 1])
+        tail = self.weights[seam - 1][max(0, end - 1) : end]
         return bool(
-            (not self.maps[seam - 1].identity and before[-8:].any()) or (not self.maps[seam].identity and after[:8].any())
+            (not self.maps[seam - 1].identity and tail.any())
+            or (not self.maps[seam].identity and self.weights[seam][:2].any())
         )
 
 
@@ -344,7 +347,7 @@ def plan(
             left = round(_mean_de(tail_now, head), 3)
             reason += f"; clip {i - 1}'s correction fades out before this seam"
         decisions.append(SeamDecision(i, "left", reason, before, left))
-    return Plan(maps, weights, decisions)
+    return Plan(maps, weights, decisions, [c.end for c in clips])
 
 
 # BT.601 limited range, what swscale assumes for untagged video: YUV = _A @ RGB + _C (0-255 scale)
