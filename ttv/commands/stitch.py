@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import sys
 from typing import Annotated
 
 import typer
@@ -43,14 +47,22 @@ def stitch_command(
         raise ConfigError(f"--crossfade must be between 0 and 5 seconds, not {crossfade:g}",
                           hint="e.g. --crossfade 0.5; 0 joins the clips with hard cuts")
     options = make_options(force=force, dry_run=dry_run)
-    run_steps(project, "stitch", lambda p, o: [stitch_step(p, o, crossfade=crossfade)], options,
-              json_out=json_out and not report, quiet=quiet, wait_for_lock=wait_for_lock)
+    steps_json = io.StringIO()
+    try:
+        # with --report --json, stdout gets one JSON document: the steps and the seams together
+        with contextlib.redirect_stdout(steps_json) if json_out and report else contextlib.nullcontext():
+            run_steps(project, "stitch", lambda p, o: [stitch_step(p, o, crossfade=crossfade)], options,
+                      json_out=json_out, quiet=quiet, wait_for_lock=wait_for_lock)
+    except BaseException:
+        sys.stdout.write(steps_json.getvalue())
+        raise
     if report:
         proj = Project.discover(project)
         rec = proj.read_record("final", "final")
         seams = (rec.info.get("seams") if rec else None) or []
         if json_out:
-            emit_json({"seams": seams, "method": rec.info.get("method") if rec else None})
+            steps = json.loads(steps_json.getvalue() or "{}")
+            emit_json(steps | {"seams": seams, "method": rec.info.get("method") if rec else None})
             return
         method = rec.info.get("method") if rec else None
         table = Table(title=f"seams, before → after (ΔE: colour difference; mad: mean abs difference; drift: ΔE "
