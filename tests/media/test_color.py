@@ -197,3 +197,19 @@ def test_c_a_film_measured_worse_is_stitched_again_without_correction(
     row = res.info["seams"][0]
     assert row["colour"] == "left" and "measured worse at seam(s) 1" in row["why"], row
     _no_seam_worse(res)
+
+
+def test_seam_offset_measures_the_frame_that_was_handed_over(tmp_path: Path) -> None:
+    """With chaining's seam_offset the next clip starts from the frame k before the end (the last k
+    frames are trimmed): that frame, not the clip's last, is the seam's other side."""
+    k = 2
+    clips = []
+    for c in range(3):
+        start = c * (L - 1 - k)  # clip c starts on clip c-1's frame L-1-k
+        frames = (hop_cast(shot(start + t, DAY), c) for t in range(L))
+        clips.append(write_clip(tmp_path / f"o{c}.mp4", frames, FPS, width=W, height=H))
+    res = _stitch(clips, tmp_path / "offset.mp4", color_match=True, trim_tail=[k, k, 0])
+    assert res.frames == 3 * L - 2 * k
+    rows = res.info["seams"]
+    assert [r["colour"] for r in rows] == ["corrected", "corrected"], rows
+    assert all(r["delta_e_after"] < 1.0 < 2.5 < r["delta_e_before"] for r in rows), rows
