@@ -213,3 +213,16 @@ def test_seam_offset_measures_the_frame_that_was_handed_over(tmp_path: Path) -> 
     rows = res.info["seams"]
     assert [r["colour"] for r in rows] == ["corrected", "corrected"], rows
     assert all(r["delta_e_after"] < 1.0 < 2.5 < r["delta_e_before"] for r in rows), rows
+
+
+def test_maps_scale_and_carry_over_to_yuv() -> None:
+    m = drift.ChannelMap((1.2, 1.0, 0.8), (10.0, 0.0, -10.0))
+    assert m.scaled(0.5) == drift.ChannelMap((1.1, 1.0, 0.9), (5.0, 0.0, -5.0))
+    assert m.scaled(0).identity
+    mat, off = drift.yuv_affine(m, 0.0)
+    assert mat == pytest.approx(np.eye(3)) and off == pytest.approx(np.zeros(3), abs=1e-9)
+    # lifting R, G and B alike lifts luma only (limited range: 219 of 255 levels)
+    mat, off = drift.yuv_affine(drift.ChannelMap(offset=(10.0, 10.0, 10.0)), 1.0)
+    assert mat == pytest.approx(np.eye(3)) and off == pytest.approx([10 * 219 / 255, 0, 0], abs=1e-6)
+    planar = np.random.default_rng(2).integers(16, 235, (H * 3 // 2, W), dtype=np.uint8)
+    assert drift.apply_yuv420(planar, m, 0.0) is planar

@@ -59,6 +59,14 @@ class ChannelMap:
     def identity(self) -> bool:
         return self.gain == (1.0, 1.0, 1.0) and self.offset == (0.0, 0.0, 0.0)
 
+    def scaled(self, strength: float) -> ChannelMap:
+        """Part of the way from the identity to this map (0 = identity, 1 = this map)."""
+        g, o = self.gain, self.offset
+        return ChannelMap(
+            (1 + strength * (g[0] - 1), 1 + strength * (g[1] - 1), 1 + strength * (g[2] - 1)),
+            (strength * o[0], strength * o[1], strength * o[2]),
+        )
+
     def lut(self, weight: float = 1.0) -> np.ndarray:
         """(3, 256) uint8 lookup tables for this map at ``weight`` (0 = identity, 1 = the full map)."""
         x = np.arange(256, dtype=np.float64)
@@ -258,6 +266,10 @@ def _release(weights: np.ndarray, end: int, fade: int) -> np.ndarray:
     return np.minimum(w, ramp)
 
 
+def _at(weights: np.ndarray, t: int) -> float:
+    return float(weights[t]) if 0 <= t < len(weights) else 0.0
+
+
 def _outside_shift(clip: _Clip, cmap: ChannelMap, weights: np.ndarray) -> float:
     """ΔE the correction moves the clip's mean colour over its kept frames after the seam window
     (sampled). The window-limited map leaves them alone, so this is 0 unless something is wrong: it is
@@ -270,7 +282,7 @@ def _outside_shift(clip: _Clip, cmap: ChannelMap, weights: np.ndarray) -> float:
         return 0.0
     pick = idx[:: max(1, len(idx) // 8)]
     before = np.concatenate([frames[t] for t in pick])
-    after = np.concatenate([cmap.apply(frames[t], float(weights[t])) for t in pick])
+    after = np.concatenate([cmap.apply(frames[t], _at(weights, t)) for t in pick])
     return _mean_de(after, before)
 
 
@@ -296,7 +308,7 @@ def plan(
     for i in range(1, n):
         prev, cur = clips[i - 1], clips[i]
         tail_orig = prev.last_kept()
-        tail_now = maps[i - 1].apply(tail_orig, float(weights[i - 1][prev.end - 1]))
+        tail_now = maps[i - 1].apply(tail_orig, _at(weights[i - 1], prev.end - 1))
         head = cur.first()  # the handed-over picture, even when it is dropped as a repeat
         before = round(_mean_de(tail_orig, head), 3)
         left = round(_mean_de(tail_now, head), 3)  # the seam if this clip is left as it is
@@ -317,10 +329,7 @@ def plan(
         if not reason:
             cmap = fit_map(head, tail_now)
             if strength < 1.0:
-                cmap = ChannelMap(
-                    tuple(1.0 + strength * (g - 1.0) for g in cmap.gain),  # type: ignore[arg-type]
-                    tuple(strength * o for o in cmap.offset),  # type: ignore[arg-type]
-                )
+                cmap = cmap.scaled(strength)
             w = _window(cur, fade)
             after = round(_mean_de(tail_now, cmap.apply(head)), 3)
             shift = round(_outside_shift(cur, cmap, w), 3)
@@ -342,8 +351,8 @@ def plan(
             weights[i - 1] = _release(weights[i - 1], prev.end, fade)
             for d in decisions:
                 if d.seam == i - 1 and d.action == "corrected":
-                    d.why = f"drift at the seam corrected, fading out before seam {i} (a cut)"
-            tail_now = maps[i - 1].apply(tail_orig, float(weights[i - 1][prev.end - 1]))
+                    d.why = f"drift at the seam corrected, fading out before seam {i} (which cannot carry it on)"
+            tail_now = maps[i - 1].apply(tail_orig, _at(weights[i - 1], prev.end - 1))
             left = round(_mean_de(tail_now, head), 3)
             reason += f"; clip {i - 1}'s correction fades out before this seam"
         decisions.append(SeamDecision(i, "left", reason, before, left))
@@ -395,6 +404,5 @@ def write_corrected(src: Path, out: Path, info: MediaInfo, cmap: ChannelMap, wei
     with FrameWriter(out, info.width, info.height, rate, crf=0, preset="ultrafast", yuv_input=True) as writer:
         for t, frame in enumerate(_decode_frames(src)):
             yuv = frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")
-            w = float(weights[t]) if t < len(weights) else 0.0
-            writer.write(apply_yuv420(yuv.to_ndarray(), cmap, w))
+            writer.write(apply_yuv420(yuv.to_ndarray(), cmap, _at(weights, t)))
     return out
