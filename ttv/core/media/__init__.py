@@ -9,7 +9,8 @@ re-exported here, so ``from ttv.core.media import X`` is the import to use:
 * ``frames``: FrameWriter, decoding, the exact last frame, PNG frames.
 * ``seams``: repeated-frame detection at a seam, the per-seam colour report.
 * ``stitching``: the copy-or-encode rule and ``stitch``; ``copy`` and ``encode`` carry the two paths.
-* ``audio``: gapless audio for copied stitches; ``colour``: Lab colour maths and LUTs.
+* ``audio``: gapless audio for copied stitches; ``colour``: Lab colour maths.
+* ``drift``: the colour correction of drift that chain seams reveal (``stitch(color_match=True)``).
 """
 
 from __future__ import annotations
