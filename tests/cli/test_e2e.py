@@ -125,3 +125,20 @@ def test_status_follow_prints_another_process_run_until_it_finishes(small_projec
     assert follower.returncode == 0, err
     assert "run started: ttv run" in out and "done s000" in out and "done final" in out
     assert out.strip().splitlines()[-1].endswith("run finished: ttv run (ok)")
+
+
+def test_chain_stitch_report_says_what_the_colour_correction_did(small_project, cli):
+    # Chaining turns colour correction on; the animatic's seams show no drift, so nothing is corrected
+    # and the film stays a stream copy. The report says so per seam.
+    root = small_project("chain", segments=3)
+    assert cli("run", "-p", root).exit_code == 0
+    result = cli("stitch", "-p", root, "--report", "--force", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["method"] == "copy"
+    assert [row["seam"] for row in data["seams"]] == [1, 2]
+    for row in data["seams"]:
+        assert row["colour"] == "left" and "already matches" in row["why"], row
+        assert row["delta_e_after"] == row["delta_e_before"]
+    table = cli("stitch", "-p", root, "--report", "--force")
+    assert table.exit_code == 0 and "colour" in table.output and "copy" in table.output, table.output

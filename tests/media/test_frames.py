@@ -12,6 +12,7 @@ from PIL import Image
 
 from ttv.core import media
 from ttv.core.errors import StepFailed
+from ttv.core.media import ffmpeg as ffmpeg_discovery  # the module that owns the caches
 
 from .conftest import counter_clip, counter_frame, read_counter, vfr_counter_clip
 
@@ -28,11 +29,11 @@ def test_ffmpeg_is_found_without_ffprobe() -> None:
 @pytest.fixture
 def fresh_ffmpeg_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("TTV_FFMPEG", raising=False)  # discovery as on a machine where it is not set
-    media._ffmpeg_source.cache_clear()
-    media.ffmpeg_info.cache_clear()
+    ffmpeg_discovery._ffmpeg_source.cache_clear()
+    ffmpeg_discovery.ffmpeg_info.cache_clear()
     yield
-    media._ffmpeg_source.cache_clear()
-    media.ffmpeg_info.cache_clear()
+    ffmpeg_discovery._ffmpeg_source.cache_clear()
+    ffmpeg_discovery.ffmpeg_info.cache_clear()
 
 
 def _fake_ffmpeg(tmp_path: Path, encoders: str) -> Path:
@@ -49,8 +50,8 @@ def test_path_ffmpeg_without_libx264_is_passed_over(
     fake = _fake_ffmpeg(tmp_path, "V....D libopenh264 OpenH264")
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ.get('PATH', '')}")
     assert media.ffmpeg_info()["source"] == "imageio-ffmpeg"
-    media._ffmpeg_source.cache_clear()
-    media.ffmpeg_info.cache_clear()
+    ffmpeg_discovery._ffmpeg_source.cache_clear()
+    ffmpeg_discovery.ffmpeg_info.cache_clear()
     good = _fake_ffmpeg(tmp_path / "x", "V....D libx264 H.264")
     monkeypatch.setenv("PATH", f"{good.parent}:{os.environ.get('PATH', '')}")
     assert media.ffmpeg_info() | {"version": ""} == {"path": str(good), "source": "PATH", "version": "", "h264": True}
@@ -60,7 +61,7 @@ def test_ttv_ffmpeg_forces_a_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("TTV_FFMPEG", str(tmp_path / "missing"))
     with pytest.raises(media.MediaError, match="TTV_FFMPEG"):
         media.ffmpeg_exe()
-    media._ffmpeg_source.cache_clear()
+    ffmpeg_discovery._ffmpeg_source.cache_clear()
     import imageio_ffmpeg
 
     monkeypatch.setenv("TTV_FFMPEG", imageio_ffmpeg.get_ffmpeg_exe())

@@ -14,7 +14,8 @@ import av
 import numpy as np
 import pytest
 
-from ttv.core import audio_join, media
+from ttv.core import media
+from ttv.core.media import audio as audio_join
 
 from .conftest import add_tone, counter_clip, counters
 

@@ -245,7 +245,8 @@ def final_inputs(project: Project, clips: list[ItemState]) -> dict[str, Any]:
     return {
         "clips": [[c.id, c.digest] for c in clips],
         "stitch": cfg.stitch.model_dump(),
-        "color_match": cfg.stitch_color_match(),
+        # names the method, so films graded by the old whole-clip anchoring are stitched again
+        "color_match": "seam-drift" if cfg.stitch_color_match() else False,
         "width": cfg.width,
         "height": cfg.height,
         "fps": cfg.fps,
