@@ -320,12 +320,12 @@ def plan(
             reason = "an odd frame size (yuv420p correction needs even sizes)"
         else:
             reason = ""
+        if not reason and left < MIN_DELTA_E:  # first: nothing to correct, whatever the pictures show
+            decisions.append(SeamDecision(i, "left", f"the seam already matches (ΔE {left:.1f})", before, left))
+            continue
         corr = same_picture(tail_now, head) if not reason else 0.0
         if not reason and corr < MIN_SAME_PICTURE:
             reason = f"not the same picture (correlation {corr:.2f}): a cut, its colours are content"
-        if not reason and left < MIN_DELTA_E:
-            decisions.append(SeamDecision(i, "left", f"the seam already matches (ΔE {left:.1f})", before, left))
-            continue
         if not reason:
             cmap = fit_map(head, tail_now)
             if strength < 1.0:
