@@ -49,11 +49,6 @@ class AnimaticOptions(Options):
     concurrency: int | None = None
 
 
-def _smoothstep(t: float) -> float:
-    t = min(1.0, max(0.0, t))
-    return t * t * (3 - 2 * t)
-
-
 @dataclass
 class _Source:
     """A picture to move, padded by a margin (mx, my). Real picture covers `valid` (frame coordinates);
@@ -205,7 +200,7 @@ class AnimaticBackend(VideoBackend):
         import numpy as np
         from PIL import Image
 
-        from ttv.backends.offline.camera import transform
+        from ttv.backends.offline.camera import ease, transform
         from ttv.backends.offline.caption import picture_height, strip_image
         from ttv.core.media import FrameWriter
 
@@ -239,7 +234,7 @@ class AnimaticBackend(VideoBackend):
         with FrameWriter(output, w, h, request.fps, crf=opts.crf, preset=opts.preset) as writer:
             for i, (t, which) in enumerate(plan_frames(n, keyframe_captions, opts.keyframe_caption)):
                 m = transform(move, t, w, hp, request.seed, travel=opts.travel, zoom=opts.zoom)
-                mix = _smoothstep((t - 0.3) / 0.4) if opts.transition == "dissolve" else float(t >= 0.5)
+                mix = ease((t - 0.3) / 0.4) if opts.transition == "dissolve" else float(t >= 0.5)
                 pic = _frame(a, b, m, m @ back, mix, single, w, hp)
                 frame.paste(Image.fromarray(np.clip(pic + 0.5, 0, 255).astype(np.uint8)), (0, 0))
                 frame.paste(strips[which] or strips["segment"], (0, hp))
