@@ -215,6 +215,19 @@ def test_chain_mode_first_clip_moves_over_its_start_keyframe_alone(tmp_path):
     assert _mid_shift(pan)[0] > 2.0
 
 
+@pytest.mark.parametrize("camera", ["whip pan left", "fast tilt down", "fast pull out", "orbit", "handheld shake"])
+@pytest.mark.parametrize("start", [False, True])
+def test_the_fastest_moves_never_run_off_the_picture(tmp_path, camera, start):
+    """At the largest options, a lone picture (our own card, or chaining's first keyframe) still fills the frame."""
+    first = card(tmp_path, "a sunny meadow at noon", "k000") if start else None
+    frames = render(tmp_path, camera, prompt="a sunny meadow at noon", first=first, mode="chain", index=0,
+                    travel=0.25, zoom=0.5)
+    for f in frames:
+        p = pic(f).astype(float)
+        edges = [p[:, :2].mean(), p[:, -2:].mean(), p[:2].mean(), p[-2:].mean()]
+        assert min(edges) > 40, edges  # no black margin along any edge
+
+
 # ---- determinism ----------------------------------------------------------------------------------
 
 def test_same_inputs_same_bytes(tmp_path):

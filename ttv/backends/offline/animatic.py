@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import Field
+
 from ttv.backends.base import (
     CostEstimate,
     GenerateResult,
@@ -36,22 +38,19 @@ if TYPE_CHECKING:  # numpy is imported where it is used: `ttv --help` must not p
 
     from ttv.backends.offline.camera import Move
 
-OVERSCAN = 0.3  # margin drawn around the animatic's own cards: the fastest pan never runs off them
+FASTEST = 1.6  # the speed of a "fast" move (camera.py)
 
 
 class AnimaticOptions(Options):
-    zoom: float = 0.15  # how far a push in / pull out zooms over a clip (0.15 = 15 %)
-    travel: float = 0.12  # how far a pan / tilt / crane carries the picture over a clip (fraction of it)
-    transition: Literal["dissolve", "cut"] = "dissolve"
-    keyframe_caption: float = 0.2  # keyframe mode: share of the clip at each end that shows the keyframe's caption
-    preset: str = "veryfast"  # x264 preset
-    crf: int = 20
+    zoom: float = Field(0.15, ge=0, le=0.5, description="how far a push in / pull out zooms over a clip (0.15 = 15 %)")
+    travel: float = Field(0.12, ge=0, le=0.25, description="how far a pan, tilt or crane carries the picture over a "
+                                                           "clip, as a fraction of it")
+    transition: Literal["dissolve", "cut"] = Field("dissolve", description="from the start picture to the end one")
+    keyframe_caption: float = Field(0.2, ge=0, le=0.5, description="keyframe mode: share of the clip at each end "
+                                                                   "that shows the keyframe's own caption")
+    preset: str = Field("veryfast", description="x264 preset")
+    crf: int = Field(20, ge=0, le=51, description="x264 quality (lower is better)")
     concurrency: int | None = None
-
-
-def _smoothstep(t: float) -> float:
-    t = min(1.0, max(0.0, t))
-    return t * t * (3 - 2 * t)
 
 
 @dataclass
@@ -67,14 +66,20 @@ class _Source:
     strip: Any | None = None  # a given image's own caption strip (PIL RGB), shown at its end of the clip
 
 
-def _given(im: Any, w: int, hp: int) -> _Source:
+def margin(opts: AnimaticOptions) -> float:
+    """Picture needed around the frame (a fraction of its longer side) so the fastest move never runs off."""
+    pull = (1 - 1 / (1 + FASTEST * opts.zoom)) / 2
+    return max(FASTEST * opts.travel, pull) + 0.04  # + room for a hand-held wobble or an orbit's roll
+
+
+def _given(im: Any, w: int, hp: int, extra: float) -> _Source:
     """A keyframe or start frame, padded by reflection (enough for the fastest pan): where the camera runs
     past its edge, the other picture of the dissolve shows instead; alone (chaining's first clip), the
     reflection does."""
     import numpy as np
     from PIL import Image
 
-    pad = min(math.ceil(0.22 * max(w, hp)), min(w, hp) - 1)
+    pad = min(math.ceil(extra * max(w, hp)), min(w, hp) - 1)
     arr = np.asarray(im.crop((0, 0, w, hp)))
     padded = np.pad(arr, ((pad, pad), (pad, pad), (0, 0)), mode="reflect" if pad > 0 else "edge")
     strip = im.crop((0, hp, w, im.height)) if im.height > hp else None
@@ -82,12 +87,12 @@ def _given(im: Any, w: int, hp: int) -> _Source:
                    max(2.0, math.ceil(0.06 * max(w, hp))), strip)
 
 
-def _own(prompt: str, w: int, hp: int, seed: int) -> _Source:
+def _own(prompt: str, w: int, hp: int, seed: int, extra: float) -> _Source:
     from ttv.backends.offline.scene import render_scene
 
-    pic = render_scene(prompt, w, hp, seed, overscan=OVERSCAN)
-    mx, my = math.ceil(w * OVERSCAN), math.ceil(hp * OVERSCAN)
-    return _Source(pic, mx, my, (-mx, -my, w + mx, hp + my), 1.0)
+    pad = math.ceil(extra * max(w, hp))
+    pic = render_scene(prompt, w, hp, seed, margin=pad)
+    return _Source(pic, pad, pad, (-pad, -pad, w + pad, hp + pad), 1.0)
 
 
 def _warp(src: _Source, m: np.ndarray, w: int, hp: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -205,7 +210,7 @@ class AnimaticBackend(VideoBackend):
         import numpy as np
         from PIL import Image
 
-        from ttv.backends.offline.camera import transform
+        from ttv.backends.offline.camera import ease, transform
         from ttv.backends.offline.caption import picture_height, strip_image
         from ttv.core.media import FrameWriter
 
@@ -219,15 +224,16 @@ class AnimaticBackend(VideoBackend):
                 return None
             with Image.open(path) as im:
                 rgb = im.convert("RGB")
-            return _given(rgb if rgb.size == (w, h) else rgb.resize((w, h), Image.Resampling.LANCZOS), w, hp)
+            return _given(rgb if rgb.size == (w, h) else rgb.resize((w, h), Image.Resampling.LANCZOS), w, hp, extra)
 
+        extra = margin(opts)
         first, last = load(request.first_image), load(request.last_image)
         keyframe_captions = request.extra.get("mode", "keyframe") != "chain"
         # One picture, the camera moving over it: text to video (our own card), and chaining's first clip,
         # whose start keyframe already is this segment's opening picture.
         single = last is None and (first is None or (not keyframe_captions and request.extra.get("index") == 0))
-        a = first or _own(request.prompt, w, hp, request.seed)
-        b = last or (a if single else _own(request.prompt, w, hp, request.seed))
+        a = first or _own(request.prompt, w, hp, request.seed, extra)
+        b = last or (a if single else _own(request.prompt, w, hp, request.seed, extra))
         move = self.move(request)
         strips = {"segment": strip_image(request.prompt, f"{request.segment_id} · {move.name}", w, h),
                   "start": a.strip if keyframe_captions and first is not None else None,
@@ -239,7 +245,7 @@ class AnimaticBackend(VideoBackend):
         with FrameWriter(output, w, h, request.fps, crf=opts.crf, preset=opts.preset) as writer:
             for i, (t, which) in enumerate(plan_frames(n, keyframe_captions, opts.keyframe_caption)):
                 m = transform(move, t, w, hp, request.seed, travel=opts.travel, zoom=opts.zoom)
-                mix = _smoothstep((t - 0.3) / 0.4) if opts.transition == "dissolve" else float(t >= 0.5)
+                mix = ease((t - 0.3) / 0.4) if opts.transition == "dissolve" else float(t >= 0.5)
                 pic = _frame(a, b, m, m @ back, mix, single, w, hp)
                 frame.paste(Image.fromarray(np.clip(pic + 0.5, 0, 255).astype(np.uint8)), (0, 0))
                 frame.paste(strips[which] or strips["segment"], (0, hp))

@@ -2,8 +2,8 @@
 
 Deterministic and offline (numpy + Pillow): the words pick the palette and the shapes, the seed only
 nudges positions, so "a night sea" and "a desert at dawn" look different and the same prompt always
-looks the same. `overscan` draws extra margin around the frame so a camera can move without running
-out of picture; the central crop is the same scene.
+looks the same. `margin` draws more of the same scene around the frame so a camera can move without
+running out of picture.
 """
 
 from __future__ import annotations
@@ -118,11 +118,11 @@ def _shade(c: RGB, scene: Scene) -> RGB:
 class _Canvas:
     """Draw in frame coordinates (0..w, 0..h of the visible picture) on a supersampled, overscanned image."""
 
-    def __init__(self, width: int, height: int, overscan: float, ss: int = 2) -> None:
+    def __init__(self, width: int, height: int, margin: int, ss: int = 2) -> None:
         from PIL import Image, ImageDraw
 
         self.w, self.h, self.ss = width, height, ss
-        self.mx, self.my = math.ceil(width * overscan), math.ceil(height * overscan)
+        self.mx = self.my = margin
         self.im = Image.new("RGB", ((width + 2 * self.mx) * ss, (height + 2 * self.my) * ss))
         self.draw = ImageDraw.Draw(self.im, "RGBA")
         self.x_min, self.x_max = -self.mx, width + self.mx  # frame coordinates of the canvas edges
@@ -167,11 +167,11 @@ class _Canvas:
         return self.im.resize((self.im.width // self.ss, self.im.height // self.ss), Image.Resampling.LANCZOS)
 
 
-def render_scene(prompt: str, width: int, height: int, seed: int, overscan: float = 0.0) -> Any:
-    """A PIL RGB picture of (width + 2*ceil(width*overscan)) x (height + 2*ceil(height*overscan))."""
+def render_scene(prompt: str, width: int, height: int, seed: int, margin: int = 0) -> Any:
+    """A PIL RGB picture of (width + 2 * margin) x (height + 2 * margin)."""
     scene = read_scene(prompt)
     rng = random.Random(hashlib.sha256(f"{seed}:{prompt}".encode()).digest())
-    c = _Canvas(width, height, overscan)
+    c = _Canvas(width, height, margin)
     h = height
     horizon = h * (0.5 if scene.setting in ("sea", "desert", "field", "snow") else 0.58)
     top, bottom = SKIES[scene.time]
