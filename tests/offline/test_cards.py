@@ -124,9 +124,11 @@ def test_camera_is_an_input_of_animatic_clips_only(small_project, cli):
     assert items["s001"]["status"] == "stale" and items["s000"]["status"] == "done"
     assert any("camera" in reason for reason in items["s001"]["why"]), items["s001"]
 
-    from ttv.core.graph import _reads_camera
+    from ttv.backends import registry
 
-    assert _reads_camera("animatic") and not _reads_camera("runway") and not _reads_camera("no-such-backend")
+    # Backends that only read the prompt leave it out: their paid clips stay fresh when the camera is edited.
+    assert registry.load_class("animatic").reads_camera is True
+    assert not any(getattr(registry.load_class(n), "reads_camera", False) for n in ("runway", "veo", "fal", "minimax"))
 
 
 def test_the_plan_camera_reaches_the_clip(small_project, cli):
