@@ -84,7 +84,7 @@ def _given(im: Any, w: int, hp: int, extra: float) -> _Source:
     padded = np.pad(arr, ((pad, pad), (pad, pad), (0, 0)), mode="reflect" if pad > 0 else "edge")
     strip = im.crop((0, hp, w, im.height)) if im.height > hp else None
     return _Source(Image.fromarray(padded), pad, pad, (0.0, 0.0, float(w), float(hp)),
-                   max(2.0, math.ceil(0.06 * max(w, hp))), strip)
+                   max(2.0, math.ceil(0.03 * max(w, hp))), strip)
 
 
 def _own(prompt: str, w: int, hp: int, seed: int, extra: float) -> _Source:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -58,11 +59,18 @@ class Layout:
     shortened: bool  # shorthand or an ellipsis was needed
 
 
-@lru_cache(maxsize=64)
+_fonts = threading.local()
+
+
 def font(size: int) -> Any:
+    """The embedded FreeType font (the same on every machine), one per thread: clips render in parallel
+    and a FreeType face is not safe to share."""
     from PIL import ImageFont
 
-    return ImageFont.load_default(size=size)  # the embedded FreeType font: the same on every machine
+    cache: dict[int, Any] = _fonts.__dict__.setdefault("by_size", {})
+    if size not in cache:
+        cache[size] = ImageFont.load_default(size=size)
+    return cache[size]
 
 
 class _Measure:
