@@ -46,6 +46,7 @@ def root(
         provider, sep, value = item.partition("=")
         if not sep or not provider or not value:
             raise typer.BadParameter("use --key PROVIDER=KEY, e.g. --key runway=$MY_KEY", param_hint="--key")
+        import ttv.backends  # noqa: F401 - the kernel learns plugin key providers from the backends
         from ttv.core import keys
         from ttv.core.errors import ConfigError
 

@@ -12,14 +12,16 @@ from typing import Annotated
 
 import typer
 
+import ttv.backends  # noqa: F401 - lets the kernel see every installed backend's key provider (plugins too)
 from ttv.commands._common import JsonOpt, boundary, emit_json, err, out
 from ttv.core import keys as keyring
 from ttv.core.errors import ConfigError
 
 app = typer.Typer(help="Store, list and remove provider API keys (user keys file, mode 0600).", no_args_is_help=True)
 
-ProviderArg = Annotated[str, typer.Argument(help=f"Provider: {', '.join(keyring.PROVIDERS)} "
-                                                 f"(aliases: {', '.join(keyring.ALIASES)}).", show_default=False)]
+# The providers come from the installed backends (plugins too): `ttv keys list` names them.
+ProviderArg = Annotated[str, typer.Argument(help="Key provider, or a backend using it (`ttv keys list` shows them).",
+                                            show_default=False)]
 
 
 @app.command("set")
@@ -51,8 +53,8 @@ def set_command(
 @boundary
 def list_command(json_out: JsonOpt = False) -> None:
     """Providers and where their key comes from (never the key itself)."""
-    rows = [{"provider": name, "source": keyring.key_source(name) or "",
-             "env": list(p.env)} for name, p in keyring.PROVIDERS.items()]
+    rows = [{"provider": name, "source": keyring.key_source(name) or "", "env": list(p.env), "help": p.help}
+            for name, p in sorted(keyring.providers().items())]
     if json_out:
         emit_json({"keys_file": str(keyring.keys_file()), "providers": rows})
         return

@@ -645,6 +645,7 @@ class PipelineWorkers:
 
     _pipe: Any
     _workers: list[Any]
+    packages: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "accelerate", "transformers")  # doctor lists them
 
     def close(self) -> None:
         for w in self._workers:

@@ -25,6 +25,7 @@ from ttv.backends.local.common import (
     load_image,
     pipeline_class_name,
 )
+from ttv.backends.local.vram import VramRow
 
 HUNYUAN_I2V = "HunyuanVideoImageToVideoPipeline"
 
@@ -39,6 +40,11 @@ class HunyuanBackend(LocalVideoBackend):
     summary: ClassVar[str] = "HunyuanVideo (diffusers, local GPU): text to video (I2V with the I2V checkpoint)"
     OptionsModel: ClassVar[type[Options]] = HunyuanOptions
     family: ClassVar[str] = "hunyuan"
+    # Peak VRAM (doctor: does it fit?), checked 2026-11.
+    peak_vram: ClassVar[tuple[VramRow, ...]] = (
+        VramRow("13b", (1280, 720), "none", 60.0, "HunyuanVideo README: 720x1280x129 needs 60 GB"),
+        VramRow("13b", (960, 544), "none", 45.0, "HunyuanVideo README: 544x960x129 needs 45 GB"),
+    )
     default_model: ClassVar[str] = "hunyuanvideo-community/HunyuanVideo"
     native_fps: int = 24
     frame_multiple: ClassVar[int] = 4

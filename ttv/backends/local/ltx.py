@@ -27,6 +27,7 @@ from ttv.backends.local.common import (
     load_image,
     pipeline_class_name,
 )
+from ttv.backends.local.vram import VramRow
 
 LTX_CONDITION = "LTXConditionPipeline"
 
@@ -44,6 +45,11 @@ class LTXBackend(LocalVideoBackend):
     summary: ClassVar[str] = "LTX-Video (diffusers, local GPU): text/image to video, fast"
     OptionsModel: ClassVar[type[Options]] = LTXOptions
     family: ClassVar[str] = "ltx"
+    # Peak VRAM (doctor: does it fit?), checked 2026-11.
+    peak_vram: ClassVar[tuple[VramRow, ...]] = (
+        VramRow("13b", (704, 512), "none", 25.2, "diffusers benchmark: LTX-Video 0.9.7 13B, 25.2 GB"),
+        VramRow("13b", (704, 512), "group", 1.04, "diffusers benchmark: LTX 13B group offload (leaf), 1.04 GB"),
+    )
     default_model: ClassVar[str] = "Lightricks/LTX-Video"
     native_fps: int = 25
     frame_multiple: ClassVar[int] = 8

@@ -30,6 +30,7 @@ from ttv.backends.local.common import (
     read_model_json,
     transformers_dtype_kwarg,
 )
+from ttv.backends.local.vram import VramRow
 
 WAN_T2V = "WanPipeline"
 WAN_I2V = "WanImageToVideoPipeline"
@@ -48,6 +49,17 @@ class WanBackend(LocalVideoBackend):
     summary: ClassVar[str] = "Wan 2.1/2.2 (diffusers, local GPU): text/image/first-last-frame to video"
     OptionsModel: ClassVar[type[Options]] = WanOptions
     family: ClassVar[str] = "wan"
+    # Peak VRAM (doctor: does it fit?), checked 2026-11.
+    peak_vram: ClassVar[tuple[VramRow, ...]] = (
+        VramRow("1.3b", (832, 480), "model", 8.19, "Wan2.1 README: T2V-1.3B 480p, offload + t5_cpu, RTX 4090"),
+        VramRow("14b", (832, 480), "model", 44.0, "ComfyUI #10602: Wan I2V 14B with model offload ~44 GB"),
+        VramRow("14b", (1280, 720), "model", 76.7, "Wan2.1 README: I2V-14B 720p, 1 GPU, offload_model"),
+        VramRow("14b", (1280, 720), "sequential", 8.0, "ComfyUI #10602: sequential offload ~8 GB"),
+        VramRow("14b", (832, 480), "group", 10.0, "diffusers #10999: group offload + tiled VAE, 7-10 GB"),
+        VramRow("a14b", (832, 480), "model", 41.3, "Wan2.2 README: T2V-A14B 480p, H100"),
+        VramRow("a14b", (1280, 720), "model", 59.8, "Wan2.2 README: T2V-A14B 720p, H100"),
+        VramRow("5b", (1280, 704), "model", 22.9, "Wan2.2 README: TI2V-5B 720p, RTX 4090"),
+    )
     default_model: ClassVar[str] = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
     native_fps: int = 16
     frame_multiple: ClassVar[int] = 4
