@@ -87,7 +87,9 @@ class Use:
 
     @property
     def where(self) -> str:
-        return "remote" if self.extra == "remote" else "local" if self.extra == "local" else "offline"
+        if self.extra == "remote" or getattr(self.cls, "key_provider", None) is not None:
+            return "remote"  # a plugin's remote backend may need no extra of ttv's, but it has a key
+        return "local" if self.extra == "local" else "offline"
 
     @property
     def extra(self) -> str | None:
@@ -667,7 +669,7 @@ def _check_keys(project: Any, uses: list[Use], online: bool, needed_credits: dic
     providers: dict[str, tuple[bool, list[str]]] = {}
     used_options: dict[str, list[Any]] = {}  # handed to the live check (e.g. a key meant for Vertex AI)
     for use in uses:
-        if use.extra != "remote":
+        if use.where != "remote":  # a backend with a key provider (or, unloadable, one under remote/)
             continue
         p = key_provider_of(use)
         if p is None:
