@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ttv.cli import app
 from ttv.backends.remote.fal import live_fal
 from ttv.backends.remote.google_common import live_google
 from ttv.backends.remote.minimax import live_minimax
 from ttv.backends.remote.openai_planner import live_openai
 from ttv.backends.remote.runway_common import live_runway
+from ttv.cli import app
 
 from .conftest import FakeAPI, Seen, write_project
 
