@@ -141,7 +141,7 @@ class Backend(ABC):
 
     # ---- provider facts -----------------------------------------------------------------------
     # The API key: a KeyProvider (name, env variables, where to get one), or the name of one another
-    # backend declares (a plugin reusing the "google" key); None when no key is needed.
+    # backend declares (a plugin reusing a built-in's account key); None when no key is needed.
     key_provider: ClassVar[KeyProvider | str | None] = None
     # Rows of the shared dated price table this backend bills by (`ttv estimate`, recorded costs).
     price_rows: ClassVar[tuple[PriceRow, ...]] = ()
@@ -151,7 +151,7 @@ class Backend(ABC):
     base_url_env: ClassVar[tuple[str, ...]] = ()
     # pip extra of ttv this backend needs ("remote", "local"; None: none or a plugin's own dependencies),
     # the distributions it imports (doctor lists their versions), and the version ranges it was tested
-    # with ({"runwayml": ">=5,<6"}: outside them doctor warns).
+    # with ({"some-sdk": ">=5,<6"}: outside them doctor warns).
     extra: ClassVar[str | None] = None
     packages: ClassVar[tuple[str, ...]] = ()
     tested_versions: ClassVar[dict[str, str]] = {}

@@ -4,7 +4,7 @@ A backend class names its check in `key_check` (a plain function, usually define
 declares the `KeyProvider`, so backends sharing one key share one check). Doctor calls it with the key,
 the base URL (from `[backends.NAME] base_url` of a backend using that key, else the class's
 `base_url_env`), `timeout=`, and `options=` (the validated options of the configured backends using
-that key, e.g. to tell a Vertex AI key from a Gemini API one). It makes one cheap read-only request
+that key, e.g. to tell which of a provider's APIs the key is meant for). It makes one cheap read-only request
 and must tell a bad key, an account without credits and a network failure apart; it may raise on
 anything unexpected (doctor reports that as "error").
 """

@@ -25,7 +25,7 @@ from ttv.core.errors import ConfigError
 def plan_command(
     project: ProjectOpt = None,
     force: ForceOpt = False,
-    planner: Annotated[str | None, typer.Option("--planner", help="Override the planner in ttv.toml (heuristic, gemini, openai).")] = None,  # noqa: E501
+    planner: Annotated[str | None, typer.Option("--planner", help="Override the planner in ttv.toml (`ttv backends list --kind planner`).")] = None,  # noqa: E501
     segments: Annotated[int | None, typer.Option("--segments", "-n", help="Number of segments.")] = None,
     duration: Annotated[float | None, typer.Option("--duration", "-d", help="Total seconds (the planner derives the count unless --segments is given).")] = None,  # noqa: E501
     style: Annotated[str | None, typer.Option("--style", help="Style carried into every prompt.")] = None,

@@ -3,7 +3,7 @@
 Which providers exist is not known here: the kernel imports no backend. Each backend class declares
 its key provider (`KeyProvider`: name, environment variables, where to get a key, aliases), and
 `ttv.backends.base.Backend.__init_subclass__` registers it with `register_provider` when the class is
-defined, the backend's name becoming an alias ("veo" -> "google"). Questions about *every* provider
+defined, the backend's name becoming an alias (a video and an image backend sharing one account key). Questions about *every* provider
 (an unknown name, `ttv keys list`, redacting environment keys) first call
 `catalog.load_everything()`, which imports every installed backend class once (see ttv/core/catalog.py).
 A lookup of a provider whose class is loaded costs a dict lookup; `ttv --help` imports no backend.
@@ -45,10 +45,10 @@ else:  # pragma: no cover - Python 3.10
 class KeyProvider:
     """One account's API key, as a backend declares it (`key_provider = KeyProvider(...)`)."""
 
-    name: str  # what the key is stored under in the keys file, e.g. "google"
+    name: str  # what the key is stored under in the keys file (the account, not the backend)
     env: tuple[str, ...]  # environment variables that may hold the key, in order of precedence
     help: str  # where to get a key
-    aliases: tuple[str, ...] = ()  # other names users may type ("runwayml"); backend names are added
+    aliases: tuple[str, ...] = ()  # other names users may type (an SDK's name); backend names are added
 
 
 _providers: dict[str, KeyProvider] = {}
@@ -104,7 +104,7 @@ def _resolve(name: str) -> str | None:
 
 
 def canonical(provider: str | KeyProvider) -> str:
-    """The provider name keys are stored under ('veo' -> 'google'); ConfigError for an unknown one."""
+    """The provider name keys are stored under (a backend name -> its provider); ConfigError for an unknown one."""
     if isinstance(provider, KeyProvider):
         register_provider(provider)
         return provider.name
@@ -232,7 +232,7 @@ def get_key(provider: str | KeyProvider, explicit: str | None = None) -> str | N
 
 
 def key_source(provider: str | KeyProvider) -> str | None:
-    """Where the key would come from: "--key", "env RUNWAYML_API_SECRET", "keys file", or None."""
+    """Where the key would come from: "--key", "env <VARIABLE>", "keys file", or None."""
     return _lookup(provider, None)[1]
 
 

@@ -35,7 +35,7 @@ Unit = Literal["second", "image", "clip"]
 @dataclass(frozen=True)
 class PriceRow:
     provider: str
-    model: str  # may end in "@variant", e.g. "veo-3.1-fast-generate-001@1080p"
+    model: str  # may end in "@variant", e.g. "fast-1@1080p" (a resolution billed differently)
     unit: Unit
     usd: float  # per unit
     credits: float | None = None  # per unit, where the provider bills in credits

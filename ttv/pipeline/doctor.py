@@ -640,7 +640,7 @@ def _use_options(project: Any, use: Use) -> Any:
 
 
 def _needs_key(use: Use, options: Any) -> bool:
-    """False for a backend configured to authenticate otherwise (Veo on Vertex with a project: ADC)."""
+    """False for a backend configured to authenticate otherwise (`needs_key()`, e.g. cloud credentials)."""
     if use.cls is None or options is None or not hasattr(use.cls, "needs_key"):
         return True
     try:
