@@ -411,7 +411,7 @@ def peak_vram_gb(family: str, variant: str, width: int, height: int, offload: st
                  download_gb: float | None = None) -> tuple[float | None, str]:
     """(peak GB, how it was found) for this configuration, from the `peak_vram` rows the local backends
     of `family` declare; (None, why) when nothing fits."""
-    from ttv.backends.local.vram import peak_vram_gb as lookup
+    from ttv.backends.local.figures import peak_vram_gb as lookup
 
     classes = [c for c in _backend_classes() if getattr(c, "family", "") == family]
     rows = [r for c in classes for r in getattr(c, "peak_vram", ())]

@@ -47,6 +47,7 @@ from ttv.backends.base import (
     VideoCapabilities,
     VideoRequest,
 )
+from ttv.backends.local.figures import TimingRow
 from ttv.core.errors import BackendError, ConfigError, InputRejected
 
 if TYPE_CHECKING:
@@ -533,27 +534,9 @@ def snap_frames(n: int, multiple: int, minimum: int) -> int:
 
 # ---------------------------------------------------------------------------------- time estimates
 
-# Published timings turned into seconds per denoising step (CFG included where the source ran it),
-# at a reference size. Dated 2026-11; sources in ../shared/reference/models.md (section D).
-# family, variant, gpu, (width, height, frames), s/step, source
+# Published timings turned into seconds per denoising step: each backend declares its family's rows
+# (`timings`, ttv/backends/local/figures.py). Dated 2026-11; sources in models.md (section D).
 TIMING_TABLE_DATE = "2026-11"
-TIMINGS: list[tuple[str, str, str, tuple[int, int, int], float, str]] = [
-    ("wan", "1.3b", "RTX 4090", (832, 480, 81), 261.4 / 50,
-     "Wan2.1 README comp_effic: T2V-1.3B 480p 81f 4090 261.4 s / 50 steps (offload, t5_cpu)"),
-    ("wan", "14b", "H100", (832, 480, 81), 2 * 4.60,
-     "diffusers PR #11605: Wan 14B forward 480x832x81 on H100 4.60 s, x2 for CFG"),
-    ("wan", "14b", "H100", (1280, 720, 81), 1837.9 / 50, "Wan2.1 README: T2V-14B 720p 1 GPU 1837.9 s / 50 steps"),
-    ("wan", "a14b", "H100", (832, 480, 81), 326.9 / 40, "Wan2.2 README: T2V-A14B 480p 326.9 s / 40 steps"),
-    ("wan", "a14b", "H100", (1280, 720, 81), 1041.5 / 40, "Wan2.2 README: T2V-A14B 720p 1041.5 s / 40 steps"),
-    ("wan", "5b", "RTX 4090", (1280, 704, 121), 534.7 / 50, "Wan2.2 README: TI2V-5B 720p 121f 4090 534.7 s"),
-    ("ltx", "13b", "H100", (704, 512, 161), 1.60, "diffusers benchmark: LTX-Video 0.9.7 13B 1.60 s/step"),
-    ("ltx", "2b", "H100", (704, 512, 161), 1.60 * 2 / 13,
-     "LTX 13B 1.60 s/step scaled by parameters 2/13 (estimate)"),
-    ("hunyuan", "13b", "A100", (1280, 720, 129), 3234 / 50, "AccVideo README: HunyuanVideo 720p 129f A100 3234 s"),
-    ("hunyuan", "13b", "A100", (960, 544, 93), 704 / 50, "AccVideo README: HunyuanVideo 544x960x93 A100 704 s"),
-    ("framepack", "13b", "RTX 4090", (640, 640, 1), 2.5 / 25,
-     "FramePack README: 2.5 s/frame on a 4090 at 25 steps"),
-]
 # Rough relative time per step (H100 = 1). Ratios of dense bf16 throughput; a guide, not a measurement.
 GPU_FACTORS: dict[str, float] = {
     "H200": 0.9, "H100": 1.0, "H800": 1.0, "GH200": 0.9, "B200": 0.6, "A100": 1.9, "L40S": 2.0,
@@ -593,22 +576,22 @@ def gpu_key(name: str | None) -> tuple[str, bool]:
     return "H100", False
 
 
-def estimate_seconds(family: str, variant: str, gpu_name: str | None, width: int, height: int, frames: int,
-                     steps: int) -> tuple[float, str]:
-    rows = [r for r in TIMINGS if r[0] == family and r[1] == variant] or [r for r in TIMINGS if r[0] == family]
+def estimate_seconds(timings: tuple[TimingRow, ...], variant: str, gpu_name: str | None, width: int, height: int,
+                     frames: int, steps: int) -> tuple[float, str]:
+    rows = [r for r in timings if r.variant == variant] or list(timings)
     if not rows:
         return 0.0, "no timing row"
     pixels = width * height * max(1, frames)
 
-    def distance(r: tuple[str, str, str, tuple[int, int, int], float, str]) -> float:
-        w, h, f = r[3]
+    def distance(r: TimingRow) -> float:
+        w, h, f = r.size
         return abs(math.log(pixels / (w * h * max(1, f))))
 
     row = min(rows, key=distance)
-    rw, rh, rf = row[3]
+    rw, rh, rf = row.size
     gpu, known = gpu_key(gpu_name)
-    per_step = row[4] * (pixels / (rw * rh * max(1, rf))) * GPU_FACTORS[gpu] / GPU_FACTORS[row[2]]
-    note = f"timings {TIMING_TABLE_DATE}: {row[5]}; scaled to {width}x{height}x{frames}, {steps} steps, " \
+    per_step = row.seconds_per_step * (pixels / (rw * rh * max(1, rf))) * GPU_FACTORS[gpu] / GPU_FACTORS[row.gpu]
+    note = f"timings {TIMING_TABLE_DATE}: {row.source}; scaled to {width}x{height}x{frames}, {steps} steps, " \
            f"{gpu}{'' if known else ' (assumed)'}"
     return per_step * steps, note
 
@@ -663,6 +646,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     extra: ClassVar[str | None] = "local"
     OptionsModel: ClassVar[type[Options]] = LocalOptions
     family: ClassVar[str] = ""
+    timings: ClassVar[tuple[TimingRow, ...]] = ()  # published per-step timings of the family (figures.py)
     default_model: ClassVar[str] = ""
     native_fps: int = 24
     frame_multiple: ClassVar[int] = 4  # frames = multiple*k + 1
@@ -820,7 +804,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
             plan = RenderPlan("t2v", self.opts.width or request.width, self.opts.height or request.height, fps,
                               self.snap(round(request.duration * fps)), 0, self.opts.steps or self.default_steps, 0)
         gpu = self.opts.gpu_type or detect_gpu_name()  # None -> H100 assumed (said in the note)
-        seconds, note = estimate_seconds(self.family, self.variant(), gpu, plan.width, plan.height, plan.frames,
+        seconds, note = estimate_seconds(self.timings, self.variant(), gpu, plan.width, plan.height, plan.frames,
                                          self.total_steps(plan))
         return CostEstimate(usd=0.0, seconds=round(seconds, 1), source=note)
 

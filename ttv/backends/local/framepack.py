@@ -31,7 +31,7 @@ from ttv.backends.local.common import (
     model_availability,
     transformers_dtype_kwarg,
 )
-from ttv.backends.local.vram import VramRow
+from ttv.backends.local.figures import TimingRow, VramRow
 from ttv.core.errors import ConfigError
 
 
@@ -49,6 +49,11 @@ class FramePackBackend(LocalVideoBackend):
     summary: ClassVar[str] = "FramePack / HunyuanVideo (diffusers, local GPU): image and first-last-frame to video"
     OptionsModel: ClassVar[type[Options]] = FramePackOptions
     family: ClassVar[str] = "framepack"
+    # Seconds per denoising step (estimate), published 2026-11.
+    timings: ClassVar[tuple[TimingRow, ...]] = (
+        TimingRow("13b", "RTX 4090", (640, 640, 1), 2.5 / 25,
+                  "FramePack README: 2.5 s/frame on a 4090 at 25 steps"),
+    )
     # Peak VRAM (doctor: does it fit?), checked 2026-11.
     peak_vram: ClassVar[tuple[VramRow, ...]] = (
         VramRow("13b", (640, 640), "none", 6.0, "FramePack README: 6 GB minimum"),

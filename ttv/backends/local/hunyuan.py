@@ -25,7 +25,7 @@ from ttv.backends.local.common import (
     load_image,
     pipeline_class_name,
 )
-from ttv.backends.local.vram import VramRow
+from ttv.backends.local.figures import TimingRow, VramRow
 
 HUNYUAN_I2V = "HunyuanVideoImageToVideoPipeline"
 
@@ -40,6 +40,13 @@ class HunyuanBackend(LocalVideoBackend):
     summary: ClassVar[str] = "HunyuanVideo (diffusers, local GPU): text to video (I2V with the I2V checkpoint)"
     OptionsModel: ClassVar[type[Options]] = HunyuanOptions
     family: ClassVar[str] = "hunyuan"
+    # Seconds per denoising step (estimate), published 2026-11.
+    timings: ClassVar[tuple[TimingRow, ...]] = (
+        TimingRow("13b", "A100", (1280, 720, 129), 3234 / 50,
+                  "AccVideo README: HunyuanVideo 720p 129f A100 3234 s"),
+        TimingRow("13b", "A100", (960, 544, 93), 704 / 50,
+                  "AccVideo README: HunyuanVideo 544x960x93 A100 704 s"),
+    )
     # Peak VRAM (doctor: does it fit?), checked 2026-11.
     peak_vram: ClassVar[tuple[VramRow, ...]] = (
         VramRow("13b", (1280, 720), "none", 60.0, "HunyuanVideo README: 720x1280x129 needs 60 GB"),

@@ -30,7 +30,7 @@ from ttv.backends.local.common import (
     read_model_json,
     transformers_dtype_kwarg,
 )
-from ttv.backends.local.vram import VramRow
+from ttv.backends.local.figures import TimingRow, VramRow
 
 WAN_T2V = "WanPipeline"
 WAN_I2V = "WanImageToVideoPipeline"
@@ -49,6 +49,21 @@ class WanBackend(LocalVideoBackend):
     summary: ClassVar[str] = "Wan 2.1/2.2 (diffusers, local GPU): text/image/first-last-frame to video"
     OptionsModel: ClassVar[type[Options]] = WanOptions
     family: ClassVar[str] = "wan"
+    # Seconds per denoising step (estimate), published 2026-11.
+    timings: ClassVar[tuple[TimingRow, ...]] = (
+        TimingRow("1.3b", "RTX 4090", (832, 480, 81), 261.4 / 50,
+                  "Wan2.1 README comp_effic: T2V-1.3B 480p 81f 4090 261.4 s / 50 steps (offload, t5_cpu)"),
+        TimingRow("14b", "H100", (832, 480, 81), 2 * 4.60,
+                  "diffusers PR #11605: Wan 14B forward 480x832x81 on H100 4.60 s, x2 for CFG"),
+        TimingRow("14b", "H100", (1280, 720, 81), 1837.9 / 50,
+                  "Wan2.1 README: T2V-14B 720p 1 GPU 1837.9 s / 50 steps"),
+        TimingRow("a14b", "H100", (832, 480, 81), 326.9 / 40,
+                  "Wan2.2 README: T2V-A14B 480p 326.9 s / 40 steps"),
+        TimingRow("a14b", "H100", (1280, 720, 81), 1041.5 / 40,
+                  "Wan2.2 README: T2V-A14B 720p 1041.5 s / 40 steps"),
+        TimingRow("5b", "RTX 4090", (1280, 704, 121), 534.7 / 50,
+                  "Wan2.2 README: TI2V-5B 720p 121f 4090 534.7 s"),
+    )
     # Peak VRAM (doctor: does it fit?), checked 2026-11.
     peak_vram: ClassVar[tuple[VramRow, ...]] = (
         VramRow("1.3b", (832, 480), "model", 8.19, "Wan2.1 README: T2V-1.3B 480p, offload + t5_cpu, RTX 4090"),

@@ -1,8 +1,9 @@
-"""Peak GPU memory of local models, as each local backend declares it (`peak_vram = (VramRow(...), ...)`),
-and the lookup `ttv doctor` uses to say whether a configuration fits the GPU.
+"""The measured figures a local backend declares about its model family: peak GPU memory
+(`peak_vram = (VramRow(...), ...)`, for `ttv doctor`'s "does it fit" check) and published
+per-step timings (`timings = (TimingRow(...), ...)`, for `ttv estimate`).
 
-Rows are measured or published peaks per size class, resolution and memory option (GB; checked
-2026-11, sources named per row).
+Rows are measured or published figures per size class, resolution and memory option (checked 2026-11,
+sources named per row; ../shared/reference/models.md).
 """
 
 from __future__ import annotations
@@ -12,6 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 PEAK_VRAM_DATE = "2026-11"
+
+
+@dataclass(frozen=True)
+class TimingRow:
+    """Seconds per denoising step (CFG included where the source ran it) at a reference size."""
+
+    variant: str  # size class, e.g. "14b"
+    gpu: str  # a key of common.GPU_FACTORS, e.g. "H100"
+    size: tuple[int, int, int]  # (width, height, frames) of the measurement
+    seconds_per_step: float
+    source: str
 
 
 @dataclass(frozen=True)
@@ -51,4 +63,4 @@ def peak_vram_gb(rows: Iterable[VramRow], variant: str, width: int, height: int,
     return r.gb, f"{r.source} (nearest measured setting)"
 
 
-__all__ = ["PEAK_VRAM_DATE", "VramRow", "peak_vram_gb"]
+__all__ = ["PEAK_VRAM_DATE", "TimingRow", "VramRow", "peak_vram_gb"]
