@@ -463,7 +463,7 @@ def _model_presence(use: Use, model: str, common: Any) -> Check:
         return Check(name, "models", problem(use.required), f"folder {path} does not exist",
                      f"point [backends.{use.name}] model at a diffusers folder", required=use.required)
     snap = common.cached_snapshot(model)
-    size = common.KNOWN_MODELS.get(model, {}).get("gb")
+    size = common.known_model(model).get("gb")
     if snap is not None:
         return Check(name, "models", "ok", f"in the Hugging Face cache ({snap})", required=use.required,
                      data={"path": str(snap), "download_gb": size})
@@ -484,7 +484,7 @@ def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], 
     with contextlib.suppress(Exception):
         variant = str(backend.variant())
     offload = str(getattr(opts, "offload", "none"))
-    size = common.KNOWN_MODELS.get(backend.model_name(), {}).get("gb")
+    size = common.known_model(backend.model_name()).get("gb")
     peak, how = peak_vram_gb(family, variant, width, height, offload, size)
     name = f"vram: {use.name}"
     data = {"family": family, "variant": variant, "offload": offload, "width": width, "height": height,

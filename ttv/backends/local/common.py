@@ -115,31 +115,18 @@ class LocalOptions(Options):
 
 # ------------------------------------------------------------------------------- model resolution
 
-# Approximate download sizes of the diffusers-format repos (GB, all files the pipeline needs),
-# estimated from parameter counts and stored precision; checked 2026-11. `include` limits the
-# download to the diffusers subfolders where a repo also holds other checkpoints.
-KNOWN_MODELS: dict[str, dict[str, Any]] = {
-    "Wan-AI/Wan2.1-T2V-1.3B-Diffusers": {"gb": 29, "pipeline": "WanPipeline"},
-    "Wan-AI/Wan2.1-T2V-14B-Diffusers": {"gb": 80, "pipeline": "WanPipeline"},
-    "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline"},
-    "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline"},
-    "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline", "flf": True},
-    "Wan-AI/Wan2.2-T2V-A14B-Diffusers": {"gb": 126, "pipeline": "WanPipeline"},
-    "Wan-AI/Wan2.2-I2V-A14B-Diffusers": {"gb": 126, "pipeline": "WanImageToVideoPipeline", "flf": True},
-    "Wan-AI/Wan2.2-TI2V-5B-Diffusers": {"gb": 34, "pipeline": "WanPipeline"},
-    "Lightricks/LTX-Video": {"gb": 28, "pipeline": "LTXPipeline",
-                             "include": ["model_index.json", "scheduler/*", "text_encoder/*", "tokenizer/*",
-                                         "transformer/*", "vae/*"]},
-    "Lightricks/LTX-Video-0.9.7-dev": {"gb": 46, "pipeline": "LTXConditionPipeline"},
-    "Lightricks/LTX-Video-0.9.7-distilled": {"gb": 46, "pipeline": "LTXConditionPipeline"},
-    "hunyuanvideo-community/HunyuanVideo": {"gb": 41, "pipeline": "HunyuanVideoPipeline"},
-    "hunyuanvideo-community/HunyuanVideo-I2V": {"gb": 52, "pipeline": "HunyuanVideoImageToVideoPipeline"},
-    "lllyasviel/FramePackI2V_HY": {"gb": 26},
-    "lllyasviel/flux_redux_bfl": {"gb": 1, "include": ["image_encoder/*", "feature_extractor/*"]},
-    "stabilityai/sdxl-turbo": {"gb": 14, "pipeline": "StableDiffusionXLPipeline"},
-    "stabilityai/stable-diffusion-xl-base-1.0": {"gb": 14, "pipeline": "StableDiffusionXLPipeline"},
-    "black-forest-labs/FLUX.1-schnell": {"gb": 34, "pipeline": "FluxPipeline"},
-}
+def known_model(model: str) -> dict[str, Any]:
+    """What a local backend class declares about a hub model id in `known_models` (download size "gb",
+    diffusers "pipeline" class, an "include" list limiting the download, "flf" for first-last-frame
+    checkpoints); {} when no loaded local backend knows it."""
+    pending: list[type] = [PipelineWorkers]
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        found = cls.__dict__.get("known_models", {}).get(model)
+        if found is not None:
+            return dict(found)
+    return {}
 
 
 def is_local_path(model: str) -> bool:
@@ -147,7 +134,7 @@ def is_local_path(model: str) -> bool:
 
 
 def download_command(repo_id: str) -> str:
-    include = KNOWN_MODELS.get(repo_id, {}).get("include")
+    include = known_model(repo_id).get("include")
     inc = (" --include " + " ".join(f'"{p}"' for p in include)) if include else ""
     return f"hf download {repo_id}{inc}"
 
@@ -158,7 +145,7 @@ def missing_model_error(backend: str, model: str, detail: str = "") -> BackendEr
                             + (f" ({detail})" if detail else ""),
                             hint=f"point [backends.{backend}] model at a folder holding model_index.json",
                             kind="backend", code="MODEL_NOT_FOUND")
-    size = KNOWN_MODELS.get(model, {}).get("gb")
+    size = known_model(model).get("gb")
     size_text = f"about {size} GB" if size else "size unknown; several GB for a video model"
     return BackendError(
         f"{backend}: model {model} is not in the local Hugging Face cache and ttv never downloads models "
@@ -223,7 +210,7 @@ def pipeline_class_name(model: str, forced: str | None = None) -> str | None:
     index = read_model_json(model)
     if index and isinstance(index.get("_class_name"), str):
         return str(index["_class_name"])
-    return KNOWN_MODELS.get(model, {}).get("pipeline")
+    return known_model(model).get("pipeline")
 
 
 def extras_missing() -> list[str]:
@@ -629,6 +616,9 @@ class PipelineWorkers:
     _pipe: Any
     _workers: list[Any]
     packages: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "accelerate", "transformers")  # doctor lists them
+    # Hub models this backend knows (see `known_model`); sizes estimated from parameter counts and
+    # stored precision, checked 2026-11.
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def close(self) -> None:
         for w in self._workers:

@@ -49,6 +49,11 @@ class FramePackBackend(LocalVideoBackend):
     summary: ClassVar[str] = "FramePack / HunyuanVideo (diffusers, local GPU): image and first-last-frame to video"
     OptionsModel: ClassVar[type[Options]] = FramePackOptions
     family: ClassVar[str] = "framepack"
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {  # download sizes (GB) etc., checked 2026-11
+        "hunyuanvideo-community/HunyuanVideo": {"gb": 41, "pipeline": "HunyuanVideoPipeline"},
+        "lllyasviel/FramePackI2V_HY": {"gb": 26},
+        "lllyasviel/flux_redux_bfl": {"gb": 1, "include": ["image_encoder/*", "feature_extractor/*"]},
+    }
     # Seconds per denoising step (estimate), published 2026-11.
     timings: ClassVar[tuple[TimingRow, ...]] = (
         TimingRow("13b", "RTX 4090", (640, 640, 1), 2.5 / 25,

@@ -40,6 +40,10 @@ class HunyuanBackend(LocalVideoBackend):
     summary: ClassVar[str] = "HunyuanVideo (diffusers, local GPU): text to video (I2V with the I2V checkpoint)"
     OptionsModel: ClassVar[type[Options]] = HunyuanOptions
     family: ClassVar[str] = "hunyuan"
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {  # download sizes (GB) etc., checked 2026-11
+        "hunyuanvideo-community/HunyuanVideo": {"gb": 41, "pipeline": "HunyuanVideoPipeline"},
+        "hunyuanvideo-community/HunyuanVideo-I2V": {"gb": 52, "pipeline": "HunyuanVideoImageToVideoPipeline"},
+    }
     # Seconds per denoising step (estimate), published 2026-11.
     timings: ClassVar[tuple[TimingRow, ...]] = (
         TimingRow("13b", "A100", (1280, 720, 129), 3234 / 50,

@@ -45,6 +45,13 @@ class LTXBackend(LocalVideoBackend):
     summary: ClassVar[str] = "LTX-Video (diffusers, local GPU): text/image to video, fast"
     OptionsModel: ClassVar[type[Options]] = LTXOptions
     family: ClassVar[str] = "ltx"
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {  # download sizes (GB) etc., checked 2026-11
+        "Lightricks/LTX-Video": {"gb": 28, "pipeline": "LTXPipeline",
+                                 "include": ["model_index.json", "scheduler/*", "text_encoder/*", "tokenizer/*",
+                                             "transformer/*", "vae/*"]},
+        "Lightricks/LTX-Video-0.9.7-dev": {"gb": 46, "pipeline": "LTXConditionPipeline"},
+        "Lightricks/LTX-Video-0.9.7-distilled": {"gb": 46, "pipeline": "LTXConditionPipeline"},
+    }
     # Seconds per denoising step (estimate), published 2026-11.
     timings: ClassVar[tuple[TimingRow, ...]] = (
         TimingRow("13b", "H100", (704, 512, 161), 1.60,

@@ -16,7 +16,6 @@ from pydantic import Field
 
 from ttv.backends.base import Options, VideoRequest
 from ttv.backends.local.common import (
-    KNOWN_MODELS,
     LocalOptions,
     LocalVideoBackend,
     Mode,
@@ -24,6 +23,7 @@ from ttv.backends.local.common import (
     diffusers_class,
     dtype_kwarg,
     guess_variant,
+    known_model,
     load_component,
     load_image,
     pipeline_class_name,
@@ -49,6 +49,16 @@ class WanBackend(LocalVideoBackend):
     summary: ClassVar[str] = "Wan 2.1/2.2 (diffusers, local GPU): text/image/first-last-frame to video"
     OptionsModel: ClassVar[type[Options]] = WanOptions
     family: ClassVar[str] = "wan"
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {  # download sizes (GB) etc., checked 2026-11
+        "Wan-AI/Wan2.1-T2V-1.3B-Diffusers": {"gb": 29, "pipeline": "WanPipeline"},
+        "Wan-AI/Wan2.1-T2V-14B-Diffusers": {"gb": 80, "pipeline": "WanPipeline"},
+        "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline"},
+        "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline"},
+        "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline", "flf": True},
+        "Wan-AI/Wan2.2-T2V-A14B-Diffusers": {"gb": 126, "pipeline": "WanPipeline"},
+        "Wan-AI/Wan2.2-I2V-A14B-Diffusers": {"gb": 126, "pipeline": "WanImageToVideoPipeline", "flf": True},
+        "Wan-AI/Wan2.2-TI2V-5B-Diffusers": {"gb": 34, "pipeline": "WanPipeline"},
+    }
     # Seconds per denoising step (estimate), published 2026-11.
     timings: ClassVar[tuple[TimingRow, ...]] = (
         TimingRow("1.3b", "RTX 4090", (832, 480, 81), 261.4 / 50,
@@ -108,7 +118,7 @@ class WanBackend(LocalVideoBackend):
         if self.wopts.flf != "auto":
             return self.wopts.flf == "on"
         model = self.model_id()
-        if KNOWN_MODELS.get(model, {}).get("flf"):
+        if known_model(model).get("flf"):
             return True
         config = read_model_json(model, "transformer/config.json")
         if config is not None and config.get("pos_embed_seq_len"):
