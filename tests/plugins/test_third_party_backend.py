@@ -185,13 +185,14 @@ def test_builtins_come_from_the_entry_points_or_pyproject(monkeypatch: pytest.Mo
         registry._table.cache_clear()
 
 
-def test_help_and_key_lookups_import_no_backend_module() -> None:
+def test_help_key_lookups_and_redaction_import_no_backend_module() -> None:
     code = (
         "import sys, ttv.cli\n"
         "from typer.testing import CliRunner\n"
         "assert CliRunner().invoke(ttv.cli.app, ['--help']).exit_code == 0\n"
         "from ttv.core import keys\n"
         "keys.get_key(keys.KeyProvider('x', ('X_KEY',), 'nowhere'))\n"  # a declared provider: no catalogue load
+        "keys.redact('nothing secret')\n"  # events, records and --json check this on every write
         "print(sorted(m for m in sys.modules if m.startswith('ttv.backends.')))\n"  # the package itself is tiny
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -19,7 +19,8 @@ Resolution order for `get_key(provider)`:
 
 Keys never go into the project folder, records, events, logs or error messages. Code that builds a
 message from provider output must pass it through `redact()`, which replaces every key value that
-ttv knows (process, environment and keys file) with `***`.
+ttv knows (`--key`, the keys file, and the environment variables of every backend loaded in this
+process) with `***`.
 """
 
 from __future__ import annotations
@@ -267,10 +268,16 @@ def list_providers_with_keys() -> list[tuple[str, str]]:
 
 
 def known_key_values() -> list[str]:
+    """Every key value this process may hold: `--key` values, the whole keys file, and the environment
+    variables of every provider registered so far. A provider registers when its backend class is
+    defined, so the key of any backend this process could have called is covered; an environment key
+    of a backend never loaded here was never read by ttv. Not loading the whole catalogue keeps this
+    cheap: events, records and `--json` output check it on every write."""
     values: set[str] = set()
     with _lock:
         values.update(_session.values())
-    for p in providers().values():  # every installed backend's variables, not only the loaded ones
+        registered = list(_providers.values())
+    for p in registered:
         for var in p.env:
             v = os.environ.get(var)
             if v:
