@@ -10,7 +10,7 @@
 * Out of memory: `torch.OutOfMemoryError` becomes `BackendError(kind="backend", code="OOM")` whose hint
   names the options that would reduce memory for *this* configuration.
 * Progress: every denoising step goes to `ctx.progress(step/total, step=k, total=n, status="running")`.
-* Estimates: a small dated table of published per-step timings (../shared/reference/models.md).
+* Estimates: the published per-step timings each backend declares (`timings`, figures.py).
 
 Nothing here imports torch, diffusers or transformers at module level: `ttv backends list` and
 `ttv --help` must stay fast and work without the `local` extra.
@@ -522,7 +522,7 @@ def snap_frames(n: int, multiple: int, minimum: int) -> int:
 # ---------------------------------------------------------------------------------- time estimates
 
 # Published timings turned into seconds per denoising step: each backend declares its family's rows
-# (`timings`, ttv/backends/local/figures.py). Dated 2026-11; sources in models.md (section D).
+# (`timings`, ttv/backends/local/figures.py). Dated 2026-11; sources named per row.
 TIMING_TABLE_DATE = "2026-11"
 # Rough relative time per step (H100 = 1). Ratios of dense bf16 throughput; a guide, not a measurement.
 GPU_FACTORS: dict[str, float] = {

@@ -3,7 +3,7 @@
 per-step timings (`timings = (TimingRow(...), ...)`, for `ttv estimate`).
 
 Rows are measured or published figures per size class, resolution and memory option (checked 2026-11,
-sources named per row; ../shared/reference/models.md).
+sources named per row).
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ class FalBackend(RemoteVideoBackend):
     key_check = staticmethod(live_fal)
     base_url_env = ("TTV_FAL_API_URL",)
     packages = ("fal-client",)
-    tested_versions = {"fal-client": ">=1,<2"}  # shared/reference E.5
+    tested_versions = {"fal-client": ">=1,<2"}  # the SDK this backend was written and tested against
     sdk_module: ClassVar[str | None] = "fal_client"
     MODELS = {app: a.spec for app, a in APPS.items()}
     OptionsModel = FalOptions

@@ -17,7 +17,7 @@ from ttv.core.keys import KeyProvider
 GOOGLE_KEY = KeyProvider("google", ("GOOGLE_API_KEY", "GEMINI_API_KEY"),
                          "Google AI Studio or a Vertex AI express-mode API key")
 PACKAGES = ("google-genai",)
-TESTED = {"google-genai": ">=1.75"}  # shared/reference E.5
+TESTED = {"google-genai": ">=1.75"}  # the SDK these backends were written and tested against
 # The SDK reads GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL itself: no base-URL variable of ours.
 
 

@@ -19,7 +19,7 @@ USD_PER_RUNWAY_CREDIT = 0.01  # prepaid credits
 PRICE_SOURCE = "runwayml/skills rw-api-reference; litellm price table"
 BASE_URL_ENV = ("RUNWAYML_BASE_URL",)
 PACKAGES = ("runwayml",)
-TESTED = {"runwayml": ">=5,<6"}  # shared/reference E.5: the SDK the backends were written against
+TESTED = {"runwayml": ">=5,<6"}  # the SDK these backends were written and tested against
 
 
 # Failure codes (providers.md B1): how each is handled.
