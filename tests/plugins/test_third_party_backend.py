@@ -126,6 +126,10 @@ def test_a_plugin_backend_gets_keys_prices_doctor_and_a_render(plugin_env: Any, 
     rows = {p["provider"]: p for p in json.loads(r.stdout)["providers"]}
     assert rows["myprov"]["env"] == ["MYPROV_API_KEY"] and rows["myprov"]["source"] == "keys file"
     assert "runway" in rows  # the built-ins are still there, from the same entry points
+    r = ttv(env, "backends", "info", "myprov", "--json")
+    info = json.loads(r.stdout)
+    assert info["key"] == {"provider": "myprov", "env": ["MYPROV_API_KEY"], "help": "https://myprov.example/keys"}
+    assert info["prices"][0].startswith("myprov/m1: $0.07/s") and info["available"]
 
     root = tmp_path / "film"
     r = ttv(env, "init", str(root), "--idea", "A lighthouse at dawn. A boat leaves. The sea at night.",
