@@ -53,7 +53,9 @@ def set_command(
 @boundary
 def list_command(json_out: JsonOpt = False) -> None:
     """Providers and where their key comes from (never the key itself)."""
-    rows = [{"provider": name, "source": keyring.key_source(name) or "", "env": list(p.env), "help": p.help}
+    aliases = keyring.aliases()  # backend names (and SDK names) that use each provider's key
+    rows = [{"provider": name, "source": keyring.key_source(name) or "", "env": list(p.env), "help": p.help,
+             "aliases": sorted(a for a, target in aliases.items() if target == name)}
             for name, p in sorted(keyring.providers().items())]
     if json_out:
         emit_json({"keys_file": str(keyring.keys_file()), "providers": rows})
@@ -61,10 +63,10 @@ def list_command(json_out: JsonOpt = False) -> None:
     from rich.table import Table
 
     table = Table(title=f"API keys (file: {keyring.keys_file()})", title_justify="left")
-    for col in ("provider", "source", "environment variables"):
+    for col in ("provider", "source", "environment variables", "also accepted as"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["provider"]), str(r["source"]) or "-", ", ".join(r["env"]))
+        table.add_row(str(r["provider"]), str(r["source"]) or "-", ", ".join(r["env"]), ", ".join(r["aliases"]))
     out.print(table)
 
 
