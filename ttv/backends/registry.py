@@ -24,23 +24,24 @@ GROUP = "ttv.backends"
 @cache
 def _table() -> dict[str, str]:
     """Backend name -> "module:Class", from the installed `ttv.backends` entry points. ttv's own win
-    a name clash (a plugin cannot silently replace a built-in)."""
+    a name clash (a plugin cannot silently replace a built-in). Run from a source checkout, the
+    checkout's pyproject.toml is read too: it is newer than the install metadata (a built-in whose
+    entry-point line was just added works before `pip install -e .` runs again), and it is all there is
+    when the checkout was never installed."""
     table: dict[str, str] = {}
     plugins: dict[str, str] = {}
     for ep in entry_points(group=GROUP):
         dist = getattr(getattr(ep, "dist", None), "name", None)
         (table if dist == "ttv" else plugins).setdefault(ep.name, ep.value)
-    if not table:
-        table = _source_checkout_builtins()
+    table.update(_source_checkout_builtins())
     for name, value in plugins.items():
         table.setdefault(name, value)
     return table
 
 
 def _source_checkout_builtins() -> dict[str, str]:
-    """The built-ins of a source checkout that was never pip-installed (no entry-point metadata): read
-    from the same `[project.entry-points."ttv.backends"]` table of pyproject.toml, so there is still
-    one list."""
+    """The built-ins declared by the pyproject.toml of the checkout this package runs from ({} for an
+    installed wheel): the same `[project.entry-points."ttv.backends"]` table, so there is one list."""
     import sys
     from pathlib import Path
 
