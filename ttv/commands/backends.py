@@ -112,7 +112,7 @@ def list_command(
 
 @app.command("info")
 @boundary
-def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. animatic or runway.")],
+def info_command(name: Annotated[str, typer.Argument(help="Backend name (`ttv backends list`).")],
                  project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
     """Capabilities, options (with defaults) and availability of one backend; inside a project (or with
     -p), for the options its ttv.toml sets (e.g. its model)."""

@@ -36,8 +36,8 @@ def plan_command(
     """Plan the shots: segments with prompts, durations, camera and continuity notes, and keyframe
     prompts -> plan.toml.
 
-    With --planner gemini or openai an LLM writes the plan (durations snapped to the video backend's
-    allowed values; the raw request/response is kept in .ttv/planner/). Without a key ttv falls back
+    With an LLM planner (`ttv backends list --kind planner`) the model writes the plan (durations
+    snapped to the video backend's allowed values; the raw request/response is kept in .ttv/planner/). Without a key ttv falls back
     to the offline heuristic planner and says so. An existing plan.toml is kept (you may have edited
     it); --force re-plans, keeping segments with `locked = true`.
     """
