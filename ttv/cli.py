@@ -37,7 +37,7 @@ def _version(value: bool) -> None:
 def root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug detail.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
-    key: Annotated[list[str] | None, typer.Option("--key", metavar="PROVIDER=KEY", help="API key for this run only, as PROVIDER=KEY (e.g. runway=...); wins over env vars and the keys file. Prefer env vars: command lines can be seen by other users.", show_default=False)] = None,  # noqa: E501
+    key: Annotated[list[str] | None, typer.Option("--key", metavar="PROVIDER=KEY", help="API key for this run only, as PROVIDER=KEY (`ttv keys list` names the providers); wins over env vars and the keys file. Prefer env vars: command lines can be seen by other users.", show_default=False)] = None,  # noqa: E501
 ) -> None:
     """Turn one idea into a long video: plan shots, make keyframes, render clips, stitch — resumable at every step."""
     if verbose:
@@ -45,7 +45,8 @@ def root(
     for item in key or []:
         provider, sep, value = item.partition("=")
         if not sep or not provider or not value:
-            raise typer.BadParameter("use --key PROVIDER=KEY, e.g. --key runway=$MY_KEY", param_hint="--key")
+            raise typer.BadParameter("use --key PROVIDER=KEY, e.g. --key PROVIDER=$MY_KEY (`ttv keys list` names the providers)", param_hint="--key")
+        import ttv.backends  # noqa: F401 - the kernel learns plugin key providers from the backends
         from ttv.core import keys
         from ttv.core.errors import ConfigError
 

@@ -73,9 +73,10 @@ def _backend_names() -> dict[str, list[str]]:
 
 
 def _key_providers() -> list[str]:
+    import ttv.backends  # noqa: F401 - the kernel learns every installed backend's key provider through it
     from ttv.core import keys
 
-    return sorted(set(keys.PROVIDERS) | set(keys.ALIASES))
+    return sorted(set(keys.providers()) | set(keys.aliases()))
 
 
 def _value_words() -> dict[str, str]:

@@ -10,8 +10,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from ttv.backends.remote.fal import live_fal
+from ttv.backends.remote.google_common import live_google
+from ttv.backends.remote.minimax import live_minimax
+from ttv.backends.remote.openai_planner import live_openai
+from ttv.backends.remote.runway_common import live_runway
 from ttv.cli import app
-from ttv.pipeline.doctor import live_fal, live_google, live_minimax, live_openai, live_runway
 
 from .conftest import FakeAPI, Seen, write_project
 

@@ -73,6 +73,8 @@ def test_broken_keys_file_never_echoes_content(tmp_path, monkeypatch) -> None:
 
 
 def test_redact(monkeypatch) -> None:
+    import ttv.backends.remote.fal  # noqa: F401 - a loaded backend's environment key is redacted
+
     monkeypatch.setenv("FAL_KEY", SECRET)
     keys.use_key("minimax", "mm_session_key_99")
     text = f"Authorization: Key {SECRET}; other mm_session_key_99 done"

@@ -10,11 +10,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ttv.core import keys, prices
 from ttv.core.errors import InputRejected
+from ttv.core.keys import KeyProvider
+from ttv.core.prices import PriceRow
+
+if TYPE_CHECKING:
+    from ttv.backends.keycheck import KeyCheck
 
 BackendKind = Literal["video", "image", "planner"]
 
@@ -120,13 +126,46 @@ class JobContext(Protocol):
 
 
 class Backend(ABC):
-    """Common base: name, kind, options model, availability."""
+    """Common base: name, kind, options model, availability, and the backend's provider facts.
+
+    The class is the one place its provider facts are written; keys, prices, estimate and doctor read
+    them from here (built-ins and plugins alike), so adding a video API is one module plus one entry
+    point. On class definition `__init_subclass__` registers `key_provider` (the backend's name
+    becoming an alias of it) with `ttv.core.keys` and `price_rows` with `ttv.core.prices`.
+    """
 
     name: ClassVar[str]
     kind: ClassVar[BackendKind]
     summary: ClassVar[str] = ""
-    extra: ClassVar[str | None] = None  # pip extra needed, e.g. "remote" or "local"
     OptionsModel: ClassVar[type[Options]] = Options
+
+    # ---- provider facts -----------------------------------------------------------------------
+    # The API key: a KeyProvider (name, env variables, where to get one), or the name of one another
+    # backend declares (a plugin reusing a built-in's account key); None when no key is needed.
+    key_provider: ClassVar[KeyProvider | str | None] = None
+    # Rows of the shared dated price table this backend bills by (`ttv estimate`, recorded costs).
+    price_rows: ClassVar[tuple[PriceRow, ...]] = ()
+    # `ttv doctor --online`: a read-only request telling a good key from a bad or empty one (keycheck.py),
+    # and environment variables that may hold the API base URL it should ask (a proxy, a test fake).
+    key_check: ClassVar[KeyCheck | None] = None
+    base_url_env: ClassVar[tuple[str, ...]] = ()
+    # pip extra of ttv this backend needs ("remote", "local"; None: none or a plugin's own dependencies),
+    # the distributions it imports (doctor lists their versions), and the version ranges it was tested
+    # with ({"some-sdk": ">=5,<6"}: outside them doctor warns).
+    extra: ClassVar[str | None] = None
+    packages: ClassVar[tuple[str, ...]] = ()
+    tested_versions: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")  # only a class that names itself is a backend (not a shared base)
+        provider = cls.key_provider
+        if isinstance(provider, KeyProvider):
+            keys.register_provider(provider, *([name] if isinstance(name, str) else []))
+        elif isinstance(provider, str) and isinstance(name, str):
+            keys.add_alias(name, provider)
+        if "price_rows" in cls.__dict__:
+            prices.register_rows(cls.price_rows)
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options if options is not None else self.OptionsModel()

@@ -1,8 +1,11 @@
-"""Backend registry: the entry-point group `ttv.backends` (built-ins are registered the same way).
+"""Backend registry: the entry-point group `ttv.backends` (built-ins are registered the same way, in
+pyproject.toml; there is no second list).
 
 Entry points name a class ("package.module:Class"); the module is imported only when that backend is
 used, so listing backends never imports torch or an SDK... except the backend's own module, which
-must therefore keep its heavy imports inside functions.
+must therefore keep its heavy imports inside functions. Importing `ttv.backends` gives the kernel
+`load_all` as its catalogue loader (ttv/core/catalog.py): a question about every key provider or
+price row loads every installed class once, plugins included.
 """
 
 from __future__ import annotations
@@ -16,40 +19,60 @@ from ttv.core.errors import ConfigError
 
 GROUP = "ttv.backends"
 
-# The built-ins, also declared in pyproject.toml. Kept here too so a source checkout that was not
-# pip-installed (no entry-point metadata) still finds them.
-BUILTINS: dict[str, str] = {
-    # offline
-    "heuristic": "ttv.backends.offline.heuristic:HeuristicPlanner",
-    "card": "ttv.backends.offline.card:CardKeyframes",
-    "files": "ttv.backends.offline.files:FileKeyframes",
-    "animatic": "ttv.backends.offline.animatic:AnimaticBackend",
-    # remote video (extra: remote)
-    "runway": "ttv.backends.remote.runway:RunwayBackend",
-    "veo": "ttv.backends.remote.veo:VeoBackend",
-    "fal": "ttv.backends.remote.fal:FalBackend",
-    "minimax": "ttv.backends.remote.minimax:MiniMaxBackend",
-    # local diffusers video (extra: local)
-    "wan": "ttv.backends.local.wan:WanBackend",
-    "ltx": "ttv.backends.local.ltx:LTXBackend",
-    "hunyuan": "ttv.backends.local.hunyuan:HunyuanBackend",
-    "framepack": "ttv.backends.local.framepack:FramePackBackend",
-    # keyframe image providers
-    "diffusers": "ttv.backends.local.diffusers_image:DiffusersKeyframes",
-    "gemini-image": "ttv.backends.remote.gemini_image:GeminiImageKeyframes",
-    "runway-image": "ttv.backends.remote.runway_image:RunwayImageKeyframes",
-    # LLM planners
-    "gemini": "ttv.backends.remote.gemini_planner:GeminiPlanner",
-    "openai": "ttv.backends.remote.openai_planner:OpenAIPlanner",
-}
 
 
 @cache
 def _table() -> dict[str, str]:
-    table = dict(BUILTINS)
+    """Backend name -> "module:Class", from the installed `ttv.backends` entry points. ttv's own win
+    a name clash (a plugin cannot silently replace a built-in). Run from a source checkout, the
+    checkout's pyproject.toml is read too: it is newer than the install metadata (a built-in whose
+    entry-point line was just added works before `pip install -e .` runs again), and it is all there is
+    when the checkout was never installed."""
+    table: dict[str, str] = {}
+    plugins: dict[str, str] = {}
     for ep in entry_points(group=GROUP):
-        table.setdefault(ep.name, ep.value)
+        dist = getattr(getattr(ep, "dist", None), "name", None)
+        (table if dist == "ttv" else plugins).setdefault(ep.name, ep.value)
+    table.update(_source_checkout_builtins())
+    for name, value in plugins.items():
+        table.setdefault(name, value)
     return table
+
+
+def _source_checkout_builtins() -> dict[str, str]:
+    """The built-ins declared by the pyproject.toml of the checkout this package runs from ({} for an
+    installed wheel): the same `[project.entry-points."ttv.backends"]` table, so there is one list."""
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    if not pyproject.is_file():
+        return {}
+    import tomllib
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if data.get("project", {}).get("name") != "ttv":
+        return {}
+    group = data["project"].get("entry-points", {}).get(GROUP, {})
+    return {str(k): str(v) for k, v in group.items()}
+
+
+def load_all() -> list[type[Backend]]:
+    """Every installed backend class that loads (broken or missing ones are skipped: `load_class`
+    says why when one is asked for). Loading a class registers its key provider and price rows."""
+    out = []
+    for name in sorted(_table()):
+        try:
+            out.append(load_class(name))
+        except Exception:  # a broken plugin must not break the listing of the others
+            continue
+    return out
+
+
+def entry_module(name: str) -> str:
+    """The module an entry point names ("" when unknown), without importing it."""
+    return _table().get(name, "").partition(":")[0]
 
 
 def names(kind: BackendKind | None = None) -> list[str]:
@@ -77,8 +100,9 @@ def load_class(name: str) -> type[Backend]:
     try:
         module = importlib.import_module(module_name)
         cls = getattr(module, attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"backend {name!r} could not be loaded: {exc}") from exc
+    except (ImportError, AttributeError, ConfigError) as exc:  # ConfigError: facts clashing with another's
+        message = exc.message if isinstance(exc, ConfigError) else str(exc)
+        raise ConfigError(f"backend {name!r} could not be loaded: {message}") from exc
     if not (isinstance(cls, type) and issubclass(cls, Backend)):
         raise ConfigError(f"entry point {name!r} ({table[name]}) is not a ttv Backend class")
     return cls

@@ -75,7 +75,7 @@ def print_error(exc: TtvError) -> None:
 
     from ttv.core.keys import redact
 
-    # Messages quote TOML tables like [backends.runway]: escape them so Rich does not take them for markup.
+    # Messages quote TOML tables like [backends.NAME]: escape them so Rich does not take them for markup.
     err.print(f"[bold red]error:[/] {escape(redact(exc.message))}", highlight=False)
     if exc.hint:
         err.print(f"[yellow]hint:[/] {escape(redact(exc.hint))}", highlight=False)

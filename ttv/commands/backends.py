@@ -31,6 +31,22 @@ def _project_options(name: str, project: Path | None) -> tuple[dict[str, Any] | 
     return (dict(raw) if raw else None), str(Path(root) / CONFIG_FILE)
 
 
+def _facts(cls: Any) -> dict[str, Any]:
+    """The provider facts the class declares: its key (provider, variables, where to get one), its price rows."""
+    from ttv.core import keys, prices
+
+    facts: dict[str, Any] = {}
+    if cls.key_provider is not None:
+        try:
+            provider = keys.get_provider(cls.key_provider)
+            facts["key"] = {"provider": provider.name, "env": list(provider.env), "help": provider.help}
+        except ConfigError as exc:
+            facts["key"] = {"provider": str(cls.key_provider), "error": exc.message}
+    if cls.price_rows:
+        facts["prices"] = [prices.describe(row) for row in cls.price_rows]
+    return facts
+
+
 def _describe(name: str, raw_options: dict[str, Any] | None = None) -> dict[str, Any]:
     from ttv.backends import registry
     from ttv.backends.base import VideoBackend
@@ -41,6 +57,7 @@ def _describe(name: str, raw_options: dict[str, Any] | None = None) -> dict[str,
         return {"name": name, "kind": "?", "available": False, "reason": exc.message, "summary": ""}
     info: dict[str, Any] = {"name": name, "kind": cls.kind, "summary": cls.summary, "available": False,
                             "reason": "", "extra": getattr(cls, "extra", None)}
+    info.update(_facts(cls))
     try:
         schema = cls.OptionsModel.model_json_schema()
         info["options"] = {k: {"type": v.get("type", v.get("anyOf", "")), "default": v.get("default"),
@@ -125,7 +142,7 @@ def capability_text(key: str, value: Any) -> str:
 
 @app.command("info")
 @boundary
-def info_command(name: Annotated[str, typer.Argument(metavar="NAME", help="Backend name, e.g. animatic or runway.")],
+def info_command(name: Annotated[str, typer.Argument(metavar="NAME", help="Backend name (`ttv backends list`).")],
                  project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
     """Capabilities, options (with defaults) and availability of one backend; inside a project (or with
     -p), for the options its ttv.toml sets (e.g. its model).
@@ -158,6 +175,12 @@ def info_command(name: Annotated[str, typer.Argument(metavar="NAME", help="Backe
     out.print(f"available: {'yes' if info['available'] else 'no — ' + info['reason']}", markup=False)
     if info.get("extra"):
         out.print(f"extra: pip install 'ttv[{info['extra']}]'", markup=False)
+    key = info.get("key")
+    if key and "env" in key:
+        out.print(f"key: {key['provider']} ({' or '.join(key['env'])}, or `ttv keys set {key['provider']}`); "
+                  f"get one at {key['help']}", markup=False)
+    for row in info.get("prices", []):
+        out.print(f"price: {row}", markup=False)
     caps = info.get("capabilities")
     if caps:
         table = Table(title="capabilities", title_justify="left")

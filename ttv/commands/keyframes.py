@@ -104,7 +104,7 @@ def keyframes_command(
     project: ProjectOpt = None,
     force: ForceOpt = False,
     only: OnlyOpt = None,
-    provider: Annotated[str | None, typer.Option("--provider", metavar="NAME", help="Override the keyframe provider for this run (written to ttv.toml): card, files, gemini-image, runway-image, diffusers.")] = None,  # noqa: E501
+    provider: Annotated[str | None, typer.Option("--provider", metavar="NAME", help="Override the keyframe provider for this run (written to ttv.toml); `ttv backends list --kind image` names them.")] = None,  # noqa: E501
     from_dir: Annotated[Path | None, typer.Option("--from-dir", metavar="DIR", help="Use your own images: files named k000.png, k001.png, ... in this folder.")] = None,  # noqa: E501
     reroll: Annotated[list[str] | None, typer.Option("--reroll", metavar="IDS", help="Re-roll these keyframes with a new seed (kept in plan.toml): comma-separated or repeated, e.g. --reroll k001,k003 or --reroll k001 --reroll k003; the others are kept.", show_default=False)] = None,  # noqa: E501
     dry_run: DryRunOpt = False,

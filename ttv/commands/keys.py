@@ -12,14 +12,16 @@ from typing import Annotated
 
 import typer
 
+import ttv.backends  # noqa: F401 - lets the kernel see every installed backend's key provider (plugins too)
 from ttv.commands._common import JsonOpt, boundary, emit_json, err, escape, out
 from ttv.core import keys as keyring
 from ttv.core.errors import ConfigError
 
 app = typer.Typer(help="Store, list and remove provider API keys (user keys file, mode 0600).", no_args_is_help=True)
 
-ProviderArg = Annotated[str, typer.Argument(metavar="PROVIDER", help=f"Provider: {', '.join(keyring.PROVIDERS)} "
-                                                 f"(aliases: {', '.join(keyring.ALIASES)}).", show_default=False)]
+# The providers come from the installed backends (plugins too): `ttv keys list` names them.
+ProviderArg = Annotated[str, typer.Argument(metavar="PROVIDER", help="Key provider, or a backend using it (`ttv keys list` shows them).",
+                                            show_default=False)]
 
 
 @app.command("set")
@@ -66,18 +68,21 @@ def list_command(json_out: JsonOpt = False) -> None:
       ttv keys list
       ttv keys list --json
     """
-    rows = [{"provider": name, "source": keyring.key_source(name) or "",
-             "env": list(p.env)} for name, p in keyring.PROVIDERS.items()]
+    aliases = keyring.aliases()  # backend names (and SDK names) that use each provider's key
+    rows = [{"provider": name, "source": keyring.key_source(name) or "", "env": list(p.env), "help": p.help,
+             "aliases": sorted(a for a, target in aliases.items() if target == name)}
+            for name, p in sorted(keyring.providers().items())]
     if json_out:
         emit_json({"keys_file": str(keyring.keys_file()), "providers": rows})
         return
     from rich.table import Table
 
     table = Table(title=f"API keys (file: {keyring.keys_file()})", title_justify="left")
-    for col in ("provider", "source", "environment variables"):
+    for col in ("provider", "source", "environment variables", "also accepted as"):
         table.add_column(col)
     for r in rows:
-        table.add_row(escape(str(r["provider"])), escape(str(r["source"]) or "-"), escape(", ".join(r["env"])))
+        table.add_row(escape(str(r["provider"])), escape(str(r["source"]) or "-"), escape(", ".join(r["env"])),
+                      escape(", ".join(r["aliases"])))
     out.print(table)
 
 

@@ -26,7 +26,7 @@ from ttv.core.errors import ConfigError
 def plan_command(
     project: ProjectOpt = None,
     force: ForceOpt = False,
-    planner: Annotated[str | None, typer.Option("--planner", metavar="NAME", help="Override the planner in ttv.toml (heuristic, gemini, openai).")] = None,  # noqa: E501
+    planner: Annotated[str | None, typer.Option("--planner", metavar="NAME", help="Override the planner in ttv.toml (`ttv backends list --kind planner`).")] = None,  # noqa: E501
     segments: Annotated[int | None, typer.Option("--segments", "-n", metavar="N", help="Number of segments.")] = None,
     duration: Annotated[float | None, typer.Option("--duration", "-d", metavar="SECONDS", help="Total seconds (the planner derives the count unless --segments is given).")] = None,  # noqa: E501
     style: Annotated[str | None, typer.Option("--style", metavar="TEXT", help="Style carried into every prompt.")] = None,
@@ -37,9 +37,10 @@ def plan_command(
     """Plan the shots: segments with prompts, durations, camera and continuity notes, and keyframe
     prompts -> plan.toml.
 
-    With --planner gemini or openai an LLM writes the plan (durations snapped to the video backend's
-    allowed values; the raw request/response is kept in .ttv/planner/). A planner that cannot run here
-    (no key, missing extra) is an error (exit 3) that says how to set it up; nothing is changed. An existing plan.toml is kept (you may have edited
+    With an LLM planner (`ttv backends list --kind planner`) the model writes the plan (durations
+    snapped to the video backend's allowed values; the raw request/response is kept in .ttv/planner/).
+    A planner that cannot run here (no key, missing extra) is an error (exit 3) that says how to set it
+    up; nothing is changed. An existing plan.toml is kept (you may have edited
     it); --force re-plans, keeping segments with `locked = true`.
 
     Examples:

@@ -64,14 +64,14 @@ class ProjectConfig(Strict):
     @field_validator("prices")
     @classmethod
     def _price_keys(cls, v: dict[str, float]) -> dict[str, float]:
-        from ttv.core.prices import PRICES
+        from ttv.core.prices import providers as price_providers
 
-        providers = sorted({row.provider for row in PRICES})
+        providers = price_providers() if v else []  # every installed backend's provider column
         for key, usd in v.items():
             provider, sep, model = key.partition("/")
             if not sep or not model or provider not in providers:
                 raise ValueError(f"key {key!r} must be \"provider/model\" with provider one of "
-                                 f"{', '.join(providers)}, e.g. \"runway/gen4_turbo\" = 0.05")
+                                 f"{', '.join(providers)}, e.g. \"{providers[0] if providers else 'provider'}/MODEL\" = 0.05")
             if usd < 0:
                 raise ValueError(f"{key!r}: a price cannot be negative ({usd:g})")
         return v

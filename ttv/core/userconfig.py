@@ -1,7 +1,7 @@
 """User-level settings: defaults under every project's ttv.toml.
 
 File: `$TTV_HOME/config.toml` when TTV_HOME is set, else `platformdirs.user_config_dir("ttv")/config.toml`.
-It holds the same keys as ttv.toml (e.g. `[backends.runway] concurrency = 4`, `max_cost_usd`), never keys.
+It holds the same keys as ttv.toml (e.g. `[backends.NAME] concurrency = 4`, `max_cost_usd`), never keys.
 """
 
 from __future__ import annotations

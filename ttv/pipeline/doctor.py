@@ -6,10 +6,12 @@ problems that would not (an optional extra, a fallback backend, a lock held by a
 `ttv doctor` exits 0 when no check failed.
 
 Checks never raise and never print keys: heavy packages (torch) are imported only inside their check,
-and live key checks (`online=True`) make one cheap read-only request through the provider's SDK or httpx:
-Runway `GET /v1/organization` (credit balance, tier), Google `models.list`, fal `GET /v1/account/billing`
-(or the pricing endpoint for non-admin keys), MiniMax a task query that tells a bad key from a good one,
-OpenAI `GET /v1/models`. Each distinguishes a bad key, an account without credits, and a network failure.
+and live key checks (`online=True`) make one cheap read-only request through the provider's SDK or httpx.
+
+Doctor keeps no table of providers. What it checks per backend comes from the backend classes
+(ttv/backends/base.py, "provider facts"): the key provider, the live key check and where its base URL
+may come from, the pip extra and the packages it imports with their tested versions, and for local
+backends the measured peak VRAM. So a plugin's backend is checked like a built-in.
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ttv.backends.keycheck import Live, LiveState
 from ttv.core.errors import TtvError
 
 DOCTOR_SCHEMA = 1
 Status = Literal["ok", "warn", "fail"]
-LiveState = Literal["ok", "bad-key", "no-credits", "network", "error"]
 
 
 @dataclass
@@ -85,19 +87,28 @@ class Use:
 
     @property
     def where(self) -> str:
-        return "remote" if self.extra == "remote" else "local" if self.extra == "local" else "offline"
+        if self.extra == "remote" or getattr(self.cls, "key_provider", None) is not None:
+            return "remote"  # a plugin's remote backend may need no extra of ttv's, but it has a key
+        return "local" if self.extra == "local" else "offline"
 
     @property
     def extra(self) -> str | None:
         return getattr(self.cls, "extra", None) if self.cls is not None else _guess_extra(self.name)
 
 
-_REMOTE = {"runway", "veo", "fal", "minimax", "runway-image", "gemini-image", "gemini", "openai"}
-_LOCAL = {"wan", "ltx", "hunyuan", "framepack", "diffusers"}
-
-
 def _guess_extra(name: str) -> str | None:
-    return "remote" if name in _REMOTE else "local" if name in _LOCAL else None
+    """For a backend whose class cannot be loaded: the extra its module's place suggests."""
+    from ttv.backends import registry
+
+    module = registry.entry_module(name)
+    return "remote" if ".remote." in module else "local" if ".local." in module else None
+
+
+def _backend_classes() -> list[Any]:
+    """Every installed backend class that loads (built-ins and plugins)."""
+    from ttv.backends import registry
+
+    return registry.load_all()
 
 
 def configured_uses(project: Any) -> list[Use]:
@@ -142,34 +153,56 @@ def configured_uses(project: Any) -> list[Use]:
 
 CORE_PACKAGES = ("typer", "rich", "pydantic", "tomli-w", "platformdirs", "imageio-ffmpeg", "av", "pillow", "numpy",
                  "filelock", "httpx")
-EXTRAS: dict[str, tuple[str, ...]] = {
-    "local": ("torch", "diffusers", "accelerate", "transformers"),
-    "remote": ("runwayml", "google-genai", "fal-client"),
-    "tui": ("textual", "nvidia-ml-py"),
-    "openai": ("openai",),
-    "ray": ("ray",),
-}
+# ttv's own extras that no backend declares: the dashboard and the Ray executor.
+OWN_EXTRAS: dict[str, tuple[str, ...]] = {"tui": ("textual", "nvidia-ml-py"), "ray": ("ray",)}
 
 
-# Versions the backends were written and tested against (shared/reference/providers.md E.5): outside
-# these ranges an SDK may lack a model or send another request shape. (package, minimum, below)
-RECOMMENDED: tuple[tuple[str, tuple[int, ...], tuple[int, ...] | None], ...] = (
-    ("runwayml", (5,), (6,)),
-    ("fal-client", (1,), (2,)),
-    ("google-genai", (1, 75), None),
-)
+def extras() -> dict[str, tuple[str, ...]]:
+    """extra -> the distributions it installs, as the backends declare them (`extra`, `packages`), then ttv's own."""
+    out: dict[str, list[str]] = {}
+    for cls in _backend_classes():
+        extra = getattr(cls, "extra", None)
+        if extra:
+            bucket = out.setdefault(extra, [])
+            bucket += [p for p in getattr(cls, "packages", ()) if p not in bucket]
+    table = {k: tuple(v) for k, v in sorted(out.items()) if v}
+    table.update(OWN_EXTRAS)
+    return table
+
+
+def tested_ranges() -> dict[str, str]:
+    """package -> the version range the backends using it were written and tested against
+    (`tested_versions`): outside it an SDK may lack a model or send another request shape."""
+    out: dict[str, str] = {}
+    for cls in _backend_classes():
+        for package, spec in (getattr(cls, "tested_versions", None) or {}).items():
+            out.setdefault(package, spec)
+    return out
+
+
+def _parse_range(spec: str) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """">=5,<6" -> ((5,), (6,)); ">=1.75" -> ((1, 75), None)."""
+    low: tuple[int, ...] = ()
+    high: tuple[int, ...] | None = None
+    for part in spec.split(","):
+        part = part.strip()
+        if part.startswith(">="):
+            low = _version_tuple(part[2:])
+        elif part.startswith("<"):
+            high = _version_tuple(part[1:])
+    return low, high
 
 
 def _outside_recommended(versions: dict[str, str | None]) -> list[tuple[str, str, str]]:
     """(package, installed version, tested requirement) for each package outside its tested range."""
     out = []
-    for name, low, high in RECOMMENDED:
+    for name, spec in tested_ranges().items():
         v = versions.get(name)
         if not v:
             continue
+        low, high = _parse_range(spec)
         got = _version_tuple(v)
         if got < low or (high is not None and got >= high):
-            spec = ">=" + ".".join(map(str, low)) + (",<" + ".".join(map(str, high)) if high else "")
             out.append((name, v, spec))
     return out
 
@@ -203,7 +236,7 @@ def check_packages(extras_needed: dict[str, str]) -> list[Check]:
                                                   f"av {core['av']}, httpx {core['httpx']}, ...)"),
                         "pip install -e . (or reinstall ttv)" if missing else "",
                         data={"ttv": __version__, **core}))
-    for extra, packages in EXTRAS.items():
+    for extra, packages in extras().items():
         versions = {p: dist_version(p) for p in packages}
         absent = [p for p, v in versions.items() if v is None]
         why = extras_needed.get(extra)
@@ -374,53 +407,18 @@ def check_torch(local_needed: bool, gpus_present: bool) -> Check | None:
 
 # ---- local models ---------------------------------------------------------------------------------
 
-# Peak VRAM measured or published per model family, size class, resolution and memory option
-# (GB; ../shared/reference/models.md, checked 2026-11). (family, variant, (width, height), offload) -> (GB, source)
-PEAK_VRAM_DATE = "2026-11"
-PEAK_VRAM: list[tuple[str, str, tuple[int, int], str, float, str]] = [
-    ("wan", "1.3b", (832, 480), "model", 8.19, "Wan2.1 README: T2V-1.3B 480p, offload + t5_cpu, RTX 4090"),
-    ("wan", "14b", (832, 480), "model", 44.0, "ComfyUI #10602: Wan I2V 14B with model offload ~44 GB"),
-    ("wan", "14b", (1280, 720), "model", 76.7, "Wan2.1 README: I2V-14B 720p, 1 GPU, offload_model"),
-    ("wan", "14b", (1280, 720), "sequential", 8.0, "ComfyUI #10602: sequential offload ~8 GB"),
-    ("wan", "14b", (832, 480), "group", 10.0, "diffusers #10999: group offload + tiled VAE, 7-10 GB"),
-    ("wan", "a14b", (832, 480), "model", 41.3, "Wan2.2 README: T2V-A14B 480p, H100"),
-    ("wan", "a14b", (1280, 720), "model", 59.8, "Wan2.2 README: T2V-A14B 720p, H100"),
-    ("wan", "5b", (1280, 704), "model", 22.9, "Wan2.2 README: TI2V-5B 720p, RTX 4090"),
-    ("ltx", "13b", (704, 512), "none", 25.2, "diffusers benchmark: LTX-Video 0.9.7 13B, 25.2 GB"),
-    ("ltx", "13b", (704, 512), "group", 1.04, "diffusers benchmark: LTX 13B group offload (leaf), 1.04 GB"),
-    ("hunyuan", "13b", (1280, 720), "none", 60.0, "HunyuanVideo README: 720x1280x129 needs 60 GB"),
-    ("hunyuan", "13b", (960, 544), "none", 45.0, "HunyuanVideo README: 544x960x129 needs 45 GB"),
-    ("framepack", "13b", (640, 640), "none", 6.0, "FramePack README: 6 GB minimum"),
-    ("framepack", "13b", (640, 640), "model", 6.0, "FramePack README: 6 GB minimum"),
-]
-
-
 def peak_vram_gb(family: str, variant: str, width: int, height: int, offload: str,
                  download_gb: float | None = None) -> tuple[float | None, str]:
-    """(peak GB, how it was found) for this configuration; (None, why) when nothing fits."""
-    import math
+    """(peak GB, how it was found) for this configuration, from the `peak_vram` rows the local backends
+    of `family` declare; (None, why) when nothing fits."""
+    from ttv.backends.local.figures import peak_vram_gb as lookup
 
-    rows = [r for r in PEAK_VRAM if r[0] == family and (r[1] == variant or family == "framepack")]
+    classes = [c for c in _backend_classes() if getattr(c, "family", "") == family]
+    rows = [r for c in classes for r in getattr(c, "peak_vram", ())]
+    any_variant = any(getattr(c, "peak_vram_any_variant", False) for c in classes)
     if not rows:
         return None, f"no measured peak for {family} {variant}"
-
-    def nearest(cands: list[tuple[str, str, tuple[int, int], str, float, str]]) -> tuple[Any, ...]:
-        return min(cands, key=lambda r: abs(math.log((width * height) / (r[2][0] * r[2][1]))))
-
-    exact = [r for r in rows if r[3] == offload]
-    if exact:
-        r = nearest(exact)
-        return r[4], f"{r[5]} (measured peaks {PEAK_VRAM_DATE})"
-    if offload == "none":
-        base = nearest(rows)
-        guess = max(base[4], (download_gb or 0.0) * 1.1)
-        return guess, (f"no measurement without offload; at least the weights ({download_gb or '?'} GB) or "
-                       f"{base[4]} GB ({base[5]}), whichever is larger")
-    if offload in ("group", "sequential"):
-        r = min(rows, key=lambda r: r[4])
-        return r[4], f"{r[5]} (closest measured low-memory setting)"
-    r = nearest(rows)
-    return r[4], f"{r[5]} (nearest measured setting)"
+    return lookup(rows, variant, width, height, offload, download_gb, any_variant=any_variant, label=family)
 
 
 def _model_ids(backend: Any) -> list[str]:
@@ -465,7 +463,7 @@ def _model_presence(use: Use, model: str, common: Any) -> Check:
         return Check(name, "models", problem(use.required), f"folder {path} does not exist",
                      f"point [backends.{use.name}] model at a diffusers folder", required=use.required)
     snap = common.cached_snapshot(model)
-    size = common.KNOWN_MODELS.get(model, {}).get("gb")
+    size = common.known_model(model).get("gb")
     if snap is not None:
         return Check(name, "models", "ok", f"in the Hugging Face cache ({snap})", required=use.required,
                      data={"path": str(snap), "download_gb": size})
@@ -486,7 +484,7 @@ def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], 
     with contextlib.suppress(Exception):
         variant = str(backend.variant())
     offload = str(getattr(opts, "offload", "none"))
-    size = common.KNOWN_MODELS.get(backend.model_name(), {}).get("gb")
+    size = common.known_model(backend.model_name()).get("gb")
     peak, how = peak_vram_gb(family, variant, width, height, offload, size)
     name = f"vram: {use.name}"
     data = {"family": family, "variant": variant, "offload": offload, "width": width, "height": height,
@@ -565,175 +563,6 @@ def check_backends(project: Any, uses: list[Use]) -> list[Check]:
 
 # ---- keys and live checks -----------------------------------------------------------------------
 
-@dataclass
-class Live:
-    state: LiveState
-    detail: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-def _is_network_error(exc: BaseException) -> bool:
-    names = {t.__name__ for t in type(exc).__mro__}
-    return bool(names & {"ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException", "NetworkError",
-                         "TransportError", "APIConnectionError", "APITimeoutError", "ConnectionError",
-                         "TimeoutError", "RemoteProtocolError"})
-
-
-def live_runway(key: str, base_url: str | None, timeout: float = 15.0) -> Live:
-    import runwayml
-
-    from ttv.core.keys import redact
-
-    client = runwayml.RunwayML(api_key=key, base_url=base_url, max_retries=0, timeout=timeout)
-    try:
-        org = client.organization.retrieve()
-    except (runwayml.AuthenticationError, runwayml.PermissionDeniedError) as exc:
-        return Live("bad-key", f"the key was refused (HTTP {exc.status_code})")
-    except runwayml.APIStatusError as exc:
-        if exc.status_code == 402:
-            return Live("no-credits", "HTTP 402: no credits")
-        return Live("error", f"HTTP {exc.status_code}: {redact(str(exc))[:200]}")
-    except runwayml.APIConnectionError as exc:
-        return Live("network", f"cannot reach the Runway API: {type(exc).__name__}")
-    finally:
-        with contextlib.suppress(Exception):
-            client.close()
-    credits = int(getattr(org, "credit_balance", 0) or 0)
-    tier = getattr(org, "tier", None)
-    monthly = getattr(tier, "max_monthly_credit_spend", None)
-    limits = {m: {"concurrent": getattr(v, "max_concurrent_generations", None),
-                  "daily": getattr(v, "max_daily_generations", None)}
-              for m, v in (getattr(tier, "models", None) or {}).items()}
-    data = {"credit_balance": credits, "usd": round(credits * 0.01, 2), "max_monthly_credit_spend": monthly,
-            "limits": limits}
-    if credits <= 0:
-        return Live("no-credits", "the key works but the credit balance is 0", data)
-    return Live("ok", f"{credits} credits (${credits * 0.01:.2f})"
-                + (f"; tier cap {monthly} credits/month" if monthly else ""), data)
-
-
-def live_google(key: str, base_url: str | None, timeout: float = 15.0, vertexai: bool = False) -> Live:
-    """Gemini API (`GET /v1/models`) or, for Vertex AI express-mode keys (Veo's default), the Vertex
-    publisher model list (`GET /v1beta1/publishers/google/models`)."""
-    from google import genai
-    from google.genai import errors, types
-
-    vertex = vertexai or os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").lower() in ("1", "true", "yes")
-    try:
-        client = genai.Client(api_key=key, vertexai=vertex or None,
-                              http_options=types.HttpOptions(base_url=base_url, timeout=int(timeout * 1000)))
-        pager = client.models.list(config={"page_size": 5})
-        names = [str(getattr(m, "name", "")) for m in list(pager.page)[:5]]
-    except errors.ClientError as exc:
-        code = int(getattr(exc, "code", 0) or 0)
-        text = f"{getattr(exc, 'status', '')} {getattr(exc, 'message', '')}"
-        if code in (401, 403) or "API_KEY" in text.upper() or "API KEY" in text.upper():
-            return Live("bad-key", f"the key was refused (HTTP {code})")
-        if code == 429:
-            return Live("no-credits", "HTTP 429 RESOURCE_EXHAUSTED: quota or billing exhausted")
-        return Live("error", f"HTTP {code}")
-    except errors.APIError as exc:
-        return Live("error", f"HTTP {getattr(exc, 'code', '?')} from the Google API")
-    except Exception as exc:
-        if _is_network_error(exc):
-            return Live("network", f"cannot reach the Google API: {type(exc).__name__}")
-        raise
-    return Live("ok", f"model list readable ({len(names)} shown)", {"models": names})
-
-
-def _httpx_get(url: str, headers: dict[str, str], timeout: float) -> Any:
-    import httpx
-
-    with httpx.Client(timeout=timeout) as client:
-        return client.get(url, headers=headers)
-
-
-def live_fal(key: str, base_url: str | None, timeout: float = 15.0, app: str = "fal-ai/wan/v2.2-a14b/image-to-video"
-             ) -> Live:
-    base = (base_url or "https://api.fal.ai/v1").rstrip("/")
-    headers = {"Authorization": f"Key {key}"}
-    try:
-        resp = _httpx_get(f"{base}/account/billing?expand=credits", headers, timeout)
-        text = resp.text[:500]
-        if resp.status_code == 200:
-            body = resp.json()
-            balance = (body.get("credits") or {}).get("current_balance")
-            data = {"balance_usd": balance, "username": body.get("username", "")}
-            if balance is not None and float(balance) <= 0:
-                return Live("no-credits", f"the key works but the balance is ${float(balance):.2f}", data)
-            return Live("ok", f"balance ${float(balance):.2f}" if balance is not None else "key accepted", data)
-        if resp.status_code == 401:
-            return Live("bad-key", "the key was refused (HTTP 401)")
-        if resp.status_code in (402, 403) and ("balance" in text.lower() or "top_up" in text.lower()
-                                               or resp.status_code == 402):
-            return Live("no-credits", "account locked: exhausted balance")
-        if resp.status_code == 403:
-            # Not an admin key: the billing endpoint is closed to it; any authenticated read proves the key.
-            resp = _httpx_get(f"{base}/models/pricing?endpoint_id={app}", headers, timeout)
-            if resp.status_code == 200:
-                return Live("ok", "key accepted (the balance needs an admin key)")
-            if resp.status_code in (401, 403):
-                return Live("bad-key", f"the key was refused (HTTP {resp.status_code})")
-            return Live("error", f"HTTP {resp.status_code}")
-        return Live("error", f"HTTP {resp.status_code}")
-    except Exception as exc:
-        if _is_network_error(exc):
-            return Live("network", f"cannot reach the fal API: {type(exc).__name__}")
-        raise
-
-
-def live_minimax(key: str, base_url: str | None, timeout: float = 15.0) -> Live:
-    base = (base_url or "https://api.minimax.io").rstrip("/")
-    try:
-        resp = _httpx_get(f"{base}/v1/query/video_generation?task_id=0", {"Authorization": f"Bearer {key}"}, timeout)
-    except Exception as exc:
-        if _is_network_error(exc):
-            return Live("network", f"cannot reach the MiniMax API: {type(exc).__name__}")
-        raise
-    if resp.status_code in (401, 403):
-        return Live("bad-key", f"the key was refused (HTTP {resp.status_code})")
-    try:
-        code = int((resp.json().get("base_resp") or {}).get("status_code", -1))
-    except (ValueError, AttributeError):
-        return Live("error", f"HTTP {resp.status_code}, not a MiniMax reply")
-    if code == 1004:
-        return Live("bad-key", "the key was refused (1004: not authorized; wrong key or wrong host?)")
-    if code == 1008:
-        return Live("no-credits", "1008: insufficient balance")
-    if code == 2038:
-        return Live("error", "2038: real-name verification required on the MiniMax account")
-    if code in (0, 2013, 1026, 2049) or resp.status_code == 200:
-        return Live("ok", "key accepted (a query for an unknown task was answered)", {"code": code})
-    return Live("error", f"HTTP {resp.status_code}, code {code}")
-
-
-def live_openai(key: str, base_url: str | None, timeout: float = 15.0) -> Live:
-    base = (base_url or "https://api.openai.com/v1").rstrip("/")
-    try:
-        resp = _httpx_get(f"{base}/models", {"Authorization": f"Bearer {key}"}, timeout)
-    except Exception as exc:
-        if _is_network_error(exc):
-            return Live("network", f"cannot reach the OpenAI API: {type(exc).__name__}")
-        raise
-    if resp.status_code == 401:
-        return Live("bad-key", "the key was refused (HTTP 401)")
-    if resp.status_code == 429 and "insufficient_quota" in resp.text:
-        return Live("no-credits", "insufficient_quota")
-    if resp.status_code == 200:
-        return Live("ok", "model list readable")
-    return Live("error", f"HTTP {resp.status_code}")
-
-
-LIVE: dict[str, Callable[..., Live]] = {
-    "runway": live_runway, "google": live_google, "fal": live_fal, "minimax": live_minimax, "openai": live_openai}
-# Where a live check's base URL can come from: [backends.NAME] base_url of these backends, then env.
-BASE_URL_SOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "runway": (("runway", "runway-image"), ("RUNWAYML_BASE_URL",)),
-    "google": (("veo", "gemini", "gemini-image"), ()),  # the SDK itself reads GOOGLE_{GEMINI,VERTEX}_BASE_URL
-    "fal": (("fal",), ("TTV_FAL_API_URL",)),
-    "minimax": (("minimax",), ("TTV_MINIMAX_BASE_URL",)),
-    "openai": (("openai",), ("OPENAI_BASE_URL",)),
-}
 FIXES: dict[LiveState, str] = {
     "bad-key": "set a valid key: `ttv keys set {provider}` (or {env})",
     "no-credits": "add credits to the {provider} account",
@@ -743,16 +572,48 @@ FIXES: dict[LiveState, str] = {
 }
 
 
+def _classes_of(provider: str) -> list[Any]:
+    """The installed backend classes that use `provider`'s key."""
+    from ttv.core import keys
+
+    out = []
+    for cls in _backend_classes():
+        declared = getattr(cls, "key_provider", None)
+        if declared is None:
+            continue
+        with contextlib.suppress(TtvError):
+            if keys.canonical(declared) == provider:
+                out.append(cls)
+    return out
+
+
+def live_checks() -> dict[str, Callable[..., Live]]:
+    """key provider -> its live check, as the backends declare them (`key_check`)."""
+    from ttv.core import keys
+
+    out: dict[str, Callable[..., Live]] = {}
+    for cls in _backend_classes():
+        check = getattr(cls, "key_check", None)
+        declared = getattr(cls, "key_provider", None)
+        if check is not None and declared is not None:
+            with contextlib.suppress(TtvError):
+                out.setdefault(keys.canonical(declared), check)
+    return out
+
+
 def _base_url(provider: str, project: Any) -> str | None:
-    backends, envs = BASE_URL_SOURCES.get(provider, ((), ()))
+    """Where the live check of `provider` should ask: `[backends.NAME] base_url` of a backend using that
+    key, else the first environment variable those backends name (`base_url_env`)."""
+    classes = _classes_of(provider)
     if project is not None:
-        for name in backends:
-            value = (project.config.backends.get(name) or {}).get("base_url")
+        for cls in classes:
+            value = (project.config.backends.get(cls.name) or {}).get("base_url")
             if value:
                 return str(value)
-    for var in envs:
-        if os.environ.get(var):
-            return os.environ[var]
+    for cls in classes:
+        for var in getattr(cls, "base_url_env", ()):
+            if os.environ.get(var):
+                return os.environ[var]
     return None
 
 
@@ -779,7 +640,7 @@ def _use_options(project: Any, use: Use) -> Any:
 
 
 def _needs_key(use: Use, options: Any) -> bool:
-    """False for a backend configured to authenticate otherwise (Veo on Vertex with a project: ADC)."""
+    """False for a backend configured to authenticate otherwise (`needs_key()`, e.g. cloud credentials)."""
     if use.cls is None or options is None or not hasattr(use.cls, "needs_key"):
         return True
     try:
@@ -804,11 +665,11 @@ def _check_keys(project: Any, uses: list[Use], online: bool, needed_credits: dic
                 live: dict[str, Callable[..., Live]] | None) -> list[Check]:
     from ttv.core import keys
 
-    live = live or LIVE
+    live = live if live is not None else live_checks()
     providers: dict[str, tuple[bool, list[str]]] = {}
-    vertex = False  # a Google key used for Vertex AI express mode (Veo's default) is checked against Vertex
+    used_options: dict[str, list[Any]] = {}  # handed to the live check (e.g. a key meant for Vertex AI)
     for use in uses:
-        if use.extra != "remote":
+        if use.where != "remote":  # a backend with a key provider (or, unloadable, one under remote/)
             continue
         p = key_provider_of(use)
         if p is None:
@@ -816,13 +677,13 @@ def _check_keys(project: Any, uses: list[Use], online: bool, needed_credits: dic
         options = _use_options(project, use)
         if not _needs_key(use, options):
             continue
-        if p == "google" and options is not None:
-            vertex = vertex or getattr(options, "api", None) == "vertex" or bool(getattr(options, "vertexai", False))
+        if options is not None:
+            used_options.setdefault(p, []).append(options)
         req, names = providers.get(p, (False, []))
         providers[p] = (req or use.required, [*names, use.name])
     checks: list[Check] = []
     if project is None:
-        present = [p for p in keys.PROVIDERS if keys.key_source(p)]
+        present = [p for p in keys.providers() if keys.key_source(p)]
         checks.append(Check("keys", "keys", "ok" if present else "warn",
                             f"keys for: {', '.join(present)}" if present else "no API key is set (fine for offline "
                             "and local backends)", "" if present else "`ttv keys set PROVIDER` for remote backends",
@@ -850,8 +711,7 @@ def _check_keys(project: Any, uses: list[Use], online: bool, needed_credits: dic
             continue
         key = keys.get_key(provider) or ""
         try:
-            extra = {"vertexai": True} if provider == "google" and vertex else {}
-            result = fn(key, _base_url(provider, project), **extra)
+            result = fn(key, _base_url(provider, project), options=used_options.get(provider, []))
         except Exception as exc:  # an SDK missing or misbehaving: say so, never crash
             result = Live("error", f"{type(exc).__name__}: {exc}")
         detail = keys.redact(result.detail, [key])
@@ -1053,5 +913,4 @@ def _check_plan(project: Any) -> Check:
 
 
 __all__ = ["Check", "DOCTOR_SCHEMA", "Live", "Report", "check_ffmpeg", "check_gpus", "check_keys", "check_packages",
-           "check_torch", "configured_uses", "live_fal", "live_google", "live_minimax", "live_openai", "live_runway",
-           "peak_vram_gb", "run_checks"]
+           "check_torch", "configured_uses", "extras", "live_checks", "peak_vram_gb", "run_checks", "tested_ranges"]

@@ -6,7 +6,8 @@ Each row says which backend and model would make it, the seconds of video, wheth
 wall time, and what the item's record says was actually spent so far.
 
 Figures come from the backends themselves (`estimate_cost`): remote backends read the one dated price
-table in ttv/core/prices.py, local backends the table of measured per-step timings. The project's
+table in ttv/core/prices.py (fed by each backend class's `price_rows`, plugins included), local
+backends the table of measured per-step timings. The project's
 `[prices]` table in ttv.toml overrides rows of the price table while an estimate is computed.
 
 Fallback: `usd` is the primary backend's figure; `worst_usd` assumes every backend of the segment's
@@ -156,7 +157,7 @@ class ProjectEstimate:
         return self.budget_usd is not None and self.projected_usd > self.budget_usd + 1e-9
 
     def credits(self) -> dict[str, float]:
-        """Provider credits still to spend, by provider account ("runway" covers runway and runway-image)."""
+        """Provider credits still to spend, by key provider account (backends sharing a key share its credits)."""
         out: dict[str, float] = {}
         for i in self.items:
             if i.credits is not None and not i.done:
@@ -224,7 +225,7 @@ class ProjectEstimate:
 
 
 def credit_unit(backend: str) -> str:
-    """The account whose credits a backend spends: its key provider ("runway-image" -> "runway")."""
+    """The account whose credits a backend spends: its key provider (an image backend shares its video sibling's)."""
     from ttv.core import keys
 
     try:
@@ -294,24 +295,28 @@ def _is_remote(backend: Backend | TtvError) -> bool:
     return bool(getattr(backend, "remote", False)) or getattr(backend, "extra", None) == "remote"
 
 
-# Price-table rows for backends whose module cannot be loaded here (an extra or a module not yet
-# installed): provider column and default model, so an estimate still has a figure.
-_TABLE_FALLBACK: dict[str, tuple[str, str]] = {
-    "runway": ("runway", "gen4_turbo"),
-    "veo": ("veo", "veo-3.1-fast-generate-001"),
-    "fal": ("fal", "fal-ai/wan/v2.2-a14b/image-to-video"),
-    "minimax": ("minimax", "MiniMax-Hailuo-02"),
-    "runway-image": ("runway", "gen4_image"),
-}
-_REMOTE_NAMES = {"runway", "veo", "fal", "minimax", "runway-image", "gemini-image", "gemini", "openai"}
+def _remote_guess(name: str) -> bool:
+    """Whether a backend that cannot be made here is remote: its class says so, else its module's place."""
+    try:
+        cls = registry.load_class(name)
+    except TtvError:
+        return ".remote." in registry.entry_module(name)
+    return bool(getattr(cls, "remote", False)) or getattr(cls, "extra", None) == "remote" or bool(cls.price_rows)
 
 
 def _from_table(name: str, options: dict[str, Any], *, seconds: float, images: int,
                 height: int) -> tuple[CostEstimate, str] | None:
-    if name not in _TABLE_FALLBACK:
+    """A figure from the price rows a backend class declares, for a backend that could not be made here
+    (its options do not validate, say): the configured model, else the options' default model."""
+    try:
+        cls = registry.load_class(name)
+    except TtvError:
         return None
-    provider, default_model = _TABLE_FALLBACK[name]
-    model = str(options.get("model") or default_model)
+    if not cls.price_rows:
+        return None
+    field = cls.OptionsModel.model_fields.get("model")
+    model = str(options.get("model") or (field.default if field is not None else "") or "")
+    provider = str(getattr(cls, "price_provider", "") or cls.price_rows[0].provider)
     variant = "1080p" if height >= 1080 else None
     row = prices.price_for(provider, model, variant=variant)
     if row is None:
@@ -319,7 +324,7 @@ def _from_table(name: str, options: dict[str, Any], *, seconds: float, images: i
     est = CostEstimate(usd=prices.usd_for(row, seconds=seconds, images=images),
                        credits=prices.credits_for(row, seconds=seconds, images=images),
                        seconds=60.0 + 6.0 * seconds if seconds else 20.0,
-                       source=prices.describe(row) + " (backend not loadable here; from the price table)")
+                       source=prices.describe(row) + " (backend not usable here; from its price rows)")
     return est, model
 
 
@@ -353,7 +358,7 @@ def _video_figure(backends: _Backends, name: str, index: int) -> _Figure:
         est, model = fallback
         return _Figure(est.usd, est.credits, est.seconds, model, True, est.source)
     why = backend.message if isinstance(backend, TtvError) else f"{name!r} is not a video backend"
-    return _Figure(0.0, None, 0.0, str(options.get("model", "")), name in _REMOTE_NAMES, "", error=why)
+    return _Figure(0.0, None, 0.0, str(options.get("model", "")), _remote_guess(name), "", error=why)
 
 
 def _image_figure(backends: _Backends, name: str, req: ImageRequest) -> _Figure:
@@ -372,7 +377,7 @@ def _image_figure(backends: _Backends, name: str, req: ImageRequest) -> _Figure:
         est, model = fallback
         return _Figure(est.usd, est.credits, est.seconds, model, True, est.source)
     why = backend.message if isinstance(backend, TtvError) else f"{name!r} is not a keyframe provider"
-    return _Figure(0.0, None, 0.0, str(options.get("model", "")), name in _REMOTE_NAMES, "", error=why)
+    return _Figure(0.0, None, 0.0, str(options.get("model", "")), _remote_guess(name), "", error=why)
 
 
 def _planner_figure(backends: _Backends, req: PlanRequest) -> _Figure:
@@ -388,7 +393,7 @@ def _planner_figure(backends: _Backends, req: PlanRequest) -> _Figure:
         return _Figure(est.usd, est.credits, est.seconds, _model_of(backend, name, options), backend.remote,
                        est.source)
     why = backend.message if isinstance(backend, TtvError) else f"{name!r} is not a planner"
-    return _Figure(0.0, None, 0.0, "", name in _REMOTE_NAMES, "", error=why)
+    return _Figure(0.0, None, 0.0, "", _remote_guess(name), "", error=why)
 
 
 def _concurrency(backends: _Backends, name: str) -> int:

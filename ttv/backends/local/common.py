@@ -10,7 +10,7 @@
 * Out of memory: `torch.OutOfMemoryError` becomes `BackendError(kind="backend", code="OOM")` whose hint
   names the options that would reduce memory for *this* configuration.
 * Progress: every denoising step goes to `ctx.progress(step/total, step=k, total=n, status="running")`.
-* Estimates: a small dated table of published per-step timings (../shared/reference/models.md).
+* Estimates: the published per-step timings each backend declares (`timings`, figures.py).
 
 Nothing here imports torch, diffusers or transformers at module level: `ttv backends list` and
 `ttv --help` must stay fast and work without the `local` extra.
@@ -47,6 +47,7 @@ from ttv.backends.base import (
     VideoCapabilities,
     VideoRequest,
 )
+from ttv.backends.local.figures import TimingRow
 from ttv.core.errors import BackendError, ConfigError, InputRejected
 
 if TYPE_CHECKING:
@@ -114,31 +115,18 @@ class LocalOptions(Options):
 
 # ------------------------------------------------------------------------------- model resolution
 
-# Approximate download sizes of the diffusers-format repos (GB, all files the pipeline needs),
-# estimated from parameter counts and stored precision; checked 2026-11. `include` limits the
-# download to the diffusers subfolders where a repo also holds other checkpoints.
-KNOWN_MODELS: dict[str, dict[str, Any]] = {
-    "Wan-AI/Wan2.1-T2V-1.3B-Diffusers": {"gb": 29, "pipeline": "WanPipeline"},
-    "Wan-AI/Wan2.1-T2V-14B-Diffusers": {"gb": 80, "pipeline": "WanPipeline"},
-    "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline"},
-    "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline"},
-    "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline", "flf": True},
-    "Wan-AI/Wan2.2-T2V-A14B-Diffusers": {"gb": 126, "pipeline": "WanPipeline"},
-    "Wan-AI/Wan2.2-I2V-A14B-Diffusers": {"gb": 126, "pipeline": "WanImageToVideoPipeline", "flf": True},
-    "Wan-AI/Wan2.2-TI2V-5B-Diffusers": {"gb": 34, "pipeline": "WanPipeline"},
-    "Lightricks/LTX-Video": {"gb": 28, "pipeline": "LTXPipeline",
-                             "include": ["model_index.json", "scheduler/*", "text_encoder/*", "tokenizer/*",
-                                         "transformer/*", "vae/*"]},
-    "Lightricks/LTX-Video-0.9.7-dev": {"gb": 46, "pipeline": "LTXConditionPipeline"},
-    "Lightricks/LTX-Video-0.9.7-distilled": {"gb": 46, "pipeline": "LTXConditionPipeline"},
-    "hunyuanvideo-community/HunyuanVideo": {"gb": 41, "pipeline": "HunyuanVideoPipeline"},
-    "hunyuanvideo-community/HunyuanVideo-I2V": {"gb": 52, "pipeline": "HunyuanVideoImageToVideoPipeline"},
-    "lllyasviel/FramePackI2V_HY": {"gb": 26},
-    "lllyasviel/flux_redux_bfl": {"gb": 1, "include": ["image_encoder/*", "feature_extractor/*"]},
-    "stabilityai/sdxl-turbo": {"gb": 14, "pipeline": "StableDiffusionXLPipeline"},
-    "stabilityai/stable-diffusion-xl-base-1.0": {"gb": 14, "pipeline": "StableDiffusionXLPipeline"},
-    "black-forest-labs/FLUX.1-schnell": {"gb": 34, "pipeline": "FluxPipeline"},
-}
+def known_model(model: str) -> dict[str, Any]:
+    """What a local backend class declares about a hub model id in `known_models` (download size "gb",
+    diffusers "pipeline" class, an "include" list limiting the download, "flf" for first-last-frame
+    checkpoints); {} when no loaded local backend knows it."""
+    pending: list[type] = [PipelineWorkers]
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        found = cls.__dict__.get("known_models", {}).get(model)
+        if found is not None:
+            return dict(found)
+    return {}
 
 
 def is_local_path(model: str) -> bool:
@@ -146,7 +134,7 @@ def is_local_path(model: str) -> bool:
 
 
 def download_command(repo_id: str) -> str:
-    include = KNOWN_MODELS.get(repo_id, {}).get("include")
+    include = known_model(repo_id).get("include")
     inc = (" --include " + " ".join(f'"{p}"' for p in include)) if include else ""
     return f"hf download {repo_id}{inc}"
 
@@ -157,7 +145,7 @@ def missing_model_error(backend: str, model: str, detail: str = "") -> BackendEr
                             + (f" ({detail})" if detail else ""),
                             hint=f"point [backends.{backend}] model at a folder holding model_index.json",
                             kind="backend", code="MODEL_NOT_FOUND")
-    size = KNOWN_MODELS.get(model, {}).get("gb")
+    size = known_model(model).get("gb")
     size_text = f"about {size} GB" if size else "size unknown; several GB for a video model"
     return BackendError(
         f"{backend}: model {model} is not in the local Hugging Face cache and ttv never downloads models "
@@ -222,7 +210,7 @@ def pipeline_class_name(model: str, forced: str | None = None) -> str | None:
     index = read_model_json(model)
     if index and isinstance(index.get("_class_name"), str):
         return str(index["_class_name"])
-    return KNOWN_MODELS.get(model, {}).get("pipeline")
+    return known_model(model).get("pipeline")
 
 
 def extras_missing() -> list[str]:
@@ -533,27 +521,9 @@ def snap_frames(n: int, multiple: int, minimum: int) -> int:
 
 # ---------------------------------------------------------------------------------- time estimates
 
-# Published timings turned into seconds per denoising step (CFG included where the source ran it),
-# at a reference size. Dated 2026-11; sources in ../shared/reference/models.md (section D).
-# family, variant, gpu, (width, height, frames), s/step, source
+# Published timings turned into seconds per denoising step: each backend declares its family's rows
+# (`timings`, ttv/backends/local/figures.py). Dated 2026-11; sources named per row.
 TIMING_TABLE_DATE = "2026-11"
-TIMINGS: list[tuple[str, str, str, tuple[int, int, int], float, str]] = [
-    ("wan", "1.3b", "RTX 4090", (832, 480, 81), 261.4 / 50,
-     "Wan2.1 README comp_effic: T2V-1.3B 480p 81f 4090 261.4 s / 50 steps (offload, t5_cpu)"),
-    ("wan", "14b", "H100", (832, 480, 81), 2 * 4.60,
-     "diffusers PR #11605: Wan 14B forward 480x832x81 on H100 4.60 s, x2 for CFG"),
-    ("wan", "14b", "H100", (1280, 720, 81), 1837.9 / 50, "Wan2.1 README: T2V-14B 720p 1 GPU 1837.9 s / 50 steps"),
-    ("wan", "a14b", "H100", (832, 480, 81), 326.9 / 40, "Wan2.2 README: T2V-A14B 480p 326.9 s / 40 steps"),
-    ("wan", "a14b", "H100", (1280, 720, 81), 1041.5 / 40, "Wan2.2 README: T2V-A14B 720p 1041.5 s / 40 steps"),
-    ("wan", "5b", "RTX 4090", (1280, 704, 121), 534.7 / 50, "Wan2.2 README: TI2V-5B 720p 121f 4090 534.7 s"),
-    ("ltx", "13b", "H100", (704, 512, 161), 1.60, "diffusers benchmark: LTX-Video 0.9.7 13B 1.60 s/step"),
-    ("ltx", "2b", "H100", (704, 512, 161), 1.60 * 2 / 13,
-     "LTX 13B 1.60 s/step scaled by parameters 2/13 (estimate)"),
-    ("hunyuan", "13b", "A100", (1280, 720, 129), 3234 / 50, "AccVideo README: HunyuanVideo 720p 129f A100 3234 s"),
-    ("hunyuan", "13b", "A100", (960, 544, 93), 704 / 50, "AccVideo README: HunyuanVideo 544x960x93 A100 704 s"),
-    ("framepack", "13b", "RTX 4090", (640, 640, 1), 2.5 / 25,
-     "FramePack README: 2.5 s/frame on a 4090 at 25 steps"),
-]
 # Rough relative time per step (H100 = 1). Ratios of dense bf16 throughput; a guide, not a measurement.
 GPU_FACTORS: dict[str, float] = {
     "H200": 0.9, "H100": 1.0, "H800": 1.0, "GH200": 0.9, "B200": 0.6, "A100": 1.9, "L40S": 2.0,
@@ -593,22 +563,22 @@ def gpu_key(name: str | None) -> tuple[str, bool]:
     return "H100", False
 
 
-def estimate_seconds(family: str, variant: str, gpu_name: str | None, width: int, height: int, frames: int,
-                     steps: int) -> tuple[float, str]:
-    rows = [r for r in TIMINGS if r[0] == family and r[1] == variant] or [r for r in TIMINGS if r[0] == family]
+def estimate_seconds(timings: tuple[TimingRow, ...], variant: str, gpu_name: str | None, width: int, height: int,
+                     frames: int, steps: int) -> tuple[float, str]:
+    rows = [r for r in timings if r.variant == variant] or list(timings)
     if not rows:
         return 0.0, "no timing row"
     pixels = width * height * max(1, frames)
 
-    def distance(r: tuple[str, str, str, tuple[int, int, int], float, str]) -> float:
-        w, h, f = r[3]
+    def distance(r: TimingRow) -> float:
+        w, h, f = r.size
         return abs(math.log(pixels / (w * h * max(1, f))))
 
     row = min(rows, key=distance)
-    rw, rh, rf = row[3]
+    rw, rh, rf = row.size
     gpu, known = gpu_key(gpu_name)
-    per_step = row[4] * (pixels / (rw * rh * max(1, rf))) * GPU_FACTORS[gpu] / GPU_FACTORS[row[2]]
-    note = f"timings {TIMING_TABLE_DATE}: {row[5]}; scaled to {width}x{height}x{frames}, {steps} steps, " \
+    per_step = row.seconds_per_step * (pixels / (rw * rh * max(1, rf))) * GPU_FACTORS[gpu] / GPU_FACTORS[row.gpu]
+    note = f"timings {TIMING_TABLE_DATE}: {row.source}; scaled to {width}x{height}x{frames}, {steps} steps, " \
            f"{gpu}{'' if known else ' (assumed)'}"
     return per_step * steps, note
 
@@ -645,6 +615,10 @@ class PipelineWorkers:
 
     _pipe: Any
     _workers: list[Any]
+    packages: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "accelerate", "transformers")  # doctor lists them
+    # Hub models this backend knows (see `known_model`); sizes estimated from parameter counts and
+    # stored precision, checked 2026-11.
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def close(self) -> None:
         for w in self._workers:
@@ -662,6 +636,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     extra: ClassVar[str | None] = "local"
     OptionsModel: ClassVar[type[Options]] = LocalOptions
     family: ClassVar[str] = ""
+    timings: ClassVar[tuple[TimingRow, ...]] = ()  # published per-step timings of the family (figures.py)
     default_model: ClassVar[str] = ""
     native_fps: int = 24
     frame_multiple: ClassVar[int] = 4  # frames = multiple*k + 1
@@ -819,7 +794,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
             plan = RenderPlan("t2v", self.opts.width or request.width, self.opts.height or request.height, fps,
                               self.snap(round(request.duration * fps)), 0, self.opts.steps or self.default_steps, 0)
         gpu = self.opts.gpu_type or detect_gpu_name()  # None -> H100 assumed (said in the note)
-        seconds, note = estimate_seconds(self.family, self.variant(), gpu, plan.width, plan.height, plan.frames,
+        seconds, note = estimate_seconds(self.timings, self.variant(), gpu, plan.width, plan.height, plan.frames,
                                          self.total_steps(plan))
         return CostEstimate(usd=0.0, seconds=round(seconds, 1), source=note)
 

@@ -42,6 +42,11 @@ class DiffusersKeyframes(PipelineWorkers, ImageProvider):
     summary: ClassVar[str] = "keyframes from a local diffusers text-to-image model (SDXL, FLUX, ...)"
     extra: ClassVar[str | None] = "local"
     OptionsModel: ClassVar[type[Options]] = DiffusersImageOptions
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {  # download sizes (GB) etc., checked 2026-11
+        "stabilityai/sdxl-turbo": {"gb": 14, "pipeline": "StableDiffusionXLPipeline"},
+        "stabilityai/stable-diffusion-xl-base-1.0": {"gb": 14, "pipeline": "StableDiffusionXLPipeline"},
+        "black-forest-labs/FLUX.1-schnell": {"gb": 34, "pipeline": "FluxPipeline"},
+    }
     default_steps: ClassVar[int | None] = None  # None: the pipeline's own default
 
     def __init__(self, options: Options | None = None, *, device: str | None = None) -> None:

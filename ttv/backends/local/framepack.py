@@ -31,6 +31,7 @@ from ttv.backends.local.common import (
     model_availability,
     transformers_dtype_kwarg,
 )
+from ttv.backends.local.figures import TimingRow, VramRow
 from ttv.core.errors import ConfigError
 
 
@@ -48,6 +49,22 @@ class FramePackBackend(LocalVideoBackend):
     summary: ClassVar[str] = "FramePack / HunyuanVideo (diffusers, local GPU): image and first-last-frame to video"
     OptionsModel: ClassVar[type[Options]] = FramePackOptions
     family: ClassVar[str] = "framepack"
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {  # download sizes (GB) etc., checked 2026-11
+        "hunyuanvideo-community/HunyuanVideo": {"gb": 41, "pipeline": "HunyuanVideoPipeline"},
+        "lllyasviel/FramePackI2V_HY": {"gb": 26},
+        "lllyasviel/flux_redux_bfl": {"gb": 1, "include": ["image_encoder/*", "feature_extractor/*"]},
+    }
+    # Seconds per denoising step (estimate), published 2026-11.
+    timings: ClassVar[tuple[TimingRow, ...]] = (
+        TimingRow("13b", "RTX 4090", (640, 640, 1), 2.5 / 25,
+                  "FramePack README: 2.5 s/frame on a 4090 at 25 steps"),
+    )
+    # Peak VRAM (doctor: does it fit?), checked 2026-11.
+    peak_vram: ClassVar[tuple[VramRow, ...]] = (
+        VramRow("13b", (640, 640), "none", 6.0, "FramePack README: 6 GB minimum"),
+        VramRow("13b", (640, 640), "model", 6.0, "FramePack README: 6 GB minimum"),
+    )
+    peak_vram_any_variant: ClassVar[bool] = True  # one size class whatever the model id says
     default_model: ClassVar[str] = "hunyuanvideo-community/HunyuanVideo"
     native_fps: int = 30
     trained_frames: int = 1801  # 60 s at 30 fps; FramePack's context does not grow with length

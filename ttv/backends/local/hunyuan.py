@@ -25,6 +25,7 @@ from ttv.backends.local.common import (
     load_image,
     pipeline_class_name,
 )
+from ttv.backends.local.figures import TimingRow, VramRow
 
 HUNYUAN_I2V = "HunyuanVideoImageToVideoPipeline"
 
@@ -39,6 +40,22 @@ class HunyuanBackend(LocalVideoBackend):
     summary: ClassVar[str] = "HunyuanVideo (diffusers, local GPU): text to video (I2V with the I2V checkpoint)"
     OptionsModel: ClassVar[type[Options]] = HunyuanOptions
     family: ClassVar[str] = "hunyuan"
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {  # download sizes (GB) etc., checked 2026-11
+        "hunyuanvideo-community/HunyuanVideo": {"gb": 41, "pipeline": "HunyuanVideoPipeline"},
+        "hunyuanvideo-community/HunyuanVideo-I2V": {"gb": 52, "pipeline": "HunyuanVideoImageToVideoPipeline"},
+    }
+    # Seconds per denoising step (estimate), published 2026-11.
+    timings: ClassVar[tuple[TimingRow, ...]] = (
+        TimingRow("13b", "A100", (1280, 720, 129), 3234 / 50,
+                  "AccVideo README: HunyuanVideo 720p 129f A100 3234 s"),
+        TimingRow("13b", "A100", (960, 544, 93), 704 / 50,
+                  "AccVideo README: HunyuanVideo 544x960x93 A100 704 s"),
+    )
+    # Peak VRAM (doctor: does it fit?), checked 2026-11.
+    peak_vram: ClassVar[tuple[VramRow, ...]] = (
+        VramRow("13b", (1280, 720), "none", 60.0, "HunyuanVideo README: 720x1280x129 needs 60 GB"),
+        VramRow("13b", (960, 544), "none", 45.0, "HunyuanVideo README: 544x960x129 needs 45 GB"),
+    )
     default_model: ClassVar[str] = "hunyuanvideo-community/HunyuanVideo"
     native_fps: int = 24
     frame_multiple: ClassVar[int] = 4

@@ -27,6 +27,7 @@ from ttv.backends.local.common import (
     load_image,
     pipeline_class_name,
 )
+from ttv.backends.local.figures import TimingRow, VramRow
 
 LTX_CONDITION = "LTXConditionPipeline"
 
@@ -44,6 +45,25 @@ class LTXBackend(LocalVideoBackend):
     summary: ClassVar[str] = "LTX-Video (diffusers, local GPU): text/image to video, fast"
     OptionsModel: ClassVar[type[Options]] = LTXOptions
     family: ClassVar[str] = "ltx"
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {  # download sizes (GB) etc., checked 2026-11
+        "Lightricks/LTX-Video": {"gb": 28, "pipeline": "LTXPipeline",
+                                 "include": ["model_index.json", "scheduler/*", "text_encoder/*", "tokenizer/*",
+                                             "transformer/*", "vae/*"]},
+        "Lightricks/LTX-Video-0.9.7-dev": {"gb": 46, "pipeline": "LTXConditionPipeline"},
+        "Lightricks/LTX-Video-0.9.7-distilled": {"gb": 46, "pipeline": "LTXConditionPipeline"},
+    }
+    # Seconds per denoising step (estimate), published 2026-11.
+    timings: ClassVar[tuple[TimingRow, ...]] = (
+        TimingRow("13b", "H100", (704, 512, 161), 1.60,
+                  "diffusers benchmark: LTX-Video 0.9.7 13B 1.60 s/step"),
+        TimingRow("2b", "H100", (704, 512, 161), 1.60 * 2 / 13,
+                  "LTX 13B 1.60 s/step scaled by parameters 2/13 (estimate)"),
+    )
+    # Peak VRAM (doctor: does it fit?), checked 2026-11.
+    peak_vram: ClassVar[tuple[VramRow, ...]] = (
+        VramRow("13b", (704, 512), "none", 25.2, "diffusers benchmark: LTX-Video 0.9.7 13B, 25.2 GB"),
+        VramRow("13b", (704, 512), "group", 1.04, "diffusers benchmark: LTX 13B group offload (leaf), 1.04 GB"),
+    )
     default_model: ClassVar[str] = "Lightricks/LTX-Video"
     native_fps: int = 25
     frame_multiple: ClassVar[int] = 8

@@ -16,7 +16,6 @@ from pydantic import Field
 
 from ttv.backends.base import Options, VideoRequest
 from ttv.backends.local.common import (
-    KNOWN_MODELS,
     LocalOptions,
     LocalVideoBackend,
     Mode,
@@ -24,12 +23,14 @@ from ttv.backends.local.common import (
     diffusers_class,
     dtype_kwarg,
     guess_variant,
+    known_model,
     load_component,
     load_image,
     pipeline_class_name,
     read_model_json,
     transformers_dtype_kwarg,
 )
+from ttv.backends.local.figures import TimingRow, VramRow
 
 WAN_T2V = "WanPipeline"
 WAN_I2V = "WanImageToVideoPipeline"
@@ -48,6 +49,42 @@ class WanBackend(LocalVideoBackend):
     summary: ClassVar[str] = "Wan 2.1/2.2 (diffusers, local GPU): text/image/first-last-frame to video"
     OptionsModel: ClassVar[type[Options]] = WanOptions
     family: ClassVar[str] = "wan"
+    known_models: ClassVar[dict[str, dict[str, Any]]] = {  # download sizes (GB) etc., checked 2026-11
+        "Wan-AI/Wan2.1-T2V-1.3B-Diffusers": {"gb": 29, "pipeline": "WanPipeline"},
+        "Wan-AI/Wan2.1-T2V-14B-Diffusers": {"gb": 80, "pipeline": "WanPipeline"},
+        "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline"},
+        "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline"},
+        "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers": {"gb": 82, "pipeline": "WanImageToVideoPipeline", "flf": True},
+        "Wan-AI/Wan2.2-T2V-A14B-Diffusers": {"gb": 126, "pipeline": "WanPipeline"},
+        "Wan-AI/Wan2.2-I2V-A14B-Diffusers": {"gb": 126, "pipeline": "WanImageToVideoPipeline", "flf": True},
+        "Wan-AI/Wan2.2-TI2V-5B-Diffusers": {"gb": 34, "pipeline": "WanPipeline"},
+    }
+    # Seconds per denoising step (estimate), published 2026-11.
+    timings: ClassVar[tuple[TimingRow, ...]] = (
+        TimingRow("1.3b", "RTX 4090", (832, 480, 81), 261.4 / 50,
+                  "Wan2.1 README comp_effic: T2V-1.3B 480p 81f 4090 261.4 s / 50 steps (offload, t5_cpu)"),
+        TimingRow("14b", "H100", (832, 480, 81), 2 * 4.60,
+                  "diffusers PR #11605: Wan 14B forward 480x832x81 on H100 4.60 s, x2 for CFG"),
+        TimingRow("14b", "H100", (1280, 720, 81), 1837.9 / 50,
+                  "Wan2.1 README: T2V-14B 720p 1 GPU 1837.9 s / 50 steps"),
+        TimingRow("a14b", "H100", (832, 480, 81), 326.9 / 40,
+                  "Wan2.2 README: T2V-A14B 480p 326.9 s / 40 steps"),
+        TimingRow("a14b", "H100", (1280, 720, 81), 1041.5 / 40,
+                  "Wan2.2 README: T2V-A14B 720p 1041.5 s / 40 steps"),
+        TimingRow("5b", "RTX 4090", (1280, 704, 121), 534.7 / 50,
+                  "Wan2.2 README: TI2V-5B 720p 121f 4090 534.7 s"),
+    )
+    # Peak VRAM (doctor: does it fit?), checked 2026-11.
+    peak_vram: ClassVar[tuple[VramRow, ...]] = (
+        VramRow("1.3b", (832, 480), "model", 8.19, "Wan2.1 README: T2V-1.3B 480p, offload + t5_cpu, RTX 4090"),
+        VramRow("14b", (832, 480), "model", 44.0, "ComfyUI #10602: Wan I2V 14B with model offload ~44 GB"),
+        VramRow("14b", (1280, 720), "model", 76.7, "Wan2.1 README: I2V-14B 720p, 1 GPU, offload_model"),
+        VramRow("14b", (1280, 720), "sequential", 8.0, "ComfyUI #10602: sequential offload ~8 GB"),
+        VramRow("14b", (832, 480), "group", 10.0, "diffusers #10999: group offload + tiled VAE, 7-10 GB"),
+        VramRow("a14b", (832, 480), "model", 41.3, "Wan2.2 README: T2V-A14B 480p, H100"),
+        VramRow("a14b", (1280, 720), "model", 59.8, "Wan2.2 README: T2V-A14B 720p, H100"),
+        VramRow("5b", (1280, 704), "model", 22.9, "Wan2.2 README: TI2V-5B 720p, RTX 4090"),
+    )
     default_model: ClassVar[str] = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
     native_fps: int = 16
     frame_multiple: ClassVar[int] = 4
@@ -81,7 +118,7 @@ class WanBackend(LocalVideoBackend):
         if self.wopts.flf != "auto":
             return self.wopts.flf == "on"
         model = self.model_id()
-        if KNOWN_MODELS.get(model, {}).get("flf"):
+        if known_model(model).get("flf"):
             return True
         config = read_model_json(model, "transformer/config.json")
         if config is not None and config.get("pos_embed_seq_len"):

@@ -77,6 +77,7 @@ from ttv.backends.base import (
 from ttv.core import keys as keyring
 from ttv.core import prices
 from ttv.core.errors import AuthError, BackendError, InputRejected, QuotaError
+from ttv.core.keys import KeyProvider
 
 if TYPE_CHECKING:
     import httpx
@@ -383,7 +384,7 @@ class KeyedBackend(Backend):
     to set it, the SDK/key availability checks, and API clients built once under `self._lock` and
     shared by all threads (`lazy`), closed by `drop`."""
 
-    key_provider: ClassVar[str]  # key provider name in ttv.core.keys ("runway", "google", "fal", ...)
+    key_provider: ClassVar[KeyProvider | str]  # the KeyProvider this backend declares (or another's name)
     sdk_module: ClassVar[str | None] = None  # importable module of the SDK (its top-level package is checked)
     sdk_pip: ClassVar[str] = "ttv[remote]"
 

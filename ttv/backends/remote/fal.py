@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from ttv.backends.base import VideoRequest
+from ttv.backends.keycheck import Live, http_get, is_network_error
 from ttv.backends.remote.common import (
     JobState,
     ModelSpec,
@@ -37,6 +38,24 @@ from ttv.backends.remote.common import (
 )
 from ttv.core import keys as keyring
 from ttv.core.errors import BackendError, InputRejected
+from ttv.core.keys import KeyProvider
+from ttv.core.prices import PriceRow
+
+FAL_KEY = KeyProvider("fal", ("FAL_KEY",), "https://fal.ai/dashboard/keys")
+# fal bills per output; the price is on each model page.
+_PRICE_SOURCE = "fal model pages / inference.sh listing (providers.md B3)"
+PRICE_ROWS = (
+    PriceRow("fal", "fal-ai/wan/v2.2-a14b/image-to-video", "second", 0.10, None, _PRICE_SOURCE,
+             note="assumed equal to Wan 2.5 at 720p ($0.10/s); 480p $0.05/s; check the model page"),
+    PriceRow("fal", "fal-ai/wan/v2.2-a14b/image-to-video@480p", "second", 0.05, None, _PRICE_SOURCE),
+    PriceRow("fal", "fal-ai/wan-25-preview/image-to-video", "second", 0.10, None, _PRICE_SOURCE, note="720p"),
+    PriceRow("fal", "fal-ai/wan-25-preview/image-to-video@480p", "second", 0.05, None, _PRICE_SOURCE),
+    PriceRow("fal", "fal-ai/wan-25-preview/image-to-video@1080p", "second", 0.15, None, _PRICE_SOURCE),
+    PriceRow("fal", "fal-ai/kling-video/v2.1/standard/image-to-video", "second", 0.05, None,
+             "estimate, not in providers.md", note="check the model page; override in [prices]"),
+    PriceRow("fal", "fal-ai/minimax/hailuo-02/standard/image-to-video", "second", 0.045, None,
+             "estimate, not in providers.md", note="check the model page; override in [prices]"),
+)
 
 _GLOBALS_LOCK = threading.Lock()
 
@@ -93,11 +112,52 @@ def split_job_id(job_id: str, default_app: str) -> tuple[str, str]:
     return (app, rid) if sep else (default_app, job_id)
 
 
+def live_fal(key: str, base_url: str | None, timeout: float = 15.0, app: str = "fal-ai/wan/v2.2-a14b/image-to-video",
+             *, options: Sequence[Any] = ()) -> Live:
+    """`ttv doctor --online`: the account balance (`GET /v1/account/billing`), or for a key that is not
+    an admin key, any authenticated read (the pricing of one app)."""
+    base = (base_url or "https://api.fal.ai/v1").rstrip("/")
+    headers = {"Authorization": f"Key {key}"}
+    try:
+        resp = http_get(f"{base}/account/billing?expand=credits", headers, timeout)
+        text = resp.text[:500]
+        if resp.status_code == 200:
+            body = resp.json()
+            balance = (body.get("credits") or {}).get("current_balance")
+            data = {"balance_usd": balance, "username": body.get("username", "")}
+            if balance is not None and float(balance) <= 0:
+                return Live("no-credits", f"the key works but the balance is ${float(balance):.2f}", data)
+            return Live("ok", f"balance ${float(balance):.2f}" if balance is not None else "key accepted", data)
+        if resp.status_code == 401:
+            return Live("bad-key", "the key was refused (HTTP 401)")
+        if resp.status_code in (402, 403) and ("balance" in text.lower() or "top_up" in text.lower()
+                                               or resp.status_code == 402):
+            return Live("no-credits", "account locked: exhausted balance")
+        if resp.status_code == 403:
+            # Not an admin key: the billing endpoint is closed to it; any authenticated read proves the key.
+            resp = http_get(f"{base}/models/pricing?endpoint_id={app}", headers, timeout)
+            if resp.status_code == 200:
+                return Live("ok", "key accepted (the balance needs an admin key)")
+            if resp.status_code in (401, 403):
+                return Live("bad-key", f"the key was refused (HTTP {resp.status_code})")
+            return Live("error", f"HTTP {resp.status_code}")
+        return Live("error", f"HTTP {resp.status_code}")
+    except Exception as exc:
+        if is_network_error(exc):
+            return Live("network", f"cannot reach the fal API: {type(exc).__name__}")
+        raise
+
+
 class FalBackend(RemoteVideoBackend):
     name: ClassVar[str] = "fal"
     summary: ClassVar[str] = "fal.ai queue apps (Wan, Kling, Hailuo, ...) via fal-client"
-    key_provider: ClassVar[str] = "fal"
+    key_provider: ClassVar[KeyProvider] = FAL_KEY
     price_provider: ClassVar[str] = "fal"
+    price_rows = PRICE_ROWS
+    key_check = staticmethod(live_fal)
+    base_url_env = ("TTV_FAL_API_URL",)
+    packages = ("fal-client",)
+    tested_versions = {"fal-client": ">=1,<2"}  # the SDK this backend was written and tested against
     sdk_module: ClassVar[str | None] = "fal_client"
     MODELS = {app: a.spec for app, a in APPS.items()}
     OptionsModel = FalOptions

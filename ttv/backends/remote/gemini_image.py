@@ -17,7 +17,6 @@ Setup: `pip install 'ttv[remote]'`, then GOOGLE_API_KEY (or GEMINI_API_KEY) or `
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from pathlib import Path
@@ -34,19 +33,23 @@ from ttv.backends.base import (
     Options,
 )
 from ttv.backends.remote.common import KeyedBackend
+from ttv.backends.remote.google_common import GOOGLE_KEY, PACKAGES, TESTED, live_google
+from ttv.backends.remote.image_common import full_prompt, image_price, resolve_references, save_fitted
 from ttv.core import keys as keyring
-from ttv.core import prices
 from ttv.core.errors import BackendError, InputRejected
+from ttv.core.keys import KeyProvider
+from ttv.core.prices import PriceRow
+
+# Google image models, per image: 1290 output tokens per 1024px image at $30 per 1M tokens for 2.5 Flash
+# Image; $0.134 per 1K/2K image for 3 Pro Image. Verify before relying.
+_PRICE_SOURCE = "Google AI for Developers pricing page"
+PRICE_ROWS = (
+    PriceRow("google", "gemini-2.5-flash-image", "image", 0.039, None, _PRICE_SOURCE),
+    PriceRow("google", "gemini-2.5-flash-image-preview", "image", 0.039, None, _PRICE_SOURCE),
+    PriceRow("google", "gemini-3-pro-image-preview", "image", 0.134, None, _PRICE_SOURCE),
+)
 
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
-
-def image_price(price_provider: str, model: str, variant: str | None = None) -> tuple[float | None, str]:
-    """(USD per image, source) from the shared price table / [prices] overrides."""
-    row = prices.price_for(price_provider, model, variant=variant)
-    if row is not None:
-        return row.usd, prices.describe(row) if row.unit == "image" else f"{row.key}: ${row.usd:g}/image ({row.source})"
-    return None, f"no price known for {price_provider}/{model}; add it under [prices] in ttv.toml"
-
 
 def closest_ratio(width: int, height: int, ratios: tuple[str, ...] = ASPECT_RATIOS) -> str:
     def dist(r: str) -> float:
@@ -54,69 +57,6 @@ def closest_ratio(width: int, height: int, ratios: tuple[str, ...] = ASPECT_RATI
         return abs(math.log((width / height) / (a / b)))
 
     return min(ratios, key=dist)
-
-
-def resolve_references(request: ImageRequest, configured: list[str], *, provider: str, limit: int,
-                       previous: bool = False) -> list[Path]:
-    """The reference images to send: the request's, the configured ones (relative to the project),
-    and optionally the previous keyframe. Missing or unreadable files are a clear error."""
-    from PIL import Image, UnidentifiedImageError
-
-    root = Path(str(request.extra.get("project_root", ".")))
-    paths: list[Path] = [Path(p) for p in request.reference_images]
-    paths += [(Path(p) if Path(p).is_absolute() else root / p) for p in configured]
-    if previous:
-        index = request.extra.get("index")
-        if isinstance(index, int) and index > 0:
-            prev = root / "keyframes" / f"k{index - 1:03d}.png"
-            if prev.is_file():
-                paths.append(prev)
-    seen: list[Path] = []
-    for p in paths:
-        if p not in seen:
-            seen.append(p)
-    for p in seen:
-        if not p.is_file():
-            raise InputRejected(f"{provider}: reference image {p} does not exist",
-                                hint=f"fix `reference_images` in [backends.{provider}] of ttv.toml",
-                                code="reference", permanent_for_request=True)
-        try:
-            with Image.open(p) as im:
-                im.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise InputRejected(f"{provider}: reference image {p} is not a readable image ({type(exc).__name__})",
-                                code="reference", permanent_for_request=True) from None
-    if len(seen) > limit:
-        raise InputRejected(f"{provider}: {len(seen)} reference images given; this model takes at most {limit}",
-                            hint=f"trim `reference_images` in [backends.{provider}]", code="reference",
-                            permanent_for_request=True)
-    return seen
-
-
-def full_prompt(request: ImageRequest) -> str:
-    prompt = request.prompt.strip() or "An establishing shot"
-    style = request.style.strip()
-    if style and style.lower() not in prompt.lower():
-        prompt = f"{prompt}. Style: {style}"
-    return prompt
-
-
-def save_fitted(data: bytes, output: Path, width: int, height: int, *, provider: str) -> tuple[int, int]:
-    """Decode image bytes, fit to exactly width x height (scale + centre crop), write PNG. Returns the source size."""
-    from PIL import Image, UnidentifiedImageError
-
-    from ttv.backends.offline.files import fit_cover
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            source = im.size
-            rgb = im.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise BackendError(f"{provider}: the returned image does not decode ({type(exc).__name__})",
-                           kind="retryable", code="bad-image") from None
-    fit_cover(rgb, width, height).save(output, format="PNG")
-    return source
 
 
 class GeminiImageOptions(Options):
@@ -138,7 +78,11 @@ class GeminiImageKeyframes(KeyedBackend, ImageProvider):
     summary: ClassVar[str] = "Keyframes from Gemini image models (google-genai), with reference images"
     extra: ClassVar[str | None] = "remote"
     remote: ClassVar[bool] = True
-    key_provider: ClassVar[str] = "google"
+    key_provider: ClassVar[KeyProvider] = GOOGLE_KEY
+    price_rows = PRICE_ROWS
+    key_check = staticmethod(live_google)
+    packages = PACKAGES
+    tested_versions = TESTED
     OptionsModel: ClassVar[type[Options]] = GeminiImageOptions
 
     @property
@@ -160,7 +104,7 @@ class GeminiImageKeyframes(KeyedBackend, ImageProvider):
         return None
 
     def client(self) -> Any:
-        from ttv.backends.remote.gemini_planner import genai_client
+        from ttv.backends.remote.google_common import genai_client
 
         o = self.opts
         return self.lazy("_client", lambda: genai_client(self.api_key(), base_url=o.base_url,
@@ -174,7 +118,7 @@ class GeminiImageKeyframes(KeyedBackend, ImageProvider):
     def generate(self, request: ImageRequest, output: Path, ctx: JobContext) -> GenerateResult:
         from google.genai import types
 
-        from ttv.backends.remote.gemini_planner import blocked_reason, translate_genai, usage_of
+        from ttv.backends.remote.google_common import blocked_reason, translate_genai, usage_of
 
         o = self.opts
         refs = resolve_references(request, o.reference_images, provider=self.name, limit=o.max_reference_images,

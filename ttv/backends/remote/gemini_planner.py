@@ -13,13 +13,20 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from ttv.backends.base import Options
-from ttv.backends.remote.common import classify_http, network_error
+from ttv.backends.remote.google_common import (
+    GOOGLE_KEY,
+    PACKAGES,
+    TESTED,
+    _enum_name,
+    blocked_reason,
+    genai_client,
+    live_google,
+    translate_genai,
+    usage_of,
+)
 from ttv.backends.remote.planner_common import Completion, LLMPlanner, LLMPlannerOptions
-from ttv.core import keys as keyring
 from ttv.core.errors import BackendError
-
-# Finish reasons that mean "the provider's filter stopped the answer" rather than a usable text.
-REFUSAL_REASONS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"}
+from ttv.core.keys import KeyProvider
 
 
 class GeminiPlannerOptions(LLMPlannerOptions):
@@ -28,78 +35,13 @@ class GeminiPlannerOptions(LLMPlannerOptions):
     vertexai: bool = Field(False, description="use Vertex AI (express mode with an API key)")
 
 
-def genai_client(key: str, *, base_url: str | None, api_version: str | None, timeout_s: float,
-                 vertexai: bool = False) -> Any:
-    """A google-genai client with no SDK retries (ttv retries with its own backoff)."""
-    from google import genai
-    from google.genai import types
-
-    http = types.HttpOptions(base_url=base_url, api_version=api_version, timeout=int(timeout_s * 1000))
-    if vertexai:
-        return genai.Client(vertexai=True, api_key=key, http_options=http)
-    return genai.Client(api_key=key, http_options=http)
-
-
-def translate_genai(name: str, exc: Exception, what: str) -> BackendError:
-    """google-genai / httpx exception -> classified BackendError (keys redacted)."""
-    import httpx
-
-    try:
-        from google.genai import errors as genai_errors
-    except ImportError:  # pragma: no cover
-        genai_errors = None  # type: ignore[assignment]
-    if isinstance(exc, BackendError):
-        return exc
-    if genai_errors is not None and isinstance(exc, genai_errors.APIError):
-        headers = getattr(getattr(exc, "response", None), "headers", None)
-        message = str(exc.message or exc.status or exc)
-        err = classify_http(name, int(exc.code or 0), message, dict(headers) if headers else None, what=what)
-        if exc.code == 400 and "api key" in message.lower():
-            from ttv.core.errors import AuthError
-
-            return AuthError(err.message, hint="check the Google API key (`ttv keys list`, `ttv doctor`)", code="400")
-        return err
-    if isinstance(exc, (httpx.TransportError, TimeoutError, ConnectionError)):
-        return network_error(name, exc, what=what)
-    return BackendError(f"{name}: {what} failed: {type(exc).__name__}: {keyring.redact(exc)}"[:400], kind="backend",
-                        code=type(exc).__name__)
-
-
-def _enum_name(value: Any) -> str:
-    if value is None:
-        return ""
-    return str(getattr(value, "name", value))
-
-
-def usage_of(resp: Any) -> dict[str, Any]:
-    meta = getattr(resp, "usage_metadata", None)
-    if meta is None:
-        return {}
-    out = {"prompt_tokens": getattr(meta, "prompt_token_count", None),
-           "output_tokens": getattr(meta, "candidates_token_count", None),
-           "total_tokens": getattr(meta, "total_token_count", None)}
-    return {k: v for k, v in out.items() if v is not None}
-
-
-def blocked_reason(resp: Any) -> str | None:
-    """Why Gemini refused (prompt blocked or answer filtered), or None."""
-    feedback = getattr(resp, "prompt_feedback", None)
-    block = _enum_name(getattr(feedback, "block_reason", None)) if feedback is not None else ""
-    if block and block != "BLOCKED_REASON_UNSPECIFIED":
-        msg = getattr(feedback, "block_reason_message", None)
-        return f"prompt blocked ({block})" + (f": {msg}" if msg else "")
-    candidates = getattr(resp, "candidates", None) or []
-    if candidates:
-        reason = _enum_name(getattr(candidates[0], "finish_reason", None))
-        if reason in REFUSAL_REASONS:
-            return f"answer blocked ({reason})"
-    return None
-
-
 class GeminiPlanner(LLMPlanner):
     name: ClassVar[str] = "gemini"
     summary: ClassVar[str] = "LLM shot planner: Google Gemini structured output (google-genai)"
-    key_provider: ClassVar[str] = "google"
+    key_provider: ClassVar[KeyProvider] = GOOGLE_KEY
+    key_check = staticmethod(live_google)
+    packages = PACKAGES
+    tested_versions = TESTED
     sdk_module: ClassVar[str] = "google.genai"
     default_model: ClassVar[str] = "gemini-2.5-flash"
     OptionsModel: ClassVar[type[Options]] = GeminiPlannerOptions
@@ -155,3 +97,6 @@ class GeminiPlanner(LLMPlanner):
         return Completion(text="".join(text_parts) if text_parts else None, refusal=refusal, finish_reason=finish,
                           truncated=finish == "MAX_TOKENS", usage=usage_of(resp),
                           model=str(getattr(resp, "model_version", "") or ""))
+
+
+__all__ = ["GeminiPlanner", "GeminiPlannerOptions", "blocked_reason", "genai_client", "translate_genai", "usage_of"]

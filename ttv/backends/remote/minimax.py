@@ -59,12 +59,14 @@ the model's ratios.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
 from pydantic import Field
 
 from ttv.backends.base import VideoRequest
+from ttv.backends.keycheck import Live, http_get, is_network_error
 from ttv.backends.remote.common import (
     ImageInfo,
     JobState,
@@ -80,8 +82,24 @@ from ttv.backends.remote.common import (
 )
 from ttv.core import keys as keyring
 from ttv.core.errors import AuthError, BackendError, InputRejected, QuotaError
+from ttv.core.keys import KeyProvider
+from ttv.core.prices import PriceRow
 
 DEFAULT_BASE_URL = "https://api.minimax.io"
+MINIMAX_KEY = KeyProvider("minimax", ("MINIMAX_API_KEY",), "https://platform.minimax.io (API keys)")
+# MiniMax direct API, per output second.
+PRICE_ROWS = (
+    PriceRow("minimax", "MiniMax-H3", "second", 0.08, None, "litellm (providers.md B4)", note="768p; 2K $0.13/s"),
+    PriceRow("minimax", "MiniMax-H3@2K", "second", 0.13, None, "litellm (providers.md B4)"),
+    PriceRow("minimax", "MiniMax-Hailuo-02", "second", 0.045, None, "estimate, not in providers.md",
+             note="768P; override in [prices]"),
+    PriceRow("minimax", "MiniMax-Hailuo-02@1080P", "second", 0.08, None, "estimate, not in providers.md"),
+    PriceRow("minimax", "MiniMax-Hailuo-2.3", "second", 0.045, None, "estimate, not in providers.md"),
+    PriceRow("minimax", "MiniMax-Hailuo-2.3@1080P", "second", 0.08, None, "estimate, not in providers.md"),
+    PriceRow("minimax", "MiniMax-Hailuo-2.3-Fast", "second", 0.032, None, "estimate, not in providers.md"),
+    PriceRow("minimax", "I2V-01", "second", 0.072, None, "estimate, not in providers.md"),
+    PriceRow("minimax", "T2V-01", "second", 0.072, None, "estimate, not in providers.md"),
+)
 
 # The output follows the start image's aspect; these are the ratios ttv accepts for the project size.
 _RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4")
@@ -202,11 +220,40 @@ class MiniMaxOptions(RemoteOptions):
     group_id: str | None = Field(None, description="GroupId query parameter some older deployments want (API v1)")
 
 
+def live_minimax(key: str, base_url: str | None, timeout: float = 15.0, *, options: Sequence[Any] = ()) -> Live:
+    """`ttv doctor --online`: a query for an unknown task, whose answer tells a bad key from a good one."""
+    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    try:
+        resp = http_get(f"{base}/v1/query/video_generation?task_id=0", {"Authorization": f"Bearer {key}"}, timeout)
+    except Exception as exc:
+        if is_network_error(exc):
+            return Live("network", f"cannot reach the MiniMax API: {type(exc).__name__}")
+        raise
+    if resp.status_code in (401, 403):
+        return Live("bad-key", f"the key was refused (HTTP {resp.status_code})")
+    try:
+        code = int((resp.json().get("base_resp") or {}).get("status_code", -1))
+    except (ValueError, AttributeError):
+        return Live("error", f"HTTP {resp.status_code}, not a MiniMax reply")
+    if code == 1004:
+        return Live("bad-key", "the key was refused (1004: not authorized; wrong key or wrong host?)")
+    if code == 1008:
+        return Live("no-credits", "1008: insufficient balance")
+    if code == 2038:
+        return Live("error", "2038: real-name verification required on the MiniMax account")
+    if code in (0, 2013, 1026, 2049) or resp.status_code == 200:
+        return Live("ok", "key accepted (a query for an unknown task was answered)", {"code": code})
+    return Live("error", f"HTTP {resp.status_code}, code {code}")
+
+
 class MiniMaxBackend(RemoteVideoBackend):
     name: ClassVar[str] = "minimax"
     summary: ClassVar[str] = "MiniMax video API over httpx: Hailuo (API v1) and MiniMax-H3 (API v2)"
-    key_provider: ClassVar[str] = "minimax"
+    key_provider: ClassVar[KeyProvider] = MINIMAX_KEY
     price_provider: ClassVar[str] = "minimax"
+    price_rows = PRICE_ROWS
+    key_check = staticmethod(live_minimax)
+    base_url_env = ("TTV_MINIMAX_BASE_URL",)
     sdk_module: ClassVar[str | None] = "httpx"
     MODELS = MODELS
     OptionsModel = MiniMaxOptions

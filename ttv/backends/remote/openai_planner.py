@@ -8,15 +8,38 @@ OpenAI-compatible server), max_prompt_chars, max_keyframe_chars, max_input_chars
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from ttv.backends.base import Options
+from ttv.backends.keycheck import Live, http_get, is_network_error
 from ttv.backends.remote.common import classify_http, network_error
 from ttv.backends.remote.planner_common import Completion, LLMPlanner, LLMPlannerOptions
 from ttv.core import keys as keyring
 from ttv.core.errors import BackendError
+from ttv.core.keys import KeyProvider
+
+OPENAI_KEY = KeyProvider("openai", ("OPENAI_API_KEY",), "https://platform.openai.com/api-keys")
+
+
+def live_openai(key: str, base_url: str | None, timeout: float = 15.0, *, options: Sequence[Any] = ()) -> Live:
+    """`ttv doctor --online`: `GET /v1/models`."""
+    base = (base_url or "https://api.openai.com/v1").rstrip("/")
+    try:
+        resp = http_get(f"{base}/models", {"Authorization": f"Bearer {key}"}, timeout)
+    except Exception as exc:
+        if is_network_error(exc):
+            return Live("network", f"cannot reach the OpenAI API: {type(exc).__name__}")
+        raise
+    if resp.status_code == 401:
+        return Live("bad-key", "the key was refused (HTTP 401)")
+    if resp.status_code == 429 and "insufficient_quota" in resp.text:
+        return Live("no-credits", "insufficient_quota")
+    if resp.status_code == 200:
+        return Live("ok", "model list readable")
+    return Live("error", f"HTTP {resp.status_code}")
 
 # Reasoning models reject temperature and seed.
 _NO_SAMPLING = ("o1", "o3", "o4", "gpt-5")
@@ -30,7 +53,10 @@ class OpenAIPlanner(LLMPlanner):
     name: ClassVar[str] = "openai"
     summary: ClassVar[str] = "LLM shot planner: OpenAI chat completions with a strict JSON schema (extra: openai)"
     extra: ClassVar[str | None] = "openai"
-    key_provider: ClassVar[str] = "openai"
+    key_provider: ClassVar[KeyProvider] = OPENAI_KEY
+    key_check = staticmethod(live_openai)
+    base_url_env = ("OPENAI_BASE_URL",)
+    packages = ("openai",)
     sdk_module: ClassVar[str] = "openai"
     sdk_pip: ClassVar[str] = "ttv[openai]"
     default_model: ClassVar[str] = "gpt-4o-mini"

@@ -29,16 +29,26 @@ from ttv.backends.remote.common import (
     ModelSpec,
     RemoteOptions,
     RemoteVideoBackend,
-    classify_http,
     data_uri,
     data_uri_size,
     inspect_image,
     model_specs,
-    network_error,
 )
-from ttv.core import keys as keyring
+from ttv.backends.remote.runway_common import (
+    BASE_URL_ENV,
+    PACKAGES,
+    PRICE_SOURCE,
+    RUNWAY_KEY,
+    TASK_STATUS,
+    TESTED,
+    USD_PER_RUNWAY_CREDIT,
+    classify_failure,
+    live_runway,
+    translate_sdk_error,
+)
 from ttv.core.errors import BackendError, InputRejected
-from ttv.core.prices import USD_PER_RUNWAY_CREDIT
+from ttv.core.keys import KeyProvider
+from ttv.core.prices import PriceRow
 
 _GEN4_RATIOS = ("1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672")
 _VEO_RATIOS = ("1280:720", "720:1280", "1080:1920", "1920:1080")
@@ -172,47 +182,36 @@ class RunwayOptions(RemoteOptions):
         None, description='contentModeration.publicFigureThreshold ("auto"/"low")')
 
 
-# Failure codes (providers.md B1): how each is handled.
-def classify_failure(code: str, message: str, job_id: str) -> BackendError:
-    text = f"runway: task {job_id} failed ({code or 'no code'}): {keyring.redact(message)}"[:400]
-    if code.startswith("SAFETY.INPUT"):
-        return InputRejected(text, hint="the provider refused the input for safety; edit the prompt or keyframe",
-                             code=code, permanent_for_request=True)
-    if code.startswith("SAFETY.OUTPUT"):
-        # Output moderation: the same prompt tends to trip it again; let the next backend try.
-        return BackendError(text, hint="edit the prompt, or let the fallback backend try", kind="backend", code=code)
-    if code.startswith("INTERNAL") or code in ("", "UNKNOWN"):
-        return BackendError(text, kind="retryable", code=code or "INTERNAL")
-    if code.startswith("ASSET"):
-        return BackendError(text, hint="the provider could not use the input image", kind="backend", code=code)
-    return BackendError(text, kind="backend", code=code)
-
-
-# Runway task statuses -> ttv's (video and image tasks alike).
-TASK_STATUS = {"PENDING": "queued", "THROTTLED": "throttled", "RUNNING": "running",
-               "SUCCEEDED": "succeeded", "FAILED": "failed", "CANCELLED": "cancelled"}
-
-
-def translate_sdk_error(name: str, exc: Exception, what: str) -> BackendError | None:
-    """A runwayml SDK error (HTTP status, connection, timeout) as a classified BackendError; None for
-    any other exception."""
-    import runwayml
-
-    if isinstance(exc, runwayml.APIStatusError):
-        body = exc.body if isinstance(exc.body, (str, dict)) else ""
-        message = str(body.get("error") or body) if isinstance(body, dict) else str(body or exc.message)
-        return classify_http(name, exc.status_code, message, dict(exc.response.headers), what=what)
-    if isinstance(exc, (runwayml.APIConnectionError, runwayml.APITimeoutError)):
-        return network_error(name, exc, what=what)
-    return None
+# Runway bills prepaid credits ($0.01 each) per output second.
+PRICE_ROWS = (
+    PriceRow("runway", "gen4_turbo", "second", 0.05, 5, PRICE_SOURCE),
+    PriceRow("runway", "gen4.5", "second", 0.12, 12, PRICE_SOURCE),
+    PriceRow("runway", "gen3a_turbo", "second", 0.05, 5, PRICE_SOURCE),
+    PriceRow("runway", "veo3", "second", 0.40, 40, PRICE_SOURCE),
+    PriceRow("runway", "veo3.1", "second", 0.40, 40, PRICE_SOURCE, note="20-40 credits/s; 40 assumed (with audio)"),
+    PriceRow("runway", "veo3.1@noaudio", "second", 0.20, 20, PRICE_SOURCE),
+    PriceRow("runway", "veo3.1_fast", "second", 0.15, 15, PRICE_SOURCE,
+             note="10-15 credits/s; 15 assumed (with audio)"),
+    PriceRow("runway", "veo3.1_fast@noaudio", "second", 0.10, 10, PRICE_SOURCE),
+    PriceRow("runway", "hailuo3", "second", 0.10, 10, "litellm price table", note="768p"),
+    PriceRow("runway", "hailuo3@2k", "second", 0.15, 15, "litellm price table",
+             note="litellm names the higher tier 1080p; the SDK offers 768p and 2k"),
+    # No built-in row (no price found in a dated source; Runway reports each task's final cost):
+    # kling2.5_turbo_pro, kling3.0_*/klingO3_*, seedance2*, gemini_omni_flash(_1.1), h3_max.
+)
 
 
 class RunwayBackend(RemoteVideoBackend):
     name: ClassVar[str] = "runway"
     summary: ClassVar[str] = ("Runway API via runwayml: gen4_turbo, gen4.5, veo3.1(_fast), kling, seedance, "
                               "gemini_omni_flash, hailuo3, h3_max")
-    key_provider: ClassVar[str] = "runway"
+    key_provider: ClassVar[KeyProvider] = RUNWAY_KEY
     price_provider: ClassVar[str] = "runway"
+    price_rows = PRICE_ROWS
+    key_check = staticmethod(live_runway)
+    base_url_env = BASE_URL_ENV
+    packages = PACKAGES
+    tested_versions = TESTED
     sdk_module: ClassVar[str | None] = "runwayml"
     MODELS = MODELS
     OptionsModel = RunwayOptions
@@ -372,3 +371,6 @@ class RunwayBackend(RemoteVideoBackend):
     def cancel(self, job_id: str) -> None:
         with self.calling("cancel"):
             self.client().tasks.delete(job_id)
+
+
+__all__ = ["MODELS", "TASK_STATUS", "RunwayBackend", "RunwayOptions", "classify_failure", "translate_sdk_error"]

@@ -46,17 +46,35 @@ from ttv.backends.remote.common import (
     network_error,
     resume_job_id_of,
 )
-from ttv.backends.remote.gemini_image import full_prompt, image_price, resolve_references, save_fitted
-from ttv.backends.remote.runway import TASK_STATUS, translate_sdk_error
+from ttv.backends.remote.image_common import full_prompt, image_price, resolve_references, save_fitted
+from ttv.backends.remote.runway_common import (
+    BASE_URL_ENV,
+    PACKAGES,
+    PRICE_SOURCE,
+    RUNWAY_KEY,
+    TASK_STATUS,
+    TESTED,
+    USD_PER_RUNWAY_CREDIT,
+    live_runway,
+    translate_sdk_error,
+)
+from ttv.backends.remote.runway_common import classify_failure as video_classify
 from ttv.core import keys as keyring
 from ttv.core.errors import BackendError, InputRejected
-from ttv.core.prices import USD_PER_RUNWAY_CREDIT
+from ttv.core.keys import KeyProvider
+from ttv.core.prices import PriceRow
 
 # runwayml 5.24.0 text_to_image ratios for gen4_image / gen4_image_turbo.
 RATIOS = ("1024:1024", "1080:1080", "1168:880", "1360:768", "1440:1080", "1080:1440", "1808:768", "1920:1080",
           "1080:1920", "2112:912", "1280:720", "720:1280", "720:720", "960:720", "720:960", "1680:720")
 MODELS = {"gen4_image": {"needs_refs": False}, "gen4_image_turbo": {"needs_refs": True}}
 PROMPT_LIMIT = 1000  # promptText: up to 1000 characters
+# Per image, in the same prepaid credits as Runway video ($0.01 each).
+PRICE_ROWS = (
+    PriceRow("runway", "gen4_image", "image", 0.05, 5, PRICE_SOURCE, note="720p; 8 credits at 1080p"),
+    PriceRow("runway", "gen4_image@1080p", "image", 0.08, 8, PRICE_SOURCE),
+    PriceRow("runway", "gen4_image_turbo", "image", 0.02, 2, PRICE_SOURCE),
+)
 
 
 def _size(ratio: str) -> tuple[int, int]:
@@ -87,8 +105,6 @@ def choose_ratio(width: int, height: int, resolution: str = "auto") -> str:
 
 
 def classify_failure(code: str, message: str, job_id: str) -> BackendError:
-    from ttv.backends.remote.runway import classify_failure as video_classify
-
     err = video_classify(code, message, job_id)
     err.message = err.message.replace("runway:", "runway-image:", 1)
     return err
@@ -127,7 +143,12 @@ class RunwayImageKeyframes(KeyedBackend, ImageProvider):
     summary: ClassVar[str] = "Keyframes from Runway text_to_image (gen4_image), durable remote tasks"
     extra: ClassVar[str | None] = "remote"
     remote: ClassVar[bool] = True
-    key_provider: ClassVar[str] = "runway"
+    key_provider: ClassVar[KeyProvider] = RUNWAY_KEY
+    price_rows = PRICE_ROWS
+    key_check = staticmethod(live_runway)
+    base_url_env = BASE_URL_ENV
+    packages = PACKAGES
+    tested_versions = TESTED
     sdk_module: ClassVar[str | None] = "runwayml"
     OptionsModel: ClassVar[type[Options]] = RunwayImageOptions
 

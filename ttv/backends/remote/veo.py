@@ -51,8 +51,32 @@ from ttv.backends.remote.common import (
     model_specs,
     network_error,
 )
+from ttv.backends.remote.google_common import GOOGLE_KEY, PACKAGES, TESTED, live_google
 from ttv.core import keys as keyring
 from ttv.core.errors import AuthError, BackendError, InputRejected
+from ttv.core.keys import KeyProvider
+from ttv.core.prices import PriceRow
+
+# Google Veo (Gemini API / Vertex), per output second.
+_PRICE_SOURCE = "litellm price table (providers.md B2)"
+PRICE_ROWS = (
+    PriceRow("veo", "veo-3.1-generate-preview", "second", 0.40, None, _PRICE_SOURCE, note="4k: $0.60/s"),
+    PriceRow("veo", "veo-3.1-generate-001", "second", 0.40, None, _PRICE_SOURCE, note="4k: $0.60/s"),
+    PriceRow("veo", "veo-3.1-generate-001@4k", "second", 0.60, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-3.1-generate-preview@4k", "second", 0.60, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-3.1-fast-generate-preview", "second", 0.10, None, _PRICE_SOURCE,
+             note="third-party guides quote $0.15/s with audio"),
+    PriceRow("veo", "veo-3.1-fast-generate-001", "second", 0.10, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-3.1-fast-generate-preview@1080p", "second", 0.12, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-3.1-fast-generate-001@1080p", "second", 0.12, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-3.1-fast-generate-preview@4k", "second", 0.30, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-3.1-fast-generate-001@4k", "second", 0.30, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-3.1-lite-generate-preview", "second", 0.05, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-3.1-lite-generate-preview@1080p", "second", 0.08, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-3.0-generate-001", "second", 0.40, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-3.0-fast-generate-001", "second", 0.10, None, _PRICE_SOURCE),
+    PriceRow("veo", "veo-2.0-generate-001", "second", 0.50, None, _PRICE_SOURCE),
+)
 
 _RATIOS = ("16:9", "9:16")
 _SIZES = ((1280, 720), (720, 1280))
@@ -313,8 +337,12 @@ class VeoOptions(RemoteOptions):
 class VeoBackend(RemoteVideoBackend):
     name: ClassVar[str] = "veo"
     summary: ClassVar[str] = "Google Veo 3.x / 3.1: Vertex AI via google-genai, or the Gemini API (AI Studio key) over httpx"
-    key_provider: ClassVar[str] = "google"
+    key_provider: ClassVar[KeyProvider] = GOOGLE_KEY
     price_provider: ClassVar[str] = "veo"
+    price_rows = PRICE_ROWS
+    key_check = staticmethod(live_google)
+    packages = PACKAGES
+    tested_versions = TESTED
     sdk_module: ClassVar[str | None] = "google.genai"
     MODELS = MODELS
     OptionsModel = VeoOptions
