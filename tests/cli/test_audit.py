@@ -232,10 +232,13 @@ def test_status_says_interrupted_when_no_process_runs_the_item(small_project, cl
                                                          "command": "render", "since": "now"}))
     rows = {r["id"]: r for r in json.loads(cli("status", "-p", root, "--json").stdout)["items"]}
     assert rows["s000"]["status"] == "interrupted"
-    # While a ttv process holds the project, the same record is really running.
+    # While a ttv process holds the project and its run works on the item, the same record is really running.
     from ttv.pipeline.project import Project
 
-    with Project.load(root).locked("render"):
+    proj = Project.load(root)
+    with proj.locked("render"):
+        proj.events.emit("run.started", command="render", pid=os.getpid(), host=socket.gethostname())
+        proj.events.emit("item.started", item="s000", step="render", backend="animatic", attempt=2)
         rows = {r["id"]: r for r in json.loads(cli("status", "-p", root, "--json").stdout)["items"]}
         assert rows["s000"]["status"] == "running"
         assert rows["s000"]["why"] == [f"running now (`ttv render`, pid {os.getpid()})"]

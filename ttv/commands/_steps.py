@@ -47,22 +47,27 @@ def run_steps(project_dir: Path | None, command: str, body: Callable[[Project, R
               options: RunOptions, *, json_out: bool, quiet: bool, wait_for_lock: float = 0.0) -> list[StepReport]:
     check_non_negative(wait_for_lock, "--wait-for-lock")
     project = Project.discover(project_dir)
+    reports: list[StepReport] = []
     if options.dry_run:
         reports = body(project, options)
     else:
         with project.locked(command, wait=wait_for_lock):
             project.events.emit("run.started", command=command, pid=os.getpid(), host=socket.gethostname())
-            ok = False
+            ok, interrupted = False, False
             try:
                 with live_progress(project, quiet=quiet or json_out):
                     try:
                         reports = body(project, options)
                     except KeyboardInterrupt:
                         options.stop.set()
+                        interrupted = True
                         raise
                 ok = not any(r.failed for r in reports)
             finally:
-                project.events.emit("run.finished", command=command, ok=ok)
+                # `interrupted`: stopped (Ctrl-C, a timeout), not failed; the dashboard says so, as `ttv status` does
+                failed = [o.id for r in reports for o in r.failed]
+                project.events.emit("run.finished", command=command, ok=ok, interrupted=interrupted or None,
+                                    failed=failed or None)
     render_reports(reports, json_out=json_out, quiet=quiet, dry_run=options.dry_run)
     exit_for_reports(reports, options.on_error)
     return reports

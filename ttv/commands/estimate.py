@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from ttv.pipeline.estimate import ProjectEstimate
 
 from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, check_non_negative, emit_json, err, out
+from ttv.core.states import STYLE as STATE_STYLE
 
 WorstCaseOpt = Annotated[bool, typer.Option(
     "--worst-case", help="Assume every backend of each segment's fallback chain runs and bills once.")]
@@ -18,8 +19,6 @@ BudgetOpt = Annotated[float | None, typer.Option(
     "--max-cost", help="Budget in USD to compare with (default: max_cost_usd in ttv.toml), as render/run --max-cost.",
     show_default=False)]
 
-STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan",
-         "submitted": "cyan"}
 
 
 @boundary
@@ -75,7 +74,7 @@ def _render(est: ProjectEstimate) -> None:
     for i in est.items:
         usd = i.worst_usd if worst else i.usd
         secs = i.worst_seconds if worst else i.seconds
-        style = STYLE.get(i.status, "")
+        style = STATE_STYLE.get(i.status, "")
         status = f"[{style}]{i.status}[/]" if style else i.status
         cost = "?" if i.error and not i.done else ("" if i.done else format_usd(usd))
         who = " → ".join(i.chain) if worst and len(i.chain) > 1 else i.backend

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
-
-STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan", "submitted": "cyan",
-         "interrupted": "yellow"}
+from ttv.core.layout import EVENTS_FILE
+from ttv.core.states import QUEUED, RUNNING, STYLE, SUBMITTED, RunView, item_state
 
 
 def live_run(project: Any) -> dict[str, Any] | None:
@@ -20,19 +19,37 @@ def live_run(project: Any) -> dict[str, Any] | None:
         return None
 
 
+def latest_run(project: Any) -> RunView:
+    """The latest run in the project's event log, folded (what it queued and started)."""
+    from ttv.core.events import read_events
+
+    run = RunView()
+    try:
+        events, _ = read_events(project.root / EVENTS_FILE)
+    except OSError:
+        events = []
+    run.apply_many(events)
+    return run
+
+
 def status_rows(project: Any) -> list[dict[str, Any]]:
+    """Every item with its state (ttv.core.states: the same rule as the dashboard's) and why."""
     from ttv.pipeline.graph import build_graph
 
-    live = live_run(project)
+    holder = live_run(project)
+    # The events first, then the records: a record is written before the event that announces it, so read in
+    # this order the records are never behind the events (the dashboard reads them in the same order).
+    run = latest_run(project)
+    live = holder is not None and not run.finished
     rows = []
     for st in build_graph(project).all():
         rec = st.record
-        status, why = st.status, list(st.reasons)
-        if status == "running":
-            if live is None:
-                status = "interrupted"  # no process works on it: the next run redoes (or resumes) it
-            else:
-                why = [f"running now (`ttv {live.get('command')}`, pid {live.get('pid')})"]
+        status, why = item_state(st.id, st.status, run, live), list(st.reasons)
+        if status in (RUNNING, SUBMITTED) and live and holder is not None:
+            why = [f"{'running' if status == RUNNING else 'submitted'} now (`ttv {holder.get('command')}`, "
+                   f"pid {holder.get('pid')})"]
+        elif status == QUEUED and holder is not None:
+            why = [f"queued in the run working now (`ttv {holder.get('command')}`)"] + (why if not st.fresh else [])
         rows.append({
             "kind": st.kind, "id": st.id, "status": status, "why": why,
             "backend": rec.backend if rec else "", "job_id": rec.job_id if rec else "",
@@ -50,7 +67,8 @@ def status_command(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Show each keyframe, clip and the final video: done, stale (and why), running, interrupted, failed.
+    """Show each keyframe, clip and the final video: planned, stale (and why), queued, running, submitted, done,
+    failed, interrupted or cancelled.
 
     With -q: prints the ids that still need work and exits 1 when there are any (0 when all is done).
     """

@@ -1,22 +1,26 @@
 """Append-only event log `.ttv/events.jsonl`: one JSON object per line, for monitors.
 
-Nothing depends on it for correctness; readers must tolerate a truncated or half-written last line.
+The run never reads it (resume and staleness come from the records); the dashboard and `ttv status` fold it
+to know what a live run has queued and started (ttv.core.states). Readers must tolerate a truncated or
+half-written last line.
 
 Every event has: `ts` (unix seconds, float), `type`, and usually `item` (a segment/keyframe id or
 "final") and `step` ("plan", "keyframes", "render", "chain", "stitch"). Types in use:
-  run.started {command, pid}            run.finished {command, ok, failed: [ids]}
+  run.started {command, pid, host}      run.finished {command, ok, interrupted?, failed?: [ids]}
+  run.queued {ids}                      (every item the run will make, before its first step)
   item.started {item, step, backend, attempt}
   item.progress {item, step, fraction?, k?, n?, status?, message?}   (status: queued|throttled|
                 running|downloading|...; k/n: denoising step k of n)
   item.submitted {item, backend, job_id}
   item.done {item, step, seconds, cost_usd}
-  step.started {step, items}             (how many items the step will work on)
+  step.started {step, items, ids}        (how many items the step will work on, and which)
   item.attempt_failed {item, backend, attempt, error, error_kind, hint}   (a fallback may follow)
   item.failed {item, step, error, error_kind, hint, attempts}   (final: every backend in the chain gave up)
   item.retry {item, step, backend, attempt, delay, error}
   item.fallback {item, from, to, reason}
   item.skipped {item, reason}
   cost {item, usd, backend}
+  item.job_dropped {item, job_id, backend, outcome, reason}
   log {level, message}
 """
 

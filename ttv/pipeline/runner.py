@@ -25,7 +25,7 @@ from ttv.backends.base import Backend, GenerateResult
 from ttv.core.errors import BackendError, TtvError
 from ttv.core.fsutil import commit_partial, file_digest, partial_path
 from ttv.core.schemas import Attempt, Record
-from ttv.pipeline.graph import ItemState
+from ttv.pipeline.graph import ItemFreshness
 from ttv.pipeline.project import Project
 
 
@@ -223,7 +223,7 @@ class ItemRun:
     """One item being produced, with its record kept on disk at every state change."""
 
     project: Project
-    state: ItemState
+    state: ItemFreshness
     step: str
     stop: StopFlag
     clock: Clock
