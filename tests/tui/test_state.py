@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.sample import NOW, SCENARIO, T0, build_project, ev, iso, write_events, write_toml
+from tests.tui.sample import NOW, SCENARIO, T0, build_project, clip_record, ev, iso, write_events, write_toml
 from ttv.tui.state import (
     LiveSource,
     MonitorState,
@@ -34,18 +34,26 @@ def states(state: MonitorState) -> dict[str, str]:
 def test_every_state_of_the_scenario(project: Path) -> None:
     write_events(project, SCENARIO)
     state = load(project)
+    # The states are the kernel's (ttv.core.states), as `ttv status` says them; what an item does beyond
+    # its state is its activity.
     assert states(state) == {
-        "s000": "cached",
+        "s000": "done",
         "s001": "done",
         "s002": "running",
-        "s003": "queued",
+        "s003": "submitted",
         "s004": "failed",
-        "s005": "throttled",
-        "s006": "downloading",
-        "s007": "keyframe",  # its end keyframe k008 is being made
-        "s008": "running",
+        "s005": "running",
+        "s006": "submitted",
+        "s007": "planned",
+        "s008": "submitted",
     }
     rows = {r.id: r for r in state.rows()}
+    assert {k: r.activity for k, r in rows.items() if r.activity} == {
+        "s003": "in queue",
+        "s005": "throttled",
+        "s006": "downloading",
+        "s007": "awaits k008",  # its end keyframe k008 is being made
+    }
     assert rows["s002"].progress_text() == "12/30"
     assert rows["s006"].progress_text() == "90%"
     assert rows["s008"].backend == "veo" and rows["s008"].attempts == 3 and rows["s008"].job_id == "operations/veo-8"
@@ -72,12 +80,21 @@ def test_overall_and_spend(project: Path) -> None:
 
 def test_records_alone_without_events(project: Path) -> None:
     """A project monitored after the fact, or with events.jsonl deleted: the records speak."""
+    write_toml(project / "clips" / "s001.toml", clip_record("s001", status="running", started_at=iso(T0 + 1)))
     state = load(project)
+    state.check_liveness()
     assert states(state)["s000"] == "done"
-    assert states(state)["s001"] == "running"
+    assert states(state)["s001"] == "interrupted"  # its record says running, and no process holds the project
     assert states(state)["s004"] == "failed"
     assert states(state)["s003"] == "planned"
     assert state.status_line(NOW)[0].startswith("waiting for events")
+    # A live process holding the lock (as `ttv status` asks it): the record is right, it is running.
+    import os
+    import socket
+
+    (project / ".ttv" / "lock.json").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    state.check_liveness()
+    assert states(state)["s001"] == "running"
 
 
 def test_record_written_after_the_last_event_wins(project: Path) -> None:
@@ -123,6 +140,7 @@ def test_finished_run(project: Path) -> None:
 
 def test_garbage_lines_and_half_written_last_line(project: Path) -> None:
     path = write_events(project, SCENARIO[:3])
+    write_toml(project / "clips" / "s001.toml", clip_record("s001", status="running", started_at=iso(T0 + 1)))
     with path.open("ab") as f:
         f.write(b'not json at all\n\x00\xff\xfe binary\n[1, 2, 3]\n{"no": "type"}\n')
         f.write(b'{"ts": 1790000010, "type": "item.done", "item": "s001", "sec')  # half a line
@@ -133,10 +151,12 @@ def test_garbage_lines_and_half_written_last_line(project: Path) -> None:
     state.apply_many(events)
     assert not reset and len(events) == 3
     assert states(state)["s001"] == "running"
+    write_toml(project / "clips" / "s001.toml", clip_record("s001", status="done"))  # the record, then the event
     with path.open("ab") as f:
         f.write(b'onds": 9}\n')  # the writer finishes the line
     events, _ = src.poll()
     state.apply_many(events)
+    state.reload_files()
     assert [e["type"] for e in events] == ["item.done"] and states(state)["s001"] == "done"
 
 
@@ -152,7 +172,7 @@ def test_strange_field_types_do_not_break_the_fold(project: Path) -> None:
             {"type": "future.event", "item": "s009"},
         ]
     )
-    assert states(state)["s003"] == "done"
+    assert states(state)["s003"] == "planned"  # an event alone never makes an item done: its record does
     state.overall(NOW)  # still computable
 
 
@@ -216,7 +236,8 @@ def test_segments_known_only_from_events(tmp_path: Path) -> None:
 
 
 def test_stitch_shows_in_overall(project: Path) -> None:
-    write_events(project, [ev(0, "item.started", item="final", step="stitch", backend="ffmpeg")])
+    write_events(project, [ev(0, "run.started", command="run", pid=4242),
+                           ev(1, "item.started", item="final", step="stitch", backend="ffmpeg")])
     assert load(project).overall(NOW).final_state == "running"
 
 

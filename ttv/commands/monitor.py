@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ttv.commands._common import ProjectOpt, boundary
-from ttv.core.errors import ConfigError
+from ttv.core.errors import ConfigError, TtvError
 
 TUI_EXTRA_HINT = "pip install 'ttv[tui]'"
 
@@ -35,6 +36,28 @@ def _interactive() -> bool:
         return all(s is not None and s.isatty() for s in streams)
     except (AttributeError, ValueError):
         return False
+
+
+def rest_states(root: Path) -> Callable[[], dict[str, str] | None]:
+    """The pipeline's verdict on each item at rest (done, stale, planned, failed…), for the dashboard.
+
+    The dashboard (ttv.tui) reads the project through the kernel only; whether an item is stale needs the
+    inputs hashes, which the pipeline computes. This command sits above both floors, so it hands the
+    dashboard this function: the same `build_graph` that `ttv status` uses, so the two cannot disagree."""
+
+    def verdict() -> dict[str, str] | None:
+        from ttv.pipeline.graph import build_graph
+        from ttv.pipeline.project import Project
+
+        try:
+            project = Project.load(root)  # again each time: ttv.toml or plan.toml may have been edited
+            if not project.has_plan:
+                return None
+            return {st.id: st.status for st in build_graph(project).all()}
+        except TtvError:
+            return None  # an invalid ttv.toml or plan.toml: the records alone speak until it is fixed
+
+    return verdict
 
 
 def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval: float = 0.5) -> None:
@@ -69,7 +92,7 @@ def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval
             "ttv monitor needs an interactive terminal",
             hint="for a plain log, read .ttv/events.jsonl (or use `ttv status`)",
         )
-    MonitorApp(project, replay=replay, speed=speed, interval=interval).run()
+    MonitorApp(project, rest_states=rest_states(project), replay=replay, speed=speed, interval=interval).run()
 
 
 @boundary
