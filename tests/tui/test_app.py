@@ -317,3 +317,15 @@ async def test_project_written_in_small_pieces_while_watched(project: Path) -> N
         await wait_for(pilot, lambda: set(table_states(app).values()) == {"done"})
         assert app.is_running
     thread.join(timeout=5)
+
+
+async def test_summary_counts_each_state_once(project: Path) -> None:
+    """Before: "6 active · 2 running …": the same items counted twice under two words."""
+    write_events(project, SCENARIO)
+    app = make_app(project, clock=lambda: NOW)
+    async with app.run_test(size=(160, 30)):
+        from ttv.tui.app import OverallPanel
+
+        line = str(app.query_one(OverallPanel).render()).splitlines()[0]
+    assert "active" not in line
+    assert line.endswith("2/9 done · 1 failed · ETA 7m27s · 2 running · 3 submitted")

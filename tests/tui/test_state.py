@@ -320,3 +320,46 @@ def test_overall_eta_is_never_shorter_than_the_slowest_segment(project: Path) ->
     state = load(project)
     rows = {r.id: r for r in state.rows()}
     assert state.overall(NOW).eta == pytest.approx(rows["s002"].eta(NOW))  # 12/30 steps after ~5 minutes
+
+
+def test_after_an_interrupted_run_clocks_stop_and_it_says_interrupted(project: Path) -> None:
+    """Before: the interrupted items stayed `running` with elapsed and ETA counting, the title said
+    "finished with failures" and the failed-only filter found nothing."""
+    write_events(project, SCENARIO + [ev(250, "run.finished", command="render", ok=False, interrupted=True)])
+    state = load(project)
+    rows = {r.id: r for r in state.rows()}
+    assert {k for k, r in rows.items() if r.state == "interrupted"} == {"s002", "s003", "s005", "s006", "s008"}
+    for r in (rows["s002"], rows["s008"]):
+        assert r.eta(NOW) is None and not r.clock
+        assert r.elapsed(NOW) == r.elapsed(NOW + 3600) == pytest.approx(250 - (r.started_ts or 0) + T0)
+    assert state.overall(NOW).eta is None
+    text, level = state.status_line(NOW)
+    assert text == "ttv render interrupted 50s ago" and level == "warn"
+    assert {r.id for r in state.rows(only_failed=True)} == {"s002", "s003", "s004", "s005", "s006", "s008"}
+
+
+def test_forced_run_shows_what_it_will_redo_as_queued(project: Path) -> None:
+    """Before: a --force run showed "2/9 done" and "final.mp4 done" from the old records while all was redone."""
+    ids = [f"s00{i}" for i in range(9)] + ["final"]
+    write_toml(project / "final.toml", {"schema": 1, "kind": "final", "id": "final", "status": "done"})
+    write_toml(project / "clips" / "s000.toml", clip_record("s000", status="running"))  # rewritten as it starts
+    write_events(project, [ev(0, "run.started", command="run", pid=4242), ev(1, "run.queued", ids=ids),
+                           ev(2, "item.started", item="s000", step="render", backend="runway", attempt=2)])
+    state = load(project)
+    rows = {r.id: r for r in state.rows()}
+    assert rows["s000"].state == "running"
+    assert {r.state for k, r in rows.items() if k != "s000"} == {"queued"}
+    assert rows["s001"].elapsed(NOW) is None  # its record's 80 s belong to the earlier run
+    o = state.overall(NOW)
+    assert o.counts == {"running": 1, "queued": 8} and o.final_state == "queued"
+
+
+def test_elapsed_means_the_same_in_every_state(project: Path) -> None:
+    """Elapsed: what the latest work took or has taken so far; nothing for work not started."""
+    write_events(project, SCENARIO)
+    rows = {r.id: r for r in load(project).rows()}
+    assert rows["s000"].elapsed(NOW) == 61.0 and rows["s001"].elapsed(NOW) == 80.0  # done: took
+    assert rows["s002"].elapsed(NOW) == pytest.approx(NOW - (T0 + 2))  # running: so far
+    assert rows["s002"].elapsed(NOW + 10) == pytest.approx(NOW + 10 - (T0 + 2))
+    assert rows["s004"].elapsed(NOW) == 56.0  # failed: took
+    assert rows["s007"].elapsed(NOW) is None and rows["s007"].eta(NOW) is None  # planned

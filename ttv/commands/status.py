@@ -67,8 +67,9 @@ def status_command(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Show each keyframe, clip and the final video: planned, stale (and why), queued, running, submitted, done,
-    failed, interrupted or cancelled.
+    """Show the state of each keyframe, clip and the final video (and why it needs work), and the spend.
+
+    States: planned, stale, queued, running, submitted, done, failed, interrupted, cancelled (README "States").
 
     With -q: prints the ids that still need work and exits 1 when there are any (0 when all is done).
     """

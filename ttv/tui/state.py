@@ -38,6 +38,7 @@ from ttv.core.states import (
     DONE,
     FAILED,
     IN_FLIGHT,
+    INTERRUPTED,
     PLANNED,
     PROBLEMS,
     QUEUED,
@@ -836,7 +837,7 @@ class MonitorState:
                 row.attempts = len(rec.attempts)
                 row.started_ts = parse_time(rec.started_at)
                 row.finished_ts = parse_time(rec.finished_at)
-                if state == "interrupted" and rec.attempts:  # the runner stamps the interrupted attempt's end
+                if state == INTERRUPTED and rec.attempts:  # the runner stamps the interrupted attempt's end
                     row.finished_ts = parse_time(rec.attempts[-1].ended_at)
                 row.seconds = rec.seconds or None
                 if rec.status == "failed" or (rec.error and state == FAILED):
@@ -858,7 +859,12 @@ class MonitorState:
                 # The events tell the latest work's timing, unless the record was written after them (a cut log).
                 if it.started_ts is not None and not (rec_ts is not None and rec_ts > it.last_ts + 1.0):
                     row.started_ts = it.started_ts
-                    row.finished_ts = it.finished_ts if state != "interrupted" else it.last_ts  # the clock stops
+                    if state != INTERRUPTED:
+                        row.finished_ts = it.finished_ts
+                    elif row.finished_ts is None or row.finished_ts < it.started_ts:
+                        # the clock stops when the work stopped: the interrupted attempt's end (set from its
+                        # record above), else the end of the run, else the item's last event
+                        row.finished_ts = self.run.finished_ts or it.last_ts
                     if it.seconds is not None:
                         row.seconds = it.seconds
                 if state in IN_FLIGHT:
