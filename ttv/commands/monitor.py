@@ -10,7 +10,7 @@ import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -45,19 +45,35 @@ def rest_states(root: Path) -> Callable[[], dict[str, str] | None]:
     inputs hashes, which the pipeline computes. This command sits above both floors, so it hands the
     dashboard this function: the same `build_graph` that `ttv status` uses, so the two cannot disagree."""
 
+    loaded: dict[tuple[tuple[int, int], ...], Any] = {}
+
     def verdict() -> dict[str, str] | None:
         from ttv.pipeline.graph import build_graph
-        from ttv.pipeline.project import Project
+        from ttv.pipeline.project import CONFIG_FILE, PLAN_FILE, Project
 
         try:
-            project = Project.load(root)  # again each time: ttv.toml or plan.toml may have been edited
+            # Loaded again when ttv.toml or plan.toml changed; else kept, with its cache of parsed records.
+            key = tuple(_stamp(root / name) for name in (CONFIG_FILE, PLAN_FILE))
+            if key not in loaded:
+                loaded.clear()
+                loaded[key] = Project.load(root)
+            project = loaded[key]
             if not project.has_plan:
                 return None
             return {st.id: st.status for st in build_graph(project).all()}
         except TtvError:
+            loaded.clear()
             return None  # an invalid ttv.toml or plan.toml: the records alone speak until it is fixed
 
     return verdict
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, -1)
+    return (st.st_mtime_ns, st.st_size)
 
 
 def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval: float = 0.5) -> None:
