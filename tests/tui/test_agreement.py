@@ -136,6 +136,10 @@ def test_interrupted_run_dashboard_and_status_agree(small_project, cli, monkeypa
     assert not rows["s002"].clock and rows["s002"].eta(1e12) is None
     assert after.model.overall(1e12).eta is None
     assert [r.id for r in after.model.rows(only_failed=True)] == ["s002"]
+    # `ttv estimate` names the states with the same words and the same rule (it said `running` here).
+    est = cli("estimate", "-p", root, "--json")
+    assert est.exit_code == 0, est.output
+    assert {i["id"]: i["status"] for i in json.loads(est.stdout)["items"] if i["kind"] != "plan"} == board
     # The next run resumes: the dashboard agrees with status while it does, and both end done.
     with watching(monkeypatch, root) as watch:
         assert cli("run", "-p", root).exit_code == 0

@@ -10,7 +10,9 @@ if TYPE_CHECKING:
     from ttv.pipeline.estimate import ProjectEstimate
 
 from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, check_non_negative, emit_json, err, out
+from ttv.commands.status import live_view
 from ttv.core.states import STYLE as STATE_STYLE
+from ttv.core.states import item_state
 
 WorstCaseOpt = Annotated[bool, typer.Option(
     "--worst-case", help="Assume every backend of each segment's fallback chain runs and bills once.")]
@@ -40,7 +42,11 @@ def estimate_command(
 
     check_non_negative(max_cost, "--max-cost", hint="a budget in USD, e.g. --max-cost 5")
     proj = Project.discover(project)
+    run, live, _ = live_view(proj)  # before the records are read (see live_view)
     est = estimate_project(proj, worst_case=worst_case)
+    for item in est.items:  # the state now, as `ttv status` says it (interrupted, queued…), not only at rest
+        if item.kind != "plan":
+            item.status = item_state(item.id, item.status, run, live)
     if max_cost is not None:
         est.budget_usd = max_cost  # the budget `ttv render --max-cost` would apply
     if json_out:

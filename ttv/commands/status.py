@@ -32,15 +32,21 @@ def latest_run(project: Any) -> RunView:
     return run
 
 
+def live_view(project: Any) -> tuple[RunView, bool, dict[str, Any] | None]:
+    """(the latest run in the log, whether a process works on it now, the lock holder): what turns an item's
+    state at rest into its state now (ttv.core.states.item_state). Read before the records: a record is
+    written before the event that announces it, so read in this order the records are never behind the
+    events (the dashboard reads them in the same order)."""
+    holder = live_run(project)
+    run = latest_run(project)
+    return run, holder is not None and not run.finished, holder
+
+
 def status_rows(project: Any) -> list[dict[str, Any]]:
     """Every item with its state (ttv.core.states: the same rule as the dashboard's) and why."""
     from ttv.pipeline.graph import build_graph
 
-    holder = live_run(project)
-    # The events first, then the records: a record is written before the event that announces it, so read in
-    # this order the records are never behind the events (the dashboard reads them in the same order).
-    run = latest_run(project)
-    live = holder is not None and not run.finished
+    run, live, holder = live_view(project)
     rows = []
     for st in build_graph(project).all():
         rec = st.record
