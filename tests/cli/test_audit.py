@@ -244,6 +244,9 @@ def test_status_says_interrupted_when_no_process_runs_the_item(small_project, cl
         assert rows["s000"]["why"] == [f"running now (`ttv render`, pid {os.getpid()})"]
         result = cli("status", "-p", root, "-q")
         assert result.exit_code == 1 and "s000" in result.stdout
+        # ... and the summary does not send the user to start a second run against the lock
+        result = cli("status", "-p", root)
+        assert "`ttv render` is working on 1" in result.output and "run `ttv run` to finish" not in result.output
 
 
 def test_plan_says_when_it_cannot_last_as_long_as_asked(tmp_path, cli):

@@ -116,8 +116,13 @@ def status_command(
         table.add_row(*cells)
     out.print(table)
     budget = f" of ${proj.config.max_cost_usd:.2f} budget" if proj.config.max_cost_usd is not None else ""
-    err.print(f"{len(rows) - len(todo)}/{len(rows)} done; spent ${spent:.2f}{budget}"
-              + ("" if not todo else "; run `ttv run` to finish" + ("" if why else " (`ttv status --why` says why)")))
+    working = [r for r in rows if r["status"] in (QUEUED, RUNNING)]
+    if working:  # a live run has them: telling the user to start another would only meet the lock
+        holder = live_run(proj) or {}
+        nxt = f"; `ttv {holder.get('command', 'run')}` is working on {len(working)} (`ttv monitor` shows it live)"
+    else:
+        nxt = "" if not todo else "; run `ttv run` to finish" + ("" if why else " (`ttv status --why` says why)")
+    err.print(f"{len(rows) - len(todo)}/{len(rows)} done; spent ${spent:.2f}{budget}" + nxt)
     sheet = proj.keyframes_dir / "contact-sheet.png"
     if sheet.is_file():
         err.print(f"keyframes at a glance: {proj.rel(sheet)}")
