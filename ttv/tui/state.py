@@ -861,10 +861,10 @@ class MonitorState:
                     row.started_ts = it.started_ts
                     if state != INTERRUPTED:
                         row.finished_ts = it.finished_ts
-                    elif row.finished_ts is None or row.finished_ts < it.started_ts:
-                        # the clock stops when the work stopped: the interrupted attempt's end (set from its
-                        # record above), else the end of the run, else the item's last event
-                        row.finished_ts = self.run.finished_ts or it.last_ts
+                    elif self.run.finished_ts is not None and self.run.phase.get(sid) in IN_FLIGHT:
+                        row.finished_ts = self.run.finished_ts  # the clock stops when its run stopped
+                    else:  # a process that died: its last sign of life (records keep whole seconds only)
+                        row.finished_ts = max(it.last_ts, row.finished_ts or 0.0)
                     if it.seconds is not None:
                         row.seconds = it.seconds
                 if state in IN_FLIGHT:
