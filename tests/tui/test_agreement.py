@@ -161,3 +161,23 @@ def test_stale_items_show_as_stale_on_the_dashboard(small_project, cli) -> None:
     bare = MonitorState(root, check_pid=pid_alive)
     bare.reload_files()
     assert {r.id: r.state for r in bare.rows()}["s001"] == "done"
+
+
+def test_a_killed_run_is_interrupted_at_once_on_both(small_project, cli) -> None:
+    """kill -9: no run.finished, and the log is only seconds old. `ttv status` sees the lock free; the
+    dashboard used to trust the young log for 15 s and show the items running, with clocks counting."""
+    import os
+    import socket
+
+    root = small_project("keyframe", segments=2)
+    assert cli("run", "-p", root).exit_code == 0  # leaves .ttv/lock behind, free
+    rec = load_toml(root / "clips" / "s001.toml")
+    rec["status"] = "running"  # what the killed process left
+    write_toml(root / "clips" / "s001.toml", rec)
+    proj = Project.load(root)
+    proj.events.emit("run.started", command="run", pid=os.getpid(), host=socket.gethostname())  # a live pid
+    proj.events.emit("item.started", item="s001", step="render", backend="animatic", attempt=2)
+    watch = Watch(root)
+    board = watch.dashboard()
+    assert board["s001"] == "interrupted" and board == status_json(cli, root)
+    assert watch.model.run.alive is False and "gone" in watch.model.status_line(time.time())[0]

@@ -13,6 +13,7 @@ The pipeline writes these paths (`ttv.pipeline.project.Project`) and the dashboa
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -49,3 +50,26 @@ def output_path(root: Path, kind: RecordKind, item_id: str) -> Path:
 def record_path(root: Path, kind: RecordKind, item_id: str) -> Path:
     """An item's record sits next to its output, with the suffix .toml."""
     return output_path(root, kind, item_id).with_suffix(".toml")
+
+
+def lock_held(root: Path) -> bool | None:
+    """Whether a process holds the project lock now (.ttv/lock, an flock), tested without writing anything:
+    the question `ttv status` asks, for the dashboard too. None when there is no lock file, or no flock
+    here (Windows), or the test fails."""
+    try:
+        fd = os.open(root / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except (ImportError, OSError):
+        return None
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

@@ -731,7 +731,9 @@ class MonitorState:
             self.run.alive = None
             return
         recent = self.last_event_ts is not None and time.time() - self.last_event_ts < 15.0
-        alive = recent or self.check_pid(self.run.pid)
+        # A run holds the project lock from before run.started to after run.finished: a free lock means its
+        # process is gone (killed), whatever the log's age says; this is what `ttv status` asks too.
+        alive = layout.lock_held(self.project) is not False and (recent or self.check_pid(self.run.pid))
         if self.run.alive is not False and not alive:
             self._log(time.time(), "error", f"render process {self.run.pid} is gone without finishing")
         self.run.alive = alive
@@ -749,6 +751,9 @@ class MonitorState:
 
     def _lock_alive(self) -> bool | None:
         """No run in the log (deleted, or never written): whether the lock holder named in lock.json lives."""
+        held = layout.lock_held(self.project)
+        if held is not None:
+            return held
         info = self._lock_info()
         pid = _int(info.get("pid"))
         if not pid or self.check_pid is None:
