@@ -129,6 +129,7 @@ def test_dead_render_process_marks_active_rows_interrupted(project: Path) -> Non
     assert s["s002"] == "interrupted" and s["s001"] == "done" and s["s004"] == "failed"
     assert "gone" in state.status_line(NOW)[0]
     assert state.overall(NOW).eta is None
+    assert state.overall(NOW).elapsed == state.overall(NOW + 600).elapsed == 240.0  # stopped at its last event
 
 
 def test_finished_run(project: Path) -> None:

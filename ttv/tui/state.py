@@ -956,6 +956,8 @@ class MonitorState:
         o.budget = self.budget()
         if self.run.started_ts is not None:
             end = self.run.finished_ts if self.run.finished_ts is not None else now
+            if self.run.finished_ts is None and self.run.alive is False:
+                end = self.last_event_ts or end  # a killed run's clock stops at its last sign of life
             o.elapsed = max(0.0, end - self.run.started_ts)
         o.eta = self._eta(rows, now) if self.run.running and self.live else None
         return o
