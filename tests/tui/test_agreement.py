@@ -129,6 +129,8 @@ def test_interrupted_run_dashboard_and_status_agree(small_project, cli, monkeypa
     assert board == status_json(cli, root)
     assert board["s000"] == board["s001"] == "done" and board["s002"] == "interrupted"
     assert board["s003"] == "planned" and board["final"] == "planned"
+    items = {i["id"]: i for i in json.loads(cli("status", "-p", root, "--json").stdout)["items"]}
+    assert items["s002"]["backend"] == "animatic"  # the backend it was interrupted on (it was empty)
     # The dashboard says the run was interrupted, stops the clocks, and `f` finds the interrupted item.
     text, level = after.model.status_line(after.model.last_event_ts or 0.0)
     assert "interrupted" in text and "failures" not in text and level == "warn"

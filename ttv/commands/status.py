@@ -58,7 +58,9 @@ def status_rows(project: Any) -> list[dict[str, Any]]:
             why = [f"queued in the run working now (`ttv {holder.get('command')}`)"] + (why if not st.fresh else [])
         rows.append({
             "kind": st.kind, "id": st.id, "status": status, "why": why,
-            "backend": rec.backend if rec else "", "job_id": rec.job_id if rec else "",
+            # the backend that made it, else the one its last attempt tried (failed and interrupted items too)
+            "backend": (rec.backend or (rec.attempts[-1].backend if rec.attempts else "")) if rec else "",
+            "job_id": rec.job_id if rec else "",
             "cost_usd": rec.cost_usd if rec else 0.0, "attempts": len(rec.attempts) if rec else 0,
             "output": project.rel(project.output_path(st.kind, st.id)) if st.fresh else "",
         })
