@@ -69,6 +69,7 @@ def test_overall_and_spend(project: Path) -> None:
     assert o.total == 9 and o.counts["failed"] == 1
     assert o.budget == 20.0
     assert o.keyframes_total == 10 and o.keyframes_done == 8
+    assert o.keyframe_counts == {"done": 8, "running": 1, "planned": 1}  # k008 is being made
     assert o.elapsed == pytest.approx(300.0)
     assert o.eta is not None and o.eta > 0
     spend = {p.backend: (round(p.spent, 4), round(p.estimated, 4)) for p in o.providers}

@@ -183,6 +183,10 @@ class OverallPanel(Panel):
         line3 = Text()
         if o.keyframes_total and o.keyframes_done < o.keyframes_total:
             line3.append(f"keyframes {o.keyframes_done}/{o.keyframes_total}")
+            # the others by state, in the same words as the table (stale, running, failed…)
+            for state in ("failed", "interrupted", "running", "submitted", "queued", "stale"):
+                if o.keyframe_counts.get(state):
+                    line3.append(f" · {o.keyframe_counts[state]} {state}", state_style(state))
         if o.final_state:
             if line3:
                 line3.append(" · ", "dim")

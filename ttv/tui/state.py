@@ -289,6 +289,7 @@ class Overall:
     providers: list[ProviderSpend] = field(default_factory=list)
     keyframes_total: int = 0
     keyframes_done: int = 0
+    keyframe_counts: dict[str, int] = field(default_factory=dict)  # state -> how many keyframes
     final_state: str = ""
 
 
@@ -946,7 +947,10 @@ class MonitorState:
             o.fraction = sum(r.progress_fraction() for r in rows) / len(rows)
         kf_ids = self._keyframe_ids()
         o.keyframes_total = len(kf_ids)
-        o.keyframes_done = sum(1 for k in kf_ids if self.keyframe_state(k) == DONE)
+        for k in kf_ids:
+            st = self.keyframe_state(k)
+            o.keyframe_counts[st] = o.keyframe_counts.get(st, 0) + 1
+        o.keyframes_done = o.keyframe_counts.get(DONE, 0)
         if "final" in self.items or self.final is not None or "final" in self.run.phase:
             o.final_state = self.final_state()
         providers = self.spend()
