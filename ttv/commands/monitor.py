@@ -123,7 +123,7 @@ def monitor_command(
     """Live dashboard: GPUs, segments, remote jobs, spend and the event log. Read-only.
 
     Run it in a second terminal (or over ssh) while `ttv run` / `ttv render` works.
-    Keys: ↑/↓ or j/k move, enter details, f failed only, q quit. Needs `pip install 'ttv[tui]'`.
+    Keys: ↑/↓ or j/k move, enter details, f failed/interrupted/cancelled only, q quit. Needs `pip install 'ttv[tui]'`.
     """
     if not _textual_available():  # before looking at the project: say what to install first
         raise ConfigError("the dashboard needs the tui extra", hint=TUI_EXTRA_HINT)
