@@ -21,11 +21,12 @@ def live_run(project: Any) -> dict[str, Any] | None:
 
 def latest_run(project: Any) -> RunView:
     """The latest run in the project's event log, folded (what it queued and started)."""
-    from ttv.core.events import read_events
+    from ttv.core.events import latest_run_offset, read_events
 
     run = RunView()
+    path = project.root / EVENTS_FILE
     try:
-        events, _ = read_events(project.root / EVENTS_FILE)
+        events, _ = read_events(path, latest_run_offset(path))  # that run only: the log may be long
     except OSError:
         events = []
     run.apply_many(events)

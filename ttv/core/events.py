@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 _write_lock = threading.Lock()
 
@@ -88,3 +89,47 @@ def read_events(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]
 def iter_events(path: Path) -> Iterator[dict[str, Any]]:
     events, _ = read_events(path)
     yield from events
+
+
+_RUN_STARTED = re.compile(rb'"type"\s*:\s*"run\.started"')
+
+
+def latest_run_offset(path: Path, chunk: int = 1 << 16) -> int:
+    """Byte offset of the line of the last `run.started` event (0 when there is none), found by reading the
+    file backwards, so that `ttv status` reads only the latest run, however long the log has grown."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    with path.open("rb") as f:
+        end = size
+        while end > 0:
+            start = max(0, end - chunk)
+            f.seek(start)
+            data = f.read(end - start + 64)  # a little past `end`: a marker split across two chunks is found
+            for m in reversed(list(_RUN_STARTED.finditer(data))):
+                if start + m.start() >= end:
+                    continue  # seen in the chunk after this one
+                line_start = _line_start(f, start + m.start())
+                f.seek(line_start)
+                try:
+                    event = json.loads(f.readline())
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and event.get("type") == "run.started":
+                    return line_start
+            end = start
+    return 0
+
+
+def _line_start(f: BinaryIO, pos: int) -> int:
+    """The offset where the line holding byte `pos` begins."""
+    while pos > 0:
+        begin = max(0, pos - 4096)
+        f.seek(begin)
+        data = f.read(pos - begin)
+        nl = data.rfind(b"\n")
+        if nl >= 0:
+            return begin + nl + 1
+        pos = begin
+    return 0
