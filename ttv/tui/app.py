@@ -550,8 +550,11 @@ class MonitorApp(App[None]):
             cells["job"] = (r.job_id[:20] or "—", "dim")
             if r.state in PROBLEMS and r.error:
                 note = r.error
-            else:
-                note = " · ".join(x for x in (r.activity if not not_started else "", r.message) if x)
+            else:  # what it does, unless its message says it already ("retry in 4s: 503…")
+                word = r.activity.split(" ")[0]
+                key = word[:5] if len(word) >= 5 else r.activity  # "retry" of retrying; "in queue" whole
+                doing = r.activity if not not_started and key not in r.message else ""
+                note = " · ".join(x for x in (doing, r.message) if x)
             cells["note"] = (note, "red" if r.state == "failed" else "dim")
         else:
             cells["backend"] = ((r.backend or "—")[:12], "")
