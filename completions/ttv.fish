@@ -168,7 +168,7 @@ complete -c ttv -n '__fish_seen_subcommand_from run' -l quiet -d 'Print only ids
 complete -c ttv -n '__fish_seen_subcommand_from run' -s q -d 'Print only ids (or nothing) on stdout'
 complete -c ttv -n '__fish_seen_subcommand_from run' -l wait-for-lock -x -d 'Seconds to wait for another ttv process on this project'
 complete -c ttv -n '__fish_seen_subcommand_from run' -l monitor -d 'Show the live dashboard while the run works (needs the tui extra); quitting it stops the run, resumably'
-complete -c ttv -n 'not __fish_seen_subcommand_from backends cancel chain config doctor estimate init keyframes keys monitor plan render run status stitch wait' -a status -d 'Show each keyframe, clip and the final video: done, stale (and why), running, interrupted, failed.'
+complete -c ttv -n 'not __fish_seen_subcommand_from backends cancel chain config doctor estimate init keyframes keys monitor plan render run status stitch wait' -a status -d 'Show the state of each keyframe, clip and the final video (and why it needs work), and the spend.'
 complete -c ttv -n '__fish_seen_subcommand_from status' -l project -r -F -d 'Project folder (default: the one containing the current folder)'
 complete -c ttv -n '__fish_seen_subcommand_from status' -s p -r -F -d 'Project folder (default: the one containing the current folder)'
 complete -c ttv -n '__fish_seen_subcommand_from status' -l why -d 'Say why each item that is not done needs work'

@@ -233,15 +233,21 @@ def test_status_says_interrupted_when_no_process_runs_the_item(small_project, cl
                                                          "command": "render", "since": "now"}))
     rows = {r["id"]: r for r in json.loads(cli("status", "-p", root, "--json").stdout)["items"]}
     assert rows["s000"]["status"] == "interrupted"
-    # While a ttv process holds the project, the same record is really running.
+    # While a ttv process holds the project and its run works on the item, the same record is really running.
     from ttv.pipeline.project import Project
 
-    with Project.load(root).locked("render"):
+    proj = Project.load(root)
+    with proj.locked("render"):
+        proj.events.emit("run.started", command="render", pid=os.getpid(), host=socket.gethostname())
+        proj.events.emit("item.started", item="s000", step="render", backend="animatic", attempt=2)
         rows = {r["id"]: r for r in json.loads(cli("status", "-p", root, "--json").stdout)["items"]}
         assert rows["s000"]["status"] == "running"
         assert rows["s000"]["why"] == [f"running now (`ttv render`, pid {os.getpid()})"]
         result = cli("status", "-p", root, "-q")
         assert result.exit_code == 1 and "s000" in result.stdout
+        # ... and the summary does not send the user to start a second run against the lock
+        result = cli("status", "-p", root)
+        assert "`ttv render` is working on 1" in result.output and "run `ttv run` to finish" not in result.output
 
 
 def test_plan_says_when_it_cannot_last_as_long_as_asked(tmp_path, cli):

@@ -56,6 +56,11 @@ def clip_record(seg: str, **kw: Any) -> dict[str, Any]:
     return rec
 
 
+# s001 as the runner leaves it when SCENARIO says it is done (the record is written before the event)
+S001_DONE = clip_record("s001", status="done", cost_usd=1.25, seconds=80.0, job_id="task-0001",
+                        started_at=iso(T0 + 1), finished_at=iso(T0 + 81))
+
+
 def build_project(root: Path, *, records: bool = True) -> Path:
     """The project folder as `ttv keyframes` + a `ttv render` in progress would leave it."""
     root.mkdir(parents=True, exist_ok=True)
@@ -128,7 +133,7 @@ def build_project(root: Path, *, records: bool = True) -> Path:
             attempts=[{"n": 1, "backend": "runway", "started_at": iso(T0 - 200), "status": "done", "cost_usd": 1.25}],
         ),
     )
-    write_toml(clips / "s001.toml", clip_record("s001", status="running", started_at=iso(T0 + 1)))
+    write_toml(clips / "s001.toml", S001_DONE)
     write_toml(
         clips / "s004.toml",
         clip_record(

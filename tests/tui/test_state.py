@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.sample import NOW, SCENARIO, T0, build_project, ev, iso, write_events, write_toml
+from tests.tui.sample import NOW, SCENARIO, T0, build_project, clip_record, ev, iso, write_events, write_toml
 from ttv.tui.state import (
     LiveSource,
     MonitorState,
@@ -34,18 +34,26 @@ def states(state: MonitorState) -> dict[str, str]:
 def test_every_state_of_the_scenario(project: Path) -> None:
     write_events(project, SCENARIO)
     state = load(project)
+    # The states are the kernel's (ttv.core.states), as `ttv status` says them; what an item does beyond
+    # its state is its activity.
     assert states(state) == {
-        "s000": "cached",
+        "s000": "done",
         "s001": "done",
         "s002": "running",
-        "s003": "queued",
+        "s003": "submitted",
         "s004": "failed",
-        "s005": "throttled",
-        "s006": "downloading",
-        "s007": "keyframe",  # its end keyframe k008 is being made
-        "s008": "running",
+        "s005": "running",
+        "s006": "submitted",
+        "s007": "planned",
+        "s008": "submitted",
     }
     rows = {r.id: r for r in state.rows()}
+    assert {k: r.activity for k, r in rows.items() if r.activity} == {
+        "s003": "in queue",
+        "s005": "throttled",
+        "s006": "downloading",
+        "s007": "awaits k008",  # its end keyframe k008 is being made
+    }
     assert rows["s002"].progress_text() == "12/30"
     assert rows["s006"].progress_text() == "90%"
     assert rows["s008"].backend == "veo" and rows["s008"].attempts == 3 and rows["s008"].job_id == "operations/veo-8"
@@ -61,6 +69,7 @@ def test_overall_and_spend(project: Path) -> None:
     assert o.total == 9 and o.counts["failed"] == 1
     assert o.budget == 20.0
     assert o.keyframes_total == 10 and o.keyframes_done == 8
+    assert o.keyframe_counts == {"done": 8, "running": 1, "planned": 1}  # k008 is being made
     assert o.elapsed == pytest.approx(300.0)
     assert o.eta is not None and o.eta > 0
     spend = {p.backend: (round(p.spent, 4), round(p.estimated, 4)) for p in o.providers}
@@ -72,12 +81,21 @@ def test_overall_and_spend(project: Path) -> None:
 
 def test_records_alone_without_events(project: Path) -> None:
     """A project monitored after the fact, or with events.jsonl deleted: the records speak."""
+    write_toml(project / "clips" / "s001.toml", clip_record("s001", status="running", started_at=iso(T0 + 1)))
     state = load(project)
+    state.check_liveness()
     assert states(state)["s000"] == "done"
-    assert states(state)["s001"] == "running"
+    assert states(state)["s001"] == "interrupted"  # its record says running, and no process holds the project
     assert states(state)["s004"] == "failed"
     assert states(state)["s003"] == "planned"
     assert state.status_line(NOW)[0].startswith("waiting for events")
+    # A live process holding the lock (as `ttv status` asks it): the record is right, it is running.
+    import os
+    import socket
+
+    (project / ".ttv" / "lock.json").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    state.check_liveness()
+    assert states(state)["s001"] == "running"
 
 
 def test_record_written_after_the_last_event_wins(project: Path) -> None:
@@ -112,6 +130,7 @@ def test_dead_render_process_marks_active_rows_interrupted(project: Path) -> Non
     assert s["s002"] == "interrupted" and s["s001"] == "done" and s["s004"] == "failed"
     assert "gone" in state.status_line(NOW)[0]
     assert state.overall(NOW).eta is None
+    assert state.overall(NOW).elapsed == state.overall(NOW + 600).elapsed == 240.0  # stopped at its last event
 
 
 def test_finished_run(project: Path) -> None:
@@ -123,6 +142,7 @@ def test_finished_run(project: Path) -> None:
 
 def test_garbage_lines_and_half_written_last_line(project: Path) -> None:
     path = write_events(project, SCENARIO[:3])
+    write_toml(project / "clips" / "s001.toml", clip_record("s001", status="running", started_at=iso(T0 + 1)))
     with path.open("ab") as f:
         f.write(b'not json at all\n\x00\xff\xfe binary\n[1, 2, 3]\n{"no": "type"}\n')
         f.write(b'{"ts": 1790000010, "type": "item.done", "item": "s001", "sec')  # half a line
@@ -133,10 +153,12 @@ def test_garbage_lines_and_half_written_last_line(project: Path) -> None:
     state.apply_many(events)
     assert not reset and len(events) == 3
     assert states(state)["s001"] == "running"
+    write_toml(project / "clips" / "s001.toml", clip_record("s001", status="done"))  # the record, then the event
     with path.open("ab") as f:
         f.write(b'onds": 9}\n')  # the writer finishes the line
     events, _ = src.poll()
     state.apply_many(events)
+    state.reload_files()
     assert [e["type"] for e in events] == ["item.done"] and states(state)["s001"] == "done"
 
 
@@ -152,7 +174,7 @@ def test_strange_field_types_do_not_break_the_fold(project: Path) -> None:
             {"type": "future.event", "item": "s009"},
         ]
     )
-    assert states(state)["s003"] == "done"
+    assert states(state)["s003"] == "planned"  # an event alone never makes an item done: its record does
     state.overall(NOW)  # still computable
 
 
@@ -216,7 +238,8 @@ def test_segments_known_only_from_events(tmp_path: Path) -> None:
 
 
 def test_stitch_shows_in_overall(project: Path) -> None:
-    write_events(project, [ev(0, "item.started", item="final", step="stitch", backend="ffmpeg")])
+    write_events(project, [ev(0, "run.started", command="run", pid=4242),
+                           ev(1, "item.started", item="final", step="stitch", backend="ffmpeg")])
     assert load(project).overall(NOW).final_state == "running"
 
 
@@ -299,3 +322,46 @@ def test_overall_eta_is_never_shorter_than_the_slowest_segment(project: Path) ->
     state = load(project)
     rows = {r.id: r for r in state.rows()}
     assert state.overall(NOW).eta == pytest.approx(rows["s002"].eta(NOW))  # 12/30 steps after ~5 minutes
+
+
+def test_after_an_interrupted_run_clocks_stop_and_it_says_interrupted(project: Path) -> None:
+    """Before: the interrupted items stayed `running` with elapsed and ETA counting, the title said
+    "finished with failures" and the failed-only filter found nothing."""
+    write_events(project, SCENARIO + [ev(250, "run.finished", command="render", ok=False, interrupted=True)])
+    state = load(project)
+    rows = {r.id: r for r in state.rows()}
+    assert {k for k, r in rows.items() if r.state == "interrupted"} == {"s002", "s003", "s005", "s006", "s008"}
+    for r in (rows["s002"], rows["s008"]):
+        assert r.eta(NOW) is None and not r.clock
+        assert r.elapsed(NOW) == r.elapsed(NOW + 3600) == pytest.approx(250 - (r.started_ts or 0) + T0)
+    assert state.overall(NOW).eta is None
+    text, level = state.status_line(NOW)
+    assert text == "ttv render interrupted 50s ago" and level == "warn"
+    assert {r.id for r in state.rows(only_failed=True)} == {"s002", "s003", "s004", "s005", "s006", "s008"}
+
+
+def test_forced_run_shows_what_it_will_redo_as_queued(project: Path) -> None:
+    """Before: a --force run showed "2/9 done" and "final.mp4 done" from the old records while all was redone."""
+    ids = [f"s00{i}" for i in range(9)] + ["final"]
+    write_toml(project / "final.toml", {"schema": 1, "kind": "final", "id": "final", "status": "done"})
+    write_toml(project / "clips" / "s000.toml", clip_record("s000", status="running"))  # rewritten as it starts
+    write_events(project, [ev(0, "run.started", command="run", pid=4242), ev(1, "run.queued", ids=ids),
+                           ev(2, "item.started", item="s000", step="render", backend="runway", attempt=2)])
+    state = load(project)
+    rows = {r.id: r for r in state.rows()}
+    assert rows["s000"].state == "running"
+    assert {r.state for k, r in rows.items() if k != "s000"} == {"queued"}
+    assert rows["s001"].elapsed(NOW) is None  # its record's 80 s belong to the earlier run
+    o = state.overall(NOW)
+    assert o.counts == {"running": 1, "queued": 8} and o.final_state == "queued"
+
+
+def test_elapsed_means_the_same_in_every_state(project: Path) -> None:
+    """Elapsed: what the latest work took or has taken so far; nothing for work not started."""
+    write_events(project, SCENARIO)
+    rows = {r.id: r for r in load(project).rows()}
+    assert rows["s000"].elapsed(NOW) == 61.0 and rows["s001"].elapsed(NOW) == 80.0  # done: took
+    assert rows["s002"].elapsed(NOW) == pytest.approx(NOW - (T0 + 2))  # running: so far
+    assert rows["s002"].elapsed(NOW + 10) == pytest.approx(NOW + 10 - (T0 + 2))
+    assert rows["s004"].elapsed(NOW) == 56.0  # failed: took
+    assert rows["s007"].elapsed(NOW) is None and rows["s007"].eta(NOW) is None  # planned

@@ -48,22 +48,27 @@ def run_steps(project_dir: Path | Project | None, command: str, body: Callable[[
     check_non_negative(wait_for_lock, "--wait-for-lock")
     # A Project object is a dry run's in-memory view (e.g. `keyframes --provider X --dry-run`).
     project = project_dir if isinstance(project_dir, Project) else Project.discover(project_dir)
+    reports: list[StepReport] = []
     if options.dry_run:
         reports = body(project, options)
     else:
         with project.locked(command, wait=wait_for_lock):
             project.events.emit("run.started", command=command, pid=os.getpid(), host=socket.gethostname())
-            ok = False
+            ok, interrupted = False, False
             try:
                 with live_progress(project, quiet=quiet or json_out):
                     try:
                         reports = body(project, options)
                     except KeyboardInterrupt:
                         options.stop.set()
+                        interrupted = True
                         raise
                 ok = not any(r.failed for r in reports)
             finally:
-                project.events.emit("run.finished", command=command, ok=ok)
+                # `interrupted`: stopped (Ctrl-C, a timeout), not failed; the dashboard says so, as `ttv status` does
+                failed = [o.id for r in reports for o in r.failed]
+                project.events.emit("run.finished", command=command, ok=ok, interrupted=interrupted or None,
+                                    failed=failed or None)
     render_reports(reports, json_out=json_out, quiet=quiet, dry_run=options.dry_run, project=project)
     exit_for_reports(reports, options.on_error)
     return reports

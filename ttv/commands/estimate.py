@@ -20,6 +20,9 @@ from ttv.commands._common import (
     escape,
     out,
 )
+from ttv.commands.status import live_view
+from ttv.core.states import STYLE as STATE_STYLE
+from ttv.core.states import item_state
 
 WorstCaseOpt = Annotated[bool, typer.Option(
     "--worst-case", help="Assume every backend of each segment's fallback chain runs and bills once.")]
@@ -28,8 +31,6 @@ BudgetOpt = Annotated[float | None, typer.Option(
     "--max-cost", metavar="USD", help="Budget in USD to compare with (default: max_cost_usd in ttv.toml), as render/run --max-cost.",
     show_default=False)]
 
-STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan",
-         "submitted": "cyan"}
 
 
 @boundary
@@ -58,7 +59,11 @@ def estimate_command(
 
     check_non_negative(max_cost, "--max-cost", hint="a budget in USD, e.g. --max-cost 5")
     proj = Project.discover(project)
+    run, live, _ = live_view(proj)  # before the records are read (see live_view)
     est = estimate_project(proj, worst_case=worst_case)
+    for item in est.items:  # the state now, as `ttv status` says it (interrupted, queued…), not only at rest
+        if item.kind != "plan":
+            item.status = item_state(item.id, item.status, run, live)
     if max_cost is not None:
         est.budget_usd = max_cost  # the budget `ttv render --max-cost` would apply
     if json_out:
@@ -93,7 +98,7 @@ def _render(est: ProjectEstimate) -> None:
     for i in est.items:
         usd = i.worst_usd if worst else i.usd
         secs = i.worst_seconds if worst else i.seconds
-        style = STYLE.get(i.status, "")
+        style = STATE_STYLE.get(i.status, "")
         status = f"[{style}]{i.status}[/]" if style else i.status
         cost = "?" if i.error and not i.done else ("" if i.done else format_usd(usd))
         who = " → ".join(i.chain) if worst and len(i.chain) > 1 else i.backend

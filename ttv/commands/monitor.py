@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ttv.commands._common import ProjectOpt, boundary
-from ttv.core.errors import ConfigError
+from ttv.core.errors import ConfigError, TtvError
 
 TUI_EXTRA_HINT = "pip install 'ttv[tui]'"
 
@@ -35,6 +36,44 @@ def _interactive() -> bool:
         return all(s is not None and s.isatty() for s in streams)
     except (AttributeError, ValueError):
         return False
+
+
+def rest_states(root: Path) -> Callable[[], dict[str, str] | None]:
+    """The pipeline's verdict on each item at rest (done, stale, planned, failed…), for the dashboard.
+
+    The dashboard (ttv.tui) reads the project through the kernel only; whether an item is stale needs the
+    inputs hashes, which the pipeline computes. This command sits above both floors, so it hands the
+    dashboard this function: the same `build_graph` that `ttv status` uses, so the two cannot disagree."""
+
+    loaded: dict[tuple[tuple[int, int], ...], Any] = {}
+
+    def verdict() -> dict[str, str] | None:
+        from ttv.pipeline.graph import build_graph
+        from ttv.pipeline.project import CONFIG_FILE, PLAN_FILE, Project
+
+        try:
+            # Loaded again when ttv.toml or plan.toml changed; else kept, with its cache of parsed records.
+            key = tuple(_stamp(root / name) for name in (CONFIG_FILE, PLAN_FILE))
+            if key not in loaded:
+                loaded.clear()
+                loaded[key] = Project.load(root)
+            project = loaded[key]
+            if not project.has_plan:
+                return None
+            return {st.id: st.status for st in build_graph(project).all()}
+        except TtvError:
+            loaded.clear()
+            return None  # an invalid ttv.toml or plan.toml: the records alone speak until it is fixed
+
+    return verdict
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, -1)
+    return (st.st_mtime_ns, st.st_size)
 
 
 def require_dashboard(*, terminal: bool = False) -> None:
@@ -80,7 +119,7 @@ def monitor(project: Path, *, replay: bool = False, speed: float = 1.0, interval
     if interval <= 0:
         raise ConfigError(f"--interval must be above 0, not {interval}", hint="e.g. --interval 0.5")
     _require_terminal()
-    MonitorApp(project, replay=replay, speed=speed, interval=interval).run()
+    MonitorApp(project, rest_states=rest_states(project), replay=replay, speed=speed, interval=interval).run()
 
 
 @boundary
@@ -95,7 +134,7 @@ def monitor_command(
     """Live dashboard: GPUs, segments, remote jobs, spend and the event log. Read-only.
 
     Run it in a second terminal (or over ssh) while `ttv run` / `ttv render` works.
-    Keys: ↑/↓ or j/k move, enter details, f failed only, q quit. Needs `pip install 'ttv[tui]'`.
+    Keys: ↑/↓ or j/k move, enter details, f failed/interrupted/cancelled only, q quit. Needs `pip install 'ttv[tui]'`.
 
     Examples:
 

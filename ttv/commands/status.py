@@ -7,9 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, escape, out
-
-STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan", "submitted": "cyan",
-         "interrupted": "yellow"}
+from ttv.core.layout import EVENTS_FILE
+from ttv.core.states import QUEUED, RUNNING, STYLE, SUBMITTED, RunView, item_state
 
 
 def live_run(project: Any) -> dict[str, Any] | None:
@@ -20,22 +19,49 @@ def live_run(project: Any) -> dict[str, Any] | None:
         return None
 
 
+def latest_run(project: Any) -> RunView:
+    """The latest run in the project's event log, folded (what it queued and started)."""
+    from ttv.core.events import latest_run_offset, read_events
+
+    run = RunView()
+    path = project.root / EVENTS_FILE
+    try:
+        events, _ = read_events(path, latest_run_offset(path))  # that run only: the log may be long
+    except OSError:
+        events = []
+    run.apply_many(events)
+    return run
+
+
+def live_view(project: Any) -> tuple[RunView, bool, dict[str, Any] | None]:
+    """(the latest run in the log, whether a process works on it now, the lock holder): what turns an item's
+    state at rest into its state now (ttv.core.states.item_state). Read before the records: a record is
+    written before the event that announces it, so read in this order the records are never behind the
+    events (the dashboard reads them in the same order)."""
+    holder = live_run(project)
+    run = latest_run(project)
+    return run, holder is not None and not run.finished, holder
+
+
 def status_rows(project: Any) -> list[dict[str, Any]]:
+    """Every item with its state (ttv.core.states: the same rule as the dashboard's) and why."""
     from ttv.pipeline.graph import build_graph
 
-    live = live_run(project)
+    run, live, holder = live_view(project)
     rows = []
     for st in build_graph(project).all():
         rec = st.record
-        status, why = st.status, list(st.reasons)
-        if status == "running":
-            if live is None:
-                status = "interrupted"  # no process works on it: the next run redoes (or resumes) it
-            else:
-                why = [f"running now (`ttv {live.get('command')}`, pid {live.get('pid')})"]
+        status, why = item_state(st.id, st.status, run, live), list(st.reasons)
+        if status in (RUNNING, SUBMITTED) and live and holder is not None:
+            why = [f"{'running' if status == RUNNING else 'submitted'} now (`ttv {holder.get('command')}`, "
+                   f"pid {holder.get('pid')})"]
+        elif status == QUEUED and holder is not None:
+            why = [f"queued in the run working now (`ttv {holder.get('command')}`)"] + (why if not st.fresh else [])
         rows.append({
             "kind": st.kind, "id": st.id, "status": status, "why": why,
-            "backend": rec.backend if rec else "", "job_id": rec.job_id if rec else "",
+            # the backend that made it, else the one its last attempt tried (failed and interrupted items too)
+            "backend": (rec.backend or (rec.attempts[-1].backend if rec.attempts else "")) if rec else "",
+            "job_id": rec.job_id if rec else "",
             "cost_usd": rec.cost_usd if rec else 0.0, "attempts": len(rec.attempts) if rec else 0,
             "output": project.rel(project.output_path(st.kind, st.id)) if st.fresh else "",
         })
@@ -50,7 +76,9 @@ def status_command(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Show each keyframe, clip and the final video: done, stale (and why), running, interrupted, failed.
+    """Show the state of each keyframe, clip and the final video (and why it needs work), and the spend.
+
+    States: planned, stale, queued, running, submitted, done, failed, interrupted, cancelled (README "States").
 
     With -q: prints the ids that still need work and exits 1 when there are any (0 when all is done).
 
@@ -98,8 +126,13 @@ def status_command(
         table.add_row(*cells)
     out.print(table)
     budget = f" of ${proj.config.max_cost_usd:.2f} budget" if proj.config.max_cost_usd is not None else ""
-    err.print(f"{len(rows) - len(todo)}/{len(rows)} done; spent ${spent:.2f}{budget}"
-              + ("" if not todo else "; run `ttv run` to finish" + ("" if why else " (`ttv status --why` says why)")))
+    working = [r for r in rows if r["status"] in (QUEUED, RUNNING)]
+    if working:  # a live run has them: telling the user to start another would only meet the lock
+        holder = live_run(proj) or {}
+        nxt = f"; `ttv {holder.get('command', 'run')}` is working on {len(working)} (`ttv monitor` shows it live)"
+    else:
+        nxt = "" if not todo else "; run `ttv run` to finish" + ("" if why else " (`ttv status --why` says why)")
+    err.print(f"{len(rows) - len(todo)}/{len(rows)} done; spent ${spent:.2f}{budget}" + nxt)
     sheet = proj.keyframes_dir / "contact-sheet.png"
     if sheet.is_file():
         err.print(f"keyframes at a glance: {proj.rel(sheet)}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Annotated
 
 import typer
@@ -54,11 +56,18 @@ def wait_command(
         return
     options = RunOptions()
     with proj.locked("wait", wait=wait_for_lock), live_progress(proj, quiet=quiet or json_out):
+        # A run like any other in the event log, so the dashboard and `ttv status` see the jobs it polls as live.
+        proj.events.emit("run.started", command="wait", pid=os.getpid(), host=socket.gethostname())
+        ok, interrupted = False, False
         try:
             report, ids = wait_for_jobs(proj, timeout, options)
+            ok = report is None or not report.failed
         except KeyboardInterrupt:
             options.stop.set()
+            interrupted = True
             raise
+        finally:
+            proj.events.emit("run.finished", command="wait", ok=ok, interrupted=interrupted or None)
     rows = job_table(proj, ids)
     if json_out:
         emit_json({"jobs": [r.to_json() for r in rows]}, project=proj.root)

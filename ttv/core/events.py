@@ -1,22 +1,26 @@
 """Append-only event log `.ttv/events.jsonl`: one JSON object per line, for monitors.
 
-Nothing depends on it for correctness; readers must tolerate a truncated or half-written last line.
+The run never reads it (resume and staleness come from the records); the dashboard and `ttv status` fold it
+to know what a live run has queued and started (ttv.core.states). Readers must tolerate a truncated or
+half-written last line.
 
 Every event has: `ts` (unix seconds, float), `type`, and usually `item` (a segment/keyframe id or
 "final") and `step` ("plan", "keyframes", "render", "chain", "stitch"). Types in use:
-  run.started {command, pid}            run.finished {command, ok, failed: [ids]}
+  run.started {command, pid, host}      run.finished {command, ok, interrupted?, failed?: [ids]}
+  run.queued {ids}                      (every item the run will make, before its first step)
   item.started {item, step, backend, attempt}
   item.progress {item, step, fraction?, k?, n?, status?, message?}   (status: queued|throttled|
                 running|downloading|...; k/n: denoising step k of n)
   item.submitted {item, backend, job_id}
   item.done {item, step, seconds, cost_usd}
-  step.started {step, items}             (how many items the step will work on)
+  step.started {step, items, ids}        (how many items the step will work on, and which)
   item.attempt_failed {item, backend, attempt, error, error_kind, hint}   (a fallback may follow)
   item.failed {item, step, error, error_kind, hint, attempts}   (final: every backend in the chain gave up)
   item.retry {item, step, backend, attempt, delay, error}
   item.fallback {item, from, to, reason}
   item.skipped {item, reason}
   cost {item, usd, backend}
+  item.job_dropped {item, job_id, backend, outcome, reason}
   log {level, message}
 """
 
@@ -24,11 +28,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 _write_lock = threading.Lock()
 
@@ -84,3 +89,47 @@ def read_events(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]
 def iter_events(path: Path) -> Iterator[dict[str, Any]]:
     events, _ = read_events(path)
     yield from events
+
+
+_RUN_STARTED = re.compile(rb'"type"\s*:\s*"run\.started"')
+
+
+def latest_run_offset(path: Path, chunk: int = 1 << 16) -> int:
+    """Byte offset of the line of the last `run.started` event (0 when there is none), found by reading the
+    file backwards, so that `ttv status` reads only the latest run, however long the log has grown."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    with path.open("rb") as f:
+        end = size
+        while end > 0:
+            start = max(0, end - chunk)
+            f.seek(start)
+            data = f.read(end - start + 64)  # a little past `end`: a marker split across two chunks is found
+            for m in reversed(list(_RUN_STARTED.finditer(data))):
+                if start + m.start() >= end:
+                    continue  # seen in the chunk after this one
+                line_start = _line_start(f, start + m.start())
+                f.seek(line_start)
+                try:
+                    event = json.loads(f.readline())
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and event.get("type") == "run.started":
+                    return line_start
+            end = start
+    return 0
+
+
+def _line_start(f: BinaryIO, pos: int) -> int:
+    """The offset where the line holding byte `pos` begins."""
+    while pos > 0:
+        begin = max(0, pos - 4096)
+        f.seek(begin)
+        data = f.read(pos - begin)
+        nl = data.rfind(b"\n")
+        if nl >= 0:
+            return begin + nl + 1
+        pos = begin
+    return 0

@@ -41,7 +41,7 @@ from ttv.core import prices
 from ttv.core.errors import TtvError
 from ttv.core.schemas import KeyframeSpec, Plan, SegmentSpec
 from ttv.pipeline.graph import (
-    ItemState,
+    ItemFreshness,
     backend_chain,
     build_graph,
     keyframe_provider,
@@ -67,7 +67,7 @@ class ItemEstimate:
     backend: str
     model: str = ""
     duration: float = 0.0  # seconds of video (clips, final)
-    status: str = "missing"  # done | missing | stale | failed | running | submitted | planned
+    status: str = "planned"  # an item state at rest (ttv.core.states): planned | stale | done | failed | ...
     done: bool = False
     reasons: list[str] = field(default_factory=list)
     usd: float = 0.0  # estimated cost of what remains (primary backend); 0 when done
@@ -482,7 +482,7 @@ def provisional_plan(project: Project, backends: _Backends | None = None) -> Pla
 
 # ---- the estimate -------------------------------------------------------------------------------
 
-def _record_info(st: ItemState) -> tuple[str, str, float]:
+def _record_info(st: ItemFreshness) -> tuple[str, str, float]:
     rec = st.record
     if rec is None:
         return "", "", 0.0
@@ -519,7 +519,7 @@ def _estimate(project: Project, *, worst_case: bool) -> ProjectEstimate:
         items: list[ItemEstimate] = []
         # Planner call
         plan_fig = _planner_figure(backends, _plan_request(backends))
-        plan_item = ItemEstimate("plan", "plan", cfg.planner, plan_fig.model, status="done" if planned else "missing",
+        plan_item = ItemEstimate("plan", "plan", cfg.planner, plan_fig.model, status="done" if planned else "planned",
                                  done=planned, reasons=[] if planned else ["no plan.toml yet"],
                                  remote=plan_fig.remote, chain=[cfg.planner], source=plan_fig.source)
         if not planned:
@@ -555,7 +555,7 @@ def _estimate(project: Project, *, worst_case: bool) -> ProjectEstimate:
         backends.close()
 
 
-def _keyframe_item(backends: _Backends, st: ItemState, index: int, kf: KeyframeSpec) -> ItemEstimate:
+def _keyframe_item(backends: _Backends, st: ItemFreshness, index: int, kf: KeyframeSpec) -> ItemEstimate:
     project = backends.project
     cfg = project.config
     name = keyframe_provider(project, kf)
@@ -577,7 +577,7 @@ def _keyframe_item(backends: _Backends, st: ItemState, index: int, kf: KeyframeS
     return item
 
 
-def _clip_item(backends: _Backends, st: ItemState, index: int, seg: SegmentSpec) -> ItemEstimate:
+def _clip_item(backends: _Backends, st: ItemFreshness, index: int, seg: SegmentSpec) -> ItemEstimate:
     project = backends.project
     chain = backend_chain(project, seg)
     rec_backend, rec_model, spent = _record_info(st)
@@ -598,7 +598,7 @@ def _clip_item(backends: _Backends, st: ItemState, index: int, seg: SegmentSpec)
     return item
 
 
-def _final_item(project: Project, st: ItemState, seconds_of_video: float) -> ItemEstimate:
+def _final_item(project: Project, st: ItemFreshness, seconds_of_video: float) -> ItemEstimate:
     cfg = project.config
     item = ItemEstimate("final", "final", "stitch", "", duration=seconds_of_video, status=st.status,
                         done=st.fresh, reasons=list(st.reasons), spent_usd=_record_info(st)[2], chain=["stitch"],

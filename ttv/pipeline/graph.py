@@ -15,6 +15,7 @@ from typing import Any
 from ttv.core.fsutil import file_digest
 from ttv.core.hashing import inputs_hash
 from ttv.core.schemas import KeyframeSpec, Record, SegmentSpec
+from ttv.core.states import rest_state
 from ttv.core.tomlio import strip_none
 from ttv.pipeline.project import Project, RecordKind
 
@@ -22,7 +23,9 @@ PENDING = "pending:"  # digest placeholder for an upstream output that is not ma
 
 
 @dataclass
-class ItemState:
+class ItemFreshness:
+    """What `evaluate` found for one item: its inputs and their hash, its record, and whether it is fresh."""
+
     kind: RecordKind
     id: str
     inputs: dict[str, Any]
@@ -31,18 +34,14 @@ class ItemState:
     fresh: bool
     reasons: list[str] = field(default_factory=list)
     upstream: list[str] = field(default_factory=list)
+    made_before: bool = False  # no record, but an output exists (a record deleted or broken by hand)
 
     @property
     def status(self) -> str:
-        if self.fresh:
-            return "done"
-        if self.record is None:
-            return "missing"
-        if self.record.status in ("running", "submitted") and self.record.inputs_hash == self.hash:
-            return self.record.status
-        if self.record.status == "failed" and self.record.inputs_hash == self.hash:
-            return "failed"
-        return "stale"
+        """The state at rest, in the kernel's vocabulary (ttv.core.states); `ttv status` adds the live run."""
+        rec = self.record
+        return rest_state(rec.status if rec else None, fresh=self.fresh,
+                          inputs_match=rec is not None and rec.inputs_hash == self.hash, made_before=self.made_before)
 
     @property
     def digest(self) -> str:
@@ -92,7 +91,7 @@ def _diff_reasons(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return reasons or ["inputs changed"]
 
 
-def evaluate(project: Project, kind: RecordKind, item_id: str, inputs: dict[str, Any]) -> ItemState:
+def evaluate(project: Project, kind: RecordKind, item_id: str, inputs: dict[str, Any]) -> ItemFreshness:
     inputs = strip_none(inputs)  # TOML has no null: hash exactly what the record will hold
     h = inputs_hash(inputs)
     record = project.read_record(kind, item_id)
@@ -100,24 +99,24 @@ def evaluate(project: Project, kind: RecordKind, item_id: str, inputs: dict[str,
     if record is None:
         out = project.output_path(kind, item_id)
         reason = "never made" if not out.exists() else "record missing or unreadable"
-        return ItemState(kind, item_id, inputs, h, None, False, [reason], upstream)
+        return ItemFreshness(kind, item_id, inputs, h, None, False, [reason], upstream, made_before=out.exists())
     if record.inputs_hash != h:
-        return ItemState(kind, item_id, inputs, h, record, False, _diff_reasons(record.inputs, inputs), upstream)
+        return ItemFreshness(kind, item_id, inputs, h, record, False, _diff_reasons(record.inputs, inputs), upstream)
     if record.status == "failed":
-        return ItemState(kind, item_id, inputs, h, record, False, [f"failed last time: {record.error or 'unknown error'}"],
+        return ItemFreshness(kind, item_id, inputs, h, record, False, [f"failed last time: {record.error or 'unknown error'}"],
                          upstream)
     if record.status in ("running", "submitted", "planned"):
         why = "interrupted while running"
         if record.job_id:
             why += f" (remote job {record.job_id} on {record.job_provider} will be polled again, not resubmitted)"
-        return ItemState(kind, item_id, inputs, h, record, False, [why], upstream)
+        return ItemFreshness(kind, item_id, inputs, h, record, False, [why], upstream)
     if record.status == "cancelled":
-        return ItemState(kind, item_id, inputs, h, record, False, ["cancelled"], upstream)
+        return ItemFreshness(kind, item_id, inputs, h, record, False, ["cancelled"], upstream)
     if not project.output_is_intact(record):
         path = project.record_path(kind, item_id).parent / record.output
         why = "output missing" if not path.exists() else "output modified since it was made (digest differs)"
-        return ItemState(kind, item_id, inputs, h, record, False, [why], upstream)
-    return ItemState(kind, item_id, inputs, h, record, True, [], upstream)
+        return ItemFreshness(kind, item_id, inputs, h, record, False, [why], upstream)
+    return ItemFreshness(kind, item_id, inputs, h, record, True, [], upstream)
 
 
 # ---- inputs of each kind of item ---------------------------------------------------------------
@@ -210,7 +209,7 @@ def backend_chain(project: Project, seg: SegmentSpec) -> list[str]:
     return chain
 
 
-def clip_inputs(project: Project, index: int, upstream: dict[str, ItemState]) -> dict[str, Any]:
+def clip_inputs(project: Project, index: int, upstream: dict[str, ItemFreshness]) -> dict[str, Any]:
     """Inputs of clip `index`. `upstream` maps keyframe ids and clip ids to their current states."""
     cfg = project.config
     seg = project.plan.segments[index]
@@ -240,7 +239,7 @@ def clip_inputs(project: Project, index: int, upstream: dict[str, ItemState]) ->
     return inputs
 
 
-def final_inputs(project: Project, clips: list[ItemState]) -> dict[str, Any]:
+def final_inputs(project: Project, clips: list[ItemFreshness]) -> dict[str, Any]:
     cfg = project.config
     return {
         "clips": [[c.id, c.digest] for c in clips],
@@ -256,17 +255,17 @@ def final_inputs(project: Project, clips: list[ItemState]) -> dict[str, Any]:
 
 @dataclass
 class Graph:
-    keyframes: list[ItemState]
-    clips: list[ItemState]
-    final: ItemState
+    keyframes: list[ItemFreshness]
+    clips: list[ItemFreshness]
+    final: ItemFreshness
 
-    def all(self) -> list[ItemState]:
+    def all(self) -> list[ItemFreshness]:
         return [*self.keyframes, *self.clips, self.final]
 
 
 def build_graph(project: Project) -> Graph:
     """Every item's state, in dependency order, predicting that stale upstream work will be redone."""
-    states: dict[str, ItemState] = {}
+    states: dict[str, ItemFreshness] = {}
     keyframes = []
     for kf in needed_keyframes(project):
         st = evaluate(project, "keyframe", kf.id, keyframe_inputs(project, kf))

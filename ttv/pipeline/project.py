@@ -9,22 +9,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from ttv import __version__
+from ttv.core import layout
 from ttv.core.errors import ConfigError, LockBusyError
 from ttv.core.events import EventLog
 from ttv.core.fsutil import atomic_write_text, file_digest
+from ttv.core.layout import CONFIG_FILE, PLAN_FILE, RecordKind  # noqa: F401 - also imported from here
 from ttv.core.schemas import Plan, ProjectConfig, Record
 from ttv.core.tomlio import dumps_toml, load_toml, write_toml
 from ttv.core.validation import describe_validation_error
-
-CONFIG_FILE = "ttv.toml"
-PLAN_FILE = "plan.toml"
-RecordKind = Literal["keyframe", "clip", "final"]
 
 CONFIG_HEADER = """ttv project settings. Edit freely; `ttv config show` explains each value.
 Docs: README.md "Project folder". Unknown keys are errors."""
@@ -58,7 +56,7 @@ class Project:
         self.root = root
         self.config = config
         self._plan: Plan | None = None
-        self.events: EventLog = _RedactingEventLog(self.ttv_dir / "events.jsonl")
+        self.events: EventLog = _RedactingEventLog(self.root / layout.EVENTS_FILE)
         # Parsed records keyed by path, valid while the file's (mtime, size) is unchanged: a step evaluates
         # each record several times, and re-running a finished 100-segment project must stay well under 1 s.
         self._records: dict[Path, tuple[int, int, Record]] = {}
@@ -74,33 +72,29 @@ class Project:
 
     @property
     def ttv_dir(self) -> Path:
-        return self.root / ".ttv"
+        return self.root / layout.TTV_DIR
 
     @property
     def keyframes_dir(self) -> Path:
-        return self.root / "keyframes"
+        return self.root / layout.KEYFRAMES_DIR
 
     @property
     def clips_dir(self) -> Path:
-        return self.root / "clips"
+        return self.root / layout.CLIPS_DIR
 
     @property
     def frames_dir(self) -> Path:
-        return self.root / "frames"
+        return self.root / layout.FRAMES_DIR
 
     @property
     def final_path(self) -> Path:
-        return self.root / "final.mp4"
+        return self.root / layout.FINAL_FILE
 
     def output_path(self, kind: RecordKind, item_id: str) -> Path:
-        if kind == "keyframe":
-            return self.keyframes_dir / f"{item_id}.png"
-        if kind == "clip":
-            return self.clips_dir / f"{item_id}.mp4"
-        return self.final_path
+        return layout.output_path(self.root, kind, item_id)  # the kernel's layout: the dashboard reads it too
 
     def record_path(self, kind: RecordKind, item_id: str) -> Path:
-        return self.output_path(kind, item_id).with_suffix(".toml")
+        return layout.record_path(self.root, kind, item_id)
 
     def rel(self, path: Path) -> str:
         try:

@@ -25,7 +25,7 @@ from ttv.backends.base import Backend, GenerateResult
 from ttv.core.errors import BackendError, TtvError
 from ttv.core.fsutil import commit_partial, file_digest, partial_path
 from ttv.core.schemas import Attempt, Record
-from ttv.pipeline.graph import ItemState
+from ttv.pipeline.graph import ItemFreshness
 from ttv.pipeline.project import Project
 
 
@@ -224,7 +224,7 @@ class ItemRun:
     """One item being produced, with its record kept on disk at every state change."""
 
     project: Project
-    state: ItemState
+    state: ItemFreshness
     step: str
     stop: StopFlag
     clock: Clock
@@ -309,18 +309,18 @@ def run_item(
                     facts = verify(partial)
                 commit_partial(partial, output)
             except (Interrupted, KeyboardInterrupt):
-                attempt.status, attempt.ended_at = "interrupted", utcnow()
-                # A submitted remote job stays `submitted` so the next run polls it again.
-                rec.status = "submitted" if rec.job_id else "running"
-                run.save()
-                with contextlib.suppress(FileNotFoundError):
-                    partial.unlink()
+                _interrupted(run, attempt, partial)
                 raise
             except DetachedError:
                 attempt.status, attempt.ended_at = "submitted", utcnow()
                 run.save()
                 return Outcome(rec.id, "submitted", backend=name)
             except Exception as exc:  # noqa: BLE001 - every failure is recorded, then classified
+                if run.stop.is_set():
+                    # The run is stopping: this failure is most likely its cause's echo (Ctrl-C also kills the
+                    # ffmpeg a backend was running), so the item is interrupted, resumable, not failed.
+                    _interrupted(run, attempt, partial, error=f"{type(exc).__name__}: {exc}")
+                    raise Interrupted() from exc
                 with contextlib.suppress(FileNotFoundError):
                     partial.unlink()
                 err = exc if isinstance(exc, BackendError) else _as_backend_error(exc)
@@ -376,6 +376,15 @@ def run_item(
                                 reason=last_error.message if last_error else "")
     assert last_error is not None
     return _fail(run, last_error, t0, chain[-1] if chain else "")
+
+
+def _interrupted(run: ItemRun, attempt: Attempt, partial: Path, error: str = "") -> None:
+    attempt.status, attempt.ended_at, attempt.error = "interrupted", utcnow(), error
+    # A submitted remote job stays `submitted` so the next run polls it again.
+    run.record.status = "submitted" if run.record.job_id else "running"
+    run.save()
+    with contextlib.suppress(FileNotFoundError):
+        partial.unlink()
 
 
 class DetachedError(BaseException):

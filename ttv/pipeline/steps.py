@@ -28,7 +28,7 @@ from ttv.backends.base import (
 from ttv.core.errors import BackendError, ConfigError, InputRejected
 from ttv.core.schemas import KeyframeSpec, SegmentSpec
 from ttv.pipeline.graph import (
-    ItemState,
+    ItemFreshness,
     backend_chain,
     build_graph,
     evaluate,
@@ -124,7 +124,7 @@ def _check_only(ids: Iterable[str], options: RunOptions, what: str) -> None:
                           hint=f"known {what}: {', '.join(sorted(known)) or '(none)'}")
 
 
-def _todo(states: list[ItemState], options: RunOptions, project: Project | None = None) -> tuple[list[ItemState], list[str]]:
+def _todo(states: list[ItemFreshness], options: RunOptions, project: Project | None = None) -> tuple[list[ItemFreshness], list[str]]:
     todo, skipped = [], []
     for st in states:
         if not options.selected(st.id):
@@ -241,9 +241,10 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
         check_budget(project, report.planned, options)
         report.planned = []
         if todo:
-            project.events.emit("step.started", step="keyframes", items=len(todo))
+            # ids: the dashboard and `ttv status` show these as queued until each starts (ttv.core.states)
+            project.events.emit("step.started", step="keyframes", items=len(todo), ids=[st.id for st in todo])
 
-        def run_one(st: ItemState) -> Outcome:
+        def run_one(st: ItemFreshness) -> Outcome:
             index, kf = by_id[st.id]
             req = _image_request(project, kf, index)
 
@@ -286,7 +287,7 @@ def _verify_clip(project: Project, seg: SegmentSpec) -> Any:
     return verify
 
 
-def _require_upstream(project: Project, index: int, st: ItemState) -> None:
+def _require_upstream(project: Project, index: int, st: ItemFreshness) -> None:
     for key in ("first", "last"):
         dep = st.inputs.get(key)
         if isinstance(dep, dict) and str(dep.get("digest", "")).startswith("pending:"):
@@ -316,7 +317,7 @@ def first_usable(project: Project, index: int, pool: BackendPool) -> tuple[str, 
     raise first_error
 
 
-def estimate_clip(project: Project, index: int, st: ItemState, pool: BackendPool) -> PlannedWork:
+def estimate_clip(project: Project, index: int, st: ItemFreshness, pool: BackendPool) -> PlannedWork:
     name, backend = first_usable(project, index, pool)
     req = planned_video_request(project, index)
     est = backend.estimate_cost(req)
@@ -427,7 +428,7 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
         guard = budget_guard(project, options)
         estimates = {p.id: p.cost_usd for p in planned}
         if todo:
-            project.events.emit("step.started", step=step, items=len(todo))
+            project.events.emit("step.started", step=step, items=len(todo), ids=[st.id for st in todo])
         options.budget = (guard, estimates)
         if mode == "keyframe":
             _run_parallel(project, options, pool, todo, index_of, report)
@@ -449,7 +450,7 @@ def _clip_generate(project: Project, index: int) -> Any:
     return generate
 
 
-def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: ItemState, index: int) -> Outcome:
+def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: ItemFreshness, index: int) -> Outcome:
     seg = project.plan.segments[index]
     _require_upstream(project, index, st)
     run = ItemRun(project, st, "render" if project.config.mode == "keyframe" else "chain", options.stop, options.clock,
@@ -475,7 +476,7 @@ def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: 
             guard.settle(estimate, outcome.cost_usd)
 
 
-def _run_parallel(project: Project, options: RunOptions, pool: BackendPool, todo: list[ItemState],
+def _run_parallel(project: Project, options: RunOptions, pool: BackendPool, todo: list[ItemFreshness],
                   index_of: dict[str, int], report: StepReport) -> None:
     names = {first_usable(project, index_of[st.id], pool)[0] for st in todo}
     slots = sum(pool.slots(n) for n in names) if todo else 1
@@ -483,7 +484,7 @@ def _run_parallel(project: Project, options: RunOptions, pool: BackendPool, todo
               [s.id for s in project.plan.segments])
 
 
-def _run_pool(todo: list[ItemState], run_one: Callable[[ItemState], Outcome], slots: int, options: RunOptions,
+def _run_pool(todo: list[ItemFreshness], run_one: Callable[[ItemFreshness], Outcome], slots: int, options: RunOptions,
               report: StepReport, order: list[str]) -> None:
     """Run items on threads; each waits for a slot of its backend, so no backend exceeds its own limit.
     With --on-error fail, the first failure stops new work: running items are interrupted (their records
@@ -514,7 +515,7 @@ def _run_pool(todo: list[ItemState], run_one: Callable[[ItemState], Outcome], sl
     report.outcomes.sort(key=lambda o: rank.get(o.id, 0))
 
 
-def _run_chain(project: Project, options: RunOptions, pool: BackendPool, todo: list[ItemState],
+def _run_chain(project: Project, options: RunOptions, pool: BackendPool, todo: list[ItemFreshness],
                index_of: dict[str, int], report: StepReport) -> None:
     done_ids: set[str] = set()
     for st in todo:
@@ -584,6 +585,7 @@ def stitch_step(project: Project, options: RunOptions, *, crossfade: float | Non
         return {"frames": info.frames, "fps": round(info.fps, 3), "width": info.width, "height": info.height,
                 "duration": round(info.duration, 3), "has_audio": info.has_audio}
 
+    project.events.emit("step.started", step="stitch", items=1, ids=["final"])
     run = ItemRun(project, final, "stitch", options.stop, options.clock)
     pool = BackendPool(lambda name: _StitchBackend())
     outcome = run_item(run, ["stitch"], pool, generate, verify, retries=0)
@@ -607,7 +609,7 @@ class _StitchBackend(VideoBackend):
         raise NotImplementedError
 
 
-def _repeats_first_frame(project: Project, clip: ItemState) -> bool:
+def _repeats_first_frame(project: Project, clip: ItemFreshness) -> bool:
     """May this clip's frame 0 duplicate the previous clip's last frame? Decided by the backend that made it;
     the media layer then checks the pixels before dropping anything."""
     if not project.config.stitch.drop_duplicate_seams or clip.record is None:
@@ -650,6 +652,7 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
     kf_options, clip_options = _split_only(project, options)
     if not options.dry_run:
         _check_whole_run_budget(project, options)
+        _announce_run(project, kf_options, clip_options, options)
     reports.append(keyframes_step(project, kf_options))
     if reports[-1].failed:
         return reports
@@ -671,6 +674,19 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
     stitch_options = RunOptions(force=options.force, dry_run=options.dry_run, clock=options.clock, stop=options.stop)
     reports.append(stitch_step(project, stitch_options))
     return reports
+
+
+def _announce_run(project: Project, kf_options: RunOptions, clip_options: RunOptions, options: RunOptions) -> None:
+    """`run.queued`: every item this run will make, before its first step starts. Until an item starts, the
+    dashboard and `ttv status` show it as queued: with --force that is every item, though its record still
+    says done (the steps announce their own items again, for `ttv render` and friends)."""
+    graph = build_graph(project)
+    ids = [st.id for st in graph.keyframes if kf_options.selected(st.id) and (not st.fresh or kf_options.forces(st.id))]
+    ids += [st.id for st in graph.clips if clip_options.selected(st.id) and (not st.fresh or clip_options.forces(st.id))]
+    if options.only is None and (not graph.final.fresh or options.force):
+        ids.append("final")
+    if ids:
+        project.events.emit("run.queued", ids=ids)
 
 
 def _split_only(project: Project, options: RunOptions) -> tuple[RunOptions, RunOptions]:

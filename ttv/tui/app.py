@@ -24,14 +24,15 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer
 
 from ttv.core.gpu import GpuProbe
+from ttv.core.states import DONE, PLANNED, PROBLEMS, QUEUED, STALE
 from ttv.tui.state import (
-    ACTIVE,
     EVENTS_FILE,
     GpuHistory,
     LiveSource,
     MonitorState,
     Overall,
     ReplaySource,
+    RestStates,
     SegmentRow,
     details,
     fmt_duration,
@@ -137,29 +138,19 @@ class OverallPanel(Panel):
     def render(self) -> RenderableType:
         o = self.mon.overall
         width = max(self.size.width, 30)
-        done = o.counts.get("done", 0) + o.counts.get("cached", 0)
-        # in order of importance: what does not fit is left out
+        done = o.counts.get(DONE, 0)
+        # in order of importance: what does not fit is left out. Each state is counted once, in its own word.
         parts: list[tuple[str, str]] = [(f"{done}/{o.total} done", "bold")]
-        for state, style in (("failed", "bold red"), ("interrupted", "red")):
+        for state in ("failed", "interrupted", "cancelled"):
             if o.counts.get(state):
-                parts.append((f"{o.counts[state]} {state}", style))
+                parts.append((f"{o.counts[state]} {state}", state_style(state)))
         if o.eta is not None:
             parts.append((f"ETA {fmt_duration(o.eta)}", "bold"))
-        active = sum(o.counts.get(s, 0) for s in ACTIVE)
-        if active:
-            parts.append((f"{active} active", "cyan"))
+        for state in ("running", "submitted", "queued", "stale"):
+            if o.counts.get(state):
+                parts.append((f"{o.counts[state]} {state}", state_style(state)))
         if o.elapsed is not None:
             parts.append((f"{fmt_duration(o.elapsed)} elapsed", "dim"))
-        for state, style in (
-            ("running", "cyan"),
-            ("downloading", "blue"),
-            ("queued", "cyan"),
-            ("throttled", "magenta"),
-            ("retrying", "yellow"),
-            ("keyframe", "yellow"),
-        ):
-            if o.counts.get(state):
-                parts.append((f"{o.counts[state]} {state}", style))
         pct = f" {int(o.fraction * 100):3d}% "
         stats = Text()
         room = width - len(pct) - 10
@@ -192,6 +183,10 @@ class OverallPanel(Panel):
         line3 = Text()
         if o.keyframes_total and o.keyframes_done < o.keyframes_total:
             line3.append(f"keyframes {o.keyframes_done}/{o.keyframes_total}")
+            # the others by state, in the same words as the table (stale, running, failed…)
+            for state in ("failed", "interrupted", "running", "submitted", "queued", "stale"):
+                if o.keyframe_counts.get(state):
+                    line3.append(f" · {o.keyframe_counts[state]} {state}", state_style(state))
         if o.final_state:
             if line3:
                 line3.append(" · ", "dim")
@@ -297,12 +292,15 @@ class SegmentTable(DataTable[Any]):
     ]
 
 
+# Elapsed: the time its latest work took (done, failed, interrupted) or has taken so far (running, submitted);
+# "—" for work not started (planned, stale, queued). ETA: only while its clock runs. Same in both layouts.
 COMPACT_COLUMNS = [
     ("id", "ID"),
     ("state", "State"),
     ("backend", "Backend"),
     ("progress", "Prog"),
-    ("time", "Time"),
+    ("elapsed", "Elapsed"),
+    ("eta", "ETA"),
     ("attempts", "Try"),
     ("cost", "Cost"),
 ]
@@ -340,6 +338,7 @@ class MonitorApp(App[None]):
         self,
         project: Path,
         *,
+        rest_states: RestStates | None = None,
         replay: bool = False,
         speed: float = 1.0,
         interval: float = 0.5,
@@ -368,7 +367,8 @@ class MonitorApp(App[None]):
         self.source: LiveSource | ReplaySource = ReplaySource(events, speed) if replay else LiveSource(events)
         if isinstance(self.source, ReplaySource):
             kwargs["records_before"] = self.source.t0
-        self.model = MonitorState(project, use_record_status=not replay, **kwargs)
+        # rest_states: the pipeline's staleness verdict, passed in by the command (the tui may not import the pipeline)
+        self.model = MonitorState(project, use_record_status=not replay, rest_states=rest_states, **kwargs)
         self.only_failed = False
         self.autostart = autostart
         self.rows: list[SegmentRow] = []
@@ -506,8 +506,7 @@ class MonitorApp(App[None]):
         now = self.now()
         all_rows = self.model.rows()
         self.overall = self.model.overall(now, all_rows)
-        failed = {"failed", "interrupted", "cancelled"}
-        self.rows = [r for r in all_rows if r.state in failed] if self.only_failed else all_rows
+        self.rows = [r for r in all_rows if r.state in PROBLEMS] if self.only_failed else all_rows
         self._update_table(now)
         table = self.table
         title = f"Segments ({len(all_rows)})"
@@ -538,23 +537,29 @@ class MonitorApp(App[None]):
             "attempts": (str(r.attempts) if r.attempts else "—", "yellow" if r.attempts > 1 else ""),
             "cost": (cost, "" if r.cost_usd else "dim"),
         }
+        cells["elapsed"] = (fmt_duration(elapsed), "")
+        cells["eta"] = (fmt_duration(eta), "")
+        progress = r.progress_text()
         if wide:
             cells["backend"] = (r.backend_model[:40], "")
             frac = r.progress_fraction()
             bar = "━" * int(round(frac * 8)) + "─" * (8 - int(round(frac * 8)))
-            cells["progress"] = (f"{bar} {r.progress_text()}" if r.state != "planned" else "—", "")
-            cells["elapsed"] = (fmt_duration(elapsed), "")
-            cells["eta"] = (fmt_duration(eta), "")
+            not_started = r.state in (PLANNED, STALE, QUEUED)
+            shown = r.activity if progress == "—" and r.activity else progress
+            cells["progress"] = (f"{bar} {shown}" if not not_started else (r.activity or "—"), "")
             cells["job"] = (r.job_id[:20] or "—", "dim")
-            note = r.error if r.state in ("failed", "interrupted", "retrying") and r.error else r.message
+            if r.state in PROBLEMS and r.error:
+                note = r.error
+            else:  # what it does, unless its message says it already ("retry in 4s: 503…")
+                word = r.activity.split(" ")[0]
+                key = word[:5] if len(word) >= 5 else r.activity  # "retry" of retrying; "in queue" whole
+                doing = r.activity if not not_started and key not in r.message else ""
+                note = " · ".join(x for x in (doing, r.message) if x)
             cells["note"] = (note, "red" if r.state == "failed" else "dim")
         else:
             cells["backend"] = ((r.backend or "—")[:12], "")
-            cells["progress"] = (r.progress_text(), "")
-            t = fmt_duration(elapsed) if elapsed is not None else "—"
-            if eta is not None:
-                t += f" +{fmt_duration(eta)}"
-            cells["time"] = (t, "")
+            # numbers when the item reports them, else what it is doing (downloading, in queue…)
+            cells["progress"] = ((r.activity[:12] or progress) if progress == "—" else progress, "")
         return cells
 
     def _update_table(self, now: float) -> None:

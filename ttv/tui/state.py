@@ -4,12 +4,15 @@ Pure Python (no Textual), so it is unit-testable and reusable by a plain-text fo
 *reads* the project: ttv.toml, plan.toml, keyframes/*.toml, clips/*.toml, final.toml and
 .ttv/events.jsonl. Every read tolerates a missing, half-written or invalid file.
 
-How a segment's state is decided:
-  * events (the live signal) are folded per item, in file order;
-  * records (the state at rest) fill in what the events do not say (a project monitored after the
-    fact, a truncated event log) and win when they were written after the item's last event;
-  * a segment whose clip has not started shows `keyframe` while one of its keyframes is being made;
-  * a segment still active when the render process has died shows `interrupted`.
+An item's state is the kernel's (ttv.core.states), decided by the same rule as `ttv status`:
+  * the state at rest comes from the item's record; whether it is *stale* needs the inputs hashes,
+    which only the pipeline computes, so the command that starts the dashboard passes a function
+    (`rest_states`) that returns the pipeline's verdict; without one, records alone speak;
+  * the live run (the latest `run.started` in the event log, while its process lives) overrides it:
+    what that run queued is `queued`, what it started is `running` or `submitted`; a record left
+    `running` by a process that no longer works on it is `interrupted`.
+What an item is doing beyond its state (in the provider's queue, throttled, downloading, retrying,
+waiting for its keyframes) is its *activity*, from the events, shown next to its progress.
 """
 
 from __future__ import annotations
@@ -27,35 +30,29 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ttv.core import layout
 from ttv.core.events import read_events
 from ttv.core.schemas import Plan, ProjectConfig, Record
-
-EVENTS_FILE = Path(".ttv") / "events.jsonl"
-
-ACTIVE = {"keyframe", "queued", "throttled", "running", "downloading", "retrying", "submitted"}
-FINISHED = {"done", "cached"}
-STATES = (
-    "planned",
-    "keyframe",
-    "queued",
-    "throttled",
-    "running",
-    "downloading",
-    "retrying",
-    "done",
-    "cached",
-    "failed",
-    "cancelled",
-    "interrupted",
+from ttv.core.states import (
+    DONE,
+    FAILED,
+    IN_FLIGHT,
+    INTERRUPTED,
+    PLANNED,
+    PROBLEMS,
+    QUEUED,
+    STALE,
+    STYLE,
+    RunView,
+    item_state,
+    record_state,
 )
-_RECORD_STATE = {
-    "planned": "planned",
-    "submitted": "queued",
-    "running": "running",
-    "done": "done",
-    "failed": "failed",
-    "cancelled": "cancelled",
-}
+
+EVENTS_FILE = layout.EVENTS_FILE
+
+# The pipeline's verdict on each item at rest ({item id: state}, with `stale`), or None when it cannot say
+# (no plan yet, an invalid ttv.toml). Passed in by the command that starts the dashboard: see the docstring.
+RestStates = Callable[[], "dict[str, str] | None"]
 KIND_HINTS = {
     "retryable": "a transient error: run `ttv render` again; it resumes and polls submitted jobs again",
     "backend": "this backend cannot do it (key, quota, unsupported input): check `ttv doctor`, "
@@ -159,11 +156,12 @@ def _str(value: Any) -> str:
 
 
 @dataclass
-class ItemState:
-    """What the events said about one item (segment, keyframe or "final")."""
+class ItemEvents:
+    """What the events said about one item (segment, keyframe or "final"), over every run in the log."""
 
     id: str
-    state: str = ""
+    outcome: str = ""  # done | failed, as the last event said (replay shows these instead of the records)
+    activity: str = ""  # what it is doing beyond its state: in queue, throttled, downloading, retrying…
     step: str = ""
     backend: str = ""
     fraction: float | None = None
@@ -192,7 +190,9 @@ class SegmentRow:
 
     id: str
     index: int
-    state: str = "planned"
+    state: str = PLANNED
+    activity: str = ""  # beyond the state: in queue, throttled, downloading, retrying, waiting for k008…
+    clock: bool = False  # its elapsed time and ETA are counting: in flight in the live run
     backend: str = ""
     model: str = ""
     fraction: float | None = None
@@ -225,7 +225,7 @@ class SegmentRow:
         return self.backend or self.model or "—"
 
     def progress_text(self) -> str:
-        if self.state in FINISHED:
+        if self.state == DONE:
             return "100%"
         if self.k is not None and self.n:
             return f"{self.k}/{self.n}"
@@ -234,8 +234,10 @@ class SegmentRow:
         return "—"
 
     def progress_fraction(self) -> float:
-        if self.state in FINISHED:
+        if self.state == DONE:
             return 1.0
+        if self.state not in IN_FLIGHT:
+            return 0.0  # a number left from an earlier try is not this item's progress
         if self.k is not None and self.n:
             return min(max(self.k / self.n, 0.0), 1.0)
         if self.fraction is not None:
@@ -243,15 +245,21 @@ class SegmentRow:
         return 0.0
 
     def elapsed(self, now: float) -> float | None:
-        if self.seconds is not None and self.state in FINISHED | {"failed"}:
+        """How long its latest work took (done, failed, interrupted: the clock stopped) or has taken so far (in
+        flight in the live run). None for work not started (planned, stale, queued): an earlier run's time is
+        not this one's."""
+        if self.state in (DONE, FAILED) and self.seconds is not None:
             return self.seconds
-        if self.started_ts is None:
+        if self.started_ts is None or self.state in (PLANNED, STALE, QUEUED):
             return None
-        end = self.finished_ts if self.state not in ACTIVE and self.finished_ts else now
-        return max(0.0, end - self.started_ts)
+        if self.clock:
+            return max(0.0, now - self.started_ts)
+        if self.finished_ts is not None:
+            return max(0.0, self.finished_ts - self.started_ts)
+        return None
 
     def eta(self, now: float) -> float | None:
-        if self.state not in ACTIVE or self.started_ts is None:
+        if not self.clock or self.started_ts is None:
             return None
         f = self.progress_fraction()
         if f <= 0.0 or f >= 1.0:
@@ -280,18 +288,14 @@ class Overall:
     providers: list[ProviderSpend] = field(default_factory=list)
     keyframes_total: int = 0
     keyframes_done: int = 0
+    keyframe_counts: dict[str, int] = field(default_factory=dict)  # state -> how many keyframes
     final_state: str = ""
 
 
 @dataclass
-class RunInfo:
-    command: str = ""
-    pid: int | None = None
-    host: str = ""
-    started_ts: float | None = None
-    finished_ts: float | None = None
-    ok: bool | None = None
-    failed: list[str] = field(default_factory=list)
+class RunInfo(RunView):
+    """The latest run (the kernel's fold of the log) and whether its process still lives."""
+
     alive: bool | None = None  # None: unknown (replay, another machine, no pid)
 
     @property
@@ -405,11 +409,16 @@ class MonitorState:
         records_before: float | None = None,
         log_length: int = 500,
         check_pid: Callable[[int], bool] | None = pid_alive,
+        rest_states: RestStates | None = None,
     ) -> None:
         self.project = project
         self.use_record_status = use_record_status
         self.records_before = records_before
         self.check_pid = check_pid
+        self.rest_states = rest_states
+        self._rest: dict[str, str] | None = None  # the last answer of rest_states
+        self._rest_at = -math.inf  # time.monotonic() of that answer
+        self.lock_alive: bool | None = None  # no run in the log: whether a live process holds .ttv/lock
         self.config: ProjectConfig | None = None
         self.raw_config: dict[str, Any] = {}
         self.plan: Plan | None = None
@@ -418,7 +427,7 @@ class MonitorState:
         self.clips: dict[str, Record] = {}
         self.keyframes: dict[str, Record] = {}
         self.final: Record | None = None
-        self.items: dict[str, ItemState] = {}
+        self.items: dict[str, ItemEvents] = {}
         self.run = RunInfo()
         self.log: deque[LogLine] = deque(maxlen=log_length)
         self.problems: dict[str, str] = {}  # file -> why it could not be read
@@ -465,14 +474,29 @@ class MonitorState:
                         [k for k in kfs if isinstance(k, dict) and "id" in k] if isinstance(kfs, list) else []
                     )
             self._problem("plan.toml", err)
-        changed |= self._load_records("clips", "clip", self.clips)
-        changed |= self._load_records("keyframes", "keyframe", self.keyframes)
-        final, err, ch = self._cache.load(self.project / "final.toml", _record("final"))
+        changed |= self._load_records(layout.record_folder("clip"), "clip", self.clips)
+        changed |= self._load_records(layout.record_folder("keyframe"), "keyframe", self.keyframes)
+        final_path = layout.record_path(self.project, "final", "final")
+        final, err, ch = self._cache.load(final_path, _record("final"))
         if ch:
             changed = True
             self.final = final
-            self._problem("final.toml", err)
+            self._problem(final_path.name, err)
+        self.refresh_rest(force=changed)
         return changed
+
+    def refresh_rest(self, *, force: bool = False, every: float = 2.0) -> None:
+        """Ask the pipeline for each item's state at rest (stale or not) when the files changed, and every
+        `every` seconds anyway (an output modified by hand changes no record)."""
+        if self.rest_states is None or (not force and time.monotonic() - self._rest_at < every):
+            return
+        self._rest_at = time.monotonic()
+        try:
+            self._rest = self.rest_states()
+            self._problem("staleness check", None)
+        except Exception as e:  # a half-written plan.toml, say: records alone speak until it reads again
+            self._rest = None
+            self._problem("staleness check", _first_line(e))
 
     def _load_records(self, folder: str, kind: str, into: dict[str, Record]) -> bool:
         d = self.project / folder
@@ -532,14 +556,14 @@ class MonitorState:
         except Exception as exc:  # a monitor must not die on a strange event
             self.log.append(LogLine(time.time(), "warn", f"ignored an event: {_first_line(exc)}"))
 
-    def _item(self, e: dict[str, Any]) -> ItemState | None:
+    def _item(self, e: dict[str, Any]) -> ItemEvents | None:
         item = e.get("item")
         if not isinstance(item, (str, int)) or item == "":
             return None
         key = str(item)
         it = self.items.get(key)
         if it is None:
-            it = self.items[key] = ItemState(key)
+            it = self.items[key] = ItemEvents(key)
         step = e.get("step")
         if isinstance(step, str) and step:
             it.step = step
@@ -554,28 +578,25 @@ class MonitorState:
         if it is not None:
             it.last_ts = max(it.last_ts, ts)
         name = it.id if it else ""
+        in_flight = it is not None and self.run.phase.get(it.id) in IN_FLIGHT  # before this event
+        self.run.apply(e)  # the kernel's fold: what the latest run queued and started (the items' states)
 
         if typ == "run.started":
-            self.run = RunInfo(
-                command=_str(e.get("command")), pid=_int(e.get("pid")), host=_str(e.get("host")), started_ts=ts
-            )
+            self.run.alive = None
             self._log(ts, "info", f"run started: ttv {self.run.command}".rstrip() + _pid(self.run.pid))
         elif typ == "run.finished":
-            self.run.finished_ts = ts
-            ok = e.get("ok")
-            self.run.ok = bool(ok) if ok is not None else None
-            failed = e.get("failed")
-            self.run.failed = [str(x) for x in failed] if isinstance(failed, list) else []
-            what = "ok" if self.run.ok else ("failed: " + ", ".join(self.run.failed) if self.run.failed else "failed")
-            self._log(ts, "info" if self.run.ok else "error", f"run finished ({what})")
+            if self.run.interrupted:
+                self._log(ts, "warn", "run interrupted (finished work is kept; the next run resumes)")
+            else:
+                what = "ok" if self.run.ok else ("failed: " + ", ".join(self.run.failed) if self.run.failed else "failed")
+                self._log(ts, "info" if self.run.ok else "error", f"run finished ({what})")
         elif typ == "item.started" and it:
-            if it.state not in ACTIVE or it.started_ts is None:
+            if not in_flight or it.started_ts is None:  # a retry or a fallback keeps the clock of its item
                 it.started_ts = ts
-            it.state = "running"
             it.finished_ts = None
             it.fraction, it.k, it.n = None, None, None
             it.k_first, it.steps_per_s = None, None
-            it.message = ""
+            it.message, it.activity = "", ""
             backend = _str(e.get("backend"))
             if backend:
                 it.backend = backend
@@ -583,17 +604,13 @@ class MonitorState:
             it.attempts = max(it.attempts, attempt or 1)
             resumed = _str(e.get("resumed_job"))
             if resumed:  # an earlier run submitted this job: it is polled again, not resubmitted
-                it.job_id, it.state = resumed, "queued"
+                it.job_id = resumed
             elif it.job_id and it.step != "keyframes":
                 it.job_id = ""
             again = f", polling job {resumed} again" if resumed else ""
             it.history.append(f"{_clock(ts)} started{_on(backend)} (attempt {attempt or 1}{again})")
         elif typ == "item.progress" and it:
-            status = _norm_status(_str(e.get("status")))
-            if status:
-                it.state = status
-            elif it.state not in ACTIVE:
-                it.state = "running"
+            it.activity = _activity(_str(e.get("status")))
             if it.started_ts is None:
                 it.started_ts = ts
             frac = _float(e.get("fraction"))
@@ -614,13 +631,13 @@ class MonitorState:
             backend = _str(e.get("backend"))
             if backend:
                 it.backend = backend
-            it.state = "queued"  # in the provider's queue until it reports progress
+            it.activity = "in queue"  # in the provider's queue until it reports progress
             if it.started_ts is None:
                 it.started_ts = ts
             it.history.append(f"{_clock(ts)} submitted{_on(backend)} job {it.job_id}")
             self._log(ts, "info", f"{name} submitted to {backend or '?'}: job {it.job_id}")
         elif typ == "item.done" and it:
-            it.state = "done"
+            it.outcome, it.activity = DONE, ""
             it.finished_ts = ts
             it.fraction = 1.0
             it.seconds = _float(e.get("seconds"))
@@ -630,7 +647,7 @@ class MonitorState:
             it.history.append(f"{_clock(ts)} done{took}")
             self._log(ts, "info", f"{name} done{took}" + (f" ({fmt_usd(it.done_cost)})" if it.done_cost else ""))
         elif typ == "item.failed" and it:
-            it.state = "failed"
+            it.outcome, it.activity = FAILED, ""
             it.finished_ts = ts
             it.error = _str(e.get("error")) or "failed"
             it.error_kind = _str(e.get("error_kind"))
@@ -638,7 +655,7 @@ class MonitorState:
             it.history.append(f"{_clock(ts)} failed: {it.error}")
             self._log(ts, "error", f"{name} failed: {it.error}" + (f" [{it.error_kind}]" if it.error_kind else ""))
         elif typ == "item.retry" and it:
-            it.state = "retrying"
+            it.activity = "retrying"
             attempt = _int(e.get("attempt"))
             if attempt:
                 it.attempts = max(it.attempts, attempt)
@@ -662,7 +679,7 @@ class MonitorState:
             src, dst, reason = _str(e.get("from")), _str(e.get("to")), _str(e.get("reason"))
             if dst:
                 it.backend = dst
-            it.state = "queued"
+            it.activity = "fallback"
             it.job_id = ""
             it.fraction, it.k, it.n = None, None, None
             if reason:
@@ -671,7 +688,7 @@ class MonitorState:
             it.history.append(f"{_clock(ts)} fallback {src} → {dst}: {reason}")
             self._log(ts, "warn", f"{name} fallback {src} → {dst}" + (f": {reason}" if reason else ""))
         elif typ == "item.skipped" and it:
-            it.state = "cached"
+            it.outcome, it.activity = DONE, ""
             it.message = _str(e.get("reason"))
             it.history.append(f"{_clock(ts)} skipped: {it.message}")
         elif typ == "cost" and it:
@@ -685,6 +702,7 @@ class MonitorState:
                 level = "info"
             prefix = f"{name}: " if name else ""
             self._log(ts, level, prefix + _str(e.get("message")))
+
 
     def _log(self, ts: float, level: str, text: str) -> None:
         self.log.append(LogLine(ts, level, text))
@@ -701,26 +719,56 @@ class MonitorState:
         Only on the machine that runs it: the host comes from run.started or from .ttv/lock.json
         (written by the lock holder); on another host (shared storage) liveness stays unknown.
         A log that is still growing means alive, whatever the pid says."""
-        if self.check_pid is None or self.run.finished_ts is not None or not self.run.pid:
+        if self.check_pid is None:
+            return
+        if not self.run.seen:
+            self.lock_alive = self._lock_alive()
+            return
+        if self.run.finished_ts is not None or not self.run.pid:
             return
         host = self.run.host or self._lock_host(self.run.pid)
         if host and host != socket.gethostname():
             self.run.alive = None
             return
         recent = self.last_event_ts is not None and time.time() - self.last_event_ts < 15.0
-        alive = recent or self.check_pid(self.run.pid)
+        # A run holds the project lock from before run.started to after run.finished: a free lock means its
+        # process is gone (killed), whatever the log's age says; this is what `ttv status` asks too.
+        alive = layout.lock_held(self.project) is not False and (recent or self.check_pid(self.run.pid))
         if self.run.alive is not False and not alive:
             self._log(time.time(), "error", f"render process {self.run.pid} is gone without finishing")
         self.run.alive = alive
 
-    def _lock_host(self, pid: int) -> str:
+    def _lock_info(self) -> dict[str, Any]:
         try:
-            info = json.loads((self.project / ".ttv" / "lock.json").read_text())
+            info = json.loads((self.project / layout.LOCK_INFO_FILE).read_text())
         except (OSError, ValueError):
-            return ""
-        if isinstance(info, dict) and _int(info.get("pid")) == pid:
-            return _str(info.get("host"))
-        return ""
+            return {}
+        return info if isinstance(info, dict) else {}
+
+    def _lock_host(self, pid: int) -> str:
+        info = self._lock_info()
+        return _str(info.get("host")) if _int(info.get("pid")) == pid else ""
+
+    def _lock_alive(self) -> bool | None:
+        """No run in the log (deleted, or never written): whether the lock holder named in lock.json lives."""
+        held = layout.lock_held(self.project)
+        if held is not None:
+            return held
+        info = self._lock_info()
+        pid = _int(info.get("pid"))
+        if not pid or self.check_pid is None:
+            return False
+        if _str(info.get("host")) not in ("", socket.gethostname()):
+            return None
+        return self.check_pid(pid)
+
+    @property
+    def live(self) -> bool:
+        """Whether a process works on the project now: the latest run, unfinished and (as far as can be told)
+        alive; with no run in the log, a live lock holder (what `ttv status` asks the lock)."""
+        if self.run.seen:
+            return not self.run.finished and self.run.alive is not False
+        return self.lock_alive is True
 
     # ------------------------------------------------------------------ derived views
 
@@ -738,42 +786,46 @@ class MonitorState:
         ids |= {k for k, it in self.items.items() if it.step == "keyframes"}
         return ids
 
-    def _merged_state(self, it: ItemState | None, rec: Record | None) -> tuple[str, bool]:
-        """(state, whether the events decided it)."""
-        rec_state = _RECORD_STATE.get(rec.status, "planned") if rec is not None and self._record_counts(rec) else ""
-        if it is None or not it.state:
-            return rec_state or "planned", False
-        if rec_state and rec is not None:
-            rec_ts = parse_time(rec.finished_at) or parse_time(rec.started_at)
-            # A record written after the last event knows better (e.g. the event log was cut).
-            if rec_ts is not None and rec_ts > it.last_ts + 1.0 and rec_state != it.state:
-                return rec_state, False
-        return it.state, True
+    def rest_state(self, item_id: str, rec: Record | None) -> str:
+        """The state at rest: the pipeline's verdict (with stale) when it was given, else the record's.
+        Replay (use_record_status=False) takes the events' outcomes instead, and records only when they were
+        finished before the replayed log began."""
+        if not self.use_record_status:
+            it = self.items.get(item_id)
+            if it is not None and it.outcome:
+                return it.outcome
+            return record_state(rec.status) if rec is not None and self._record_counts(rec) else PLANNED
+        if self._rest is not None and item_id in self._rest:
+            return self._rest[item_id]
+        return record_state(rec.status) if rec is not None else PLANNED
 
     def _record_counts(self, rec: Record) -> bool:
-        if self.use_record_status:
-            return True
         if self.records_before is None:
             return False
         done_at = parse_time(rec.finished_at)
         return done_at is not None and done_at <= self.records_before
 
     def item_state(self, item_id: str, rec: Record | None) -> str:
-        state, _ = self._merged_state(self.items.get(item_id), rec)
-        if state in ACTIVE and self.run.alive is False:
-            return "interrupted"
-        return state
+        """The item's state: the kernel's rule (ttv.core.states.item_state), as `ttv status` decides it."""
+        return item_state(item_id, self.rest_state(item_id, rec), self.run, self.live)
+
+    def keyframe_state(self, kf_id: str) -> str:
+        return self.item_state(kf_id, self.keyframes.get(kf_id))
+
+    def final_state(self) -> str:
+        return self.item_state("final", self.final)
 
     def rows(self, *, only_failed: bool = False) -> list[SegmentRow]:
         plan_by_id = {str(s["id"]): s for s in self.plan_segments}
-        kf_states = {k: self.item_state(k, self.keyframes.get(k)) for k in self._keyframe_ids()}
+        kf_states = {k: self.keyframe_state(k) for k in self._keyframe_ids()}
         out: list[SegmentRow] = []
         for index, sid in enumerate(self.segment_ids()):
             spec = plan_by_id.get(sid, {})
             rec = self.clips.get(sid)
             it = self.items.get(sid)
-            state, from_events = self._merged_state(it, rec)
+            state = self.item_state(sid, rec)
             row = SegmentRow(id=sid, index=index, state=state)
+            row.clock = state in IN_FLIGHT and self.live
             row.prompt = _str(spec.get("prompt"))
             row.negative_prompt = _str(spec.get("negative_prompt"))
             row.duration = _float(spec.get("duration"))
@@ -790,8 +842,10 @@ class MonitorState:
                 row.attempts = len(rec.attempts)
                 row.started_ts = parse_time(rec.started_at)
                 row.finished_ts = parse_time(rec.finished_at)
+                if state == INTERRUPTED and rec.attempts:  # the runner stamps the interrupted attempt's end
+                    row.finished_ts = parse_time(rec.attempts[-1].ended_at)
                 row.seconds = rec.seconds or None
-                if rec.status == "failed" or (rec.error and state == "failed"):
+                if rec.status == "failed" or (rec.error and state == FAILED):
                     last = rec.attempts[-1] if rec.attempts else None
                     row.error_kind = last.error_kind if last else ""
                     hint = rec.info.get("hint") if isinstance(rec.info, dict) else None
@@ -806,31 +860,37 @@ class MonitorState:
                 row.job_id = it.job_id or row.job_id
                 row.attempts = max(row.attempts, it.attempts)
                 row.cost_usd = max(row.cost_usd, self._item_cost(it))
-                if from_events:
+                rec_ts = (parse_time(rec.finished_at) or parse_time(rec.started_at)) if rec is not None else None
+                # The events tell the latest work's timing, unless the record was written after them (a cut log).
+                if it.started_ts is not None and not (rec_ts is not None and rec_ts > it.last_ts + 1.0):
+                    row.started_ts = it.started_ts
+                    if state != INTERRUPTED:
+                        row.finished_ts = it.finished_ts
+                    elif self.run.finished_ts is not None and self.run.phase.get(sid) in IN_FLIGHT:
+                        row.finished_ts = self.run.finished_ts  # the clock stops when its run stopped
+                    else:  # a process that died: its last sign of life (records keep whole seconds only)
+                        row.finished_ts = max(it.last_ts, row.finished_ts or 0.0)
+                    if it.seconds is not None:
+                        row.seconds = it.seconds
+                if state in IN_FLIGHT:
                     row.fraction, row.k, row.n = it.fraction, it.k, it.n
-                    row.steps_per_s = it.steps_per_s if row.state in ACTIVE else None
-                    row.message = it.message
-                    row.started_ts = it.started_ts if it.started_ts is not None else row.started_ts
-                    row.finished_ts = it.finished_ts
-                    row.seconds = it.seconds if it.seconds is not None else (row.seconds if state in FINISHED else None)
-                    if it.error:
-                        row.error, row.error_kind, row.hint = it.error, it.error_kind, it.hint or row.hint
-            if state == "planned":
-                kfs = [kf_states.get(k, "") for k in (row.start_keyframe, row.end_keyframe) if k]
-                if any(s in ACTIVE for s in kfs):
-                    row.state = "keyframe"
-            if row.state in ACTIVE and self.run.alive is False:
-                row.state = "interrupted"
-                row.finished_ts = it.last_ts if it is not None else row.finished_ts  # the clock stops there
+                    row.steps_per_s = it.steps_per_s if row.clock else None
+                    row.message, row.activity = it.message, it.activity
+                if it.error and state in IN_FLIGHT | PROBLEMS:
+                    row.error, row.error_kind, row.hint = it.error, it.error_kind, it.hint or row.hint
+            if state in (PLANNED, STALE, QUEUED):
+                waiting = [k for k in (row.start_keyframe, row.end_keyframe) if k and kf_states.get(k) != DONE]
+                if any(kf_states.get(k) in IN_FLIGHT | {QUEUED} for k in waiting):
+                    row.activity = "awaits " + ", ".join(waiting)  # its keyframes are being made
             if row.error and not row.hint:
                 row.hint = KIND_HINTS.get(row.error_kind, "")
-            if only_failed and row.state not in ("failed", "interrupted", "cancelled"):
+            if only_failed and row.state not in PROBLEMS:
                 continue
             out.append(row)
         return out
 
     @staticmethod
-    def _item_cost(it: ItemState) -> float:
+    def _item_cost(it: ItemEvents) -> float:
         return max(sum(it.cost_by_backend.values()), it.done_cost)
 
     def spend(self) -> list[ProviderSpend]:
@@ -886,9 +946,12 @@ class MonitorState:
             o.fraction = sum(r.progress_fraction() for r in rows) / len(rows)
         kf_ids = self._keyframe_ids()
         o.keyframes_total = len(kf_ids)
-        o.keyframes_done = sum(1 for k in kf_ids if self.item_state(k, self.keyframes.get(k)) in FINISHED)
-        if "final" in self.items or self.final is not None:
-            o.final_state = self.item_state("final", self.final)
+        for k in kf_ids:
+            st = self.keyframe_state(k)
+            o.keyframe_counts[st] = o.keyframe_counts.get(st, 0) + 1
+        o.keyframes_done = o.keyframe_counts.get(DONE, 0)
+        if "final" in self.items or self.final is not None or "final" in self.run.phase:
+            o.final_state = self.final_state()
         providers = self.spend()
         o.providers = providers
         o.spent = sum(p.spent for p in providers)
@@ -896,18 +959,20 @@ class MonitorState:
         o.budget = self.budget()
         if self.run.started_ts is not None:
             end = self.run.finished_ts if self.run.finished_ts is not None else now
+            if self.run.finished_ts is None and self.run.alive is False:
+                end = self.last_event_ts or end  # a killed run's clock stops at its last sign of life
             o.elapsed = max(0.0, end - self.run.started_ts)
-        o.eta = self._eta(rows, now) if self.run.running else None
+        o.eta = self._eta(rows, now) if self.run.running and self.live else None
         return o
 
     def _eta(self, rows: list[SegmentRow], now: float) -> float | None:
         """Remaining work over throughput (the mean time of finished segments, spread over the active
         ones), and never less than the slowest active segment's own ETA."""
-        remaining = [r for r in rows if r.state not in FINISHED | {"failed", "cancelled", "interrupted"}]
+        remaining = [r for r in rows if r.state not in PROBLEMS | {DONE}]
         if not remaining:
             return 0.0 if rows else None
-        took = [r.seconds for r in rows if r.state == "done" and r.seconds]
-        active = [r for r in rows if r.state in ACTIVE]
+        took = [r.seconds for r in rows if r.state == DONE and r.seconds]
+        active = [r for r in rows if r.clock]
         etas = [e for e in (r.eta(now) for r in active) if e is not None]
         slowest = max(etas) if etas else None
         if took:
@@ -929,9 +994,12 @@ class MonitorState:
         what = f"ttv {r.command}".strip()
         if r.finished_ts is not None:
             ago = fmt_duration(max(0.0, now - r.finished_ts))
+            if r.interrupted:  # Ctrl-C or a timeout: nothing failed, the next run resumes
+                return f"{what} interrupted {ago} ago", "warn"
             if r.ok:
                 return f"{what} finished ok {ago} ago", "info"
-            return f"{what} finished with failures {ago} ago", "error"
+            failed = f" ({len(r.failed)} failed)" if r.failed else ""
+            return f"{what} finished with failures{failed} {ago} ago", "error"
         if r.alive is False:
             return f"{what} stopped: process {r.pid} is gone", "error"
         quiet = now - (self.last_event_ts or now)
@@ -942,6 +1010,8 @@ class MonitorState:
 def details(row: SegmentRow, project: Path) -> list[tuple[str, str, str]]:
     """(label, value, style) lines for the details pane of one segment."""
     out: list[tuple[str, str, str]] = [("segment", row.id, "bold"), ("state", row.state, state_style(row.state))]
+    if row.activity:
+        out.append(("doing", row.activity, ""))
     out.append(("backend", row.backend_model, ""))
     if row.duration is not None:
         out.append(("duration", f"{row.duration:g}s", ""))
@@ -950,10 +1020,10 @@ def details(row: SegmentRow, project: Path) -> list[tuple[str, str, str]]:
         out.append(("negative", row.negative_prompt, ""))
     for label, kf in (("start frame", row.start_keyframe), ("end frame", row.end_keyframe)):
         if kf:
-            path = Path("keyframes") / f"{kf}.png"
+            path = layout.output_path(Path(), "keyframe", kf)
             exists = (project / path).exists()
             out.append((label, f"{path}" + ("" if exists else " (not made yet)"), "" if exists else "dim"))
-    clip = Path("clips") / f"{row.id}.mp4"
+    clip = layout.output_path(Path(), "clip", row.id)
     if (project / clip).exists():
         out.append(("clip", str(clip), ""))
     if row.job_id:
@@ -963,7 +1033,7 @@ def details(row: SegmentRow, project: Path) -> list[tuple[str, str, str]]:
     if row.estimated_cost_usd:
         cost += f" (estimated {fmt_usd(row.estimated_cost_usd)})"
     out.append(("cost", cost, ""))
-    if row.state not in FINISHED and (row.k is not None or row.fraction is not None):
+    if row.state in IN_FLIGHT and (row.k is not None or row.fraction is not None):
         speed = ""
         if row.steps_per_s:
             speed = (
@@ -986,39 +1056,22 @@ def details(row: SegmentRow, project: Path) -> list[tuple[str, str, str]]:
     return out
 
 
-_STATE_STYLES = {
-    "planned": "dim",
-    "keyframe": "yellow",
-    "queued": "cyan",
-    "throttled": "magenta",
-    "running": "bold cyan",
-    "downloading": "bold blue",
-    "retrying": "yellow",
-    "done": "green",
-    "cached": "green dim",
-    "failed": "bold red",
-    "cancelled": "red dim",
-    "interrupted": "red",
-}
-
-
 def state_style(state: str) -> str:
-    return _STATE_STYLES.get(state, "")
+    return STYLE.get(state, "")
 
 
-def _norm_status(status: str) -> str:
+def _activity(status: str) -> str:
+    """A provider's or a step's status word -> the dashboard's activity ("" when it only says running)."""
     s = status.strip().lower()
-    if not s:
+    if not s or s in ("running", "processing", "in_progress", "generating"):
         return ""
-    if s in ACTIVE:
-        return s
-    if any(w in s for w in ("queue", "pending", "waiting", "submitted", "starting", "in_queue")):
-        return "queued"
+    if any(w in s for w in ("queue", "pending", "waiting", "submitted", "starting")):
+        return "in queue"
     if "throttl" in s or "rate" in s:
         return "throttled"
     if "download" in s:
         return "downloading"
-    return "running"
+    return s.replace("_", " ")[:20]
 
 
 def _pid(pid: int | None) -> str:
