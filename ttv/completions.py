@@ -73,10 +73,17 @@ def _backend_names() -> dict[str, list[str]]:
 
 
 def _key_providers() -> list[str]:
-    import ttv.backends  # noqa: F401 - the kernel learns every installed backend's key provider through it
-    from ttv.core import keys
+    """Key providers of the registered backends, their aliases and the backend names that use them, read
+    from the backend classes themselves (not the process-wide key register, which classes defined
+    elsewhere in the same process, e.g. in tests, may have added to)."""
+    from ttv.backends import registry
 
-    return sorted(set(keys.providers()) | set(keys.aliases()))
+    words: set[str] = set()
+    for name in registry.names():
+        provider = getattr(registry.load_class(name), "key_provider", None)
+        if provider is not None and getattr(provider, "name", None):
+            words.update({provider.name, name, *getattr(provider, "aliases", ())})
+    return sorted(words)
 
 
 def _value_words() -> dict[str, str]:
