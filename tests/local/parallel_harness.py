@@ -6,6 +6,7 @@ as `<clip>.npy`), so the tests compare 1-process and 2-process output before the
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 SETUP = "parallel_harness:rank_setup"
@@ -19,8 +20,9 @@ def cpu_device_count() -> None:
     torch.accelerator.device_count = lambda: 1  # type: ignore[assignment]
 
 
-def capture_floats() -> None:
-    """common.write_mp4 also saves the float frames its uint8 input came from, as `<output>.npy`."""
+def capture_floats(patch: Callable[[Any, str, Any], None] = setattr) -> None:
+    """common.write_mp4 also saves the float frames its uint8 input came from, as `<output>.npy`
+    (`patch`: the test's monkeypatch.setattr, so the test process gets its module back afterwards)."""
     import numpy as np
 
     from ttv.backends.local import common
@@ -39,8 +41,8 @@ def capture_floats() -> None:
         write(frames, output, fps, crf)
 
     write_mp4._captures = True  # type: ignore[attr-defined]
-    common.frames_to_uint8 = frames_to_uint8
-    common.write_mp4 = write_mp4
+    patch(common, "frames_to_uint8", frames_to_uint8)
+    patch(common, "write_mp4", write_mp4)
 
 
 def rank_setup() -> None:

@@ -400,6 +400,10 @@ class RankGroup:
                             info["load_seconds"] = round(self.load_seconds, 3)
                         return info
                     elif msg[0] == "error":
+                        # a rank that lost a peer fails in its next collective: name the dead peer first
+                        dead = self._dead(grace=1.0)
+                        if dead:
+                            raise self._died(dead, f"rendering segment {request.segment_id}")
                         raise _rank_error(self.name, msg, f"rendering segment {request.segment_id}")
             except BaseException:
                 # A failed, interrupted or dead rank leaves the others inside a collective: stop them all.
@@ -416,24 +420,37 @@ class RankGroup:
                 return tuple(self._out.get(timeout=0.2))
             except queue.Empty:
                 pass
-            dead = [(r, p.exitcode) for r, p in enumerate(self.procs) if not p.is_alive()]
+            dead = self._dead()
             if dead:
-                # let a dying rank's own error message (if it sent one) win over the bare exit code
+                # a rank that failed says why before it exits: its message beats the bare exit code
                 with contextlib.suppress(queue.Empty):
                     msg = tuple(self._out.get(timeout=0.5))
-                    if msg[0] == "error":
+                    if msg[0] == "error" and msg[2] in dict(dead):
                         return msg
-                ranks = ", ".join(f"rank {r} (exit code {c})" for r, c in dead)
-                raise BackendError(f"{self.name}: {ranks} of the {self.spec.world}-GPU group died while {what}",
-                                   hint="the whole group was stopped; check the machine's log (e.g. the kernel's "
-                                        "OOM killer, `dmesg`) and GPU health with `nvidia-smi`",
-                                   kind="backend", code="RANK_DIED")
+                raise self._died(dead, what)
             if time.monotonic() > deadline:
                 raise BackendError(f"{self.name}: the {self.spec.world}-GPU group sent nothing for "
                                    f"{timeout:.0f} s while {what}",
                                    hint="a rank hangs (a collective that never completes?): the group was "
                                         "stopped; raise parallel_timeout_s if one step takes that long",
                                    kind="backend", code="RANK_TIMEOUT")
+
+
+    def _dead(self, grace: float = 0.0) -> list[tuple[int, int | None]]:
+        """(rank, exit code) of the ranks that are gone, waiting up to `grace` s for one to go."""
+        end = time.monotonic() + grace
+        while True:
+            dead = [(r, p.exitcode) for r, p in enumerate(self.procs) if not p.is_alive()]
+            if dead or time.monotonic() >= end:
+                return dead
+            time.sleep(0.05)
+
+    def _died(self, dead: list[tuple[int, int | None]], what: str) -> BackendError:
+        ranks = ", ".join(f"rank {r} (exit code {c})" for r, c in dead)
+        return BackendError(f"{self.name}: {ranks} of the {self.spec.world}-rank group died while {what}",
+                            hint="the whole group was stopped; check the machine's log (e.g. the kernel's OOM "
+                                 "killer, `dmesg`) and GPU health with `nvidia-smi`",
+                            kind="backend", code="RANK_DIED")
 
 
 def _rank_error(backend: str, msg: tuple[Any, ...], what: str) -> BackendError:
@@ -450,9 +467,18 @@ def _rank_error(backend: str, msg: tuple[Any, ...], what: str) -> BackendError:
 
 
 def _watch_parent(parent: int) -> None:
-    """Exit when the process that started this rank is gone (killed -9, crashed): no orphan ranks."""
+    """Exit when the ttv process that started this rank is gone (killed -9, crashed): no orphan ranks.
+    (Re-parenting shows as a new parent pid; with the forkserver start method the direct parent is the
+    server, so the ttv process itself is watched too.)"""
+    direct = os.getppid()
     while True:
-        if os.getppid() != parent:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(3)
+        except PermissionError:
+            pass
+        if os.getppid() != direct:
             os._exit(3)
         time.sleep(1.0)
 
@@ -513,6 +539,11 @@ def _rank_setup(rank: int, port: int, spec: RankSpec) -> Any:
     # The parent owns the terminal (a Rich display): ranks print no load bars or experimental-API warnings.
     dlogging.set_verbosity_error()
     dlogging.disable_progress_bar()
+    with contextlib.suppress(ImportError):
+        from transformers.utils import logging as tlogging
+
+        tlogging.set_verbosity_error()
+        tlogging.disable_progress_bar()
     warnings.filterwarnings("ignore")
     device = spec.devices[rank]
     on_gpu = device.startswith("cuda")

@@ -1,0 +1,314 @@
+"""`parallel = "ulysses"`: one Wan clip on a group of rank processes (diffusers context parallelism).
+
+The rules (group sizes, token counts, scheduling by mode, refusals) are checked without any process. The
+group itself runs as 2 CPU rank processes over gloo on the tiny random-weight Wan pipelines: its clips must
+equal the one-process clips within 1e-5 (compared on the float frames before x264), it loads once for
+several segments, and a killed rank or a Ctrl-C fails the item and leaves no rank process behind.
+
+On the CPU, diffusers 0.42.1 divides by `torch.accelerator.device_count()` (0): the ranks get the one-line
+patch of parallel_harness through `parallel.RANK_SETUP`. They start from a forkserver that has torch and
+diffusers imported already (a fresh interpreter per rank costs ~10 s of imports on two shared cores).
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import parallel_harness
+import pytest
+import torch
+from conftest import RecordingCtx
+
+from ttv.backends import registry
+from ttv.backends.base import VideoRequest
+from ttv.backends.local import common, parallel
+from ttv.backends.local.common import LocalVideoBackend, RenderPlan
+from ttv.core.errors import BackendError, ConfigError, InputRejected
+from ttv.core.runner import Interrupted
+
+WAN_14B = "Wan-AI/Wan2.1-T2V-14B-Diffusers"
+WAN_1_3B = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+TOL = 1e-5
+
+
+def wan(options: dict[str, Any]) -> LocalVideoBackend:
+    backend = registry.create("wan", options, kind="video")
+    assert isinstance(backend, LocalVideoBackend)
+    return backend
+
+
+@pytest.fixture
+def gpus(monkeypatch: pytest.MonkeyPatch) -> Any:
+    def visible(n: int) -> None:
+        monkeypatch.setattr(common, "visible_gpus", lambda: list(range(n)))
+
+    return visible
+
+
+# ------------------------------------------------------------------------------ rules, no processes
+
+
+def test_valid_group_sizes_follow_the_head_counts_of_the_wan_configs() -> None:
+    assert parallel.valid_sizes("ulysses", 12) == [2, 3, 4, 6]  # Wan 2.1 1.3B: 12 heads x 128
+    assert parallel.valid_sizes("ulysses", 40) == [2, 4, 5, 8]  # 14B and 2.2 A14B: 40 heads x 128
+    assert parallel.valid_sizes("ulysses", 24) == [2, 3, 4, 6, 8]  # 2.2 TI2V-5B: 24 heads
+    assert parallel.valid_sizes("ring", 12) == [2, 3, 4, 5, 6, 7, 8]  # ring splits tokens only
+    assert parallel.valid_sizes("ulysses+ring", 12) == [4, 6, 8]  # ring 2 x ulysses 2, 3, 4
+
+
+def test_heads_and_token_counts_of_real_wan_sizes() -> None:
+    b14, b13 = wan({"model": WAN_14B}), wan({"model": WAN_1_3B})
+    assert (b14.attention_heads(), b13.attention_heads()) == (40, 12)
+    p480 = RenderPlan("t2v", 832, 480, 16, 81, 81, 50, 5.0)
+    p720 = RenderPlan("t2v", 1280, 720, 16, 81, 81, 50, 5.0)
+    assert b14.token_count(p480) == (32760, "832x480, 81 frames -> 21x30x52 latent patches")
+    assert b14.token_count(p720)[0] == 75600  # type: ignore[index]
+
+
+def test_a_group_the_heads_do_not_divide_is_refused_naming_the_valid_sizes(gpus: Any) -> None:
+    gpus(8)
+    with pytest.raises(ConfigError) as e14:
+        wan({"model": WAN_14B, "parallel": "ulysses", "parallel_gpus": 3}).worker_backends()
+    assert "40 attention heads do not divide by 3" in e14.value.message
+    assert e14.value.hint == "valid GPUs per clip (parallel_gpus) for this model: 2, 4, 5, 8"
+    with pytest.raises(ConfigError) as e13:
+        wan({"model": WAN_1_3B, "parallel": "ulysses", "parallel_gpus": 8}).worker_backends()
+    assert e13.value.hint is not None and e13.value.hint.endswith("2, 3, 4, 6")
+    with pytest.raises(ConfigError, match="only 4 GPUs are selected"):
+        wan({"model": WAN_14B, "parallel": "ulysses", "parallel_gpus": 8, "gpus": "0,1,2,3"}).worker_backends()
+    with pytest.raises(ConfigError, match="both give a clip several GPUs"):
+        wan({"model": WAN_14B, "parallel": "ulysses", "gpus_per_worker": 2}).worker_backends()
+
+
+def plan_of(model: str, mode: str, segments: int, **options: Any) -> parallel.GroupPlan:
+    backend = wan({"model": model, "parallel": "ulysses", **options})
+    backend.set_schedule(mode, segments)
+    return parallel.group_plan(backend)
+
+
+def test_chaining_puts_all_gpus_or_the_largest_valid_group_on_one_clip(gpus: Any) -> None:
+    gpus(4)
+    p = plan_of(WAN_14B, "chain", 5)
+    assert p.groups == [[0, 1, 2, 3]]
+    assert p.describe("chain") == "chain: one clip on 4 GPUs, ulysses"
+    gpus(8)
+    p = plan_of(WAN_1_3B, "chain", 5)  # 12 heads: 8 and 7 do not divide them
+    assert p.groups == [[0, 1, 2, 3, 4, 5]]
+    assert p.describe("chain") == "chain: one clip on 6 GPUs, ulysses (largest valid group)"
+    assert plan_of(WAN_14B, "chain", 5, parallel="ring").groups == [list(range(8))]
+
+
+def test_keyframe_mode_keeps_one_clip_per_gpu_unless_segments_are_fewer(gpus: Any) -> None:
+    gpus(8)
+    p = plan_of(WAN_14B, "keyframe", 12)
+    assert p.groups == [[g] for g in range(8)]
+    assert p.describe("keyframe") == ("keyframe: one clip per GPU (8 at once), no sequence parallelism "
+                                      "(12 segments >= 8 GPUs)")
+    p = plan_of(WAN_14B, "keyframe", 2)
+    assert p.groups == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert p.describe("keyframe") == "keyframe: 2 clips at once, each on 4 GPUs, ulysses (2 segments on 8 GPUs)"
+    assert plan_of(WAN_1_3B, "keyframe", 3).groups == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    # a fixed group size wins over the mode
+    assert plan_of(WAN_14B, "keyframe", 12, parallel_gpus=4).groups == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+def test_the_workers_of_a_chain_run_are_one_rank_group(gpus: Any) -> None:
+    gpus(4)
+    backend = wan({"model": WAN_14B, "parallel": "ulysses"})
+    backend.set_schedule("chain", 3)
+    [worker] = backend.worker_backends()
+    assert isinstance(worker, LocalVideoBackend) and worker.rank_group is not None
+    assert worker.rank_group.spec.devices == ["cuda:0", "cuda:1", "cuda:2", "cuda:3"]
+    assert worker.rank_group.spec.options["parallel"] == "none"  # each rank is one plain pipeline
+    assert not worker.rank_group.procs  # started on the first segment, not before
+    assert (backend.group_size, worker.group_size) == (4, 4)
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("ltx", "fails with the text attention mask its pipelines always pass"),
+    ("hunyuan", "HunyuanVideo has no context-parallel plan in diffusers 0.42.1"),
+    ("framepack", "no context-parallel plan"),
+])
+def test_ltx_hunyuan_and_framepack_refuse_parallel_with_the_reason(name: str, why: str, gpus: Any) -> None:
+    gpus(4)
+    backend = registry.create(name, {"parallel": "ulysses"}, kind="video")
+    with pytest.raises(ConfigError, match="is not supported") as exc:
+        backend.worker_backends()
+    assert why in exc.value.message
+
+
+def test_without_gpus_parallel_is_refused() -> None:
+    with pytest.raises(ConfigError, match="needs CUDA GPUs and none is visible"):
+        wan({"model": WAN_14B, "parallel": "ulysses"}).worker_backends()
+
+
+def test_a_segment_whose_tokens_do_not_split_is_rejected_before_anything_runs(
+        wan_t2v_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "CPU_RANKS", True)
+    backend = wan({"model": str(wan_t2v_model), "parallel": "ulysses", "parallel_gpus": 2})
+    [worker] = backend.worker_backends()
+    # 80x48, 9 frames -> 3 x 3 x 5 = 45 tokens: odd
+    req = VideoRequest(segment_id="s000", prompt="waves", duration=0.5, width=80, height=48, fps=16, seed=1)
+    for b in (backend, worker):
+        with pytest.raises(InputRejected) as exc:
+            b.validate_inputs(req)
+        assert "45 video tokens (80x48, 9 frames -> 3x3x5 latent patches)" in exc.value.message
+        assert exc.value.hint is not None and exc.value.hint.endswith("group sizes this segment allows: 3, 5")
+    assert worker.rank_group is not None and not worker.rank_group.procs
+
+
+# --------------------------------------------------------------------------- 2 CPU rank processes
+
+
+@pytest.fixture
+def cpu_ranks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "CPU_RANKS", True)
+    monkeypatch.setattr(parallel, "RANK_SETUP", [parallel_harness.SETUP])
+    monkeypatch.setattr(parallel, "START_METHOD", "forkserver")
+    torch.multiprocessing.set_forkserver_preload(["parallel_preload"])
+    guard = socket.socket.connect
+
+    def local_only(self: socket.socket, address: Any) -> Any:  # the forkserver's unix socket; no network
+        if self.family == socket.AF_UNIX:
+            return _socket.socket.connect(self, address)
+        return guard(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", local_only)
+    parallel_harness.capture_floats(monkeypatch.setattr)
+
+
+def gone(pids: list[int]) -> bool:
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        return False
+    return True
+
+
+def max_diff(a: Path, b: Path) -> float:
+    x, y = np.load(f"{a}.npy"), np.load(f"{b}.npy")
+    assert x.shape == y.shape
+    return float(np.abs(x - y).max())
+
+
+def group_worker(options: dict[str, Any]) -> tuple[LocalVideoBackend, LocalVideoBackend, parallel.RankGroup]:
+    main = wan({**options, "parallel": "ulysses", "parallel_gpus": 2})
+    [worker] = main.worker_backends()
+    assert isinstance(worker, LocalVideoBackend) and worker.rank_group is not None
+    return main, worker, worker.rank_group
+
+
+def test_t2v_on_two_ranks_equals_one_process_loads_once_and_a_killed_rank_fails_cleanly(
+        wan_t2v_model: Path, tmp_path: Path, cpu_ranks: None) -> None:
+    options = {"model": str(wan_t2v_model), "steps": 2}
+    reqs = [VideoRequest(segment_id=f"s{i:03d}", prompt="waves at dusk on the sea", duration=0.5, width=64,
+                         height=64, fps=16, seed=7 + i) for i in range(3)]
+    one = wan(options).worker_backends()[0]
+    for r in reqs:
+        one.generate(r, tmp_path / f"one-{r.segment_id}.mp4", RecordingCtx())
+    main, worker, group = group_worker(options)
+    ctx = RecordingCtx()
+    try:
+        pids: list[list[int]] = []
+        for r in reqs:
+            worker.generate(r, tmp_path / f"two-{r.segment_id}.mp4", ctx)
+            pids.append(group.pids())
+        diffs = [max_diff(tmp_path / f"one-{r.segment_id}.mp4", tmp_path / f"two-{r.segment_id}.mp4") for r in reqs]
+        print(f"t2v 1-process vs 2-rank max abs diff per segment: {diffs}")
+        assert max(diffs) <= TOL
+        # one start, one load per rank, the same two processes for all three segments
+        assert group.starts == 1 and [i["load_count"] for i in group.rank_info] == [1, 1]
+        assert pids[0] == pids[1] == pids[2] and len(pids[0]) == 2
+        assert [t for t, _ in ctx.events].count("model.loaded") == 1 and worker.load_count == 1
+        assert ctx.steps() == [(1, 2), (2, 2)] * 3
+
+        os.kill(pids[0][1], signal.SIGKILL)  # rank 1 dies between segments
+        t0 = time.monotonic()
+        with pytest.raises(BackendError) as exc:
+            worker.generate(reqs[0], tmp_path / "dead.mp4", ctx)
+        assert exc.value.code == "RANK_DIED" and "rank 1 (exit code -9)" in exc.value.message
+        assert time.monotonic() - t0 < 15  # the watcher, not a collective timeout, noticed it
+        assert not group.procs and gone(pids[0])
+        assert not (tmp_path / "dead.mp4").exists()
+    finally:
+        main.close()
+    assert not group.procs
+
+
+class StopAt(RecordingCtx):
+    """Ctrl-C at the first denoising step (the runner's context raises Interrupted), noting the rank pids."""
+
+    def __init__(self, group: parallel.RankGroup) -> None:
+        super().__init__(stop_after=1, exc=Interrupted)
+        self.group = group
+        self.pids: list[int] = []
+
+    def progress(self, *args: Any, **kwargs: Any) -> None:
+        self.pids = self.pids or self.group.pids()
+        super().progress(*args, **kwargs)
+
+
+def test_ctrl_c_stops_every_rank(wan_t2v_model: Path, tmp_path: Path, cpu_ranks: None) -> None:
+    main, worker, group = group_worker({"model": str(wan_t2v_model), "steps": 3})
+    ctx = StopAt(group)
+    req = VideoRequest(segment_id="s000", prompt="a cat", duration=0.5, width=64, height=64, fps=16, seed=3)
+    try:
+        with pytest.raises(Interrupted):
+            worker.generate(req, tmp_path / "c.mp4", ctx)
+        assert len(ctx.pids) == 2 and not group.procs and gone(ctx.pids)
+    finally:
+        main.close()
+
+
+def test_flf2v_with_last_image_on_two_ranks_equals_one_process(wan_flf_model: Path, keyframes: list[Path],
+                                                              tmp_path: Path, cpu_ranks: None) -> None:
+    options = {"model": str(wan_flf_model), "steps": 2}
+    req = VideoRequest(segment_id="s000", prompt="a dog on the beach", duration=0.5, width=64, height=64, fps=16,
+                       seed=11, first_image=keyframes[0], last_image=keyframes[1])
+    res1 = wan(options).worker_backends()[0].generate(req, tmp_path / "one.mp4", RecordingCtx())
+    main, worker, group = group_worker(options)
+    try:
+        res2 = worker.generate(req, tmp_path / "two.mp4", RecordingCtx())
+    finally:
+        main.close()
+    assert res1.info["mode"] == res2.info["mode"] == "flf2v"
+    diff = max_diff(tmp_path / "one.mp4", tmp_path / "two.mp4")
+    print(f"flf2v (last_image) 1-process vs 2-rank max abs diff: {diff}")
+    assert diff <= TOL
+
+
+def decoded(path: Path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])])
+
+
+def test_a_chain_film_on_two_ranks_equals_the_one_process_film(small_project: Any, cli: Any, wan_flf_model: Path,
+                                                               cpu_ranks: None) -> None:
+    roots = {}
+    for name, extra in (("one", ""), ("two", 'parallel = "ulysses"\nparallel_gpus = 2\n')):
+        root = small_project("chain", segments=2, backend="wan", name=name)
+        toml = root / "ttv.toml"
+        toml.write_text(toml.read_text() + f'\n[backends.wan]\nmodel = "{wan_flf_model}"\nsteps = 2\n{extra}')
+        result = cli("run", "-p", root)
+        assert result.exit_code == 0, result.output
+        roots[name] = root
+    for seg in ("s000", "s001"):
+        [a] = (roots["one"] / "clips").glob(f"{seg}*.npy")
+        [b] = (roots["two"] / "clips").glob(f"{seg}*.npy")
+        diff = float(np.abs(np.load(a) - np.load(b)).max())
+        print(f"chain {seg} 1-process vs 2-rank max abs diff: {diff}")
+        assert diff <= TOL
+    one, two = decoded(roots["one"] / "final.mp4"), decoded(roots["two"] / "final.mp4")
+    assert one.shape == two.shape and np.array_equal(one, two)  # the same film, frame for frame
+    events = (roots["two"] / ".ttv" / "events.jsonl").read_text()
+    assert events.count('"model.loaded"') == 1 and "CPU (2 ranks, ulysses)" in events
