@@ -173,7 +173,7 @@ def cpu_ranks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "CPU_RANKS", True)
     monkeypatch.setattr(parallel, "RANK_SETUP", [parallel_harness.SETUP])
     monkeypatch.setattr(parallel, "START_METHOD", "forkserver")
-    torch.multiprocessing.set_forkserver_preload(["parallel_preload"])
+    torch.multiprocessing.set_forkserver_preload(["tests.local.parallel_preload"])
     guard = socket.socket.connect
 
     def local_only(self: socket.socket, address: Any) -> Any:  # the forkserver's unix socket; no network
