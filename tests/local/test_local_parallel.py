@@ -312,3 +312,60 @@ def test_a_chain_film_on_two_ranks_equals_the_one_process_film(small_project: An
     assert one.shape == two.shape and np.array_equal(one, two)  # the same film, frame for frame
     events = (roots["two"] / ".ttv" / "events.jsonl").read_text()
     assert events.count('"model.loaded"') == 1 and "CPU (2 ranks, ulysses)" in events
+
+
+# --------------------------------------------------------------------------- doctor and estimate
+
+
+def fake_gpus(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    from ttv.core import gpu
+
+    gpus = [{"index": i, "name": "NVIDIA H100 80GB HBM3", "mem_total": 80 * 2**30} for i in range(n)]
+    monkeypatch.setattr(gpu, "query_gpus", lambda: (gpus, ""))
+
+
+def parallel_project(small_project: Any, mode: str, segments: int, options: str, name: str = "film") -> Path:
+    root = small_project(mode, segments=segments, backend="wan", name=name)
+    toml = root / "ttv.toml"
+    toml.write_text(toml.read_text() + f'\n[backends.wan]\nmodel = "{WAN_14B}"\n{options}')
+    return root
+
+
+@pytest.mark.parametrize(("mode", "segments", "options", "line", "status"), [
+    ("chain", 3, 'parallel = "ulysses"\n', "chain: one clip on 4 GPUs, ulysses", "ok"),
+    ("keyframe", 2, 'parallel = "ulysses"\n', "keyframe: 2 clips at once, each on 2 GPUs, ulysses", "ok"),
+    ("chain", 3, 'parallel = "ulysses"\nparallel_gpus = 3\n',
+     'parallel refused: wan: parallel = "ulysses" cannot use a group of 3 GPUs', "fail"),
+])
+def test_doctor_shows_the_gpu_plan(small_project: Any, monkeypatch: pytest.MonkeyPatch, mode: str, segments: int,
+                                   options: str, line: str, status: str) -> None:
+    from ttv.core import doctor
+    from ttv.core.project import Project
+
+    fake_gpus(monkeypatch, 4)
+    project = Project.load(parallel_project(small_project, mode, segments, options))
+    backend = registry.create("wan", project.config.backends.get("wan"), kind="video")
+    check = doctor._parallel_plan(project, doctor.Use("wan", "video", True, "backend"), backend, 4)
+    assert check.detail.startswith(line) and check.status == status
+    if status == "fail":
+        assert check.detail.endswith("valid GPUs per clip (parallel_gpus) for this model: 2, 4, 5, 8)")
+
+
+def test_estimate_shows_the_gpu_plan_and_divides_the_chain_time(small_project: Any, cli: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    fake_gpus(monkeypatch, 4)
+    roots = {name: parallel_project(small_project, "chain", 2, opts, name)
+             for name, opts in (("plain", ""), ("par", 'parallel = "ulysses"\n'))}
+    seconds = {}
+    for name, root in roots.items():
+        result = cli("estimate", "-p", root, "--json")
+        assert result.exit_code == 0, result.output
+        clips = [i for i in json.loads(result.stdout)["items"] if i["kind"] == "clip"]
+        seconds[name] = [i["seconds"] for i in clips]
+        if name == "par":
+            assert "on 4 GPUs (ulysses) at a projected 80% efficiency" in clips[0]["source"]
+    assert seconds["par"] == pytest.approx([s / (4 * 0.8) for s in seconds["plain"]], abs=0.06)  # 0.1 s rounding
+    text = cli("estimate", "-p", roots["par"])
+    assert "GPU plan: wan: chain: one clip on 4 GPUs, ulysses" in text.output

@@ -871,6 +871,12 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         gpu = self.opts.gpu_type or detect_gpu_name()  # None -> H100 assumed (said in the note)
         seconds, note = estimate_seconds(self.family, self.variant(), gpu, plan.width, plan.height, plan.frames,
                                          self.total_steps(plan))
+        if self.group_size > 1:
+            from ttv.backends.local.parallel import EFFICIENCY
+
+            eff = EFFICIENCY.get(self.opts.parallel, 0.5)
+            seconds /= self.group_size * eff
+            note += f"; on {self.group_size} GPUs ({self.opts.parallel}) at a projected {eff:.0%} efficiency"
         return CostEstimate(usd=0.0, seconds=round(seconds, 1), source=note)
 
     # -- loading -----------------------------------------------------------------------------

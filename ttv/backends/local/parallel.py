@@ -176,8 +176,9 @@ def plan_groups(mode: ParallelMode, gpus: list[int], per_clip: int | None, heads
     return GroupPlan(groups, mode, why if why != "parallel_gpus" else "")
 
 
-def group_plan(backend: LocalVideoBackend) -> GroupPlan:
-    """The GPU groups of a backend with `parallel` set, checked before anything runs (ConfigError)."""
+def group_plan(backend: LocalVideoBackend, visible: list[int] | None = None) -> GroupPlan:
+    """The GPU groups of a backend with `parallel` set, checked before anything runs (ConfigError).
+    `visible`: the GPU indices when known without torch (doctor/estimate count them with NVML)."""
     o = backend.opts
     where = f"{backend.name}: parallel = \"{o.parallel}\""
     refusal = backend.parallel_refusal()
@@ -196,7 +197,8 @@ def group_plan(backend: LocalVideoBackend) -> GroupPlan:
     if heads is None:
         raise ConfigError(f"{where}: cannot read the attention head count of {backend.model_id()}",
                           hint="check that the model is complete (transformer/config.json)")
-    visible = common.visible_gpus()
+    if visible is None:
+        visible = common.visible_gpus()
     if not visible:
         if not CPU_RANKS:
             raise ConfigError(f"{where} needs CUDA GPUs and none is visible",
@@ -244,16 +246,32 @@ def parallel_workers(backend: LocalVideoBackend) -> list[Any]:
     return workers
 
 
-def describe(backend: LocalVideoBackend, schedule: str | None, segments: int | None) -> str:
-    """The parallel plan in one line for `ttv doctor` / `ttv estimate` (or why there is none)."""
-    saved = backend.schedule
-    backend.schedule = (schedule or "", segments) if schedule else None
+# End-to-end efficiency assumed by time estimates (speed-up = GPUs x efficiency). A projection, not a
+# measurement: per step the all-to-all traffic is a few % of the compute (benchmarks/RESULTS.md), and the Wan
+# authors' 8-GPU times (Wan2.2 I2V-A14B: 480p 327.8 s -> 52.9 s, 720p 1055.9 s -> 159.0 s) are 0.77-0.83 of
+# linear with the serial text encoder and VAE decode included. Ring all-gathers K/V: diffusers' own 4xH100
+# figures put it at about half of Ulysses' throughput.
+EFFICIENCY: dict[str, float] = {"ulysses": 0.8, "ring": 0.4, "ulysses+ring": 0.55}
+
+
+def plan_line(backend: Any, mode: str | None, segments: int | None, gpu_count: int | None = None) -> str | None:
+    """For `ttv doctor` / `ttv estimate`, which never import torch: the plan in one line (or why `parallel`
+    is refused), with the GPUs counted by NVML. The backend keeps the schedule and group size, so its time
+    estimate follows the plan. None when the backend does not use `parallel`."""
+    from ttv.backends.local.common import LocalVideoBackend
+    from ttv.core.gpu import query_gpus
+
+    if not isinstance(backend, LocalVideoBackend) or backend.opts.parallel == "none":
+        return None
+    if mode:
+        backend.set_schedule(mode, segments)
     try:
-        return group_plan(backend).describe(schedule)
+        count = len(query_gpus()[0]) if gpu_count is None else gpu_count
+        gp = group_plan(backend, visible=list(range(count)))
     except ConfigError as exc:
         return f"parallel refused: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
-    finally:
-        backend.schedule = saved
+    backend.group_plan, backend.group_size = gp, gp.size
+    return gp.describe(mode)
 
 
 # ------------------------------------------------------------------------------------ rank group
