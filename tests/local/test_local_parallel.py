@@ -365,7 +365,8 @@ def test_estimate_shows_the_gpu_plan_and_divides_the_chain_time(small_project: A
         clips = [i for i in json.loads(result.stdout)["items"] if i["kind"] == "clip"]
         seconds[name] = [i["seconds"] for i in clips]
         if name == "par":
-            assert "on 4 GPUs (ulysses) at a projected 80% efficiency" in clips[0]["source"]
-    assert seconds["par"] == pytest.approx([s / (4 * 0.8) for s in seconds["plain"]], abs=0.06)  # 0.1 s rounding
+            assert "on 4 GPUs (ulysses): projected 3.6x faster" in clips[0]["source"]
+    speedup = parallel.projected_speedup("ulysses", 4)
+    assert seconds["par"] == pytest.approx([s / speedup for s in seconds["plain"]], abs=0.06)  # 0.1 s rounding
     text = cli("estimate", "-p", roots["par"])
     assert "GPU plan: wan: chain: one clip on 4 GPUs, ulysses" in text.output

@@ -872,11 +872,11 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         seconds, note = estimate_seconds(self.family, self.variant(), gpu, plan.width, plan.height, plan.frames,
                                          self.total_steps(plan))
         if self.group_size > 1:
-            from ttv.backends.local.parallel import EFFICIENCY
+            from ttv.backends.local.parallel import projected_speedup
 
-            eff = EFFICIENCY.get(self.opts.parallel, 0.5)
-            seconds /= self.group_size * eff
-            note += f"; on {self.group_size} GPUs ({self.opts.parallel}) at a projected {eff:.0%} efficiency"
+            speedup = projected_speedup(self.opts.parallel, self.group_size)
+            seconds /= speedup
+            note += f"; on {self.group_size} GPUs ({self.opts.parallel}): projected {speedup:.1f}x faster"
         return CostEstimate(usd=0.0, seconds=round(seconds, 1), source=note)
 
     # -- loading -----------------------------------------------------------------------------

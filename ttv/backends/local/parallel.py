@@ -246,12 +246,19 @@ def parallel_workers(backend: LocalVideoBackend) -> list[Any]:
     return workers
 
 
-# End-to-end efficiency assumed by time estimates (speed-up = GPUs x efficiency). A projection, not a
-# measurement: per step the all-to-all traffic is a few % of the compute (benchmarks/RESULTS.md), and the Wan
-# authors' 8-GPU times (Wan2.2 I2V-A14B: 480p 327.8 s -> 52.9 s, 720p 1055.9 s -> 159.0 s) are 0.77-0.83 of
-# linear with the serial text encoder and VAE decode included. Ring all-gathers K/V: diffusers' own 4xH100
-# figures put it at about half of Ulysses' throughput.
-EFFICIENCY: dict[str, float] = {"ulysses": 0.8, "ring": 0.4, "ulysses+ring": 0.55}
+# Time estimates of a clip on N GPUs (a projection, not a measurement; benchmarks/RESULTS.md): Amdahl's law
+# with the serial share fitted to the Wan authors' 1- vs 8-GPU times (Wan2.2 I2V-A14B: 480p 327.8 s -> 52.9 s,
+# 720p 1055.9 s -> 159.0 s: 3-4 % serial, text encoder and VAE decode), and the communication per step
+# relative to compute: Ulysses' all-to-alls are 2-5 % of an H100 step over NVLink at Wan's sizes; ring
+# all-gathers K/V, and diffusers' own 4xH100 figures (ulysses 6.7 s, ring 13.1 s, both 11.1 s per step) put
+# it at about half Ulysses' throughput.
+SERIAL_SHARE = 0.035
+COMM_SHARE: dict[str, float] = {"ulysses": 0.03, "ring": 1.0, "ulysses+ring": 0.7}
+
+
+def projected_speedup(mode: str, size: int) -> float:
+    comm = COMM_SHARE.get(mode, 1.0)
+    return 1.0 / (SERIAL_SHARE + (1.0 - SERIAL_SHARE) * (1.0 + comm) / max(1, size))
 
 
 def plan_line(backend: Any, mode: str | None, segments: int | None, gpu_count: int | None = None) -> str | None:
