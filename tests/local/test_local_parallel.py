@@ -84,6 +84,11 @@ def test_a_group_the_heads_do_not_divide_is_refused_naming_the_valid_sizes(gpus:
     assert e13.value.hint is not None and e13.value.hint.endswith("2, 3, 4, 6")
     with pytest.raises(ConfigError, match="only 4 GPUs are selected"):
         wan({"model": WAN_14B, "parallel": "ulysses", "parallel_gpus": 8, "gpus": "0,1,2,3"}).worker_backends()
+    with pytest.raises(ConfigError, match="needs an attention backend that returns the log-sum-exp") as ring:
+        wan({"model": WAN_14B, "parallel": "ring"}).worker_backends()  # the default "native" cannot do ring
+    assert ring.value.hint is not None and "flash" in ring.value.hint and "native," not in ring.value.hint
+    with pytest.raises(ConfigError, match="does not support context parallelism"):
+        wan({"model": WAN_14B, "parallel": "ulysses", "attention": "xformers"}).worker_backends()
     with pytest.raises(ConfigError, match="both give a clip several GPUs"):
         wan({"model": WAN_14B, "parallel": "ulysses", "gpus_per_worker": 2}).worker_backends()
 
@@ -103,7 +108,7 @@ def test_chaining_puts_all_gpus_or_the_largest_valid_group_on_one_clip(gpus: Any
     p = plan_of(WAN_1_3B, "chain", 5)  # 12 heads: 8 and 7 do not divide them
     assert p.groups == [[0, 1, 2, 3, 4, 5]]
     assert p.describe("chain") == "chain: one clip on 6 GPUs, ulysses (largest valid group)"
-    assert plan_of(WAN_14B, "chain", 5, parallel="ring").groups == [list(range(8))]
+    assert plan_of(WAN_14B, "chain", 5, parallel="ring", attention="flash").groups == [list(range(8))]
 
 
 def test_keyframe_mode_keeps_one_clip_per_gpu_unless_segments_are_fewer(gpus: Any) -> None:
@@ -223,6 +228,9 @@ def test_t2v_on_two_ranks_equals_one_process_loads_once_and_a_killed_rank_fails_
         for r in reqs:
             worker.generate(r, tmp_path / f"two-{r.segment_id}.mp4", ctx)
             pids.append(group.pids())
+            if len(pids) == 1:
+                for pid in pids[0]:  # Ctrl-C in a terminal reaches the ranks too: they leave it to ttv
+                    os.kill(pid, signal.SIGINT)
         diffs = [max_diff(tmp_path / f"one-{r.segment_id}.mp4", tmp_path / f"two-{r.segment_id}.mp4") for r in reqs]
         print(f"t2v 1-process vs 2-rank max abs diff per segment: {diffs}")
         assert max(diffs) <= TOL
@@ -270,9 +278,10 @@ def test_ctrl_c_stops_every_rank(wan_t2v_model: Path, tmp_path: Path, cpu_ranks:
         main.close()
 
 
-def test_flf2v_with_last_image_on_two_ranks_equals_one_process(wan_flf_model: Path, keyframes: list[Path],
-                                                              tmp_path: Path, cpu_ranks: None) -> None:
-    options = {"model": str(wan_flf_model), "steps": 2}
+@pytest.mark.parametrize("model", ["wan_flf_model", "wan22_model"])  # Wan 2.1 FLF2V; Wan 2.2 A14B (2 experts)
+def test_flf2v_with_last_image_on_two_ranks_equals_one_process(model: str, keyframes: list[Path], tmp_path: Path,
+                                                              cpu_ranks: None, request: pytest.FixtureRequest) -> None:
+    options = {"model": str(request.getfixturevalue(model)), "steps": 2}
     req = VideoRequest(segment_id="s000", prompt="a dog on the beach", duration=0.5, width=64, height=64, fps=16,
                        seed=11, first_image=keyframes[0], last_image=keyframes[1])
     res1 = wan(options).worker_backends()[0].generate(req, tmp_path / "one.mp4", RecordingCtx())
@@ -283,8 +292,33 @@ def test_flf2v_with_last_image_on_two_ranks_equals_one_process(wan_flf_model: Pa
         main.close()
     assert res1.info["mode"] == res2.info["mode"] == "flf2v"
     diff = max_diff(tmp_path / "one.mp4", tmp_path / "two.mp4")
-    print(f"flf2v (last_image) 1-process vs 2-rank max abs diff: {diff}")
+    print(f"{model} flf2v (last_image) 1-process vs 2-rank max abs diff: {diff}")
     assert diff <= TOL
+
+
+def _watch(parent: int) -> None:
+    parallel._watch_parent(parent)
+
+
+def test_a_rank_exits_when_the_ttv_process_is_gone() -> None:
+    """ttv killed with SIGKILL cannot stop its ranks: each rank watches it and exits by itself."""
+    import multiprocessing
+    import subprocess
+
+    ttv = subprocess.Popen(["sleep", "60"])  # stands in for the ttv process
+    rank = multiprocessing.get_context("fork").Process(target=_watch, args=(ttv.pid,))
+    rank.start()
+    try:
+        time.sleep(0.3)
+        assert rank.is_alive()
+        ttv.kill()
+        ttv.wait()
+        rank.join(timeout=5)
+        assert rank.exitcode == 3
+    finally:
+        ttv.kill()
+        if rank.is_alive():
+            rank.kill()
 
 
 def decoded(path: Path) -> np.ndarray:

@@ -57,6 +57,13 @@ REFUSALS: dict[str, str] = {
     "framepack": "FramePack's HunyuanVideo transformer has no context-parallel plan in diffusers 0.42.1",
 }
 
+# Attention backends registered with supports_context_parallel=True (attention_dispatch.py, diffusers 0.42.1),
+# and the ones of them whose forward returns the log-sum-exp that ring attention merges with ("native"
+# raises on return_lse=True, "_native_npu" too).
+CP_ATTENTION = {"native", "_native_cudnn", "_native_flash", "_native_npu", "flash", "flash_hub", "flash_varlen_hub",
+                "_flash_3_hub", "_flash_3_varlen_hub", "sage", "sage_hub"}
+RING_ATTENTION = CP_ATTENTION - {"native", "_native_npu"}
+
 # Start method of the rank processes. "spawn": a fresh interpreter, safe with CUDA and threads.
 START_METHOD = "spawn"
 # Functions ("module:function") every rank calls before joining the group. Empty in production; the CPU
@@ -193,6 +200,15 @@ def group_plan(backend: LocalVideoBackend, visible: list[int] | None = None) -> 
     if o.parallel == "ulysses+ring" and o.parallel_gpus and o.parallel_gpus % (o.ring_degree or 2):
         raise ConfigError(f"{where}: parallel_gpus = {o.parallel_gpus} is not a multiple of ring_degree = "
                           f"{o.ring_degree or 2}", hint="parallel_gpus = ulysses degree x ring_degree")
+    attention = o.attention or "native"
+    if attention not in CP_ATTENTION:
+        raise ConfigError(f"{where}: attention = \"{attention}\" does not support context parallelism in "
+                          "diffusers 0.42.1", hint=f"use one of: {', '.join(sorted(CP_ATTENTION))}")
+    if o.parallel != "ulysses" and attention not in RING_ATTENTION:
+        raise ConfigError(f"{where} needs an attention backend that returns the log-sum-exp; "
+                          f"\"{attention}\" does not", hint=f"set attention to one of: "
+                                                          f"{', '.join(sorted(RING_ATTENTION))} (GPU only), "
+                                                          "or use parallel = \"ulysses\"")
     heads = backend.attention_heads()
     if heads is None:
         raise ConfigError(f"{where}: cannot read the attention head count of {backend.model_id()}",
