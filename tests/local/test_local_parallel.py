@@ -236,6 +236,7 @@ def test_t2v_on_two_ranks_equals_one_process_loads_once_and_a_killed_rank_fails_
         assert max(diffs) <= TOL
         # one start, one load per rank, the same two processes for all three segments
         assert group.starts == 1 and [i["load_count"] for i in group.rank_info] == [1, 1]
+        assert [i["text_encoder"] for i in group.rank_info] == [True, False]  # rank 0 encodes for both
         assert pids[0] == pids[1] == pids[2] and len(pids[0]) == 2
         assert [t for t, _ in ctx.events].count("model.loaded") == 1 and worker.load_count == 1
         assert ctx.steps() == [(1, 2), (2, 2)] * 3

@@ -710,6 +710,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         self.group_size = 1
         self.group_plan: GroupPlan | None = None
         self.schedule: tuple[str, int | None] | None = None
+        self.without: tuple[str, ...] = ()  # pipeline components not to load (a rank without text encoder)
 
     # -- options ------------------------------------------------------------------------------
     @property

@@ -544,7 +544,8 @@ def _rank_main(rank: int, port: int, spec: RankSpec, cmd: Any, out: Any, parent:
         out.put(("error", None, rank, _error_payload(exc)))
         return
     out.put(("ready", rank, {"load_count": backend.load_count, "device": spec.devices[rank],
-                             "load_seconds": backend.load_seconds}))
+                             "load_seconds": backend.load_seconds,
+                             "text_encoder": getattr(backend.pipeline(None), "text_encoder", None) is not None}))
     try:
         while True:
             msg = cmd.get()
@@ -596,6 +597,8 @@ def _rank_setup(rank: int, port: int, spec: RankSpec) -> Any:
     module, _, cls_name = spec.backend_class.partition(":")
     cls = getattr(importlib.import_module(module), cls_name)
     backend = cls(cls.OptionsModel(**spec.options), device=device, gpu_group=[])
+    if rank != 0:
+        backend.without = ("text_encoder",)  # rank 0 encodes each prompt for all (see _share_prompt)
     pipe = backend.pipeline(None)
     from diffusers import ContextParallelConfig
 
@@ -640,6 +643,7 @@ def _rank_render(backend: Any, rank: int, job: int, request: VideoRequest, outpu
     size = (plan.width, plan.height, plan.frames)
     with classify_errors(backend.name, backend.opts, f"rendering segment {request.segment_id}", size), \
             torch.inference_mode():
+        _share_prompt(pipe, kwargs, rank)
         latents = call(**kwargs).frames
         if rank != 0:
             return {}
@@ -654,6 +658,33 @@ def _rank_render(backend: Any, rank: int, job: int, request: VideoRequest, outpu
         output.unlink(missing_ok=True)
         raise
     return backend.record_info(plan, pipe, frames, gen_seconds)
+
+
+def _share_prompt(pipe: Any, kwargs: dict[str, Any], rank: int) -> None:
+    """Rank 0 encodes the prompt (and the negative one under guidance) and broadcasts the embeddings; every
+    rank then calls the pipeline with them. The other ranks load no text encoder: UMT5-XXL is about 11 GB
+    of each GPU that the transformer can use instead."""
+    import torch
+    import torch.distributed as dist
+
+    cfg = float(kwargs["guidance_scale"]) > 1.0
+    device = pipe._execution_device
+    tensors: list[Any] = []
+    meta: list[Any] = [None]
+    if rank == 0:
+        # what WanPipeline / WanImageToVideoPipeline.__call__ do with a prompt string (max_sequence_length 512)
+        pos, neg = pipe.encode_prompt(prompt=kwargs["prompt"], negative_prompt=kwargs["negative_prompt"],
+                                      do_classifier_free_guidance=cfg, num_videos_per_prompt=1,
+                                      max_sequence_length=512, device=device)
+        tensors = [t.contiguous() for t in ([pos, neg] if cfg else [pos])]
+        meta = [[(tuple(t.shape), str(t.dtype).removeprefix("torch.")) for t in tensors]]
+    dist.broadcast_object_list(meta, src=0)
+    if rank != 0:
+        tensors = [torch.empty(shape, dtype=getattr(torch, dtype), device=device) for shape, dtype in meta[0]]
+    for t in tensors:
+        dist.broadcast(t, src=0)
+    kwargs.update(prompt=None, negative_prompt=None, prompt_embeds=tensors[0],
+                  negative_prompt_embeds=tensors[1] if cfg else None)
 
 
 def decode_latents(pipe: Any, latents: Any) -> Any:

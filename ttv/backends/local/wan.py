@@ -158,6 +158,7 @@ class WanBackend(LocalVideoBackend):
                 extra["image_encoder"] = load_component(encoder, self.name, self.model_id(),
                                                         subfolder="image_encoder",
                                                         **transformers_dtype_kwarg(torch.float32))
+        extra.update({name: None for name in self.without})
         return load_component(cls, self.name, self.model_id(), **dtype_kwarg(dtype), **device_map, **extra)
 
     def image_encoder_class(self) -> Any:
