@@ -405,3 +405,9 @@ def test_estimate_shows_the_gpu_plan_and_divides_the_chain_time(small_project: A
     assert seconds["par"] == pytest.approx([s / speedup for s in seconds["plain"]], abs=0.06)  # 0.1 s rounding
     text = cli("estimate", "-p", roots["par"])
     assert "GPU plan: wan: chain: one clip on 4 GPUs, ulysses" in text.output
+
+
+def test_the_keyframe_provider_refuses_parallel() -> None:
+    provider = registry.create("diffusers", {"parallel": "ulysses"}, kind="image")
+    with pytest.raises(ConfigError, match="is for video backends"):
+        provider.worker_backends()  # type: ignore[attr-defined]
