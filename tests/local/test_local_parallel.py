@@ -411,3 +411,19 @@ def test_the_keyframe_provider_refuses_parallel() -> None:
     provider = registry.create("diffusers", {"parallel": "ulysses"}, kind="image")
     with pytest.raises(ConfigError, match="is for video backends"):
         provider.worker_backends()  # type: ignore[attr-defined]
+
+
+def test_an_error_on_every_rank_is_reported_as_itself(wan_flf_model: Path, tmp_path: Path, cpu_ranks: None) -> None:
+    """A failure before any collective (an unreadable start image) reaches the user as the ranks' own error,
+    not as a dead rank; the group is stopped (the next segment starts a fresh one)."""
+    bad = tmp_path / "k.png"
+    bad.write_text("not an image")
+    main, worker, group = group_worker({"model": str(wan_flf_model), "steps": 2})
+    req = VideoRequest(segment_id="s001", prompt="a dog", duration=0.5, width=64, height=64, fps=16, seed=1,
+                       first_image=bad)
+    try:
+        with pytest.raises(InputRejected, match="cannot read conditioning image"):
+            worker.generate(req, tmp_path / "x.mp4", RecordingCtx())
+        assert not group.procs and group.starts == 1
+    finally:
+        main.close()

@@ -247,8 +247,8 @@ def parallel_workers(backend: LocalVideoBackend) -> list[Any]:
     cpu = not common.visible_gpus()  # tests patch common.visible_gpus
     for group in gp.groups:
         if len(group) == 1:
-            workers.append(cls(o.model_copy(update={"parallel": "none"}), device=f"cuda:{group[0]}",
-                               gpu_group=group))
+            workers.append(cls(o.model_copy(update={"parallel": "none"}), device="cpu" if cpu else f"cuda:{group[0]}",
+                               gpu_group=[] if cpu else group))
             continue
         w = cls(o, device="cpu" if cpu else f"cuda:{group[0]}", gpu_group=group)
         w.group_plan, w.group_size = gp, len(group)
@@ -463,12 +463,16 @@ class RankGroup:
                 pass
             dead = self._dead()
             if dead:
-                # a rank that failed says why before it exits: its message beats the bare exit code
+                # a rank that failed with a Python error says why before it exits: its message wins
                 with contextlib.suppress(queue.Empty):
                     msg = tuple(self._out.get(timeout=0.5))
-                    if msg[0] == "error" and msg[2] in dict(dead):
+                    if msg[0] == "error":
                         return msg
                 raise self._died(dead, what)
+            # exit code 0 without a report within 10 s (a report is sent before that exit): gone all the same
+            quiet = [r for r, p in enumerate(self.procs) if not p.is_alive()]
+            if quiet and time.monotonic() > deadline - timeout + 10:
+                raise self._died([(r, 0) for r in quiet], what)
             if time.monotonic() > deadline:
                 raise BackendError(f"{self.name}: the {self.spec.world}-GPU group sent nothing for "
                                    f"{timeout:.0f} s while {what}",
@@ -478,10 +482,11 @@ class RankGroup:
 
 
     def _dead(self, grace: float = 0.0) -> list[tuple[int, int | None]]:
-        """(rank, exit code) of the ranks that are gone, waiting up to `grace` s for one to go."""
+        """(rank, exit code) of the ranks that died, waiting up to `grace` s for one. A rank that reported an
+        error exits with code 0 after it: that is not a death (its message says what happened)."""
         end = time.monotonic() + grace
         while True:
-            dead = [(r, p.exitcode) for r, p in enumerate(self.procs) if not p.is_alive()]
+            dead = [(r, p.exitcode) for r, p in enumerate(self.procs) if not p.is_alive() and p.exitcode != 0]
             if dead or time.monotonic() >= end:
                 return dead
             time.sleep(0.05)
