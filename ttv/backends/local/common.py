@@ -939,7 +939,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
 
         starts = group.starts
         info = group.render(request, output, ctx)
-        info["device"] = group.describe()  # rank 0's own view is "cuda:0": it sees only its GPU
+        info["device"] = group.describe()  # the group, not rank 0's own GPU
         if group.starts != starts:
             self.load_count += 1
             self.load_seconds = group.load_seconds

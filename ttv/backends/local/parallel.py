@@ -595,9 +595,10 @@ def _rank_setup(rank: int, port: int, spec: RankSpec) -> Any:
     device = spec.devices[rank]
     on_gpu = device.startswith("cuda")
     if on_gpu:
-        # Each rank sees only its own GPU, as under torchrun: diffusers 0.42.1 takes the rank's device as
-        # `rank % torch.accelerator.device_count()`, which for a group on GPUs 4-7 would name GPUs 0-3.
-        device = _own_gpu(int(device.split(":")[1]))
+        # Before the process group and the device mesh (which keeps a device set before it). diffusers 0.42.1
+        # also computes `rank % device_count()` as the rank's device (wrong for a group on GPUs 4-7), but
+        # only tensor-parallel loading reads that value, not context parallelism. Every rank sees all GPUs,
+        # as under torchrun, so NCCL finds its peers for direct NVLink transfers.
         torch.cuda.set_device(torch.device(device))
     dist.init_process_group("nccl" if on_gpu else "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                             world_size=spec.world, timeout=timedelta(seconds=spec.timeout_s),
@@ -616,15 +617,6 @@ def _rank_setup(rank: int, port: int, spec: RankSpec) -> Any:
         if model is not None:
             model.enable_parallelism(config=ContextParallelConfig(ulysses_degree=ulysses, ring_degree=ring))
     return backend
-
-
-def _own_gpu(index: int) -> str:
-    """Make GPU `index` (numbered as the parent sees them) this process's only visible GPU; before CUDA
-    starts here. CUDA_VISIBLE_DEVICES of the parent (or of a Ray actor) is respected."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    entries = [e.strip() for e in visible.split(",")] if visible else []
-    os.environ["CUDA_VISIBLE_DEVICES"] = entries[index] if index < len(entries) else str(index)
-    return "cuda:0"
 
 
 class _RankProgress:
