@@ -178,6 +178,9 @@ def cpu_ranks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "CPU_RANKS", True)
     monkeypatch.setattr(parallel, "RANK_SETUP", [parallel_harness.SETUP])
     monkeypatch.setattr(parallel, "START_METHOD", "forkserver")
+    # Python 3.11's forkserver ignores sys.path: the preload module is found through PYTHONPATH (the repo root)
+    root = str(Path(__file__).resolve().parents[2])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])]))
     torch.multiprocessing.set_forkserver_preload(["tests.local.parallel_preload"])
     guard = socket.socket.connect
 
