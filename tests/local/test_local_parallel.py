@@ -109,6 +109,7 @@ def test_chaining_puts_all_gpus_or_the_largest_valid_group_on_one_clip(gpus: Any
     assert p.groups == [[0, 1, 2, 3, 4, 5]]
     assert p.describe("chain") == "chain: one clip on 6 GPUs, ulysses (largest valid group)"
     assert plan_of(WAN_14B, "chain", 5, parallel="ring", attention="flash").groups == [list(range(8))]
+    assert plan_of(WAN_14B, "chain", 5, parallel_gpus=2).groups == [[0, 1]]  # one group: one clip at a time
 
 
 def test_keyframe_mode_keeps_one_clip_per_gpu_unless_segments_are_fewer(gpus: Any) -> None:
@@ -431,3 +432,32 @@ def test_an_error_on_every_rank_is_reported_as_itself(wan_flf_model: Path, tmp_p
     finally:
         main.close()
 
+
+
+@pytest.mark.parametrize(("mode", "segments", "groups"), [
+    ("chain", 3, [[0, 1]]),  # the tiny model has 2 heads: 2 is its largest valid group
+    ("keyframe", 2, [[0, 1], [2, 3]]),  # 2 clips, 4 GPUs: each clip on 2
+    ("keyframe", 4, [[0], [1], [2], [3]]),  # as many clips as GPUs: one clip per GPU
+])
+def test_the_runner_tells_the_backend_its_mode_and_clip_count(small_project: Any, cli: Any, wan_flf_model: Path,
+                                                              monkeypatch: pytest.MonkeyPatch, mode: str,
+                                                              segments: int, groups: list[list[int]]) -> None:
+    monkeypatch.setattr(common, "visible_gpus", lambda: [0, 1, 2, 3])
+    plans: list[parallel.GroupPlan] = []
+    make = parallel.parallel_workers
+
+    def spy(backend: LocalVideoBackend) -> list[Any]:
+        workers = make(backend)
+        assert backend.group_plan is not None
+        plans.append(backend.group_plan)
+        return workers
+
+    monkeypatch.setattr(parallel, "parallel_workers", spy)
+    root = small_project(mode, segments=segments, backend="wan")
+    toml = root / "ttv.toml"
+    toml.write_text(toml.read_text() + f'\n[backends.wan]\nmodel = "{wan_flf_model}"\nsteps = 2\nparallel = "ulysses"\n')
+    for step in ("plan", "keyframes"):
+        assert cli(step, "-p", root).exit_code == 0
+    result = cli("render" if mode == "keyframe" else "chain", "-p", root, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert [p.groups for p in plans] == [groups]  # nothing started: a dry run only plans

@@ -180,6 +180,8 @@ def plan_groups(mode: ParallelMode, gpus: list[int], per_clip: int | None, heads
     if size <= 1:
         return GroupPlan([[g] for g in gpus], mode, why or f"no valid group within {total} GPUs")
     groups = [gpus[i:i + size] for i in range(0, total - size + 1, size)]
+    if schedule == "chain":
+        groups = groups[:1]  # one clip at a time: a second group would only load the model again
     return GroupPlan(groups, mode, why if why != "parallel_gpus" else "")
 
 
