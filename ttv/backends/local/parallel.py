@@ -366,6 +366,9 @@ class RankGroup:
         """Start the ranks and wait until every one has loaded the pipeline."""
         import torch.multiprocessing as mp
 
+        if ctx is not None:
+            ctx.progress(0.0, status="loading", message=f"starting {self.spec.world} ranks on {self.describe()}, "
+                                                        "each loading the model")
         mpctx: Any = mp.get_context(START_METHOD)
         port = free_port()
         self._out = mpctx.Queue()
