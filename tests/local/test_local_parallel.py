@@ -301,6 +301,26 @@ def test_flf2v_with_last_image_on_two_ranks_equals_one_process(model: str, keyfr
     assert diff <= TOL
 
 
+def test_ti2v_style_per_token_timesteps_on_two_ranks_equal_one_process(tiny_dir: Path, tmp_path: Path,
+                                                                        cpu_ranks: None) -> None:
+    import local_tiny
+
+    model = tiny_dir / "wan22-ti2v"
+    if not (model / "model_index.json").exists():
+        local_tiny.wan22_ti2v(model)
+    options = {"model": str(model), "steps": 2}
+    req = VideoRequest(segment_id="s000", prompt="the sea at dusk", duration=0.5, width=64, height=64, fps=16, seed=5)
+    wan(options).worker_backends()[0].generate(req, tmp_path / "one.mp4", RecordingCtx())
+    main, worker, _ = group_worker(options)
+    try:
+        worker.generate(req, tmp_path / "two.mp4", RecordingCtx())
+    finally:
+        main.close()
+    diff = max_diff(tmp_path / "one.mp4", tmp_path / "two.mp4")
+    print(f"ti2v-style (expand_timesteps) 1-process vs 2-rank max abs diff: {diff}")
+    assert diff <= TOL
+
+
 def _watch(parent: int) -> None:
     parallel._watch_parent(parent)
 
