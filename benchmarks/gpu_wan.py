@@ -21,6 +21,13 @@ Settings (each in a fresh subprocess, so peak memory and hooks never leak betwee
     group    enable_group_offload(block_level, 1 block per group, CUDA streams)
     compile  plain + regional torch.compile (compile_repeated_blocks); the first step includes compiling
     group_compile  group offload + regional compile (graph breaks at the offload hooks)
+    parallel  --parallel N: plain on N GPUs at once, sequence parallel (diffusers ContextParallelConfig,
+              ulysses_degree=N, what `parallel = "ulysses"` runs): N rank processes, rank 0's weights
+              broadcast to all, the same seed everywhere, rank 0 decodes. Compare its s/step with plain's.
+
+    python benchmarks/gpu_wan.py --steps 20 --settings plain,parallel --parallel 2   # on a 2+ GPU machine
+    python benchmarks/gpu_wan.py --device cpu --tiny --height 64 --width 64 --frames 9 --steps 3 \
+        --settings plain,parallel --parallel 2        # CPU smoke test of the parallel mode (gloo)
 
 Published figures to compare with (../shared/reference/models.md, section D):
     Wan2.1 T2V-1.3B 480p 81 frames, RTX 4090, offload + t5_cpu: 261.4 s total, 8.19 GB peak (Wan2.1 README)
@@ -46,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 PUBLISHED_4090_TOTAL_S = 261.4  # Wan2.1 README, T2V-1.3B 480p, 50 steps, offload + t5_cpu
 PUBLISHED_4090_PEAK_GB = 8.19
-SETTINGS = ("plain", "model", "group", "compile", "group_compile")
+SETTINGS = ("plain", "model", "group", "compile", "group_compile", "parallel")
 
 
 def _config(path: Path) -> dict[str, Any]:
@@ -54,6 +61,50 @@ def _config(path: Path) -> dict[str, Any]:
 
 
 def run_one(args: argparse.Namespace) -> dict[str, Any]:
+    if args.one == "parallel":
+        return run_parallel(args)
+    return run_rank(args, 0, 1)
+
+
+def run_parallel(args: argparse.Namespace) -> dict[str, Any]:
+    """`--parallel N` ranks (one per GPU, or gloo on the CPU), each running the same pipeline call."""
+    import torch.multiprocessing as mp
+
+    from ttv.backends.local.parallel import free_port
+
+    n = args.parallel
+    if n < 2:
+        raise SystemExit("the parallel setting needs --parallel N with N >= 2")
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    port = free_port()
+    procs = [ctx.Process(target=_rank_entry, args=(args, rank, n, port, out)) for rank in range(n)]
+    for p in procs:
+        p.start()
+    try:
+        result = out.get(timeout=args.timeout)
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+    if "error" in result:
+        raise RuntimeError(result["error"])
+    return dict(result)
+
+
+def _rank_entry(args: argparse.Namespace, rank: int, world: int, port: int, out: Any) -> None:
+    import traceback
+
+    try:
+        result = run_rank(args, rank, world, port)
+        if rank == 0:
+            out.put(result)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which prints the table
+        out.put({"error": f"rank {rank}: {type(exc).__name__}: {exc}\n{traceback.format_exc()[-2000:]}"})
+
+
+def run_rank(args: argparse.Namespace, rank: int, world: int, port: int = 0) -> dict[str, Any]:
     import torch
     from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanPipeline, WanTransformer3DModel
 
@@ -62,6 +113,16 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     setting = args.one
     device = args.device
     cuda = device.startswith("cuda")
+    if world > 1:
+        import torch.distributed as dist
+
+        if cuda:
+            device = f"cuda:{rank}"
+            torch.cuda.set_device(rank)
+        else:  # CPU smoke test only: diffusers 0.42.1 divides by the accelerator count, 0 on CPU torch
+            torch.accelerator.device_count = lambda: 1  # type: ignore[assignment]
+        dist.init_process_group("nccl" if cuda else "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                                world_size=world)
     torch.manual_seed(0)
     build_on = device if cuda else "cpu"
     t_build = time.perf_counter()
@@ -77,6 +138,16 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
             if any(k in name.split(".") for k in keep):
                 param.data = param.data.float()
         vae = AutoencoderKLWan(**vcfg).to(torch.float32).eval()
+    if world > 1:  # every rank holds rank 0's (random) weights, as from one checkpoint
+        import torch.distributed as dist
+
+        with torch.no_grad():
+            for module in (transformer, vae):
+                for tensor in [*module.parameters(), *module.buffers()]:
+                    dist.broadcast(tensor.data, src=0)
+        from diffusers import ContextParallelConfig
+
+        transformer.enable_parallelism(config=ContextParallelConfig(ulysses_degree=world))
     scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
     pipe = WanPipeline(tokenizer=None, text_encoder=None, vae=vae, scheduler=scheduler, transformer=transformer)
     if setting in ("model", "group", "group_compile"):
@@ -87,7 +158,8 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     negative = torch.randn(1, 512, text_dim, generator=gen).to(torch.bfloat16)
     build_s = time.perf_counter() - t_build
 
-    offload = {"plain": "none", "compile": "none", "model": "model", "group": "group", "group_compile": "group"}
+    offload = {"plain": "none", "compile": "none", "model": "model", "group": "group", "group_compile": "group",
+               "parallel": "none"}
     compile_ = "regional" if setting in ("compile", "group_compile") else "none"
     opts = LocalOptions(offload=offload[setting], compile=compile_)
     dev = torch.device(device)
@@ -116,11 +188,24 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
             num_inference_steps=args.steps,
             guidance_scale=args.guidance,
             generator=gen,
-            output_type="np",
+            output_type="latent" if world > 1 else "np",
             callback_on_step_end=on_step,
         )
+        if world > 1 and rank == 0:  # as ttv's ranks do: rank 0 alone decodes
+            from ttv.backends.local.parallel import decode_latents
+
+            frames = decode_latents(pipe, out.frames)
+        elif world == 1:
+            frames = out.frames
     if cuda:
         torch.cuda.synchronize(dev)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+        if rank != 0:
+            dist.destroy_process_group()
+            return {}
     t_end = time.perf_counter()
     steps = [b - a for a, b in zip([t0, *stamps[:-1]], stamps, strict=True)]
     steady = steps[2:] if len(steps) > 4 else steps[1:] or steps
@@ -143,7 +228,8 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         "peak_gb": round(torch.cuda.max_memory_allocated(dev) / 2**30, 2) if cuda else None,
         "peak_reserved_gb": round(torch.cuda.max_memory_reserved(dev) / 2**30, 2) if cuda else None,
         "build_s": round(build_s, 1),
-        "frames_out": int(out.frames.shape[1]),
+        "frames_out": int(frames.shape[1]),
+        "ranks": world,
         "notes": notes,
         "torch": torch.__version__,
     }
@@ -167,6 +253,7 @@ def main() -> None:
                          "is stopped, so the table always prints (a lent GPU machine allows 600 s per command)")
     ap.add_argument("--json", default="", help="also write all results to this file")
     ap.add_argument("--tiny", action="store_true", help="shrink the model (CPU smoke test of this script only)")
+    ap.add_argument("--parallel", type=int, default=0, help="GPUs of the `parallel` setting (ulysses degree)")
     ap.add_argument("--one", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -233,6 +320,10 @@ def _forward(args: argparse.Namespace) -> list[str]:
         "--vae-config",
         args.vae_config,
         *(["--tiny"] if args.tiny else []),
+        "--parallel",
+        str(args.parallel),
+        "--timeout",
+        str(args.timeout),
     ]
 
 
@@ -260,6 +351,12 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
             f"{r['setting']:<13} {r['s_per_step']:>7.3f} {r['first_step_s']:>8.2f} {r['denoise_s']:>8.1f} "
             f"{r['vae_decode_s']:>6.1f} {r['total_s']:>7.1f} {r['total_50_steps_s']:>8.1f} {peak:>8} {vs}"
         )
+    by = {r["setting"]: r for r in ok}
+    if "plain" in by and "parallel" in by:
+        ratio = by["plain"]["s_per_step"] / by["parallel"]["s_per_step"]
+        print(f"parallel: {by['parallel']['ranks']} ranks (ulysses): s/step speed-up over plain {ratio:.2f}x "
+              f"(ideal {by['parallel']['ranks']}x; a tiny CPU smoke test says nothing about GPUs; projection in "
+              "benchmarks/RESULTS.md)")
     print(
         f"published: Wan2.1 README, T2V-1.3B 480p 81f on an RTX 4090 (offload + t5_cpu): "
         f"{PUBLISHED_4090_TOTAL_S} s total, {PUBLISHED_4090_PEAK_GB} GB peak; '50-step' projects this run to "

@@ -310,3 +310,16 @@ def wan22_i2v_moe(path: Path) -> Path:
         boundary_ratio=0.9)
     pipe.save_pretrained(path)
     return path
+
+
+def wan22_ti2v(path: Path) -> Path:
+    """Wan 2.2 TI2V-5B style text-to-video: per-token timesteps (`expand_timesteps=True`), which the
+    transformer's context-parallel plan splits with the tokens."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, WanPipeline
+
+    _seed()
+    pipe = WanPipeline(tokenizer=_tokenizer(), text_encoder=_t5(), vae=_wan_vae(),
+                       scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0), transformer=_wan_transformer(),
+                       expand_timesteps=True)
+    pipe.save_pretrained(path)
+    return path

@@ -25,3 +25,23 @@ class BrokenWorkersWan(WanBackend):
 
     def worker_backends(self) -> list[Any]:
         raise RuntimeError("CUDA driver initialization failed (fake)")
+
+
+class CpuRankGroupWan(WanBackend):
+    """Wan with `parallel` whose rank group runs on the CPU inside the actor (the session's GPUs are only
+    declared to Ray; torch is CPU-only): the CPU-rank switch and device-count patch of tests/local."""
+
+    name: ClassVar[str] = "wan"
+
+    def worker_backends(self) -> list[Any]:
+        import sys
+        from pathlib import Path
+
+        local = str(Path(__file__).resolve().parents[1] / "local")
+        if local not in sys.path:
+            sys.path.append(local)
+        from ttv.backends.local import parallel
+
+        parallel.CPU_RANKS = True
+        parallel.RANK_SETUP = ["parallel_harness:rank_setup"]
+        return super().worker_backends()

@@ -346,3 +346,29 @@ def test_cli_starts_its_own_ray_with_one_cpu_actor(small_project: Any, cli: Any,
     assert sum(e["type"] == "model.loaded" for e in events(root)) == 1
     for i in range(2):
         assert decode(root / "clips" / f"s{i:03d}.mp4") == (17, 160, 96)
+
+
+def test_an_actor_holding_two_gpus_runs_one_rank_group(ray_session: Any, wan_t2v_model: Path,
+                                                       tmp_path: Path) -> None:
+    """`parallel` under Ray: one actor holds parallel_gpus GPUs and its worker renders each clip on a group of
+    that many rank processes (here CPU ranks over gloo: the session's GPUs are declared, torch is CPU-only)."""
+    from ray_fakes import CpuRankGroupWan
+
+    raw = {"model": str(wan_t2v_model), "steps": 2, "parallel": "ulysses"}
+    with pytest.raises(ConfigError, match="needs parallel_gpus"):
+        RayVideoBackend.wrap(wan(wan_t2v_model, steps=2, parallel="ulysses"), raw, address=None).worker_backends()
+    raw["parallel_gpus"] = 2
+    backend = RayVideoBackend.wrap(CpuRankGroupWan(CpuRankGroupWan.OptionsModel.model_validate(raw)), raw,
+                                   address=None)
+    try:
+        workers = backend.worker_backends()
+        assert len(workers) == 1  # FAKE_GPUS = 2: one actor of 2 GPUs
+        ctx = RecordingCtx()
+        for seed in (3, 4):
+            result = workers[0].generate(request(seed=seed, width=64, height=64), tmp_path / f"{seed}.mp4", ctx)
+            assert decode(tmp_path / f"{seed}.mp4") == (9, 64, 64)
+        assert result.info["frames"] == 9
+        loads = [data for kind, data in ctx.events if kind == "model.loaded"]
+        assert len(loads) == 1 and loads[0]["device"] == "CPU (2 ranks, ulysses)"  # one group, loaded once
+    finally:
+        backend.close()

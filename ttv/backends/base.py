@@ -36,6 +36,7 @@ class Options(BaseModel):
         "concurrency", "base_url", "poll_interval_s", "poll_timeout_s", "request_timeout_s", "download_attempts",
         "ratio_tolerance", "timeout_s", "gpus", "gpus_per_worker", "gpu_type", "offload", "group_offload_blocks",
         "group_offload_stream", "group_offload_exclude", "vae_tiling", "vae_slicing", "attention", "compile",
+        "parallel", "parallel_gpus", "ring_degree", "parallel_timeout_s",
     })
 
 
@@ -207,6 +208,10 @@ class VideoBackend(Backend):
         concurrency(); a local backend returns one instance per GPU (or GPU group), each loading its
         pipeline once and then generating many segments."""
         return [self]
+
+    def set_schedule(self, mode: str, segments: int | None) -> None:
+        """Told before `worker_backends()`: the project's mode (chain/keyframe) and how many clips this run
+        renders, so a backend that can put several GPUs on one clip groups them to suit (local Wan)."""
 
     def cancel(self, job_id: str) -> None:  # remote backends override
         raise NotImplementedError(f"{self.name} has no remote jobs to cancel")

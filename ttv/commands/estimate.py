@@ -138,6 +138,8 @@ def _render(est: ProjectEstimate) -> None:
     if busy > wall + 1:
         err.print(f"wall time ≈ {format_seconds(wall)} ({format_seconds(busy)} of API/GPU time, in parallel where "
                   "the backends allow)")
+    for note in est.notes:
+        err.print(f"GPU plan: {note}")
     for w in est.warnings:
         err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if est.budget_usd is not None:

@@ -451,7 +451,20 @@ def check_local_models(project: Any, uses: list[Use], gpus: list[dict[str, Any]]
         fit = _vram_fit(project, use, backend, gpus, common)
         if fit is not None:
             checks.append(fit)
+        if use.kind == "video" and getattr(backend.options, "parallel", "none") != "none":
+            checks.append(_parallel_plan(project, use, backend, len(gpus)))
     return checks
+
+
+def _parallel_plan(project: Any, use: Use, backend: Any, gpu_count: int) -> Check:
+    """`parallel` set: how the GPUs will be grouped ("chain: one clip on 4 GPUs, ulysses"), or why not."""
+    from ttv.backends.local.parallel import plan_line
+
+    line = plan_line(backend, project.config.mode, project.config.segments, gpu_count) or ""
+    refused = line.startswith("parallel refused")
+    return Check(f"parallel: {use.name}", "models", problem(use.required) if refused else "ok", line,
+                 f"fix `parallel` in [backends.{use.name}]" if refused else "", required=use.required,
+                 data={"plan": line})
 
 
 def _model_presence(use: Use, model: str, common: Any) -> Check:

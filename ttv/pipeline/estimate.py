@@ -120,6 +120,7 @@ class ProjectEstimate:
     wall_seconds: float
     worst_wall_seconds: float
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. "wan: chain: one clip on 4 GPUs, ulysses"
 
     # ---- totals ----------------------------------------------------------------------------
     @property
@@ -256,6 +257,7 @@ class _Backends:
         self.project = project
         self._made: dict[tuple[str, str], Backend | TtvError] = {}
         self._gpus: int | None = None
+        self.notes: list[str] = []
 
     def get(self, name: str, kind: Literal["video", "image", "planner"]) -> Backend | TtvError:
         key = (name, kind)
@@ -264,6 +266,10 @@ class _Backends:
                 self._made[key] = registry.create(name, self.project.config.backends.get(name), kind=kind)
             except TtvError as exc:
                 self._made[key] = exc
+            if kind == "video":  # one clip on a GPU group (parallel Wan): the plan line, and times to suit
+                line = parallel_plan_line(self._made[key], self.project.config.mode, self.project.config.segments)
+                if line:
+                    self.notes.append(f"{name}: {line}")
         return self._made[key]
 
     def gpu_count(self) -> int:
@@ -396,6 +402,15 @@ def _planner_figure(backends: _Backends, req: PlanRequest) -> _Figure:
     return _Figure(0.0, None, 0.0, "", _remote_guess(name), "", error=why)
 
 
+def parallel_plan_line(backend: Backend | TtvError, mode: str, segments: int | None) -> str | None:
+    """A local backend with `parallel` set: how its GPUs are grouped (ttv.backends.local.parallel)."""
+    if getattr(getattr(backend, "options", None), "parallel", "none") in (None, "none"):
+        return None
+    from ttv.backends.local.parallel import plan_line
+
+    return plan_line(backend, mode, segments)
+
+
 def _concurrency(backends: _Backends, name: str) -> int:
     """Items a backend works on at once: remote = its job concurrency; local = one worker per GPU (group)."""
     backend = backends.get(name, "video")
@@ -403,7 +418,8 @@ def _concurrency(backends: _Backends, name: str) -> int:
         with contextlib.suppress(Exception):
             if not backend.capabilities().remote:
                 gpus = getattr(backend.options, "gpus", None)
-                per = int(getattr(backend.options, "gpus_per_worker", 1) or 1)
+                per = max(int(getattr(backend.options, "gpus_per_worker", 1) or 1),
+                          int(getattr(backend, "group_size", 1) or 1))
                 count = len(gpus) if gpus else backends.gpu_count()
                 return max(1, count // per)
             return max(1, int(backend.concurrency()))
@@ -550,7 +566,7 @@ def _estimate(project: Project, *, worst_case: bool) -> ProjectEstimate:
         return ProjectEstimate(project=str(project.root), mode=cfg.mode, planned=planned, provisional=not planned,
                                worst_case=worst_case, items=items, spent_usd=_spent_everywhere(project),
                                budget_usd=cfg.max_cost_usd, wall_seconds=wall, worst_wall_seconds=worst_wall,
-                               warnings=warnings)
+                               warnings=warnings, notes=list(backends.notes))
     finally:
         backends.close()
 

@@ -439,6 +439,12 @@ class RayVideoBackend(VideoBackend):
         plan: list[int] = []
         try:
             per_worker = int(self.raw_options.get("gpus_per_worker", 1) or 1)
+            if self.raw_options.get("parallel", "none") != "none":  # an actor holding N GPUs runs a rank group
+                if not self.raw_options.get("parallel_gpus"):
+                    raise ConfigError(f"{self.name}: parallel with --executor ray needs parallel_gpus",
+                                      hint="set parallel_gpus in [backends.NAME]: each Ray actor holds that many "
+                                           "GPUs of one node and renders one clip on all of them")
+                per_worker = int(self.raw_options["parallel_gpus"])
             plan = plan_actors(_node_gpus(ray), per_worker, self.max_workers)
             short = self._make_room(ray, sum(plan))
             resources = [_resources(gpus) for gpus in plan]

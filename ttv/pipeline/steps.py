@@ -140,10 +140,13 @@ def _todo(states: list[ItemFreshness], options: RunOptions, project: Project | N
     return todo, skipped
 
 
-def _create_video(project: Project, name: str, options: RunOptions, *, max_workers: int | None = None) -> Backend:
+def _create_video(project: Project, name: str, options: RunOptions, *, max_workers: int | None = None,
+                  clips: int | None = None) -> Backend:
     """A video backend, run here or (--executor ray) in Ray actors that each hold a loaded pipeline; `max_workers`
     caps the actors started (chaining renders one segment at a time, so one actor is all it can use)."""
     backend = _create(project, name, "video", gpus=options.gpus, dry_run=options.dry_run)
+    if isinstance(backend, VideoBackend):  # how many GPUs go on one clip depends on the mode (parallel Wan)
+        backend.set_schedule(project.config.mode, clips)
     # Remote APIs gain nothing from Ray (their work happens at the provider); a dry run starts nothing.
     if (options.executor == "ray" and not options.dry_run and isinstance(backend, VideoBackend)
             and not backend.capabilities().remote):
@@ -400,7 +403,9 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
     _check_only([s.id for s in plan.segments], options, "segments")
     # Chaining is sequential (each segment starts from the previous clip's last frame): one worker per backend.
     max_workers = 1 if mode == "chain" else None
-    pool = BackendPool(lambda name: _create_video(project, name, options, max_workers=max_workers))
+    clips = {"todo": len(plan.segments)}  # the clips this run renders, once known (backends start lazily)
+    pool = BackendPool(lambda name: _create_video(project, name, options, max_workers=max_workers,
+                                                  clips=clips["todo"]))
     try:
         graph = build_graph(project)
         todo, report.skipped = _todo(graph.clips, options, project)
@@ -410,6 +415,7 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
             first = index_of[todo[0].id]
             todo = [st for st in graph.clips[first:]]
             report.skipped = [s for s in report.skipped if index_of[s] < first]
+        clips["todo"] = len(todo)
         planned = [estimate_clip(project, index_of[st.id], st, pool) for st in todo]
         if options.dry_run:
             for work in planned:

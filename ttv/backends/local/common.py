@@ -53,9 +53,12 @@ from ttv.core.errors import BackendError, ConfigError, InputRejected
 if TYPE_CHECKING:
     import numpy as np
 
+    from ttv.backends.local.parallel import GroupPlan, RankGroup
+
 DTypeName = Literal["auto", "bfloat16", "float16", "float32"]
 OffloadMode = Literal["none", "model", "sequential", "group"]
 CompileMode = Literal["none", "regional", "full"]
+ParallelMode = Literal["none", "ulysses", "ring", "ulysses+ring"]
 Mode = Literal["t2v", "i2v", "flf2v"]
 
 
@@ -86,6 +89,15 @@ class LocalOptions(Options):
                                    "CUDA_VISIBLE_DEVICES); default: all visible GPUs")
     gpus_per_worker: int = Field(1, ge=1, le=16, description=">1 spreads one pipeline's components over a "
                                  "group of GPUs (device_map=balanced; each component stays whole)")
+    parallel: ParallelMode = Field("none", description="one clip on a group of GPUs (sequence parallel, Wan): "
+                                   "none | ulysses | ring | ulysses+ring")
+    parallel_gpus: int | None = Field(None, ge=2, le=64, description="GPUs per clip with `parallel` (default: "
+                                      "chaining puts all GPUs on one clip, keyframe mode one clip per GPU "
+                                      "unless segments are fewer than GPUs)")
+    ring_degree: int | None = Field(None, ge=2, le=64, description="ring size within a ulysses+ring group "
+                                    "(default 2)")
+    parallel_timeout_s: float = Field(900.0, ge=10.0, description="longest wait for any rank of a parallel "
+                                      "group (every collective, every step, the model load)")
     frames: int | None = Field(None, ge=1, description="exact frame count (must satisfy the model's rule)")
     fps: int | None = Field(None, ge=1, le=120, description="render fps (default: the model's native fps)")
     max_frames: int | None = Field(None, ge=1, description="longest clip allowed (default: the trained length)")
@@ -625,6 +637,9 @@ class PipelineWorkers:
             if w is not self:
                 w.close()
         self._workers = []
+        group = getattr(self, "rank_group", None)
+        if group is not None:
+            group.close()
         if self._pipe is not None:
             self._pipe = None
             free_gpu_memory()
@@ -664,6 +679,13 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         self.load_seconds: float | None = None
         self.load_dtype: Any = None  # torch dtype the pipeline was loaded in (views must keep it)
         self._load_notes: list[str] = []
+        # `parallel` (ttv.backends.local.parallel): the rank processes of this worker's GPU group, its size
+        # (also set on the instance that made the workers, which validates segments), and the run's schedule.
+        self.rank_group: RankGroup | None = None
+        self.group_size = 1
+        self.group_plan: GroupPlan | None = None
+        self.schedule: tuple[str, int | None] | None = None
+        self.without: tuple[str, ...] = ()  # pipeline components not to load (a rank without text encoder)
 
     # -- options ------------------------------------------------------------------------------
     @property
@@ -682,6 +704,11 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
 
     # -- workers ------------------------------------------------------------------------------
     def worker_backends(self) -> list[VideoBackend]:
+        if self.opts.parallel != "none":
+            from ttv.backends.local.parallel import parallel_workers
+
+            self._workers = list(parallel_workers(self))
+            return list(self._workers)
         groups = plan_workers(self.opts.gpus, self.opts.gpus_per_worker, visible_gpus(), self.name)
         if not groups:
             workers = [type(self)(self.options, device="cpu")]
@@ -692,6 +719,24 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
 
     def concurrency(self) -> int:
         return 1
+
+    def set_schedule(self, mode: str, segments: int | None) -> None:
+        self.schedule = (mode, segments)
+
+    # -- one clip on a group of GPUs -----------------------------------------------------------
+    def parallel_refusal(self) -> str | None:
+        """Why this backend cannot split one clip over GPUs; None when it can (Wan)."""
+        from ttv.backends.local.parallel import NO_PLAN, REFUSALS
+
+        return REFUSALS.get(self.family, NO_PLAN)
+
+    def attention_heads(self) -> int | None:
+        """Attention heads of the transformer (a Ulysses group must divide them); None when unknown."""
+        return None
+
+    def token_count(self, plan: RenderPlan) -> tuple[int, str] | None:
+        """(video tokens of one segment, how they come about): the sequence a parallel group splits."""
+        return None
 
     # -- availability and capabilities -------------------------------------------------------
     def is_available(self) -> Availability:
@@ -775,8 +820,14 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         d_steps, d_guidance = self.model_defaults(mode)
         steps = o.steps or d_steps
         guidance = o.guidance if o.guidance is not None else d_guidance
-        return RenderPlan(mode=mode, width=width, height=height, fps=fps, frames=frames, requested_frames=requested,
+        plan = RenderPlan(mode=mode, width=width, height=height, fps=fps, frames=frames, requested_frames=requested,
                           steps=steps, guidance=guidance, notes=notes)
+        tokens = self.token_count(plan) if self.group_size > 1 else None
+        if tokens is not None:
+            from ttv.backends.local.parallel import check_tokens
+
+            check_tokens(where, tokens[0], self.group_size, tokens[1])
+        return plan
 
     def validate_inputs(self, request: VideoRequest) -> None:
         # Raises InputRejected naming the allowed values. Image files are checked in generate(): in chain
@@ -796,6 +847,12 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         gpu = self.opts.gpu_type or detect_gpu_name()  # None -> H100 assumed (said in the note)
         seconds, note = estimate_seconds(self.timings, self.variant(), gpu, plan.width, plan.height, plan.frames,
                                          self.total_steps(plan))
+        if self.group_size > 1:
+            from ttv.backends.local.parallel import projected_speedup
+
+            speedup = projected_speedup(self.opts.parallel, self.group_size)
+            seconds /= speedup
+            note += f"; on {self.group_size} GPUs ({self.opts.parallel}): projected {speedup:.1f}x faster"
         return CostEstimate(usd=0.0, seconds=round(seconds, 1), source=note)
 
     # -- loading -----------------------------------------------------------------------------
@@ -847,7 +904,49 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
             if img is not None and not Path(img).is_file():
                 raise InputRejected(f"{self.name}: image {img} does not exist", hint="run `ttv keyframes` first")
         with self._run_lock:
+            if self.rank_group is not None:
+                return self._generate_group(self.rank_group, request, Path(output), ctx)
             return self._generate_locked(request, plan, Path(output), ctx)
+
+    def _generate_group(self, group: RankGroup, request: VideoRequest, output: Path, ctx: JobContext) -> Any:
+        """Render on this worker's rank processes (rank 0 writes `output`)."""
+        from ttv.backends.base import GenerateResult
+
+        starts = group.starts
+        info = group.render(request, output, ctx)
+        info["device"] = group.describe()  # the group, not rank 0's own GPU
+        if group.starts != starts:
+            self.load_count += 1
+            self.load_seconds = group.load_seconds
+            ctx.event("model.loaded", backend=self.name, model=self.model_id(), device=group.describe(),
+                      seconds=round(group.load_seconds or 0.0, 3))
+        return GenerateResult(cost_usd=0.0, model=self.model_id(), info=info)
+
+    def call_kwargs(self, pipe: Any, plan: RenderPlan, request: VideoRequest,
+                    progress: Callable[..., Any] | None) -> tuple[Any, dict[str, Any]]:
+        """(callable, kwargs) of one segment's pipeline call; the same on every rank of a parallel group."""
+        import torch
+
+        call, kwargs = self.pipeline_kwargs(pipe, plan, request)
+        negative = request.negative_prompt or self.opts.negative_prompt or ""
+        kwargs.update(prompt=request.prompt, negative_prompt=negative, height=plan.height, width=plan.width,
+                      num_inference_steps=plan.steps, guidance_scale=plan.guidance,
+                      generator=torch.Generator(device=self.generator_device(call)).manual_seed(int(request.seed)),
+                      output_type="np")
+        if progress is not None:
+            kwargs.update(callback_on_step_end=progress, callback_on_step_end_tensor_inputs=["latents"])
+        return call, kwargs
+
+    def record_info(self, plan: RenderPlan, pipe: Any, frames: np.ndarray, gen_seconds: float) -> dict[str, Any]:
+        """The clip record's info of a rendered segment."""
+        info = plan.info()
+        info.update(frames=int(frames.shape[0]), frames_written=int(frames.shape[0]), device=self.device,
+                    generate_seconds=round(gen_seconds, 3), pipeline=type(pipe).__name__,
+                    dtype=self.opts.dtype, offload=self.opts.offload)
+        info["duration"] = round(frames.shape[0] / plan.fps, 4)
+        if self._load_notes:
+            info["load_notes"] = list(self._load_notes)
+        return info
 
     def _generate_locked(self, request: VideoRequest, plan: RenderPlan, output: Path, ctx: JobContext) -> Any:
         from ttv.backends.base import GenerateResult
@@ -856,14 +955,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         pipe = self.pipeline(ctx)
         import torch
 
-        call, kwargs = self.pipeline_kwargs(pipe, plan, request)
-        progress = StepProgress(ctx, self.total_steps(plan))
-        negative = request.negative_prompt or self.opts.negative_prompt or ""
-        kwargs.update(prompt=request.prompt, negative_prompt=negative, height=plan.height, width=plan.width,
-                      num_inference_steps=plan.steps, guidance_scale=plan.guidance,
-                      generator=torch.Generator(device=self.generator_device(call)).manual_seed(int(request.seed)),
-                      output_type="np", callback_on_step_end=progress,
-                      callback_on_step_end_tensor_inputs=["latents"])
+        call, kwargs = self.call_kwargs(pipe, plan, request, StepProgress(ctx, self.total_steps(plan)))
         on_gpu = bool(self.device and self.device.startswith("cuda")) and torch.cuda.is_available()
         gpus = [f"cuda:{g}" for g in self.gpu_group] or [str(self.device)]
         if on_gpu:
@@ -882,15 +974,9 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         except Exception:
             output.unlink(missing_ok=True)
             raise
-        info = plan.info()
-        info.update(frames=int(frames.shape[0]), frames_written=int(frames.shape[0]), device=self.device,
-                    generate_seconds=round(gen_seconds, 3), pipeline=type(pipe).__name__,
-                    dtype=self.opts.dtype, offload=self.opts.offload)
-        info["duration"] = round(frames.shape[0] / plan.fps, 4)
+        info = self.record_info(plan, pipe, frames, gen_seconds)
         if first_load and self.load_seconds is not None:
             info["load_seconds"] = round(self.load_seconds, 3)
-        if self._load_notes:
-            info["load_notes"] = list(self._load_notes)
         return GenerateResult(cost_usd=0.0, model=self.model_id(), info=info)
 
 

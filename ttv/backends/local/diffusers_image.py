@@ -29,6 +29,7 @@ from ttv.backends.local.common import (
     plan_workers,
     torch_dtype,
 )
+from ttv.core.errors import ConfigError
 
 
 class DiffusersImageOptions(LocalOptions):
@@ -60,6 +61,9 @@ class DiffusersKeyframes(PipelineWorkers, ImageProvider):
 
     def worker_backends(self) -> list[DiffusersKeyframes]:
         """One instance per selected GPU (each loads its pipeline once), or one CPU instance."""
+        if self.opts.parallel != "none":
+            raise ConfigError(f"{self.name}: parallel = \"{self.opts.parallel}\" is for video backends (Wan): "
+                              "a keyframe renders on one GPU", hint=f"remove parallel from [backends.{self.name}]")
         groups = plan_workers(self.opts.gpus, 1, common.visible_gpus(), self.name)
         workers = [type(self)(self.options, device=f"cuda:{g[0]}") for g in groups] or \
             [type(self)(self.options, device="cpu")]

@@ -160,6 +160,27 @@ class WanBackend(LocalVideoBackend):
             return 3.0 if mode == "t2v" else 3.5
         return None
 
+    # -- one clip on a group of GPUs (ttv.backends.local.parallel) -------------------------------
+    def parallel_refusal(self) -> str | None:
+        return None  # WanTransformer3DModel has a _cp_plan (both experts of 2.2 A14B get it)
+
+    def attention_heads(self) -> int | None:
+        config = read_model_json(self.model_id(), "transformer/config.json")
+        if config is not None and config.get("num_attention_heads"):
+            return int(config["num_attention_heads"])
+        # the shipped configs: 1.3B 12 heads x 128, 14B / A14B 40 x 128, TI2V-5B 24 x 128
+        return {"1.3b": 12, "14b": 40, "a14b": 40, "5b": 24}.get(self.variant())
+
+    def token_count(self, plan: RenderPlan) -> tuple[int, str] | None:
+        config = read_model_json(self.model_id(), "transformer/config.json") or {}
+        vae = read_model_json(self.model_id(), "vae/config.json") or {}
+        pt, ph, pw = (config.get("patch_size") or (1, 2, 2))[:3]
+        spatial = int(vae.get("scale_factor_spatial") or (16 if self.variant() == "5b" else 8))
+        temporal = int(vae.get("scale_factor_temporal") or 4)
+        t = ((plan.frames - 1) // temporal + 1) // pt
+        h, w = plan.height // spatial // ph, plan.width // spatial // pw
+        return t * h * w, f"{plan.width}x{plan.height}, {plan.frames} frames -> {t}x{h}x{w} latent patches"
+
     def _load_pipeline(self, device: str, dtype: Any, device_map: dict[str, Any]) -> Any:
         import torch
 
@@ -174,6 +195,7 @@ class WanBackend(LocalVideoBackend):
                 extra["image_encoder"] = load_component(encoder, self.name, self.model_id(),
                                                         subfolder="image_encoder",
                                                         **transformers_dtype_kwarg(torch.float32))
+        extra.update({name: None for name in self.without})
         return load_component(cls, self.name, self.model_id(), **dtype_kwarg(dtype), **device_map, **extra)
 
     def image_encoder_class(self) -> Any:
