@@ -26,13 +26,13 @@ import parallel_harness
 import pytest
 import torch
 from conftest import RecordingCtx
-from ttv.core.runner import Interrupted
 
 from ttv.backends import registry
 from ttv.backends.base import VideoRequest
 from ttv.backends.local import common, parallel
 from ttv.backends.local.common import LocalVideoBackend, RenderPlan
 from ttv.core.errors import BackendError, ConfigError, InputRejected
+from ttv.pipeline.runner import Interrupted
 
 WAN_14B = "Wan-AI/Wan2.1-T2V-14B-Diffusers"
 WAN_1_3B = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
@@ -398,9 +398,8 @@ def parallel_project(small_project: Any, mode: str, segments: int, options: str,
 ])
 def test_doctor_shows_the_gpu_plan(small_project: Any, monkeypatch: pytest.MonkeyPatch, mode: str, segments: int,
                                    options: str, line: str, status: str) -> None:
-    from ttv.core.project import Project
-
     from ttv.core import doctor
+    from ttv.pipeline.project import Project
 
     fake_gpus(monkeypatch, 4)
     project = Project.load(parallel_project(small_project, mode, segments, options))

@@ -53,7 +53,7 @@ class _NotRemuxable(Exception):
 def _remux_concat(paths: list[Path], tmp: Path, infos: Sequence[MediaInfo] | None = None) -> dict[str, Any]:
     """Stream-copy the clips' video into one mp4 in-process (PyAV), shifting each clip's timestamps by
     the running video duration, like ffmpeg's concat demuxer but without a process start or the
-    demuxer's per-file probing decode. Audio is rebuilt, not copied (`ttv.core.audio_join`): decoded,
+    demuxer's per-file probing decode. Audio is rebuilt, not copied (`ttv.core.media.audio`): decoded,
     placed on the clip's picture timeline, cut or padded to end exactly where the clip's video ends
     (silence for a clip without audio) and encoded once, so seams are gapless and the sound never
     drifts from the picture. The file is written interleaved (audio muxed as the video passes its
