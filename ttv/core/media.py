@@ -709,6 +709,18 @@ def last_frame_array(path: Path | str, offset: int = 0) -> np.ndarray:
     return frames[-1 - offset].to_ndarray(format="rgb24")
 
 
+def last_frames_arrays(path: Path | str, count: int, offset: int = 0) -> list[np.ndarray]:
+    """The exact ``count`` decoded frames that end ``offset`` frames before the end, oldest first, as RGB
+    arrays (chaining with ``continue_frames``: the tail the next clip continues from)."""
+    if count < 1 or offset < 0:
+        raise MediaError(f"need count >= 1 and offset >= 0, got {count}, {offset}")
+    frames = _last_frames(path, count + offset)
+    if len(frames) < count + offset:
+        raise MediaError(f"{Path(path).name} has only {len(frames)} frames; cannot take the last {count}"
+                         + (f" before the final {offset}" if offset else ""))
+    return [f.to_ndarray(format="rgb24") for f in frames[len(frames) - offset - count: len(frames) - offset]]
+
+
 def save_png(arr: np.ndarray, out_png: Path | str) -> Path:
     """Write an RGB array as a lossless PNG, atomically."""
     from PIL import Image
@@ -899,6 +911,7 @@ def stitch(
     color_match: bool = False,
     soundtrack: Path | str | None = None,
     trim_tail: list[int] | None = None,
+    trim_head: list[int] | None = None,
     dup_threshold: float = 3.0,
     crf: int = 18,
     preset: str = "veryfast",
@@ -926,6 +939,9 @@ def stitch(
       only when :func:`check_duplicate_seam` says the pixels really repeat (``info["seam_checks"]``).
     * ``trim_tail[i]``: drop that many frames from the end of clip i (chaining with ``seam_offset``:
       the frames after the one handed to the next segment).
+    * ``trim_head[i]``: drop exactly that many frames from the start of clip i, unchecked (the backend
+      reported that its output repeats that many conditioning frames: ``continue_frames``, extension);
+      such a clip gets no ``drop_first_frame`` check.
     * ``report``: ``info["seams"]``, per seam delta E / mean abs diff / drift from clip 0, before and
       after. ``progress`` gets 0..1 while encoding.
 
@@ -944,8 +960,9 @@ def stitch(
     n = len(paths)
     drop_flags = list(drop_first_frame or [False] * n)
     tails = list(trim_tail or [0] * n)
-    if len(drop_flags) != n or len(tails) != n:
-        raise MediaError("drop_first_frame / trim_tail must have one entry per clip")
+    heads = list(trim_head or [0] * n)
+    if len(drop_flags) != n or len(tails) != n or len(heads) != n:
+        raise MediaError("drop_first_frame / trim_tail / trim_head must have one entry per clip")
     infos = probe_many(paths)
     for p, inf in zip(paths, infos, strict=True):
         if inf.frames == 0:
@@ -955,13 +972,13 @@ def stitch(
     dropped: list[int] = []
     seam_checks: list[dict[str, Any]] = []
     for i in range(1, n):
-        if not drop_flags[i]:
+        if not drop_flags[i] or heads[i]:
             continue
         row = check_duplicate_seam(paths[i - 1], paths[i], prev_tail=tails[i - 1], threshold=dup_threshold)
         seam_checks.append({"clip": i, **row})
         if row["duplicate"]:
             dropped.append(i)
-    drops = [1 if i in dropped else 0 for i in range(n)]
+    drops = [heads[i] or (1 if i in dropped else 0) for i in range(n)]
 
     st_path = Path(soundtrack) if soundtrack else None
     if st_path is not None and not st_path.is_file():
@@ -974,7 +991,7 @@ def stitch(
         decoded_fmt = _decoded_pix_fmt(paths[0])
         if decoded_fmt != "yuv420p":
             copyable, why = False, f"clips decode as {decoded_fmt}, not yuv420p"
-    needs_change = bool(dropped) or any(tails) or crossfade > 0 or color_match or st_path is not None or force_encode
+    needs_change = bool(dropped) or any(tails) or any(heads) or crossfade > 0 or color_match or st_path is not None or force_encode
     info: dict[str, Any] = {
         "reason": why if not copyable else ("changes requested" if needs_change else why),
         "seam_checks": seam_checks,
