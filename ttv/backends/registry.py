@@ -32,6 +32,7 @@ BUILTINS: dict[str, str] = {
     # local diffusers video (extra: local)
     "wan": "ttv.backends.local.wan:WanBackend",
     "ltx": "ttv.backends.local.ltx:LTXBackend",
+    "wan-vace": "ttv.backends.local.wan_vace:WanVACEBackend",
     "hunyuan": "ttv.backends.local.hunyuan:HunyuanBackend",
     "framepack": "ttv.backends.local.framepack:FramePackBackend",
     # keyframe image providers
