@@ -18,6 +18,7 @@ imageio-ffmpeg binary (see `VideoFactory`).
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import subprocess
@@ -331,6 +332,17 @@ class VeoFake(FakeProvider):
         super().__init__(videos, key)
         self.files: dict[str, tuple[FakeJob, bool]] = {}  # Developer-API file id -> (job, expired)
         self.file_redirect = False  # True: file downloads answer 302 to a keyless storage URL (/files/...)
+        self.gone_files: set[str] = set()  # file ids no longer kept (an extension of them answers 400)
+
+    EXTEND_S = 7.0  # Veo 3.1 extension: +7 s, returned after the input
+
+    @staticmethod
+    def video_seconds(data: bytes) -> float:
+        import av
+
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            return round(sum(1 for _ in container.decode(stream)) / float(stream.average_rate), 3)
 
     def unauthorized(self) -> Reply:
         return Reply(401, {"error": {"code": 401, "message": "API key not valid", "status": "UNAUTHENTICATED"}})
@@ -360,6 +372,11 @@ class VeoFake(FakeProvider):
         body = rec.body if isinstance(rec.body, dict) else {}
         if verb == "predictLongRunning":
             params = body.get("parameters", {})
+            video = (body.get("instances") or [{}])[0].get("video")
+            if isinstance(video, dict):  # extension: the result is the input followed by 7 new seconds
+                data = base64.b64decode(video.get("bytesBase64Encoded", ""))
+                new = self.new_job(body, self.video_seconds(data) + self.EXTEND_S, prefix="op")
+                return Reply(200, {"name": f"publishers/google/models/{model}/operations/{new.id}"})
             new = self.new_job(body, float(params.get("durationSeconds", 8)), prefix="op")
             return Reply(200, {"name": f"publishers/google/models/{model}/operations/{new.id}"})
         name = str(body.get("operationName", ""))
@@ -397,6 +414,15 @@ class VeoFake(FakeProvider):
             if "seed" in params or "generateAudio" in params:  # google-genai refuses them in this mode; so does the fake
                 return Reply(400, {"error": {"code": 400, "message": "seed/generateAudio isn't supported by this model",
                                              "status": "INVALID_ARGUMENT"}})
+            video = (body.get("instances") or [{}])[0].get("video")
+            if isinstance(video, dict):  # extension of an earlier result of ours, by its file URI
+                m = re.search(r"files/([^/:?]+)", str(video.get("uri", "")))
+                known = self.files.get(m.group(1)) if m else None
+                if known is None or m is None or m.group(1) in self.gone_files:
+                    return Reply(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message":
+                                                 "The input video was not found or has expired."}})
+                new = self.new_job(body, known[0].duration + self.EXTEND_S, prefix="op")
+                return Reply(200, {"name": f"{rest.split(':', 1)[0]}/operations/{new.id}"})
             new = self.new_job(body, float(params.get("durationSeconds", 8)), prefix="op")
             return Reply(200, {"name": f"{rest.split(':', 1)[0]}/operations/{new.id}"})
         if rest.startswith("files/"):

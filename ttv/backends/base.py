@@ -100,6 +100,7 @@ class PreviousClip:
     seam_offset: int = 0  # the tail ends this many frames before the clip's end
     info: dict[str, Any] = field(default_factory=dict)  # the previous record's info (e.g. a provider's video_uri)
     backend: str = ""  # the backend that made it
+    finished_at: str = ""  # when it was made (ISO 8601): a provider keeps its own copy only for so long
 
 
 @dataclass

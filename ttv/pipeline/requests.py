@@ -63,7 +63,8 @@ def _previous_clip(project: Project, index: int) -> PreviousClip | None:
     prev = project.plan.segments[index - 1].id
     record = project.read_record("clip", prev)
     return PreviousClip(path=project.output_path("clip", prev), frames=k, seam_offset=project.config.stitch.seam_offset,
-                        info=dict(record.info) if record else {}, backend=record.backend if record else "")
+                        info=dict(record.info) if record else {}, backend=record.backend if record else "",
+                        finished_at=record.finished_at if record else "")
 
 
 def video_request(project: Project, index: int) -> VideoRequest:

@@ -417,7 +417,8 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
                 work.note = unusable_note(pool.primary(work.backend))
         # Validate before spending anything: what the provider would reject fails now, naming the allowed values.
         for st, work in zip(todo, planned, strict=True):
-            if options.dry_run and _images_not_made_yet(project, index_of[st.id]):
+            if (options.dry_run or mode == "chain") and _images_not_made_yet(project, index_of[st.id]):
+                # (chaining: a later segment's start frame is cut from a clip not made yet; checked when it is)
                 # A dry run before `ttv keyframes`: the images a provider would inspect do not exist yet.
                 work.note = work.note or "checked against the provider's limits once its images exist"
                 continue
