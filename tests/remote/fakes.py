@@ -264,11 +264,23 @@ class RunwayFake(FakeProvider):
     STATUS = {"queued": "PENDING", "throttled": "THROTTLED", "running": "RUNNING", "succeeded": "SUCCEEDED",
               "failed": "FAILED", "cancelled": "CANCELLED"}
 
+    extend_returns_input = True  # video_to_video mode=extend: the result is input + added footage
+
     def route(self, rec: Recorded) -> Reply:
         if rec.method == "POST" and rec.path in ("/v1/image_to_video", "/v1/text_to_video"):
             body = rec.body if isinstance(rec.body, dict) else {}
             new = self.new_job(body, float(body.get("duration", 5)), prefix="task-")
             return Reply(200, {"id": new.id, "estimatedCost": {"credits": 5 * new.duration}})
+        if rec.method == "POST" and rec.path == "/v1/video_to_video":
+            body = rec.body if isinstance(rec.body, dict) else {}
+            if body.get("mode") != "extend":
+                return Reply(400, {"error": "only mode=extend is modelled"})
+            uri = str(body.get("videoUri") or body.get("promptVideo") or "")
+            seconds = VeoFake.video_seconds(base64.b64decode(uri.split(",", 1)[1])) if uri.startswith("data:") else 5.0
+            added = float(body.get("duration", 5))
+            # Whether Runway's extension returns the input too is not documented: both are modelled.
+            new = self.new_job(body, seconds + added if self.extend_returns_input else added, prefix="task-")
+            return Reply(200, {"id": new.id, "estimatedCost": {"credits": 5 * added}})
         if rec.method == "POST" and rec.path == "/v1/uploads":
             return Reply(200, {"uploadUrl": f"{self.url}/upload-bucket", "fields": {"key": "u1"},
                                "runwayUri": "runway://uploads/u1"})

@@ -157,3 +157,65 @@ def test_vertex_extends_by_the_video_bytes(api_keys, veo_fake: VeoFake, tmp_path
     req.previous = PreviousClip(path=prev, frames=2, backend="veo")
     res = backend.generate(req, tmp_path / "s002.mp4", FakeCtx())
     assert res.info["continued"] == "frame" and "more than the 30 s" in res.info["continue_note"]
+
+
+# -- Runway: video_to_video with mode="extend" (gemini_omni_flash_1.1, seedance2_5) ------------------------
+
+def _runway_request(prev: Path, duration: float = 5.0):  # type: ignore[no-untyped-def]
+    req = request(None, duration=duration)
+    req.previous = PreviousClip(path=prev, frames=3, backend="runway")
+    return req
+
+
+@pytest.mark.parametrize(("model", "field", "returns_input"), [
+    ("gemini_omni_flash_1.1", "videoUri", True), ("seedance2_5", "promptVideo", True),
+    ("gemini_omni_flash_1.1", "videoUri", False),
+])
+def test_runway_extend_sends_the_clip_and_trims_what_comes_back(api_keys, runway_fake, videos, tmp_path: Path,
+                                                                model: str, field: str, returns_input: bool) -> None:
+    from ttv.backends.remote.runway import RunwayBackend, RunwayOptions
+
+    runway_fake.extend_returns_input = returns_input
+    prev = tmp_path / "s000.mp4"
+    prev.write_bytes(videos.get(5.0))
+    backend = RunwayBackend(RunwayOptions(base_url=runway_fake.url, poll_interval_s=2, model=model,
+                                          continue_frames=3))
+    res = backend.generate(_runway_request(prev), tmp_path / "s001.mp4", FakeCtx())
+    body = runway_fake.requests[0].body
+    assert runway_fake.requests[0].path == "/v1/video_to_video"
+    assert body["mode"] == "extend" and body["duration"] == 5 and body["model"] == model
+    assert body[field] == "data:video/mp4;base64," + base64.b64encode(prev.read_bytes()).decode()
+    assert "ratio" not in body
+    # 5 s in, 5 s added at 24 fps: the head repeats the 120 input frames when the result holds them
+    assert res.info["continued"] == "extend" and res.info["new_frames"] == 120
+    assert res.info["head_repeat"] == (120 if returns_input else 0)
+
+
+def test_runway_extension_resumes_as_an_extension(api_keys, runway_fake, videos, tmp_path: Path) -> None:
+    from ttv.backends.remote.runway import RunwayBackend, RunwayOptions
+
+    prev = tmp_path / "s000.mp4"
+    prev.write_bytes(videos.get(5.0))
+    backend = RunwayBackend(RunwayOptions(base_url=runway_fake.url, poll_interval_s=2,
+                                          model="gemini_omni_flash_1.1", continue_frames=3))
+    ctx = FakeCtx()
+    ctx.sleep = lambda s: (_ for _ in ()).throw(KeyboardInterrupt())  # type: ignore[method-assign]  # killed
+    with pytest.raises(KeyboardInterrupt):
+        backend.generate(_runway_request(prev), tmp_path / "s001.mp4", ctx)
+    job, remembered = ctx.remembered[0]
+    assert remembered["continued"] == "extend"
+    resumed = FakeCtx(job_id=job)
+    resumed.job_info = dict(remembered)  # type: ignore[attr-defined]  # what the runner hands back on resume
+    res = backend.generate(_runway_request(prev), tmp_path / "s001.mp4", resumed)
+    assert runway_fake.submissions == 1 and res.info["head_repeat"] == 120 and res.info["resumed"] is True
+
+
+def test_model_without_extension_chains_from_the_last_frame(api_keys, runway_fake, videos, keyframes,
+                                                            tmp_path: Path) -> None:
+    from ttv.backends.base import plan_continuation
+    from ttv.backends.remote.runway import RunwayBackend, RunwayOptions
+
+    backend = RunwayBackend(RunwayOptions(base_url=runway_fake.url, poll_interval_s=2, model="gen4_turbo"))
+    assert backend.capabilities().continuation is None
+    note = plan_continuation("runway", backend.capabilities(), 3).note
+    assert note == "runway cannot continue from several frames: continue_frames = 3 falls back to its last frame"

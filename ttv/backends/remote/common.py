@@ -884,7 +884,10 @@ def extension_info(ext: Extension, media: dict[str, Any]) -> dict[str, Any]:
     if includes is None:
         duration = frames / fps if fps else 0.0
         includes = abs(duration - (ext.input_seconds + ext.new_seconds)) < abs(duration - ext.new_seconds)
-    head = input_out if includes else 0
+    # A result that repeats only the input's end (a provider keeping the last N seconds) repeats
+    # frames - new frames; one that repeats all of it, exactly the input's frames.
+    head = min(input_out, frames - round(ext.new_seconds * fps)) if includes and ext.includes_input is None \
+        else (input_out if includes else 0)
     if head >= frames:
         raise BackendError(f"the extension holds {frames} frames, no more than its {head}-frame input",
                            kind="backend", code="extension-short")
