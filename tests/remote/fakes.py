@@ -483,6 +483,8 @@ class FalFake(FakeProvider):
 
     auth_prefix = "Key "
 
+    extend_returns_input = True  # POST {owner}/{app}/extend-video: the result is the input + the added footage
+
     def route(self, rec: Recorded) -> Reply:
         m = re.fullmatch(r"/([^/]+)/([^/]+)/requests/([^/]+)(/status|/cancel)?", rec.path)
         if m:
@@ -522,6 +524,15 @@ class FalFake(FakeProvider):
             app = rec.path.strip("/")
             owner, alias = app.split("/")[:2]
             body = rec.body if isinstance(rec.body, dict) else {}
+            video = body.get("video_url")
+            if isinstance(video, str) and app.endswith("extend-video"):
+                seconds = VeoFake.video_seconds(base64.b64decode(video.split(",", 1)[1]))
+                added = 7.0 if app.startswith("fal-ai/veo3.1") else float(body.get("duration", 5))
+                new = self.new_job({"app": app, **body}, seconds + added if self.extend_returns_input else added,
+                                   prefix="req-")
+                base = f"{self.url}/{owner}/{alias}/requests/{new.id}"
+                return Reply(200, {"request_id": new.id, "response_url": base, "status_url": base + "/status",
+                                   "cancel_url": base + "/cancel", "queue_position": 0})
             if "num_frames" in body:
                 duration = (int(body["num_frames"]) - 1) / float(body.get("frames_per_second", 16))
             else:

@@ -219,3 +219,53 @@ def test_model_without_extension_chains_from_the_last_frame(api_keys, runway_fak
     assert backend.capabilities().continuation is None
     note = plan_continuation("runway", backend.capabilities(), 3).note
     assert note == "runway cannot continue from several frames: continue_frames = 3 falls back to its last frame"
+
+
+# -- fal: a second app that extends (`extend_model`) ------------------------------------------------------
+
+@pytest.mark.parametrize("returns_input", [True, False])
+def test_fal_extend_app_gets_the_clip_and_is_priced_per_added_second(api_keys, fal_fake, videos, tmp_path: Path,
+                                                                     returns_input: bool) -> None:
+    from ttv.backends.remote.fal import FalBackend, FalOptions
+
+    fal_fake.extend_returns_input = returns_input
+    prev = tmp_path / "s000.mp4"
+    prev.write_bytes(videos.get(5.0))
+    backend = FalBackend(FalOptions(base_url=fal_fake.url, poll_interval_s=1, continue_frames=5,
+                                    extend_model="fal-ai/ltx-2.3/extend-video"))
+    req = _runway_request(prev)
+    assert backend.estimate_cost(req).usd == pytest.approx(0.5)  # $0.10/s x 5 s added
+    ctx = FakeCtx()
+    res = backend.generate(req, tmp_path / "s001.mp4", ctx)
+    sub = fal_fake.requests[0]
+    assert sub.path == "/fal-ai/ltx-2.3/extend-video" and ctx.remembered[0][0].startswith("fal-ai/ltx-2.3/extend-video|")
+    assert sub.body["duration"] == 5 and sub.body["mode"] == "end" and sub.body["prompt"] == req.prompt
+    assert sub.body["video_url"].startswith("data:video/mp4;base64,")
+    assert res.info["head_repeat"] == (120 if returns_input else 0) and res.info["new_frames"] == 120
+    assert res.cost_usd == pytest.approx(0.5)
+
+
+def test_fal_veo_extend_takes_inputs_up_to_8_s(api_keys, fal_fake, videos, keyframes, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from ttv.backends.remote.fal import FalBackend, FalOptions
+    from ttv.core import prices
+
+    # no dated price for fal's Veo extension: a [prices] row is needed (here, as a user would set it)
+    monkeypatch.setattr(prices, "_overrides", {"fal/fal-ai/veo3.1/extend-video": 0.2})
+
+    prev = tmp_path / "s000.mp4"
+    prev.write_bytes(videos.get(8.0))
+    backend = FalBackend(FalOptions(base_url=fal_fake.url, poll_interval_s=1, continue_frames=5,
+                                    extend_model="fal-ai/veo3.1/extend-video",
+                                    model="fal-ai/kling-video/v2.1/standard/image-to-video"))
+    req = _runway_request(prev)
+    req.first_image = keyframes[0]
+    res = backend.generate(req, tmp_path / "s001.mp4", FakeCtx())
+    assert "duration" not in fal_fake.requests[0].body  # Veo adds 7 s
+    assert res.info["head_repeat"] == 192 and res.info["new_frames"] == 168
+    assert res.cost_usd == pytest.approx(7 * 0.2)
+    prev.write_bytes(videos.get(9.0))
+    req = _runway_request(prev)
+    req.first_image = keyframes[0]
+    res = backend.generate(req, tmp_path / "s002.mp4", FakeCtx())
+    assert res.info["continued"] == "frame" and "more than the 8 s" in res.info["continue_note"]

@@ -93,6 +93,9 @@ PRICES: tuple[PriceRow, ...] = (
     PriceRow("fal", "fal-ai/wan-25-preview/image-to-video", "second", 0.10, None, _FAL, note="720p"),
     PriceRow("fal", "fal-ai/wan-25-preview/image-to-video@480p", "second", 0.05, None, _FAL),
     PriceRow("fal", "fal-ai/wan-25-preview/image-to-video@1080p", "second", 0.15, None, _FAL),
+    # fal video extension apps (chaining with continue_frames), per second of footage added.
+    PriceRow("fal", "fal-ai/ltx-2.3/extend-video", "second", 0.10, None, "fal model page (2026-12)",
+             note="2-20 s added"),
     PriceRow("fal", "fal-ai/kling-video/v2.1/standard/image-to-video", "second", 0.05, None,
              "estimate, not in providers.md", note="check the model page; override in [prices]"),
     PriceRow("fal", "fal-ai/minimax/hailuo-02/standard/image-to-video", "second", 0.045, None,
