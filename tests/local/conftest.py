@@ -101,6 +101,11 @@ def wan_vace_model(tiny_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def skyreels_model(tiny_dir: Path) -> Path:
+    return _once(tiny_dir, "skyreels-df", local_tiny.skyreels_df)
+
+
+@pytest.fixture(scope="session")
 def hunyuan_model(tiny_dir: Path) -> Path:
     return _once(tiny_dir, "hunyuan", local_tiny.hunyuan_t2v)
 

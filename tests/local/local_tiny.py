@@ -119,6 +119,26 @@ def wan_vace(path: Path) -> Path:
     return path
 
 
+def skyreels_df(path: Path) -> Path:
+    """SkyReels-V2 Diffusion Forcing layout (Wan-based), saved as the video-to-video pipeline."""
+    from diffusers import (
+        SkyReelsV2DiffusionForcingVideoToVideoPipeline,
+        SkyReelsV2Transformer3DModel,
+        UniPCMultistepScheduler,
+    )
+
+    _seed()
+    transformer = SkyReelsV2Transformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
+                                               in_channels=16, out_channels=16, text_dim=TEXT_DIM, freq_dim=256,
+                                               ffn_dim=32, num_layers=2, cross_attn_norm=True,
+                                               qk_norm="rms_norm_across_heads", rope_max_seq_len=32).eval()
+    SkyReelsV2DiffusionForcingVideoToVideoPipeline(
+        tokenizer=_tokenizer(), text_encoder=_t5(), vae=_wan_vae(), transformer=transformer,
+        scheduler=UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=8.0),
+    ).save_pretrained(path)
+    return path
+
+
 def _ltx_parts() -> dict[str, Any]:
     from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
 

@@ -94,6 +94,26 @@ def test_vace_continues_from_k_frames_with_grey_and_mask(wan_vace_model: Path, k
     backend.close()
 
 
+def test_skyreels_continues_through_the_v2v_pipeline(skyreels_model: Path, keyframes: list[Path],
+                                                     tmp_path: Path) -> None:
+    from ttv.backends.local.skyreels import SkyReelsBackend, SkyReelsOptions
+
+    backend = SkyReelsBackend(SkyReelsOptions(model=str(skyreels_model), steps=2, fps=8), device="cpu")
+    prev = _previous(tmp_path)
+    req = _request(prev, 5, keyframes[0])
+    plan = backend.plan(req)
+    assert (plan.frames, plan.extra["head_repeat"]) == (13, 5)
+    call, kwargs = backend.pipeline_kwargs(backend.pipeline(), plan, req)
+    assert type(call).__name__ == "SkyReelsV2DiffusionForcingVideoToVideoPipeline"
+    assert kwargs["overlap_history"] == 5 and kwargs["num_frames"] == 13
+    assert [round(_level(f) / 10) for f in kwargs["video"]] == [14, 15, 16, 17, 18]
+    out = tmp_path / "s001.mp4"
+    result = backend.generate(req, out, RecordingCtx())
+    # the pipeline returned 5 given + 13 decoded frames; the clip keeps the 13, whose first 5 re-render the tail
+    assert probe(out).frames == 13 and result.info["head_repeat"] == 5 and result.info["new_frames"] == 8
+    backend.close()
+
+
 def _configure(root: Path, backend: str, model: Path, k: int) -> None:
     cfg = load_toml(root / "ttv.toml")
     cfg.setdefault("backends", {})[backend] = {"model": str(model), "steps": 2, "fps": 8, "continue_frames": k}
@@ -108,6 +128,7 @@ def _mad(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.mark.parametrize(("backend", "fixture", "k", "clip_frames"), [
     ("ltx", "ltx_condition_model", 9, [9, 17, 17]),
     ("wan-vace", "wan_vace_model", 5, [9, 13, 13]),
+    ("skyreels", "skyreels_model", 5, [9, 13, 13]),
 ])
 def test_chain_film_with_k_frames_is_exact(backend: str, fixture: str, k: int, clip_frames: list[int],
                                            request: pytest.FixtureRequest, small_project: Any, cli: Any) -> None:

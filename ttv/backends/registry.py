@@ -33,6 +33,7 @@ BUILTINS: dict[str, str] = {
     "wan": "ttv.backends.local.wan:WanBackend",
     "ltx": "ttv.backends.local.ltx:LTXBackend",
     "wan-vace": "ttv.backends.local.wan_vace:WanVACEBackend",
+    "skyreels": "ttv.backends.local.skyreels:SkyReelsBackend",
     "hunyuan": "ttv.backends.local.hunyuan:HunyuanBackend",
     "framepack": "ttv.backends.local.framepack:FramePackBackend",
     # keyframe image providers

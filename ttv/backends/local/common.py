@@ -912,6 +912,10 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         """(callable pipeline, kwargs) for this segment; subclasses add mode-specific arguments."""
         raise NotImplementedError
 
+    def postprocess_frames(self, frames: Any, plan: RenderPlan) -> Any:
+        """The frames to write, from what the pipeline returned (a subclass may drop frames it gave as input)."""
+        return frames
+
     def generator_device(self, call: Any) -> str:
         """Where the seeded generator lives: the CPU, so a seed gives the same video on any GPU."""
         return "cpu"
@@ -949,7 +953,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         with classify_errors(self.name, self.opts, f"rendering segment {request.segment_id}",
                              (plan.width, plan.height, plan.frames)), torch.inference_mode():
             result = call(**kwargs)
-        frames = frames_to_uint8(result.frames)
+        frames = self.postprocess_frames(frames_to_uint8(result.frames), plan)
         gen_seconds = time.monotonic() - t0
         if plan.extra.get("head_repeat") and frames.shape[0] != plan.frames:
             # The stitch trims exactly head_repeat frames: a pipeline that returned another count would
