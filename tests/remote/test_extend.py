@@ -102,6 +102,7 @@ def test_gemini_expired_file_falls_back_to_the_last_frame_with_a_note(tmp_path: 
     gemini_fake.gone_files.update(gemini_fake.files)
     r = cli("run", "-p", root)
     assert r.exit_code == 0, r.output
+    assert "s001: veo: extending the previous clip was refused" in r.output  # said, not only recorded
     sent = _submits(gemini_fake)
     assert "video" in sent[1] and "image" in sent[2] and "video" not in sent[2]
     info = _rec(root, "s001")["info"]

@@ -450,6 +450,9 @@ def _clip_generate(project: Project, index: int) -> Any:
         req = video_request(project, index)
         backend.validate_inputs(req)
         result = backend.generate(req, out, ctx)
+        if req.previous is not None and result.info.get("continue_note"):
+            # this clip, not the backend in general, could not continue as asked (e.g. an expired provider copy)
+            project.events.emit("log", level="warning", message=f"{req.segment_id}: {result.info['continue_note']}")
         if req.previous is not None and "continued" not in result.info:
             # a backend without a continuation route used the start image (the last frame): say so in the record
             result.info["continued"] = "frame"
