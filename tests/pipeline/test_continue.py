@@ -92,6 +92,20 @@ def test_redoing_a_clip_makes_the_next_stale_and_k_is_an_input(small_project, cl
     assert [counter_of(f) for f in frames_of(root / "final.mp4")] == list(range(32))
 
 
+def test_changing_k_redoes_only_continued_clips(small_project, cli):
+    root = _chain_project(small_project, k=3)
+    _run(cli, root)
+    cfg = load_toml(root / "ttv.toml")
+    cfg["backends"]["continuer"]["continue_frames"] = 2
+    write_toml(root / "ttv.toml", cfg)
+    items = {i["id"]: i for i in json.loads(cli("status", "-p", root, "--why", "--json").stdout)["items"]}
+    assert items["s000"]["status"] == "done"  # the first clip continues nothing: K is not its input
+    assert items["s001"]["status"] == "stale" and items["s002"]["status"] == "stale"
+    data = _run(cli, root)
+    assert {i for s in data["steps"] for i in s["done"]} == {"s001", "s002", "final"}
+    assert [counter_of(f) for f in frames_of(root / "final.mp4")] == list(range(24))
+
+
 def test_resume_after_losing_a_clip_redoes_it_and_the_film_stays_exact(small_project, cli):
     root = _chain_project(small_project, k=4)
     _run(cli, root)

@@ -214,9 +214,12 @@ def clip_inputs(project: Project, index: int, upstream: dict[str, ItemState]) ->
     cfg = project.config
     seg = project.plan.segments[index]
     backend = segment_backend(project, seg)
+    # continue_frames decides only a continued clip, and enters its inputs with the tail (below): a first
+    # segment or a keyframe-mode clip must not become stale (and be paid for again) when K changes.
+    options = {k: v for k, v in output_options(backend, cfg.backends.get(backend, {})).items() if k != "continue_frames"}
     inputs: dict[str, Any] = {
         "backend": backend,
-        "options": output_options(backend, cfg.backends.get(backend, {})),
+        "options": options,
         "prompt": seg.prompt,
         "negative_prompt": seg.negative_prompt,
         "duration": seg.duration,
