@@ -36,7 +36,7 @@ _ttv() {
         if [[ -z "$cmd" ]]; then cmd="$w"; elif [[ -z "$sub" ]]; then sub="$w"; else ((npos++)); fi
     done
     case "$prev" in
-        --backend) COMPREPLY=( $(compgen -W "animatic fal framepack hunyuan ltx minimax runway veo wan" -- "$cur") ); return 0 ;;
+        --backend) COMPREPLY=( $(compgen -W "animatic fal framepack hunyuan ltx minimax runway skyreels veo wan wan-vace" -- "$cur") ); return 0 ;;
         --executor) COMPREPLY=( $(compgen -W "local ray" -- "$cur") ); return 0 ;;
         --keyframes) COMPREPLY=( $(compgen -W "card diffusers files gemini-image runway-image" -- "$cur") ); return 0 ;;
         --kind) COMPREPLY=( $(compgen -W "video keyframes image planner" -- "$cur") ); return 0 ;;
@@ -44,7 +44,7 @@ _ttv() {
         --on-error) COMPREPLY=( $(compgen -W "fail keep-going" -- "$cur") ); return 0 ;;
         --planner) COMPREPLY=( $(compgen -W "gemini heuristic openai" -- "$cur") ); return 0 ;;
         --provider) COMPREPLY=( $(compgen -W "card diffusers files gemini-image runway-image" -- "$cur") ); return 0 ;;
-        -b) COMPREPLY=( $(compgen -W "animatic fal framepack hunyuan ltx minimax runway veo wan" -- "$cur") ); return 0 ;;
+        -b) COMPREPLY=( $(compgen -W "animatic fal framepack hunyuan ltx minimax runway skyreels veo wan wan-vace" -- "$cur") ); return 0 ;;
         -m) COMPREPLY=( $(compgen -W "keyframe chain" -- "$cur") ); return 0 ;;
         --only) local IFS=$'\n'; local have="${cur%,*}"; [[ "$cur" == *,* ]] || have=""; COMPREPLY=( $(compgen -W "$(_ttv_ids ids)" -- "${cur##*,}") ); [[ -n "$have" ]] && COMPREPLY=( "${COMPREPLY[@]/#/$have,}" ); return 0 ;;
         --reroll) local IFS=$'\n'; local have="${cur%,*}"; [[ "$cur" == *,* ]] || have=""; COMPREPLY=( $(compgen -W "$(_ttv_ids keyframes)" -- "${cur##*,}") ); [[ -n "$have" ]] && COMPREPLY=( "${COMPREPLY[@]/#/$have,}" ); return 0 ;;
@@ -61,7 +61,7 @@ _ttv() {
                 words="info list"
             else
                 case "$sub" in
-                    info) [[ "$cur" != -* && $npos -eq 0 ]] && { COMPREPLY=( $(compgen -W "animatic card diffusers fal files framepack gemini gemini-image heuristic hunyuan ltx minimax openai runway runway-image veo wan" -- "$cur") ); return 0; }; words="--project -p --json" ;;
+                    info) [[ "$cur" != -* && $npos -eq 0 ]] && { COMPREPLY=( $(compgen -W "animatic card diffusers fal files framepack gemini gemini-image heuristic hunyuan ltx minimax openai runway runway-image skyreels veo wan wan-vace" -- "$cur") ); return 0; }; words="--project -p --json" ;;
                     list) words="--kind --json" ;;
                 esac
             fi ;;

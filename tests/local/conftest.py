@@ -91,6 +91,21 @@ def ltx_model(tiny_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def ltx_condition_model(tiny_dir: Path) -> Path:
+    return _once(tiny_dir, "ltx-condition", local_tiny.ltx_condition)
+
+
+@pytest.fixture(scope="session")
+def wan_vace_model(tiny_dir: Path) -> Path:
+    return _once(tiny_dir, "wan-vace", local_tiny.wan_vace)
+
+
+@pytest.fixture(scope="session")
+def skyreels_model(tiny_dir: Path) -> Path:
+    return _once(tiny_dir, "skyreels-df", local_tiny.skyreels_df)
+
+
+@pytest.fixture(scope="session")
 def hunyuan_model(tiny_dir: Path) -> Path:
     return _once(tiny_dir, "hunyuan", local_tiny.hunyuan_t2v)
 

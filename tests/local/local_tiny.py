@@ -104,6 +104,41 @@ def wan_i2v(path: Path) -> Path:
     return path
 
 
+def wan_vace(path: Path) -> Path:
+    """Wan 2.1 VACE layout: the Wan transformer plus VACE blocks (96 control channels = 2 x 16 latent + 64 mask)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, WanVACEPipeline, WanVACETransformer3DModel
+
+    _seed()
+    transformer = WanVACETransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
+                                            in_channels=16, out_channels=16, text_dim=TEXT_DIM, freq_dim=256,
+                                            ffn_dim=32, num_layers=2, cross_attn_norm=True,
+                                            qk_norm="rms_norm_across_heads", rope_max_seq_len=32, vace_layers=[0],
+                                            vace_in_channels=96).eval()
+    WanVACEPipeline(tokenizer=_tokenizer(), text_encoder=_t5(), vae=_wan_vae(),
+                    scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0), transformer=transformer).save_pretrained(path)
+    return path
+
+
+def skyreels_df(path: Path) -> Path:
+    """SkyReels-V2 Diffusion Forcing layout (Wan-based), saved as the video-to-video pipeline."""
+    from diffusers import (
+        SkyReelsV2DiffusionForcingVideoToVideoPipeline,
+        SkyReelsV2Transformer3DModel,
+        UniPCMultistepScheduler,
+    )
+
+    _seed()
+    transformer = SkyReelsV2Transformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
+                                               in_channels=16, out_channels=16, text_dim=TEXT_DIM, freq_dim=256,
+                                               ffn_dim=32, num_layers=2, cross_attn_norm=True,
+                                               qk_norm="rms_norm_across_heads", rope_max_seq_len=32).eval()
+    SkyReelsV2DiffusionForcingVideoToVideoPipeline(
+        tokenizer=_tokenizer(), text_encoder=_t5(), vae=_wan_vae(), transformer=transformer,
+        scheduler=UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=8.0),
+    ).save_pretrained(path)
+    return path
+
+
 def _ltx_parts() -> dict[str, Any]:
     from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
 
@@ -135,6 +170,14 @@ def ltx_i2v(path: Path) -> Path:
     from diffusers import LTXImageToVideoPipeline
 
     LTXImageToVideoPipeline(**_ltx_parts()).save_pretrained(path)
+    return path
+
+
+def ltx_condition(path: Path) -> Path:
+    """LTX 0.9.5+ layout: model_index names LTXConditionPipeline (first/last frame, video conditions)."""
+    from diffusers import LTXConditionPipeline
+
+    LTXConditionPipeline(**_ltx_parts()).save_pretrained(path)
     return path
 
 

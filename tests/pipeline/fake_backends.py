@@ -6,7 +6,15 @@ import threading
 from pathlib import Path
 from typing import ClassVar
 
-from ttv.backends.base import CostEstimate, GenerateResult, JobContext, VideoCapabilities, VideoRequest
+from ttv.backends.base import (
+    Continuation,
+    CostEstimate,
+    GenerateResult,
+    JobContext,
+    VideoCapabilities,
+    VideoRequest,
+    plan_continuation,
+)
 from ttv.backends.offline.animatic import AnimaticBackend, AnimaticOptions
 from ttv.core.errors import BackendError
 
@@ -111,4 +119,45 @@ class SlowRemoteBackend(PaidRemoteBackend):
         self._note(f"cancel {job_id}")
 
 
-FAKES = {"pricey": PriceyBackend, "slowpaid": SlowRemoteBackend, "flaky": FlakyBackend, "broken": BrokenBackend, "picky": PickyBackend, "paid": PaidRemoteBackend}
+def counter_level(c: int) -> int:
+    return 20 + 7 * c
+
+
+def counter_of(frame) -> int:  # type: ignore[no-untyped-def]
+    return round((float(frame.mean()) - 20) / 7)
+
+
+class ContinuerBackend(_Base):
+    """Continues from the previous clip's last K frames (any K up to 9): its output starts with those K frames
+    (as a real continuation model re-renders them), then `duration x fps` new frames. Every frame is a flat
+    grey whose level counts frames over the whole film, so a stitched film must count 0, 1, 2, ... exactly."""
+
+    name: ClassVar[str] = "continuer"
+
+    def capabilities(self) -> VideoCapabilities:
+        return super().capabilities().model_copy(update={"continuation": Continuation(frames=list(range(2, 10)))})
+
+    def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
+        import numpy as np
+
+        from ttv.core.media import FrameWriter, last_frames_arrays
+
+        self._note(request.segment_id)
+        cont = plan_continuation(self.name, self.capabilities(), request.previous.frames) if request.previous else None
+        head: list = []
+        if request.previous is not None and cont is not None and cont.how == "tail":
+            head = last_frames_arrays(request.previous.path, cont.frames, request.previous.seam_offset)
+        start = counter_of(head[-1]) + 1 if head else 0
+        new = [np.full((request.height, request.width, 3), counter_level(start + i), np.uint8)
+               for i in range(request.frame_count)]
+        with FrameWriter(output, request.width, request.height, request.fps, crf=0) as writer:
+            for frame in [*head, *new]:
+                writer.write(frame)
+        info = {"frames": len(head) + len(new)}
+        if head:
+            info.update(continued="tail", continue_frames=len(head), head_repeat=len(head),
+                        tail_offset=request.previous.seam_offset if request.previous else 0)
+        return GenerateResult(model="continuer", info=info)
+
+
+FAKES = {"continuer": ContinuerBackend, "pricey": PriceyBackend, "slowpaid": SlowRemoteBackend, "flaky": FlakyBackend, "broken": BrokenBackend, "picky": PickyBackend, "paid": PaidRemoteBackend}

@@ -18,6 +18,7 @@ imageio-ffmpeg binary (see `VideoFactory`).
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import subprocess
@@ -263,11 +264,23 @@ class RunwayFake(FakeProvider):
     STATUS = {"queued": "PENDING", "throttled": "THROTTLED", "running": "RUNNING", "succeeded": "SUCCEEDED",
               "failed": "FAILED", "cancelled": "CANCELLED"}
 
+    extend_returns_input = True  # video_to_video mode=extend: the result is input + added footage
+
     def route(self, rec: Recorded) -> Reply:
         if rec.method == "POST" and rec.path in ("/v1/image_to_video", "/v1/text_to_video"):
             body = rec.body if isinstance(rec.body, dict) else {}
             new = self.new_job(body, float(body.get("duration", 5)), prefix="task-")
             return Reply(200, {"id": new.id, "estimatedCost": {"credits": 5 * new.duration}})
+        if rec.method == "POST" and rec.path == "/v1/video_to_video":
+            body = rec.body if isinstance(rec.body, dict) else {}
+            if body.get("mode") != "extend":
+                return Reply(400, {"error": "only mode=extend is modelled"})
+            uri = str(body.get("videoUri") or body.get("promptVideo") or "")
+            seconds = VeoFake.video_seconds(base64.b64decode(uri.split(",", 1)[1])) if uri.startswith("data:") else 5.0
+            added = float(body.get("duration", 5))
+            # Whether Runway's extension returns the input too is not documented: both are modelled.
+            new = self.new_job(body, seconds + added if self.extend_returns_input else added, prefix="task-")
+            return Reply(200, {"id": new.id, "estimatedCost": {"credits": 5 * added}})
         if rec.method == "POST" and rec.path == "/v1/uploads":
             return Reply(200, {"uploadUrl": f"{self.url}/upload-bucket", "fields": {"key": "u1"},
                                "runwayUri": "runway://uploads/u1"})
@@ -331,6 +344,17 @@ class VeoFake(FakeProvider):
         super().__init__(videos, key)
         self.files: dict[str, tuple[FakeJob, bool]] = {}  # Developer-API file id -> (job, expired)
         self.file_redirect = False  # True: file downloads answer 302 to a keyless storage URL (/files/...)
+        self.gone_files: set[str] = set()  # file ids no longer kept (an extension of them answers 400)
+
+    EXTEND_S = 7.0  # Veo 3.1 extension: +7 s, returned after the input
+
+    @staticmethod
+    def video_seconds(data: bytes) -> float:
+        import av
+
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            return round(sum(1 for _ in container.decode(stream)) / float(stream.average_rate), 3)
 
     def unauthorized(self) -> Reply:
         return Reply(401, {"error": {"code": 401, "message": "API key not valid", "status": "UNAUTHENTICATED"}})
@@ -360,6 +384,11 @@ class VeoFake(FakeProvider):
         body = rec.body if isinstance(rec.body, dict) else {}
         if verb == "predictLongRunning":
             params = body.get("parameters", {})
+            video = (body.get("instances") or [{}])[0].get("video")
+            if isinstance(video, dict):  # extension: the result is the input followed by 7 new seconds
+                data = base64.b64decode(video.get("bytesBase64Encoded", ""))
+                new = self.new_job(body, self.video_seconds(data) + self.EXTEND_S, prefix="op")
+                return Reply(200, {"name": f"publishers/google/models/{model}/operations/{new.id}"})
             new = self.new_job(body, float(params.get("durationSeconds", 8)), prefix="op")
             return Reply(200, {"name": f"publishers/google/models/{model}/operations/{new.id}"})
         name = str(body.get("operationName", ""))
@@ -397,6 +426,15 @@ class VeoFake(FakeProvider):
             if "seed" in params or "generateAudio" in params:  # google-genai refuses them in this mode; so does the fake
                 return Reply(400, {"error": {"code": 400, "message": "seed/generateAudio isn't supported by this model",
                                              "status": "INVALID_ARGUMENT"}})
+            video = (body.get("instances") or [{}])[0].get("video")
+            if isinstance(video, dict):  # extension of an earlier result of ours, by its file URI
+                m = re.search(r"files/([^/:?]+)", str(video.get("uri", "")))
+                known = self.files.get(m.group(1)) if m else None
+                if known is None or m is None or m.group(1) in self.gone_files:
+                    return Reply(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message":
+                                                 "The input video was not found or has expired."}})
+                new = self.new_job(body, known[0].duration + self.EXTEND_S, prefix="op")
+                return Reply(200, {"name": f"{rest.split(':', 1)[0]}/operations/{new.id}"})
             new = self.new_job(body, float(params.get("durationSeconds", 8)), prefix="op")
             return Reply(200, {"name": f"{rest.split(':', 1)[0]}/operations/{new.id}"})
         if rest.startswith("files/"):
@@ -445,6 +483,8 @@ class FalFake(FakeProvider):
 
     auth_prefix = "Key "
 
+    extend_returns_input = True  # POST {owner}/{app}/extend-video: the result is the input + the added footage
+
     def route(self, rec: Recorded) -> Reply:
         m = re.fullmatch(r"/([^/]+)/([^/]+)/requests/([^/]+)(/status|/cancel)?", rec.path)
         if m:
@@ -484,6 +524,15 @@ class FalFake(FakeProvider):
             app = rec.path.strip("/")
             owner, alias = app.split("/")[:2]
             body = rec.body if isinstance(rec.body, dict) else {}
+            video = body.get("video_url")
+            if isinstance(video, str) and app.endswith("extend-video"):
+                seconds = VeoFake.video_seconds(base64.b64decode(video.split(",", 1)[1]))
+                added = 7.0 if app.startswith("fal-ai/veo3.1") else float(body.get("duration", 5))
+                new = self.new_job({"app": app, **body}, seconds + added if self.extend_returns_input else added,
+                                   prefix="req-")
+                base = f"{self.url}/{owner}/{alias}/requests/{new.id}"
+                return Reply(200, {"request_id": new.id, "response_url": base, "status_url": base + "/status",
+                                   "cancel_url": base + "/cancel", "queue_position": 0})
             if "num_frames" in body:
                 duration = (int(body["num_frames"]) - 1) / float(body.get("frames_per_second", 16))
             else:

@@ -39,6 +39,11 @@ class Options(BaseModel):
         "parallel", "parallel_gpus", "ring_degree", "parallel_timeout_s",
     })
 
+    # Chaining: condition the next clip on the previous clip's last K frames (1 = its last frame, as always).
+    # Not operational: K changes the clip, so it enters the inputs hash.
+    continue_frames: int | None = Field(None, ge=1, le=257, description="chaining: continue from the previous "
+                                        "clip's last K frames where the backend can (see `ttv backends info`)")
+
 
 class Availability(BaseModel):
     ok: bool
@@ -50,6 +55,24 @@ class CostEstimate(BaseModel):
     credits: float | None = None  # in the provider's own unit, where it bills in credits
     seconds: float = 0.0  # estimated wall time for this item
     source: str = ""  # which price row / timing table this came from
+
+
+class Continuation(BaseModel):
+    """How a backend continues the previous clip in chaining mode with `continue_frames` > 1, as data.
+
+    `frames`: the tail lengths K it accepts (conditioning on the previous clip's last K frames); empty when
+    it conditions on one frame only. `extend`: instead of a tail, the provider extends the previous clip's
+    whole video (remote video extension). Either way the output's head repeats the conditioning (the tail,
+    re-rendered, or the whole input video); the backend reports how many frames in `info["head_repeat"]`
+    and the stitch trims exactly those.
+    """
+
+    frames: list[int] = Field(default_factory=list)
+    frame_rule: str = ""  # the rule behind `frames`, as users read it (e.g. "8k+1")
+    size_multiple: int = 1  # width/height rule of the continuation route
+    extend: bool = False
+    max_input_seconds: float | None = None  # extension: the longest input video the provider takes
+    note: str = ""  # anything else a user should know (shown by `ttv backends info`)
 
 
 class VideoCapabilities(BaseModel):
@@ -72,6 +95,48 @@ class VideoCapabilities(BaseModel):
     repeats_first_frame: bool = False
     key_env: list[str] = Field(default_factory=list)  # env vars that can hold the API key
     default_concurrency: int = 1
+    continuation: Continuation | None = None  # None: chaining hands over the last frame only
+
+
+@dataclass
+class PreviousClip:
+    """Chaining with `continue_frames` > 1: the clip this one continues (its mp4 and what its record says)."""
+
+    path: Path
+    frames: int  # K asked for (the backend decides what it can do: see `plan_continuation`)
+    seam_offset: int = 0  # the tail ends this many frames before the clip's end
+    info: dict[str, Any] = field(default_factory=dict)  # the previous record's info (e.g. a provider's video_uri)
+    backend: str = ""  # the backend that made it
+    finished_at: str = ""  # when it was made (ISO 8601): a provider keeps its own copy only for so long
+
+
+@dataclass
+class ContinuePlan:
+    """What a backend will do with a PreviousClip: "tail" (last `frames` frames), "extend" (the whole video)
+    or "frame" (the last frame only, the start image), with a note when that is not what was asked."""
+
+    how: Literal["tail", "extend", "frame"]
+    frames: int = 1
+    note: str = ""
+
+
+def plan_continuation(name: str, caps: VideoCapabilities, k: int) -> ContinuePlan:
+    """The continuation a backend with these capabilities gives for `continue_frames = k`."""
+    cont = caps.continuation
+    if k <= 1:
+        return ContinuePlan("frame")
+    if cont is not None and cont.frames:
+        if k in cont.frames:
+            return ContinuePlan("tail", k)
+        lower = [f for f in cont.frames if f <= k]
+        use = max(lower) if lower else min(cont.frames)
+        rule = f" ({cont.frame_rule})" if cont.frame_rule else ""
+        return ContinuePlan("tail", use, f"{name}: continue_frames = {k} is not a tail length it takes{rule}; "
+                                         f"using the last {use} frames")
+    if cont is not None and cont.extend:
+        return ContinuePlan("extend")
+    return ContinuePlan("frame", 1, f"{name} cannot continue from several frames: continue_frames = {k} "
+                                    "falls back to its last frame")
 
 
 @dataclass
@@ -90,6 +155,7 @@ class VideoRequest:
     last_image: Path | None = None
     options: Options | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"mode": "chain", "index": 3}
+    previous: PreviousClip | None = None  # chaining with continue_frames > 1 (first_image is still its last frame)
 
     @property
     def frame_count(self) -> int:

@@ -116,6 +116,7 @@ class SegmentSpec(Strict):
     end_keyframe: str = ""  # keyframe mode: last frame
     backend: str = ""  # per-segment override of the project backend
     seed: int | None = None
+    continue_frames: int | None = Field(None, ge=1, le=257)  # chaining: continue from the previous clip's last K frames
     locked: bool = False  # re-planning keeps locked segments as they are
 
 

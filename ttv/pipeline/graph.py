@@ -209,14 +209,26 @@ def backend_chain(project: Project, seg: SegmentSpec) -> list[str]:
     return chain
 
 
+def continue_frames(project: Project, index: int) -> int:
+    """K of `continue_frames` for segment `index` (plan.toml wins over `[backends.X]`); 1 = the last frame."""
+    if project.config.mode != "chain" or index == 0:
+        return 1
+    seg = project.plan.segments[index]
+    k = seg.continue_frames or project.config.backends.get(segment_backend(project, seg), {}).get("continue_frames")
+    return int(k or 1)
+
+
 def clip_inputs(project: Project, index: int, upstream: dict[str, ItemFreshness]) -> dict[str, Any]:
     """Inputs of clip `index`. `upstream` maps keyframe ids and clip ids to their current states."""
     cfg = project.config
     seg = project.plan.segments[index]
     backend = segment_backend(project, seg)
+    # continue_frames decides only a continued clip, and enters its inputs with the tail (below): a first
+    # segment or a keyframe-mode clip must not become stale (and be paid for again) when K changes.
+    options = {k: v for k, v in output_options(backend, cfg.backends.get(backend, {})).items() if k != "continue_frames"}
     inputs: dict[str, Any] = {
         "backend": backend,
-        "options": output_options(backend, cfg.backends.get(backend, {})),
+        "options": options,
         "prompt": seg.prompt,
         "negative_prompt": seg.negative_prompt,
         "duration": seg.duration,
@@ -232,6 +244,9 @@ def clip_inputs(project: Project, index: int, upstream: dict[str, ItemFreshness]
         prev = project.plan.segments[index - 1].id
         inputs["first"] = {"from": f"last frame of {prev}", "digest": upstream[prev].digest,
                            "seam_offset": cfg.stitch.seam_offset}
+        k = continue_frames(project, index)
+        if k > 1:  # the tail is cut from that clip: its digest and K decide it
+            inputs["first"].update({"from": f"last {k} frames of {prev}", "frames": k})
     elif seg.start_keyframe:
         inputs["first"] = {"from": f"keyframe {seg.start_keyframe}", "digest": upstream[seg.start_keyframe].digest}
     if cfg.mode == "keyframe" and seg.end_keyframe:

@@ -286,6 +286,8 @@ class RenderActor:
                     path = Path(tmp) / f"{key}-{name}"
                     path.write_bytes(data)
                     paths[key] = path
+                if fields.get("previous") is not None and "previous" in paths:
+                    fields["previous"] = dataclasses.replace(fields["previous"], path=paths["previous"])
                 request = VideoRequest(**fields, first_image=paths.get("first_image"),
                                        last_image=paths.get("last_image"), options=self.backend.options)
                 output = Path(tmp) / "clip.mp4"
@@ -603,6 +605,8 @@ class RayVideoBackend(VideoBackend):
             except OSError as exc:
                 raise InputRejected(f"{self.name}: image {path} cannot be read: {exc}",
                                     hint="run `ttv keyframes` first") from exc
+        if request.previous is not None:  # continue_frames: the actor may run on another machine
+            images["previous"] = (request.previous.path.name, request.previous.path.read_bytes())
         task = uuid.uuid4().hex
         ref = self.actor.generate.remote(task, fields, images)
         cursor = 0

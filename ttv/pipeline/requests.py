@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ttv.backends.base import VideoRequest
+from ttv.backends.base import PreviousClip, VideoRequest
 from ttv.core.fsutil import atomic_write_text, file_digest
-from ttv.pipeline.graph import segment_seed
+from ttv.pipeline.graph import continue_frames, segment_seed
 from ttv.pipeline.project import Project
 
 
@@ -51,7 +51,20 @@ def planned_video_request(project: Project, index: int) -> VideoRequest:
                         height=cfg.height, fps=cfg.fps, seed=segment_seed(project, index, seg),
                         negative_prompt=seg.negative_prompt, first_image=first, last_image=last,
                         extra={"mode": cfg.mode, "index": index, "count": len(project.plan.segments),
-                               "camera": seg.camera})
+                               "camera": seg.camera},
+                        previous=_previous_clip(project, index))
+
+
+def _previous_clip(project: Project, index: int) -> PreviousClip | None:
+    """Chaining with continue_frames > 1: the clip to continue (the backend takes its tail or extends it)."""
+    k = continue_frames(project, index)
+    if k <= 1:
+        return None
+    prev = project.plan.segments[index - 1].id
+    record = project.read_record("clip", prev)
+    return PreviousClip(path=project.output_path("clip", prev), frames=k, seam_offset=project.config.stitch.seam_offset,
+                        info=dict(record.info) if record else {}, backend=record.backend if record else "",
+                        finished_at=record.finished_at if record else "")
 
 
 def video_request(project: Project, index: int) -> VideoRequest:

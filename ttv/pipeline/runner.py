@@ -69,6 +69,8 @@ class ItemContext:
         self._attempt = attempt
         self.job_id = job_id
         self.item_id = run.state.id
+        # On resume, what was remembered with the job (e.g. that it extends the previous clip's video).
+        self.job_info: dict[str, Any] = dict(run.record.info) if job_id else {}
 
     def remember_job(self, job_id: str, **info: Any) -> None:
         rec = self._run.record

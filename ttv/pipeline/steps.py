@@ -24,6 +24,7 @@ from ttv.backends.base import (
     VideoBackend,
     VideoCapabilities,
     VideoRequest,
+    plan_continuation,
 )
 from ttv.core.errors import BackendError, ConfigError, InputRejected
 from ttv.core.schemas import KeyframeSpec, SegmentSpec
@@ -31,6 +32,7 @@ from ttv.pipeline.graph import (
     ItemFreshness,
     backend_chain,
     build_graph,
+    continue_frames,
     evaluate,
     final_inputs,
     keyframe_inputs,
@@ -422,11 +424,14 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
                 work.note = unusable_note(pool.primary(work.backend))
         # Validate before spending anything: what the provider would reject fails now, naming the allowed values.
         for st, work in zip(todo, planned, strict=True):
-            if options.dry_run and _images_not_made_yet(project, index_of[st.id]):
+            if (options.dry_run or mode == "chain") and _images_not_made_yet(project, index_of[st.id]):
+                # (chaining: a later segment's start frame is cut from a clip not made yet; checked when it is)
                 # A dry run before `ttv keyframes`: the images a provider would inspect do not exist yet.
                 work.note = work.note or "checked against the provider's limits once its images exist"
                 continue
             _prevalidate(project, index_of[st.id], pool)
+        if mode == "chain":
+            _say_continuation_once(project, todo, index_of, pool, set())
         if options.dry_run:
             report.planned = planned
             return report
@@ -451,9 +456,33 @@ def _clip_generate(project: Project, index: int) -> Any:
         assert isinstance(backend, VideoBackend)
         req = video_request(project, index)
         backend.validate_inputs(req)
-        return backend.generate(req, out, ctx)
+        result = backend.generate(req, out, ctx)
+        if req.previous is not None and result.info.get("continue_note"):
+            # this clip, not the backend in general, could not continue as asked (e.g. an expired provider copy)
+            project.events.emit("log", level="warning", message=f"{req.segment_id}: {result.info['continue_note']}")
+        if req.previous is not None and "continued" not in result.info:
+            # a backend without a continuation route used the start image (the last frame): say so in the record
+            result.info["continued"] = "frame"
+            result.info["continue_note"] = plan_continuation(backend.name, backend.capabilities(),
+                                                             req.previous.frames).note
+        return result
 
     return generate
+
+
+def _say_continuation_once(project: Project, todo: list[ItemFreshness], index_of: dict[str, int], pool: BackendPool,
+                           said: set[str]) -> None:
+    """`continue_frames` a backend cannot honour as asked is said once per backend and K, not per clip."""
+    for st in todo:
+        index = index_of[st.id]
+        k = continue_frames(project, index)
+        if k <= 1:
+            continue
+        name, backend = first_usable(project, index, pool)
+        note = plan_continuation(name, backend.capabilities(), k).note
+        if note and note not in said:
+            said.add(note)
+            project.events.emit("log", level="warning", message=note)
 
 
 def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: ItemFreshness, index: int) -> Outcome:
@@ -571,6 +600,14 @@ def stitch_step(project: Project, options: RunOptions, *, crossfade: float | Non
     # Chaining with seam_offset: the next clip started k frames before the end, so those k frames are cut.
     offset = cfg.stitch.seam_offset if cfg.mode == "chain" else 0
     trim = [offset] * (len(clips) - 1) + [0] if offset else None
+    # continue_frames / extension: the backend said how many head frames repeat what it was conditioned
+    # on (the re-rendered tail, or the whole input video): those are cut exactly, so no frame repeats.
+    head = [_head_repeat(c) if cfg.mode == "chain" and i else 0 for i, c in enumerate(graph.clips)]
+    if any(head):
+        trim = trim or [0] * len(clips)
+        for i, c in enumerate(graph.clips[1:], start=1):
+            if head[i] and c.record is not None and "tail_offset" in c.record.info:
+                trim[i - 1] = int(c.record.info["tail_offset"])  # an extension continues from the very end
 
     def generate(backend: Backend, out: Path, ctx: ItemContext) -> GenerateResult:
         from ttv.core.media import stitch
@@ -578,9 +615,10 @@ def stitch_step(project: Project, options: RunOptions, *, crossfade: float | Non
         result = stitch(clips, out, width=cfg.width, height=cfg.height, fps=cfg.fps, crossfade=cfg.stitch.crossfade,
                         fit=cfg.stitch.fit, drop_first_frame=drop, color_match=cfg.stitch_color_match(),
                         soundtrack=(project.root / cfg.stitch.soundtrack) if cfg.stitch.soundtrack else None,
-                        trim_tail=trim, report=True,
+                        trim_tail=trim, trim_head=head if any(head) else None, report=True,
                         progress=lambda fraction: ctx.progress(fraction, status="encoding"))
         return GenerateResult(info={"method": result.method, "dropped_seams": result.dropped_seams,
+                                    **({"trimmed_heads": head} if any(head) else {}),
                                     "seams": result.info.get("seams", []),
                                     "seam_checks": result.info.get("seam_checks", [])})
 
@@ -613,6 +651,13 @@ class _StitchBackend(VideoBackend):
 
     def generate(self, request: VideoRequest, output: Path, ctx: Any) -> GenerateResult:  # pragma: no cover
         raise NotImplementedError
+
+
+def _head_repeat(clip: ItemFreshness) -> int:
+    """How many head frames of a continued clip repeat its conditioning, as its backend recorded it."""
+    if clip.record is None:
+        return 0
+    return max(0, int(clip.record.info.get("head_repeat", 0) or 0))
 
 
 def _repeats_first_frame(project: Project, clip: ItemFreshness) -> bool:

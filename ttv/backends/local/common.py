@@ -40,12 +40,14 @@ from pydantic import Field, field_validator
 
 from ttv.backends.base import (
     Availability,
+    Continuation,
     CostEstimate,
     JobContext,
     Options,
     VideoBackend,
     VideoCapabilities,
     VideoRequest,
+    plan_continuation,
 )
 from ttv.backends.local.figures import TimingRow
 from ttv.core.errors import BackendError, ConfigError, InputRejected
@@ -523,6 +525,27 @@ def load_image(path: Path, width: int, height: int) -> Any:
     return img
 
 
+def load_tail(path: Path, count: int, offset: int, width: int, height: int) -> list[Any]:
+    """The previous clip's last ``count`` frames (ending ``offset`` before its end) as PIL images fitted to
+    width x height like `load_image`: the tail a continuation model is conditioned on."""
+    from PIL import Image, ImageOps
+
+    from ttv.core.media import MediaError, last_frames_arrays
+
+    try:
+        arrays = last_frames_arrays(path, count, offset)
+    except MediaError as exc:
+        raise InputRejected(f"cannot read the last {count} frames of {path.name}: {exc.message}",
+                            hint="redo the previous clip (`ttv chain --only ID --force`)") from exc
+    out = []
+    for arr in arrays:
+        img = Image.fromarray(arr, "RGB")
+        if img.size != (width, height):
+            img = ImageOps.fit(img, (width, height), method=Image.Resampling.LANCZOS)
+        out.append(img)
+    return out
+
+
 def snap_frames(n: int, multiple: int, minimum: int) -> int:
     """Nearest count of the form multiple*k + 1 (k >= 1), at least `minimum`."""
     if multiple <= 1:
@@ -754,7 +777,12 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
                                  max_duration=round((max_frames + 0.49) / fps, 3), fps=None, sizes=None,
                                  size_multiple=self.size_multiple, supports_seed=True,
                                  supports_negative_prompt=True,
-                                 repeats_first_frame=any(m != "t2v" for m in modes), default_concurrency=1)
+                                 repeats_first_frame=any(m != "t2v" for m in modes), default_concurrency=1,
+                                 continuation=self.continuation())
+
+    def continuation(self) -> Continuation | None:
+        """The tail lengths this backend's model continues from (subclasses with a video-conditioned route)."""
+        return None
 
     # -- planning and validation -------------------------------------------------------------
     def choose_mode(self, req: VideoRequest) -> tuple[Mode, list[str]]:
@@ -798,6 +826,13 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
                                      "stitch rescales clips of another size")
         fps = o.fps or self.native_fps
         requested = max(1, round(req.duration * fps))
+        tail = 0
+        if req.previous is not None:
+            cont = plan_continuation(self.name, self.capabilities(), req.previous.frames)
+            if cont.how == "tail":
+                # The output re-renders the K tail frames at its head, then ~duration x fps new ones.
+                tail = cont.frames
+                notes.extend([cont.note] if cont.note else [])
         if o.frames is not None:
             if not self.valid_frames(o.frames):
                 ok = self.snap(o.frames)
@@ -807,10 +842,14 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
             frames = o.frames
             notes.append(f"frames fixed by option: {frames}")
         else:
-            frames = self.snap(requested)
-            if frames != requested:
-                notes.append(f"{req.duration:g} s x {fps} fps = {requested} frames, snapped to {frames} "
-                             f"({self.frame_rule})")
+            frames = self.snap(requested + tail)
+            if frames != requested + tail:
+                notes.append(f"{req.duration:g} s x {fps} fps = {requested} frames"
+                             + (f" + {tail} tail frames" if tail else "")
+                             + f", snapped to {frames} ({self.frame_rule})")
+        if tail and frames <= tail:
+            raise InputRejected(f"{where}: {frames} frames leave nothing new after the {tail}-frame tail",
+                                hint="lower continue_frames or lengthen the segment")
         max_frames = o.max_frames or self.trained_frames
         if frames > max_frames:
             raise InputRejected(f"{where}: {frames} frames ({frames / fps:.2f} s at {fps} fps) exceed the "
@@ -820,14 +859,26 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         d_steps, d_guidance = self.model_defaults(mode)
         steps = o.steps or d_steps
         guidance = o.guidance if o.guidance is not None else d_guidance
+        extra: dict[str, Any] = {}
+        if tail:
+            assert req.previous is not None
+            extra = {"continued": "tail", "continue_frames": tail, "head_repeat": tail,
+                     "tail_offset": req.previous.seam_offset, "new_frames": frames - tail}
         plan = RenderPlan(mode=mode, width=width, height=height, fps=fps, frames=frames, requested_frames=requested,
-                          steps=steps, guidance=guidance, notes=notes)
+                          steps=steps, guidance=guidance, notes=notes, extra=extra)
         tokens = self.token_count(plan) if self.group_size > 1 else None
         if tokens is not None:
             from ttv.backends.local.parallel import check_tokens
 
             check_tokens(where, tokens[0], self.group_size, tokens[1])
         return plan
+
+    def tail_images(self, plan: RenderPlan, req: VideoRequest) -> list[Any] | None:
+        """The conditioning tail when this segment continues the previous clip from K frames, else None."""
+        k = int(plan.extra.get("continue_frames", 0))
+        if not k or req.previous is None:
+            return None
+        return load_tail(req.previous.path, k, req.previous.seam_offset, plan.width, plan.height)
 
     def validate_inputs(self, request: VideoRequest) -> None:
         # Raises InputRejected naming the allowed values. Image files are checked in generate(): in chain
@@ -892,6 +943,10 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     def pipeline_kwargs(self, pipe: Any, plan: RenderPlan, req: VideoRequest) -> tuple[Any, dict[str, Any]]:
         """(callable pipeline, kwargs) for this segment; subclasses add mode-specific arguments."""
         raise NotImplementedError
+
+    def postprocess_frames(self, frames: Any, plan: RenderPlan) -> Any:
+        """The frames to write, from what the pipeline returned (a subclass may drop frames it gave as input)."""
+        return frames
 
     def generator_device(self, call: Any) -> str:
         """Where the seeded generator lives: the CPU, so a seed gives the same video on any GPU."""
@@ -965,8 +1020,13 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         with classify_errors(self.name, self.opts, f"rendering segment {request.segment_id}",
                              (plan.width, plan.height, plan.frames)), torch.inference_mode():
             result = call(**kwargs)
-        frames = frames_to_uint8(result.frames)
+        frames = self.postprocess_frames(frames_to_uint8(result.frames), plan)
         gen_seconds = time.monotonic() - t0
+        if plan.extra.get("head_repeat") and frames.shape[0] != plan.frames:
+            # The stitch trims exactly head_repeat frames: a pipeline that returned another count would
+            # make that arithmetic wrong, so this is an error, never a silently shifted seam.
+            raise BackendError(f"{self.name}: {type(call).__name__} returned {frames.shape[0]} frames, "
+                               f"expected {plan.frames} ({plan.extra['head_repeat']} tail + new)", kind="backend")
         if on_gpu:  # the busiest card of the worker's group
             plan.extra["peak_gpu_gb"] = round(max(torch.cuda.max_memory_allocated(g) for g in gpus) / 2**30, 2)
         try:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ttv.backends.base import Options, VideoRequest
+from ttv.backends.base import Continuation, Options, VideoRequest
 from ttv.backends.local.common import (
     LocalOptions,
     LocalVideoBackend,
@@ -94,6 +94,15 @@ class LTXBackend(LocalVideoBackend):
     def supported_modes(self) -> list[Mode]:
         return ["t2v", "i2v", "flf2v"] if self.flf_capable() else ["t2v", "i2v"]
 
+    def continuation(self) -> Continuation | None:
+        # LTXConditionPipeline keeps the first 8k+1 frames of a video condition and silently drops the rest
+        # (trim_conditioning_sequence), so only 8k+1 tails are offered: a 7-frame tail would condition on 1.
+        if not self.flf_capable():
+            return None
+        return Continuation(frames=[8 * k + 1 for k in range(1, 9)], frame_rule="8k+1 (9-65)", size_multiple=32,
+                            note="LTXConditionPipeline(conditions=[LTXVideoCondition(video=tail, frame_index=0)]); "
+                                 "the output re-renders the tail at its head")
+
     def variant(self) -> str:
         return guess_variant(self.model_id(), [("13B", "13b"), ("0.9.7", "13b"), ("0.9.8", "13b")], "2b")
 
@@ -127,7 +136,9 @@ class LTXBackend(LocalVideoBackend):
         if self.flf_capable():
             from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
-            conditions = [LTXVideoCondition(image=first, frame_index=0)]
+            tail = self.tail_images(plan, req)
+            conditions = [LTXVideoCondition(video=tail, frame_index=0) if tail
+                          else LTXVideoCondition(image=first, frame_index=0)]
             if plan.mode == "flf2v":
                 assert req.last_image is not None
                 last = load_image(req.last_image, plan.width, plan.height)

@@ -65,6 +65,7 @@ from pydantic import Field
 from ttv.backends.base import (
     Availability,
     Backend,
+    Continuation,
     CostEstimate,
     GenerateResult,
     JobContext,
@@ -72,6 +73,7 @@ from ttv.backends.base import (
     VideoBackend,
     VideoCapabilities,
     VideoRequest,
+    plan_continuation,
     validate_against_capabilities,
 )
 from ttv.core import keys as keyring
@@ -116,6 +118,12 @@ class ModelSpec:
     default_concurrency: int = 2
     t2v_ratios: tuple[str, ...] | None = None  # when text-to-video allows fewer ratios
     notes: str = ""
+    # Video extension (chaining with continue_frames > 1): seconds of new footage per extension (0: the
+    # segment's duration), the longest input the provider takes, and whether its result repeats the input
+    # (None: not documented; decided from the result's length).
+    extend_seconds: float | None = None
+    extend_max_input_s: float | None = None
+    extend_includes_input: bool | None = True
 
     @property
     def last_frame(self) -> bool:
@@ -135,6 +143,26 @@ class RemoteOptions(Options):
     download_attempts: int = Field(3, ge=1, le=10, description="fetches of a result before giving up")
     ratio_tolerance: float = Field(0.05, ge=0, le=0.5, description="how far the project aspect may be from the model's")
     end_frame: Literal["auto", "require", "ignore"] = "auto"
+
+
+@dataclass
+class Extension:
+    """This clip extends the previous clip's video: the provider gets that video (or its own copy, `uri`)
+    and returns new footage, usually after the input itself."""
+
+    source: Path
+    input_frames: int
+    input_fps: float
+    new_seconds: float
+    includes_input: bool | None = True
+    uri: str | None = None
+
+    @property
+    def input_seconds(self) -> float:
+        return self.input_frames / self.input_fps if self.input_fps else 0.0
+
+
+EXTENSION_KEY = "extension"  # request.extra key under which generate() hands submit() the Extension
 
 
 @dataclass
@@ -509,7 +537,53 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
             supports_seed=spec.supports_seed, supports_negative_prompt=spec.supports_negative_prompt,
             supports_audio=spec.supports_audio, repeats_first_frame=spec.repeats_first_frame,
             key_env=list(keyring.env_vars(self.key_provider)) if self.needs_key() else [],
-            default_concurrency=spec.default_concurrency)
+            default_concurrency=spec.default_concurrency,
+            continuation=Continuation(
+                extend=True, max_input_seconds=spec.extend_max_input_s,
+                note=(f"extends the previous clip by {spec.extend_seconds:g} s" if spec.extend_seconds
+                      else "extends the previous clip by the segment's duration")
+                + ("; the result repeats the input, trimmed at the stitch" if spec.extend_includes_input else ""))
+            if spec.extend_seconds is not None else None)
+
+    # -- video extension (continue_frames > 1 on a model with `extend_seconds`) ----------------------
+
+    def wants_extension(self, request: VideoRequest) -> bool:
+        return request.previous is not None and plan_continuation(
+            self.name, self.capabilities(), request.previous.frames).how == "extend"
+
+    def extension_seconds(self, request: VideoRequest) -> float:
+        """Seconds of new footage (what is billed) when this request extends the previous clip."""
+        spec = self.spec()
+        return float(spec.extend_seconds) if spec.extend_seconds else request.duration
+
+    def extension_for(self, request: VideoRequest, *, check_validity: bool = True) -> tuple[Extension | None, str]:
+        """The Extension this request can use now, or (None, why not) to chain from the last frame.
+        Subclasses add their own conditions (a provider URI still valid, the input's length)."""
+        from ttv.core.media import probe
+
+        prev = request.previous
+        assert prev is not None
+        try:
+            info = probe(prev.path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable input means: no extension
+            return None, f"{self.name}: cannot read {prev.path.name} to extend it ({exc}); chaining from its last frame"
+        if prev.seam_offset:
+            return None, (f"{self.name}: extension continues from the very end, but seam_offset = "
+                          f"{prev.seam_offset}; chaining from the handed-over frame instead")
+        ext = Extension(prev.path, info.frames, info.fps, self.extension_seconds(request),
+                        self.spec().extend_includes_input)
+        limit = self.max_extension_input_s()
+        if limit is not None and ext.input_seconds > limit + 1e-6:
+            return None, (f"{self.name}: {prev.path.name} lasts {ext.input_seconds:.1f} s, more than the "
+                          f"{limit:g} s it extends; chaining from its last frame")
+        return ext, ""
+
+    def max_extension_input_s(self) -> float | None:
+        return self.spec().extend_max_input_s
+
+    def extending(self, request: VideoRequest) -> Extension | None:
+        ext = request.extra.get(EXTENSION_KEY)
+        return ext if isinstance(ext, Extension) else None
 
     def model_table(self) -> dict[str, dict[str, Any]]:
         """Every known model as data (for `ttv backends info`)."""
@@ -569,11 +643,21 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
                 code="no-price")
         return row
 
+    def billed_seconds(self, request: VideoRequest) -> float:
+        """Seconds of output the provider bills: the new footage of an extension, else the clip."""
+        if self.extending(request) is not None or (request.previous is not None and
+                                                   EXTENSION_KEY not in request.extra and
+                                                   self.wants_extension(request)):
+            return self.extension_seconds(request)
+        return request.duration
+
     def estimate_cost(self, request: VideoRequest) -> CostEstimate:
         row = self.price_row(request)
-        return CostEstimate(usd=prices.usd_for(row, seconds=request.duration),
-                            credits=prices.credits_for(row, seconds=request.duration),
-                            seconds=self.estimated_seconds(request), source=prices.describe(row))
+        seconds = self.billed_seconds(request)
+        source = prices.describe(row) + (f"; extension: {seconds:g} s of new footage"
+                                         if seconds != request.duration or self.wants_extension(request) else "")
+        return CostEstimate(usd=prices.usd_for(row, seconds=seconds), credits=prices.credits_for(row, seconds=seconds),
+                            seconds=self.estimated_seconds(request), source=source)
 
     def estimated_seconds(self, request: VideoRequest) -> float:
         return 60.0 + 6.0 * request.duration
@@ -583,7 +667,8 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
         if state.cost_usd is not None:
             return state.cost_usd, state.credits
         row = self.price_row(request)
-        return prices.usd_for(row, seconds=request.duration), prices.credits_for(row, seconds=request.duration)
+        seconds = self.billed_seconds(request)
+        return prices.usd_for(row, seconds=seconds), prices.credits_for(row, seconds=seconds)
 
     # -- provider calls (subclasses) ----------------------------------------------------------------
 
@@ -666,16 +751,46 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
         """Alias of poll_once for `ttv wait` / `ttv status` (never raises for a failed job: see .error)."""
         return self.poll_once(job_id)
 
+    def _decide_extension(self, request: VideoRequest, ctx: JobContext) -> tuple[Extension | None, str]:
+        """Extend or chain from the last frame? A resumed job keeps the route it was submitted on."""
+        if request.previous is None or EXTENSION_KEY in request.extra:
+            return self.extending(request), ""
+        ext: Extension | None = None
+        note = ""
+        if self.wants_extension(request):
+            resumed_as = getattr(ctx, "job_info", {}).get("continued") if ctx.job_id else None
+            ext, note = self.extension_for(request)
+            if resumed_as == "frame" or (ext is None and resumed_as != "extend"):
+                ext = None
+            elif ext is None and resumed_as == "extend":  # submitted while it was valid: trust that
+                ext, note = self.extension_for(request, check_validity=False)
+        request.extra[EXTENSION_KEY] = ext
+        return ext, note
+
     def generate(self, request: VideoRequest, output: Path, ctx: JobContext) -> GenerateResult:
         opts = self.opts
         t0 = ctx.now()
         job_id = ctx.job_id
         resumed = job_id is not None
+        ext, note = self._decide_extension(request, ctx)
         if job_id is None:
             if self.needs_key():
                 self.api_key()  # fail fast, before any upload
-            job_id = self.submit(request)
-            ctx.remember_job(job_id, provider=self.name, model=self.opts.model)
+            try:
+                job_id = self.submit(request)
+            except BackendError as exc:
+                if ext is None or exc.code not in ("400", "404", "rpc-3", "rpc-5"):
+                    raise
+                # The provider no longer takes that video (its copy expired, or it refuses this input):
+                # chain from the last frame instead, and say so in the record.
+                note = f"{self.name}: extending the previous clip was refused ({exc.message}); chained from its last frame"
+                ext = None
+                request.extra[EXTENSION_KEY] = None
+                job_id = self.submit(request)
+            remembered: dict[str, Any] = {"provider": self.name, "model": self.opts.model}
+            if request.previous is not None:
+                remembered["continued"] = "extend" if ext is not None else "frame"
+            ctx.remember_job(job_id, **remembered)
         deadline = t0 + opts.poll_timeout_s
         polls = 0
         poll_errors = 0
@@ -722,7 +837,11 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
                 try:
                     output.unlink(missing_ok=True)
                     self.fetch_output(state, output)
-                    media = check_video(output, request.duration)
+                    expected = request.duration
+                    if ext is not None:  # input + new footage, or new footage only when not documented
+                        expected = ext.new_seconds + (ext.input_seconds if ext.includes_input else 0.0)
+                    media = check_video(output, expected if ext is None or ext.includes_input is not None
+                                        else None)
                 except DownloadError as exc:
                     with contextlib.suppress(OSError):
                         output.unlink(missing_ok=True)
@@ -741,6 +860,10 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
                                         "polls": polls, "fetches": fetches, "media": media}
                 if request.last_image is not None:
                     info["end_frame"] = "sent" if self.use_end_frame(request) else "ignored"
+                if ext is not None:
+                    info.update(extension_info(ext, media))
+                elif request.previous is not None:
+                    info.update(continued="frame", **({"continue_note": note} if note else {}))
                 info.update({k: v for k, v in state.info.items() if v is not None})  # TOML has no null
                 return GenerateResult(cost_usd=usd, credits=credits, model=self.opts.model, info=info)
             # failed or cancelled
@@ -750,6 +873,27 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
                 err.cost_usd = state.cost_usd  # type: ignore[attr-defined]
                 err.credits = state.credits  # type: ignore[attr-defined]
             raise attach_job(err, job_id, resumable=False)
+
+
+def extension_info(ext: Extension, media: dict[str, Any]) -> dict[str, Any]:
+    """What the record says of an extension, with `head_repeat`: how many head frames of the result are
+    the input again (the stitch trims exactly those). A provider that does not document whether it
+    returns the input is judged by the result's length (closer to input + new, or to new only)."""
+    frames, fps = int(media["frames"]), float(media["fps"] or ext.input_fps)
+    input_out = round(ext.input_frames * fps / ext.input_fps) if ext.input_fps else ext.input_frames
+    includes = ext.includes_input
+    if includes is None:
+        duration = frames / fps if fps else 0.0
+        includes = abs(duration - (ext.input_seconds + ext.new_seconds)) < abs(duration - ext.new_seconds)
+    # A result that repeats only the input's end (a provider keeping the last N seconds) repeats
+    # frames - new frames; one that repeats all of it, exactly the input's frames.
+    head = min(input_out, frames - round(ext.new_seconds * fps)) if includes and ext.includes_input is None \
+        else (input_out if includes else 0)
+    if head >= frames:
+        raise BackendError(f"the extension holds {frames} frames, no more than its {head}-frame input",
+                           kind="backend", code="extension-short")
+    return {"continued": "extend", "head_repeat": head, "tail_offset": 0, "input_frames": ext.input_frames,
+            "extend_seconds": ext.new_seconds, "new_frames": frames - head}
 
 
 def model_specs(*specs: ModelSpec) -> dict[str, ModelSpec]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -28,6 +28,8 @@ from pydantic import Field
 from ttv.backends.base import VideoRequest
 from ttv.backends.keycheck import Live, http_get, is_network_error
 from ttv.backends.remote.common import (
+    EXTENSION_KEY,
+    Extension,
     JobState,
     ModelSpec,
     RemoteOptions,
@@ -37,6 +39,7 @@ from ttv.backends.remote.common import (
     network_error,
 )
 from ttv.core import keys as keyring
+from ttv.core import prices
 from ttv.core.errors import BackendError, InputRejected
 from ttv.core.keys import KeyProvider
 from ttv.core.prices import PriceRow
@@ -48,6 +51,9 @@ PRICE_ROWS = (
     PriceRow("fal", "fal-ai/wan/v2.2-a14b/image-to-video", "second", 0.10, None, _PRICE_SOURCE,
              note="assumed equal to Wan 2.5 at 720p ($0.10/s); 480p $0.05/s; check the model page"),
     PriceRow("fal", "fal-ai/wan/v2.2-a14b/image-to-video@480p", "second", 0.05, None, _PRICE_SOURCE),
+    # fal video extension apps (chaining with continue_frames), per second of footage added.
+    PriceRow("fal", "fal-ai/ltx-2.3/extend-video", "second", 0.10, None, "fal model page (2026-12)",
+             note="2-20 s added"),
     PriceRow("fal", "fal-ai/wan-25-preview/image-to-video", "second", 0.10, None, _PRICE_SOURCE, note="720p"),
     PriceRow("fal", "fal-ai/wan-25-preview/image-to-video@480p", "second", 0.05, None, _PRICE_SOURCE),
     PriceRow("fal", "fal-ai/wan-25-preview/image-to-video@1080p", "second", 0.15, None, _PRICE_SOURCE),
@@ -95,6 +101,27 @@ APPS: dict[str, FalApp] = {
 }
 
 
+@dataclass(frozen=True)
+class FalExtendApp:
+    """A fal app that extends a video (chaining with continue_frames > 1 and `extend_model`)."""
+
+    video_arg: str = "video_url"
+    seconds: tuple[float, float] = (2.0, 20.0)  # footage added: the segment's duration, within this range
+    duration: str = "int"  # "int": 5; "string": "5"; "string_s": "5s"; "": the app decides (fixed_s)
+    fixed_s: float | None = None
+    includes_input: bool | None = None  # None: not documented; judged from the result's length
+    max_input_s: float | None = None
+    extra: tuple[tuple[str, Any], ...] = ()
+
+
+# From the fal model pages (llms.txt); not run against the real service.
+EXTEND_APPS: dict[str, FalExtendApp] = {
+    "fal-ai/ltx-2.3/extend-video": FalExtendApp(extra=(("mode", "end"),)),
+    "fal-ai/ltx-2.3-quality/extend-video": FalExtendApp(includes_input=True, extra=(("extend_direction", "end"),)),
+    "fal-ai/veo3.1/extend-video": FalExtendApp(duration="", fixed_s=7.0, includes_input=True, max_input_s=8.0),
+}
+
+
 def _generic(app: str) -> FalApp:
     return FalApp(ModelSpec(app, ("t2v", "i2v"), None, _AR, _AR_SIZES, min_duration=1.0, max_duration=20.0,
                             default_concurrency=2, notes="unknown app: generic arguments (prompt, image_url, duration)"))
@@ -105,6 +132,8 @@ class FalOptions(RemoteOptions):
     poll_interval_s: float = Field(3.0, gt=0, le=600)
     resolution: str | None = Field(None, description="for apps with a resolution argument, e.g. 720p")
     arguments: dict[str, Any] = Field(default_factory=dict, description="extra app arguments, sent as given")
+    extend_model: str | None = Field(None, description="chaining with continue_frames > 1: the fal app that extends "
+                                     "the previous clip, e.g. fal-ai/ltx-2.3/extend-video")
 
 
 def split_job_id(job_id: str, default_app: str) -> tuple[str, str]:
@@ -170,7 +199,7 @@ class FalBackend(RemoteVideoBackend):
     def app(self) -> FalApp:
         return APPS.get(self.opts.model) or _generic(self.opts.model)
 
-    def spec(self) -> ModelSpec:
+    def _app_spec(self) -> ModelSpec:
         if not self.opts.model or self.opts.model.count("/") < 1:
             raise InputRejected(f"fal: model must be a fal app id like 'owner/app'; known: {', '.join(APPS)}",
                                 code="model")
@@ -178,6 +207,53 @@ class FalBackend(RemoteVideoBackend):
 
     def allows_unknown_models(self) -> bool:
         return True
+
+    # -- extension through a second app (`extend_model`) ---------------------------------------------
+
+    def extend_app(self) -> FalExtendApp | None:
+        app = self.fopts.extend_model
+        return (EXTEND_APPS.get(app) or FalExtendApp()) if app else None
+
+    def spec(self) -> ModelSpec:
+        """The generation app's spec, with the extension facts of `extend_model` added."""
+        spec = self._app_spec()
+        ext = self.extend_app()
+        if ext is None:
+            return spec
+        return replace(spec, extend_seconds=ext.fixed_s or 0.0, extend_max_input_s=ext.max_input_s,
+                       extend_includes_input=ext.includes_input)
+
+    def extension_seconds(self, request: VideoRequest) -> float:
+        ext = self.extend_app()
+        if ext is not None and ext.fixed_s is None:
+            return min(max(request.duration, ext.seconds[0]), ext.seconds[1])
+        return super().extension_seconds(request)
+
+    def price_row(self, request: VideoRequest) -> prices.PriceRow:
+        extend_model = self.fopts.extend_model
+        if extend_model and (self.extending(request) is not None or (
+                request.previous is not None and EXTENSION_KEY not in request.extra and self.wants_extension(request))):
+            row = prices.price_for(self.price_provider, extend_model)
+            if row is None:
+                raise InputRejected(f"fal: no price is known for {extend_model}",
+                                    hint=f'add `"fal/{extend_model}" = USD_PER_SECOND` under [prices] in ttv.toml',
+                                    code="no-price")
+            return row
+        return super().price_row(request)
+
+    def _extension_arguments(self, request: VideoRequest, ext: Extension) -> dict[str, Any]:
+        app = self.extend_app()
+        assert app is not None
+        args: dict[str, Any] = {"prompt": request.prompt, app.video_arg: data_uri(ext.source, "video/mp4")}
+        seconds = ext.new_seconds
+        if app.duration == "int":
+            args["duration"] = int(round(seconds))
+        elif app.duration == "string":
+            args["duration"] = f"{seconds:g}"
+        elif app.duration == "string_s":
+            args["duration"] = f"{seconds:g}s"
+        args.update(dict(app.extra))
+        return args
 
     def client(self) -> Any:
         def build() -> Any:
@@ -269,10 +345,13 @@ class FalBackend(RemoteVideoBackend):
 
     def submit(self, request: VideoRequest) -> str:
         client = self.client()
-        arguments = self.arguments(request)  # reads and encodes images: outside the global lock
+        ext = self.extending(request)
+        app = self.fopts.extend_model if ext is not None and self.fopts.extend_model else self.opts.model
+        # reads and encodes images (or the clip to extend): outside the global lock
+        arguments = self._extension_arguments(request, ext) if ext is not None else self.arguments(request)
         with self.calling("submit"), self._queue_host():
-            handle = client.submit(self.opts.model, arguments=arguments)
-        return f"{self.opts.model}|{handle.request_id}"
+            handle = client.submit(app, arguments=arguments)
+        return f"{app}|{handle.request_id}"
 
     def _handle(self, job_id: str) -> Any:
         app, rid = split_job_id(job_id, self.opts.model)

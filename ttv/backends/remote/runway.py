@@ -24,6 +24,7 @@ from pydantic import Field
 from ttv.backends.base import VideoRequest
 from ttv.backends.remote.common import (
     DATA_URI_LIMIT,
+    Extension,
     ImageInfo,
     JobState,
     ModelSpec,
@@ -85,6 +86,10 @@ def _bounded(spec: ModelSpec) -> ModelSpec:
 
 
 _FLF: tuple[Literal["t2v", "i2v", "flf2v"], ...] = ("t2v", "i2v", "flf2v")
+# video_to_video with mode="extend" (the models whose SDK types offer it): `duration` is the footage added.
+# Whether the result repeats the input is not documented: judged from its length (extension_info).
+_EXTEND: dict[str, Any] = {"extend_seconds": 0.0, "extend_includes_input": None}
+VIDEO_DATA_URI_LIMIT = 5 * 1024 * 1024  # the SDK: data URIs up to 5 MB, else an upload
 _NO_PRICE = "; no built-in price: set [prices] (Runway reports the final cost)"
 
 # Values from the installed runwayml SDK's own types (image_to_video / text_to_video create params;
@@ -118,7 +123,8 @@ MODELS = model_specs(*(_bounded(spec) for spec in (
           ("klingO3_pro", "Kling O3 Pro (1080p)", _KLING_1080),
           ("klingO3_4k", "Kling O3 4K", _KLING_4K))),
     *(ModelSpec(mid, _FLF, _seconds(4, 15), ratios, _sizes(ratios), max_prompt_chars=chars, supports_audio=True,
-                notes=f"{label}; first and last frame; 4-15 s; audio option" + _NO_PRICE)
+                notes=f"{label}; first and last frame; 4-15 s; audio option" + _NO_PRICE,
+                **(_EXTEND if mid == "seedance2_5" else {}))
       for mid, label, ratios, chars in (
           ("seedance2", "Seedance 2.0 (480p-4k)", _SEEDANCE, 3500),
           ("seedance2_fast", "Seedance 2.0 Fast (480p/720p)", _SEEDANCE_720, 3500),
@@ -127,7 +133,7 @@ MODELS = model_specs(*(_bounded(spec) for spec in (
     ModelSpec("gemini_omni_flash", ("t2v", "i2v"), _seconds(3, 10), _OMNI, _sizes(_OMNI), supports_seed=False,
               notes="Gemini Omni Flash; first frame only; 3-10 s" + _NO_PRICE),
     ModelSpec("gemini_omni_flash_1.1", _FLF, _seconds(3, 10), _OMNI11, _sizes(_OMNI11), supports_seed=False,
-              notes="Gemini Omni Flash 1.1; first and last frame; 3-10 s; prompt required" + _NO_PRICE),
+              notes="Gemini Omni Flash 1.1; first and last frame; 3-10 s; prompt required" + _NO_PRICE, **_EXTEND),
     ModelSpec("hailuo3", _FLF, _seconds(4, 15), _H3_RATIOS, _H3_SIZES, supports_seed=False,
               notes="Hailuo 3 (MiniMax H3); first and last frame; 4-15 s; resolution 768p ($0.10/s) or 2k; "
                     "prompt required"),
@@ -236,7 +242,7 @@ class RunwayBackend(RemoteVideoBackend):
     def warm_up(self) -> None:
         super().warm_up()
         client = self.client()
-        for resource in ("image_to_video", "text_to_video", "tasks"):  # lazily imported by the SDK
+        for resource in ("image_to_video", "text_to_video", "video_to_video", "tasks"):  # lazily imported by the SDK
             getattr(client, resource)
 
     def translate(self, exc: Exception, what: str) -> BackendError:
@@ -299,7 +305,34 @@ class RunwayBackend(RemoteVideoBackend):
             upload = client.uploads.create_ephemeral(file=path)
         return str(upload.uri)
 
+    def _video_uri(self, path: Path) -> str:
+        import base64
+
+        if path.stat().st_size * 4 // 3 + 64 <= VIDEO_DATA_URI_LIMIT:
+            return "data:video/mp4;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+        client = self.client()
+        with self.calling("upload"):
+            upload = client.uploads.create_ephemeral(file=path)
+        return str(upload.uri)
+
+    def _extension_submit(self, request: VideoRequest, ext: Extension) -> str:
+        """video_to_video, mode "extend": the previous clip and the prompt; `duration` seconds are added
+        (seedance2_5 takes the video as prompt_video and follows its aspect ratio)."""
+        spec = self.spec()
+        video = self._video_uri(ext.source)
+        args: dict[str, Any] = {"model": spec.id, "prompt_text": request.prompt, "mode": "extend",
+                                "duration": int(round(ext.new_seconds))}
+        args["prompt_video" if spec.id == "seedance2_5" else "video_uri"] = video
+        if spec.supports_audio:
+            args["audio"] = self.ropts.audio
+        with self.calling("submit"):
+            task = self.client().video_to_video.create(**args)
+        return str(task.id)
+
     def submit(self, request: VideoRequest) -> str:
+        ext = self.extending(request)
+        if ext is not None:
+            return self._extension_submit(request, ext)
         spec = self.spec()
         rule = rules(spec.id)
         ratio, _ = self.resolve_ratio(request)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import UTC
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -43,6 +44,7 @@ from pydantic import Field
 from ttv.backends.base import Options, VideoRequest
 from ttv.backends.remote.common import (
     DownloadError,
+    Extension,
     JobState,
     ModelSpec,
     RemoteOptions,
@@ -81,17 +83,22 @@ PRICE_ROWS = (
 _RATIOS = ("16:9", "9:16")
 _SIZES = ((1280, 720), (720, 1280))
 _D = (4.0, 6.0, 8.0)
+# Veo 3.1 extension: +7 s per hop, the result is the input followed by the new 7 s. Vertex takes an input
+# video of 1-30 s; the Gemini API only its own earlier results, by file URI (up to 20 hops, 148 s in all).
+_EXT: dict[str, Any] = {"extend_seconds": 7.0, "extend_max_input_s": 30.0, "extend_includes_input": True}
+GEMINI_MAX_INPUT_S = 141.0
+GEMINI_FILE_KEPT_S = 2 * 86400 - 3600  # the Gemini API keeps generated files 2 days; an hour of margin
 
 MODELS = model_specs(
-    ModelSpec("veo-3.1-generate-001", ("t2v", "i2v", "flf2v"), _D, _RATIOS, _SIZES, supports_negative_prompt=True,
+    ModelSpec("veo-3.1-generate-001", ("t2v", "i2v", "flf2v"), _D, _RATIOS, _SIZES, **_EXT, supports_negative_prompt=True,
               supports_audio=True, default_concurrency=4, notes="720p/1080p/4k; first and last frame; audio"),
-    ModelSpec("veo-3.1-generate-preview", ("t2v", "i2v", "flf2v"), _D, _RATIOS, _SIZES,
+    ModelSpec("veo-3.1-generate-preview", ("t2v", "i2v", "flf2v"), _D, _RATIOS, _SIZES, **_EXT,
               supports_negative_prompt=True, supports_audio=True, default_concurrency=4, notes="720p/1080p/4k"),
-    ModelSpec("veo-3.1-fast-generate-001", ("t2v", "i2v", "flf2v"), _D, _RATIOS, _SIZES,
+    ModelSpec("veo-3.1-fast-generate-001", ("t2v", "i2v", "flf2v"), _D, _RATIOS, _SIZES, **_EXT,
               supports_negative_prompt=True, supports_audio=True, default_concurrency=4, notes="720p/1080p/4k"),
-    ModelSpec("veo-3.1-fast-generate-preview", ("t2v", "i2v", "flf2v"), _D, _RATIOS, _SIZES,
+    ModelSpec("veo-3.1-fast-generate-preview", ("t2v", "i2v", "flf2v"), _D, _RATIOS, _SIZES, **_EXT,
               supports_negative_prompt=True, supports_audio=True, default_concurrency=4, notes="720p/1080p/4k"),
-    ModelSpec("veo-3.1-lite-generate-preview", ("t2v", "i2v", "flf2v"), _D, _RATIOS, _SIZES,
+    ModelSpec("veo-3.1-lite-generate-preview", ("t2v", "i2v", "flf2v"), _D, _RATIOS, _SIZES, **_EXT,
               supports_negative_prompt=True, supports_audio=True, default_concurrency=4, notes="720p/1080p"),
     ModelSpec("veo-3.0-generate-001", ("t2v", "i2v"), _D, _RATIOS, _SIZES, supports_negative_prompt=True,
               supports_audio=True, default_concurrency=4, notes="1080p only for 16:9"),
@@ -309,6 +316,17 @@ def parse_gemini_operation(job_id: str, op: dict[str, Any]) -> JobState:
     return JobState(job_id, "succeeded", provider_status="done", payload={"bytes": data})
 
 
+def _age_seconds(iso: str) -> float:
+    """Seconds since an ISO 8601 UTC time (a record's finished_at); 0 when unknown."""
+    from datetime import datetime
+
+    try:
+        then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return (datetime.now(UTC) - then).total_seconds()
+
+
 def no_video_error(job_id: str, reasons: Any, count: Any) -> BackendError:
     """A finished operation without a video: filtered by Responsible AI checks (the output moderation
     of this request; another backend may pass), or simply empty (retryable)."""
@@ -454,9 +472,56 @@ class VeoBackend(RemoteVideoBackend):
             config["enhance_prompt"] = o.enhance_prompt
         return config
 
+    def extension_for(self, request: VideoRequest, *, check_validity: bool = True) -> tuple[Extension | None, str]:
+        """Vertex: the previous clip's bytes (1-30 s). Gemini API: only an earlier Veo result of this key,
+        by the file URI in its record, while the API still keeps the file (2 days)."""
+        if not self.gemini_route:
+            return super().extension_for(request, check_validity=check_validity)
+        prev = request.previous
+        assert prev is not None
+        uri = str(prev.info.get("video_uri") or "")
+        if not uri or prev.backend != self.name:
+            return None, (f"veo (Gemini API) extends only its own results, by file URI; {prev.path.name} has none "
+                          "(made by another backend or route): chaining from its last frame")
+        if check_validity and _age_seconds(prev.finished_at) > GEMINI_FILE_KEPT_S:
+            return None, (f"veo: the Gemini API copy of {prev.path.name} has expired (kept 2 days): "
+                          "chaining from its last frame")
+        ext, note = super().extension_for(request, check_validity=check_validity)
+        if ext is not None:
+            ext.uri = uri
+        return ext, note
+
+    def max_extension_input_s(self) -> float | None:
+        return GEMINI_MAX_INPUT_S if self.gemini_route else super().max_extension_input_s()
+
+    def _extension_submit(self, request: VideoRequest, ext: Extension) -> str:
+        """Extension: the input video (Vertex: bytes; Gemini API: its own file URI) and the prompt; 720p, +7 s."""
+        spec = self.spec()
+        if self.gemini_route:
+            assert ext.uri is not None
+            body = gemini_request_body(request.prompt, video_uri=ext.uri,
+                                       parameters={"resolution": "720p"})  # google-genai 2.x's extension body
+            client: GeminiVeoClient = self.client()
+            return client.submit(spec.id, body)
+        from google.genai import types
+
+        config: dict[str, Any] = {"number_of_videos": 1, "resolution": "720p", "seed": int(request.seed) % 4294967296}
+        source = types.GenerateVideosSource(prompt=request.prompt,
+                                            video=types.Video(video_bytes=ext.source.read_bytes(), mime_type="video/mp4"))
+        genai_client = self.client()
+        with self.calling("submit"):
+            op = genai_client.models.generate_videos(model=spec.id, source=source,
+                                                     config=types.GenerateVideosConfig(**config))
+        if not op.name:
+            raise BackendError("veo: submit returned no operation name", kind="retryable", code="bad-reply")
+        return str(op.name)
+
     def submit(self, request: VideoRequest) -> str:
         from ttv.backends.remote.common import inspect_image
 
+        ext = self.extending(request)
+        if ext is not None:
+            return self._extension_submit(request, ext)
         spec = self.spec()
         images: dict[str, tuple[Path, str]] = {}
         if request.first_image is not None:

@@ -23,6 +23,7 @@ from ttv.core.media.frames import (
     frame_difference,
     last_frame,
     last_frame_array,
+    last_frames_arrays,
     read_frames,
     save_png,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "read_frames",
     "last_frame",
     "last_frame_array",
+    "last_frames_arrays",
     "first_frame",
     "frames_equal",
     "stitch",

@@ -270,6 +270,18 @@ def last_frame_array(path: Path | str, offset: int = 0) -> np.ndarray:
     return frames[-1 - offset].to_ndarray(format="rgb24")
 
 
+def last_frames_arrays(path: Path | str, count: int, offset: int = 0) -> list[np.ndarray]:
+    """The exact ``count`` decoded frames that end ``offset`` frames before the end, oldest first, as RGB
+    arrays (chaining with ``continue_frames``: the tail the next clip continues from)."""
+    if count < 1 or offset < 0:
+        raise MediaError(f"need count >= 1 and offset >= 0, got {count}, {offset}")
+    frames = _last_frames(path, count + offset)
+    if len(frames) < count + offset:
+        raise MediaError(f"{Path(path).name} has only {len(frames)} frames; cannot take the last {count}"
+                         + (f" before the final {offset}" if offset else ""))
+    return [f.to_ndarray(format="rgb24") for f in frames[len(frames) - offset - count: len(frames) - offset]]
+
+
 def save_png(arr: np.ndarray, out_png: Path | str) -> Path:
     """Write an RGB array as a lossless PNG, atomically."""
     from PIL import Image

@@ -95,6 +95,7 @@ def stitch(
     color_match: bool = False,
     soundtrack: Path | str | None = None,
     trim_tail: list[int] | None = None,
+    trim_head: list[int] | None = None,
     dup_threshold: float = 3.0,
     crf: int = 18,
     preset: str = "veryfast",
@@ -122,6 +123,9 @@ def stitch(
       only when :func:`check_duplicate_seam` says the pixels really repeat (``info["seam_checks"]``).
     * ``trim_tail[i]``: drop that many frames from the end of clip i (chaining with ``seam_offset``:
       the frames after the one handed to the next segment).
+    * ``trim_head[i]``: drop exactly that many frames from the start of clip i, unchecked (the backend
+      reported that its output repeats that many conditioning frames: ``continue_frames``, extension);
+      such a clip gets no ``drop_first_frame`` check.
     * ``report``: ``info["seams"]``, per seam delta E / mean abs diff / drift from clip 0, before and
       after, and with ``color_match`` what the colour correction did there and why (also in
       ``info["colour"]`` without ``report``). ``progress`` gets 0..1 while encoding.
@@ -141,8 +145,9 @@ def stitch(
     n = len(paths)
     drop_flags = list(drop_first_frame or [False] * n)
     tails = list(trim_tail or [0] * n)
-    if len(drop_flags) != n or len(tails) != n:
-        raise MediaError("drop_first_frame / trim_tail must have one entry per clip")
+    heads = list(trim_head or [0] * n)
+    if len(drop_flags) != n or len(tails) != n or len(heads) != n:
+        raise MediaError("drop_first_frame / trim_tail / trim_head must have one entry per clip")
     infos = probe_many(paths)
     for p, inf in zip(paths, infos, strict=True):
         if inf.frames == 0:
@@ -152,13 +157,13 @@ def stitch(
     dropped: list[int] = []
     seam_checks: list[dict[str, Any]] = []
     for i in range(1, n):
-        if not drop_flags[i]:
+        if not drop_flags[i] or heads[i]:
             continue
         row = check_duplicate_seam(paths[i - 1], paths[i], prev_tail=tails[i - 1], threshold=dup_threshold)
         seam_checks.append({"clip": i, **row})
         if row["duplicate"]:
             dropped.append(i)
-    drops = [1 if i in dropped else 0 for i in range(n)]
+    drops = [heads[i] or (1 if i in dropped else 0) for i in range(n)]
 
     st_path = Path(soundtrack) if soundtrack else None
     if st_path is not None and not st_path.is_file():
@@ -174,6 +179,7 @@ def stitch(
         for name, wanted in (
             ("dropped repeat frames", bool(dropped)),
             ("trimmed tails", any(tails)),
+            ("trimmed repeated heads", any(heads)),
             ("crossfade", crossfade > 0),
             ("colour correction", bool(corrected)),
             ("soundtrack", st_path is not None),
@@ -235,6 +241,7 @@ def stitch(
             again = stitch(
                 clips, output, width=width, height=height, fps=fps, crossfade=crossfade, fit=fit,
                 drop_first_frame=drop_first_frame, color_match=False, soundtrack=soundtrack, trim_tail=trim_tail,
+                trim_head=trim_head,
                 dup_threshold=dup_threshold, crf=crf, preset=preset, soundtrack_volume=soundtrack_volume,
                 report=report, force_encode=force_encode, progress=progress, chunk_size=chunk_size,
             )  # fmt: skip
