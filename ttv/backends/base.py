@@ -277,7 +277,7 @@ class VideoBackend(Backend):
 
     def set_schedule(self, mode: str, segments: int | None) -> None:
         """Told before `worker_backends()`: the project's mode (chain/keyframe) and how many clips this run
-        renders, so a backend that can put several GPUs on one clip groups them to suit (local Wan)."""
+        renders, so a backend that can put several GPUs on one clip groups them to suit (sequence parallelism)."""
 
     def cancel(self, job_id: str) -> None:  # remote backends override
         raise NotImplementedError(f"{self.name} has no remote jobs to cancel")

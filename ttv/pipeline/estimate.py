@@ -120,7 +120,7 @@ class ProjectEstimate:
     wall_seconds: float
     worst_wall_seconds: float
     warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # e.g. "wan: chain: one clip on 4 GPUs, ulysses"
+    notes: list[str] = field(default_factory=list)  # e.g. "<backend>: chain: one clip on 4 GPUs, ulysses"
 
     # ---- totals ----------------------------------------------------------------------------
     @property
@@ -266,7 +266,7 @@ class _Backends:
                 self._made[key] = registry.create(name, self.project.config.backends.get(name), kind=kind)
             except TtvError as exc:
                 self._made[key] = exc
-            if kind == "video":  # one clip on a GPU group (parallel Wan): the plan line, and times to suit
+            if kind == "video":  # one clip on a GPU group (sequence parallelism): the plan line, and times to suit
                 line = parallel_plan_line(self._made[key], self.project.config.mode, self.project.config.segments)
                 if line:
                     self.notes.append(f"{name}: {line}")
