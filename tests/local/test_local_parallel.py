@@ -398,7 +398,7 @@ def parallel_project(small_project: Any, mode: str, segments: int, options: str,
 ])
 def test_doctor_shows_the_gpu_plan(small_project: Any, monkeypatch: pytest.MonkeyPatch, mode: str, segments: int,
                                    options: str, line: str, status: str) -> None:
-    from ttv.core import doctor
+    from ttv.pipeline import doctor
     from ttv.pipeline.project import Project
 
     fake_gpus(monkeypatch, 4)
