@@ -84,6 +84,7 @@ def test_escaping_is_ffmpeg_pythons_and_positional_specials_are_refused() -> Non
         g.filter(s, "pan", "stereo|c0=c0")  # ffmpeg-python would escape the '=' twice
     with pytest.raises(TypeError):
         g.filter(s, "volume", None)  # type: ignore[arg-type]
+    g.filter(s, "atrim", end_sample=np.int64(480))  # numpy numbers are numbers
 
 
 def test_unused_streams_and_inputs_are_left_out() -> None:

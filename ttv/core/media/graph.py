@@ -20,13 +20,14 @@ ffmpeg-python 0.2.0 quirks, and what this adapter does about each:
 * **Sink filters** (``anullsink``) cannot be expressed: ``get_args`` looks up the outgoing edges of
   every filter node it writes and raises KeyError for a node with none. Nothing is needed instead:
   only nodes the outputs depend on are written, so a stream that would be thrown away is simply not
-  built (``Graph.compile`` never sees it).
+  built (``Graph.compile`` never sees it). The encode path, for a chunk without clip sound under a
+  soundtrack, therefore builds no clip silence at all (it used to send it to ``anullsink``).
 * **Escaping.** Each option value is escaped for the option parser (``\\ ' = :``) and the whole
   filter again for the graph parser (``\\ ' [ ] , ;``). That is correct ffmpeg escaping as long as
   values are passed *raw*: a value quoted or escaped by hand (``'trunc(iw*sar/2)*2'``) would reach
   the filter with its quotes. Values are passed as plain strings; numbers go through ``str`` (so
-  callers format floats themselves). ``pan``'s ``args=stereo|c0=c0|c1=c0`` comes out as ``args=stereo|c0\\\\=c0...``,
-  which ffmpeg unescapes back to the same layout.
+  callers format floats themselves). ``pan``'s ``args=stereo|c0=c0|c1=c0`` comes out as
+  ``args=stereo|c0\\\\=c0...``, which ffmpeg unescapes back to the same layout.
 * **Positional arguments are escaped twice** for the option parser (``FilterNode._get_filter``
   escapes ``args`` once into ``out_args`` and again into ``arg_params``), so a positional value with
   ``\\ ' = :`` would reach the filter with backslashes in it. Keyword options are escaped once, as
@@ -51,6 +52,7 @@ ffmpeg-python is imported when a graph is built, not when ttv starts.
 from __future__ import annotations
 
 import itertools
+import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -117,7 +119,7 @@ _TWICE_ESCAPED = set("\\'=:")
 
 def _check(name: str, args: Sequence[Option], kwargs: dict[str, Option]) -> None:
     for v in [*args, *kwargs.values()]:
-        if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+        if not isinstance(v, (str, numbers.Real)) or isinstance(v, bool):  # numpy numbers too
             raise TypeError(f"{name}: option {v!r} is not a string or number")
     for v in args:
         if _TWICE_ESCAPED & set(str(v)):
