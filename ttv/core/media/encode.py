@@ -1,7 +1,8 @@
 """The encode stitch: ffmpeg filter graphs normalize size, fps, pixel format and audio (silence
 where missing), take colour-corrected clips where the drift correction changed some (``drift``),
 add crossfades and a soundtrack, and encode each frame once (long films a chunk of clips per ffmpeg
-process, joined by copy)."""
+process, joined by copy). The graphs are built with ffmpeg-python through ``graph`` (its notes list
+the library's quirks); nothing here writes filter-graph text."""
 
 from __future__ import annotations
 
