@@ -1,7 +1,8 @@
 """The encode stitch: ffmpeg filter graphs normalize size, fps, pixel format and audio (silence
 where missing), take colour-corrected clips where the drift correction changed some (``drift``),
 add crossfades and a soundtrack, and encode each frame once (long films a chunk of clips per ffmpeg
-process, joined by copy)."""
+process, joined by copy). The graphs are built with ffmpeg-python through ``graph`` (its notes list
+the library's quirks); nothing here writes filter-graph text."""
 
 from __future__ import annotations
 
@@ -190,88 +191,104 @@ def _chunk_command(
     """ffmpeg input arguments, output maps and the filter graph for one chunk. ``pictures[i]`` is where
     clip i's picture is read from (a colour-corrected copy, or the clip itself); its sound is always
     read from ``paths[i]``."""
+    from ttv.core.media.graph import Graph, Step, step
+
     F = fps
-    square = "scale='trunc(iw*sar/2)*2':ih"  # anamorphic sources: square pixels first
+    g = Graph()
+    square = step("scale", "trunc(iw*sar/2)*2", "ih")  # anamorphic sources: square pixels first
     if fit == "letterbox":
-        size_f = f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2"
-        frame_f = f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black"
+        size_f = step("scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2)
+        frame_f = step("pad", width, height, "(ow-iw)/2", "(oh-ih)/2", color="black")
     else:
-        size_f = f"scale={width}:{height}:force_original_aspect_ratio=increase"
-        frame_f = f"crop={width}:{height}"
-    afmt = f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
+        size_f = step("scale", width, height, force_original_aspect_ratio="increase")
+        frame_f = step("crop", width, height)
+    afmt = step("aformat", sample_fmts="fltp", sample_rates=rate, channel_layouts="stereo")
 
     def samples(frames: int) -> int:
         return round(frames * rate / F)
 
-    parts: list[str] = []
-    args: list[str] = []
-
-    def add_input(path: Path) -> int:
-        args.extend(["-i", str(path.resolve())])
-        return len(args) // 2 - 1
-
-    for j, pc in enumerate(pieces):
-        i, inf = pc.clip, infos[pc.clip]
-        vin = add_input(pictures[i])
-        ain = vin if pictures[i] == paths[i] else (add_input(paths[i]) if audio and inf.has_audio else -1)
-        chain: list[str] = []
-        if drops[i] or tails[i]:
-            chain.append(f"trim=start_frame={drops[i]}:end_frame={inf.frames - tails[i]}")
-        chain += ["setpts=PTS-STARTPTS", square, size_f, frame_f]
-        chain += ["setsar=1", f"fps={F}", "format=yuv420p", "tpad=stop_mode=clone:stop=2"]
-        chain.append(f"trim=start_frame={pc.lo}:end_frame={pc.hi}" if pc.lo else f"trim=end_frame={pc.hi}")
-        chain.append(f"setpts=N/({F}*TB)")
-        parts.append(f"[{vin}:v:0]" + ",".join(chain) + f"[v{j}]")
-        if audio:
-            span = f"atrim=start_sample={samples(pc.lo)}:end_sample={samples(pc.hi)},asetpts=PTS-STARTPTS"
-            if inf.has_audio:
-                src_fps = inf.fps if inf.fps > 0 else F
-                # mono plays on both speakers at full level (aformat's upmix would lower it 3 dB); first_pts=0
-                # pads audio that starts after the picture with silence instead of pulling it forward
-                upmix = "pan=stereo|c0=c0|c1=c0," if inf.audio_channels == 1 else ""
-                parts.append(
-                    f"[{ain}:a:0]{upmix}aresample={rate}:async=1:first_pts=0,{afmt},atrim=start={_fmt(drops[i] / src_fps)},asetpts=PTS-STARTPTS,"
-                    f"apad,atrim=end_sample={samples(counts[i])},{span}[a{j}]"
-                )
-            else:
-                parts.append(f"anullsrc=r={rate}:cl=stereo,{afmt},atrim=end_sample={samples(counts[i])},{span}[a{j}]")
+    restart = step("asetpts", "PTS-STARTPTS")
     m = len(pieces)
     frames = sum(p.hi - p.lo for p in pieces) - cf * (m - 1)
-    if m == 1:
-        parts.append("[v0]null[vout]" + (";[a0]anull[ac]" if audio else ""))
-    elif cf:
+    # A chunk whose clips have no sound under a soundtrack plays the soundtrack alone: its silence is
+    # not built at all (it would only be discarded).
+    clip_audio = audio and (soundtrack is None or any(infos[p.clip].has_audio for p in pieces))
+    vs: list[Any] = []
+    aus: list[Any] = []
+    for pc in pieces:
+        i, inf = pc.clip, infos[pc.clip]
+        vnode = g.input(pictures[i].resolve())
+        chain: list[Step] = []
+        if drops[i] or tails[i]:
+            chain.append(step("trim", start_frame=drops[i], end_frame=inf.frames - tails[i]))
+        chain += [step("setpts", "PTS-STARTPTS"), square, size_f, frame_f]
+        chain += [step("setsar", 1), step("fps", F), step("format", "yuv420p")]
+        chain.append(step("tpad", stop_mode="clone", stop=2))
+        chain.append(step("trim", start_frame=pc.lo, end_frame=pc.hi) if pc.lo else step("trim", end_frame=pc.hi))
+        chain.append(step("setpts", f"N/({F}*TB)"))
+        vs.append(g.chain(g.select(vnode, "v:0"), *chain))
+        if not clip_audio:
+            continue
+        span = [step("atrim", start_sample=samples(pc.lo), end_sample=samples(pc.hi)), restart]
+        if inf.has_audio:
+            anode = vnode if pictures[i] == paths[i] else g.input(paths[i].resolve())
+            src_fps = inf.fps if inf.fps > 0 else F
+            # mono plays on both speakers at full level (aformat's upmix would lower it 3 dB); first_pts=0
+            # pads audio that starts after the picture with silence instead of pulling it forward
+            upmix = [step("pan", args="stereo|c0=c0|c1=c0")] if inf.audio_channels == 1 else []
+            a = g.chain(
+                g.select(anode, "a:0"),
+                *upmix,
+                step("aresample", rate, **{"async": 1, "first_pts": 0}),
+                afmt,
+                step("atrim", start=_fmt(drops[i] / src_fps)),
+                restart,
+                step("apad"),
+                step("atrim", end_sample=samples(counts[i])),
+                *span,
+            )
+        else:
+            a = g.chain(
+                g.source("anullsrc", r=rate, cl="stereo"), afmt, step("atrim", end_sample=samples(counts[i])), *span
+            )
+        aus.append(a)
+    vout, ac = vs[0], aus[0] if clip_audio else None
+    if m > 1 and cf:
         d = _fmt(cf / F)
-        vl, al = "v0", "a0"
         acc = pieces[0].hi - pieces[0].lo
         for j in range(1, m):
-            parts.append(f"[{vl}][v{j}]xfade=transition=fade:duration={d}:offset={_fmt((acc - cf) / F)}[xv{j}]")
-            vl = f"xv{j}"
-            if audio:
-                parts.append(f"[{al}][a{j}]acrossfade=d={d}:c1=tri:c2=tri[xa{j}]")
-                al = f"xa{j}"
+            vout = g.filter([vout, vs[j]], "xfade", transition="fade", duration=d, offset=_fmt((acc - cf) / F))
+            if clip_audio:
+                ac = g.filter([ac, aus[j]], "acrossfade", d=d, c1="tri", c2="tri")
             acc += pieces[j].hi - pieces[j].lo - cf
-        parts.append(f"[{vl}]null[vout]" + (f";[{al}]anull[ac]" if audio else ""))
-    elif audio:
-        parts.append("".join(f"[v{j}][a{j}]" for j in range(m)) + f"concat=n={m}:v=1:a=1[vout][ac]")
-    else:
-        parts.append("".join(f"[v{j}]" for j in range(m)) + f"concat=n={m}:v=1:a=0[vout]")
-    maps = ["-map", "[vout]"]
+    elif m > 1 and clip_audio:
+        vout, ac = g.outputs([s for j in range(m) for s in (vs[j], aus[j])], "concat", 2, n=m, v=1, a=1)
+    elif m > 1:
+        vout = g.filter(vs, "concat", n=m, v=1, a=0)
+    outs = [vout]
     if audio:
-        has_clip_audio = any(infos[p.clip].has_audio for p in pieces)
         if soundtrack is not None:
-            sin = add_input(soundtrack)
             total_s = total / F
             fade_d = min(1.0, total_s / 4)  # the music fades out instead of stopping dead
-            parts.append(
-                f"[{sin}:a:0]aresample={rate},{afmt},volume={_fmt(soundtrack_volume)},apad,"
-                f"atrim=end_sample={samples(total)},afade=t=out:st={_fmt(total_s - fade_d)}:d={_fmt(fade_d)},"
-                f"atrim=start_sample={samples(start)}:end_sample={samples(start + frames)},asetpts=PTS-STARTPTS[st]"
+            st = g.chain(
+                g.select(g.input(soundtrack.resolve()), "a:0"),
+                step("aresample", rate),
+                afmt,
+                step("volume", _fmt(soundtrack_volume)),
+                step("apad"),
+                step("atrim", end_sample=samples(total)),
+                step("afade", t="out", st=_fmt(total_s - fade_d), d=_fmt(fade_d)),
+                step("atrim", start_sample=samples(start), end_sample=samples(start + frames)),
+                restart,
             )
-            if has_clip_audio:
-                parts.append("[ac][st]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[aout]")
-            else:
-                parts.append("[ac]anullsink;[st]anull[aout]")
+            outs.append(
+                g.filter([ac, st], "amix", inputs=2, duration="first", dropout_transition=0, normalize=0)
+                if clip_audio
+                else st
+            )
         else:
-            parts.append("[ac]anull[aout]")
-        maps += ["-map", "[aout]", "-c:a", "aac", "-b:a", "160k"]
-    return args, maps, ";".join(parts)
+            outs.append(ac)
+    args, maps, graph = g.compile(outs)
+    if audio:
+        maps += ["-c:a", "aac", "-b:a", "160k"]
+    return args, maps, graph
