@@ -479,10 +479,17 @@ class LLMPlanner(KeyedBackend, Planner):
 
     def _call(self, system: str, messages: list[dict[str, str]], schema: dict[str, Any], seed: int,
               ctx: JobContext) -> Completion:
-        attempt = 0
-        while True:
-            attempt += 1
-            entry: dict[str, Any] = {"call": len(self.transcript) + 1, "attempt": attempt,
+        """One completion, retried in-call (tenacity) on retryable failures: up to `retries` more tries,
+        waiting the provider's Retry-After or an exponential backoff on the job's own clock (`ctx.sleep`,
+        injectable in tests). Every try is kept in the transcript (the audit record)."""
+        from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+        tries = 0
+
+        def one_try() -> Completion:
+            nonlocal tries
+            tries += 1
+            entry: dict[str, Any] = {"call": len(self.transcript) + 1, "attempt": tries,
                                      "request": {**self.request_params(), "messages": list(messages)}}
             self.transcript.append(entry)
             ctx.progress(None, status="running", message=f"asking {self.model_name()}")
@@ -491,20 +498,39 @@ class LLMPlanner(KeyedBackend, Planner):
             except Exception as exc:  # noqa: BLE001 - classified below
                 err = exc if isinstance(exc, BackendError) else self.translate(exc)
                 entry["error"] = {"message": keyring.redact(err.message), "kind": err.kind, "code": err.code}
-                if err.kind == "retryable" and attempt <= self.opts.retries:
-                    delay = backoff(attempt, err.retry_after)
-                    ctx.progress(None, status="throttled" if err.code == "429" else "retrying",
-                                 message=f"{err.message}; retrying in {delay:g} s")
-                    ctx.sleep(delay)
-                    continue
-                if err.kind == "retryable":
-                    err.message += f" (gave up after {attempt} attempts)"
                 raise err from None
             for k in ("prompt_tokens", "output_tokens"):
                 self.usage[k] += int(result.usage.get(k) or 0)
             entry["response"] = {"text": result.text, "refusal": result.refusal, "finish_reason": result.finish_reason,
                                  "truncated": result.truncated, "usage": result.usage, "model": result.model}
             return result
+
+        def failure(state: RetryCallState) -> BackendError:
+            assert state.outcome is not None
+            err = state.outcome.exception()
+            assert isinstance(err, BackendError)
+            return err
+
+        def wait(state: RetryCallState) -> float:
+            return backoff(state.attempt_number, failure(state).retry_after)
+
+        def say_retry(state: RetryCallState) -> None:
+            err = failure(state)
+            delay = state.next_action.sleep if state.next_action else 0.0
+            ctx.progress(None, status="throttled" if err.code == "429" else "retrying",
+                         message=f"{err.message}; retrying in {delay:g} s")
+
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.kind == "retryable"),
+            stop=stop_after_attempt(self.opts.retries + 1), wait=wait, sleep=ctx.sleep, before_sleep=say_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(one_try)
+        except BackendError as err:
+            if err.kind == "retryable":
+                err.message += f" (gave up after {tries} attempts)"
+            raise
 
     def plan(self, request: PlanRequest, ctx: JobContext) -> PlanDraft:
         opts = self.opts
