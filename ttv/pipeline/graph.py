@@ -38,7 +38,7 @@ class ItemState:
             return "done"
         if self.record is None:
             return "missing"
-        if self.record.status in ("running", "submitted") and self.record.inputs_hash == self.hash:
+        if self.record.status in ("running", "submitted", "uncertain") and self.record.inputs_hash == self.hash:
             return self.record.status
         if self.record.status == "failed" and self.record.inputs_hash == self.hash:
             return "failed"
@@ -113,6 +113,9 @@ def evaluate(project: Project, kind: RecordKind, item_id: str, inputs: dict[str,
         return ItemState(kind, item_id, inputs, h, record, False, [why], upstream)
     if record.status == "cancelled":
         return ItemState(kind, item_id, inputs, h, record, False, ["cancelled"], upstream)
+    if record.status == "uncertain":
+        return ItemState(kind, item_id, inputs, h, record, False, [record.error or "a paid job may exist (uncertain)"],
+                         upstream)
     if not project.output_is_intact(record):
         path = project.record_path(kind, item_id).parent / record.output
         why = "output missing" if not path.exists() else "output modified since it was made (digest differs)"

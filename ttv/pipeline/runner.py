@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ttv.backends.base import Backend, GenerateResult
-from ttv.core.errors import BackendError, TtvError
-from ttv.core.fsutil import commit_partial, file_digest, partial_path
+from ttv.core.errors import AuthError, BackendError, LocalIOError, TtvError, UncertainSubmit
+from ttv.core.fsutil import commit_partial, file_digest, guard_path, local_io_error, partial_path
 from ttv.core.schemas import Attempt, Record
 from ttv.pipeline.graph import ItemState
 from ttv.pipeline.project import Project
@@ -74,6 +74,7 @@ class ItemContext:
         rec = self._run.record
         # job_provider is the backend *name* (what a resume must call); the provider's own name goes to info.
         rec.job_id, rec.job_provider, rec.status = job_id, self._attempt.backend, "submitted"
+        rec.submitting, rec.uncertain_usd = "", 0.0
         self._attempt.job_id, self._attempt.status = job_id, "submitted"
         if info:
             rec.info.update({k: v for k, v in info.items() if isinstance(v, str | int | float | bool)})
@@ -82,6 +83,12 @@ class ItemContext:
         self.event("item.submitted", backend=self._attempt.backend, job_id=job_id)
         if self._run.detach:
             raise DetachedError(job_id)
+
+    def begin_submit(self) -> None:
+        """Called by a remote backend right before a paid submit: until `remember_job` clears it, the record
+        says a job may exist, so a crash or a lost answer makes the item `uncertain`, never a blind resubmit."""
+        self._run.record.submitting = self._attempt.backend
+        self._run.save()
 
     def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
                  status: str | None = None, message: str | None = None) -> None:
@@ -216,6 +223,13 @@ class Outcome:
     error: str = ""
     cost_usd: float = 0.0
     backend: str = ""
+    # The failure was the provider's answer to who we are or whether we reach it (auth, network, a bad
+    # base_url): the command exits 3 (backend or auth error) rather than 1 when every failure is one.
+    access_fault: bool = False
+
+
+def is_access_fault(err: BackendError) -> bool:
+    return isinstance(err, AuthError) or err.code in ("network", "timeout", "auth", "no-key", "401", "403")
 
 
 @dataclass
@@ -249,6 +263,11 @@ class ItemRun:
             in_flight = self.record.status in ("submitted", "running")
             self.dropped_job = (self.record.job_id, self.record.job_provider, in_flight)
             self.record.job_id, self.record.job_provider = "", ""
+        if self.new_job:
+            # --force is the user's answer to an uncertain submit: resubmit (they checked the provider).
+            self.record.submitting, self.record.uncertain_usd = "", 0.0
+            if self.record.status == "uncertain":
+                self.record.status = "running"
 
     def save(self) -> None:
         self.project.write_record(self.record)
@@ -278,6 +297,12 @@ def run_item(
     rng = rng or random.Random()
     if run.dropped_job is not None:
         _drop_job(run, pool, *run.dropped_job)
+    problem = run.project.unreadable_record_with_job(run.state.kind, run.state.id) if run.state.record is None else None
+    if problem and not run.new_job:
+        # A record we cannot read may name a paid job: refuse rather than pay for it again.
+        return _refuse(run, problem)
+    if (rec.status == "uncertain" or (rec.submitting and not rec.job_id)) and not run.new_job:
+        return _uncertain(run, rec.submitting or rec.job_provider or chain[0], None)
     if rec.job_id and rec.job_provider in chain:
         # Resume: an earlier run submitted a job; poll it on the same backend, never resubmit.
         chain = chain[chain.index(rec.job_provider):]
@@ -299,7 +324,7 @@ def run_item(
             run.save()
             project.events.emit("item.started", item=rec.id, step=run.step, backend=name, attempt=attempt.n,
                                 resumed_job=job_id or None)
-            partial = partial_path(output)
+            partial = guard_path(partial_path(output), project.root)
             try:
                 with pool.acquire(name, run.stop) as backend:
                     ctx = ItemContext(run, attempt, job_id)
@@ -308,8 +333,9 @@ def run_item(
                 commit_partial(partial, output)
             except (Interrupted, KeyboardInterrupt):
                 attempt.status, attempt.ended_at = "interrupted", utcnow()
-                # A submitted remote job stays `submitted` so the next run polls it again.
-                rec.status = "submitted" if rec.job_id else "running"
+                # A submitted remote job stays `submitted` so the next run polls it again; a submit whose
+                # answer never came may have created one.
+                rec.status = "submitted" if rec.job_id else ("uncertain" if rec.submitting else "running")
                 run.save()
                 with contextlib.suppress(FileNotFoundError):
                     partial.unlink()
@@ -319,7 +345,7 @@ def run_item(
                 run.save()
                 return Outcome(rec.id, "submitted", backend=name)
             except Exception as exc:  # noqa: BLE001 - every failure is recorded, then classified
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     partial.unlink()
                 err = exc if isinstance(exc, BackendError) else _as_backend_error(exc)
                 last_error = err
@@ -328,12 +354,20 @@ def run_item(
                 # Providers may bill failed jobs (partly): record what they report.
                 attempt.cost_usd = float(getattr(exc, "cost_usd", 0.0) or 0.0)
                 attempt.credits = getattr(exc, "credits", None)
-                # A job that is still alive (poll timeout, download kept failing) is polled again on the next
-                # attempt, never resubmitted; a job that itself failed is forgotten.
-                resume_job = getattr(exc, "resume_job_id", None) or None
-                rec.job_id, rec.job_provider = (resume_job, name) if resume_job else ("", "")
+                if err.code == "uncertain":
+                    return _uncertain(run, name, err, attempt)
+                rec.submitting = ""  # the submit got a definite answer (or never started)
+                # Once a provider accepted a job, only its own final failure (resume_job_id set to None by
+                # the backend: failed, cancelled, unknown to it) or --force drops the id. A local fault
+                # (disk full, EACCES, EIO, a vanished file) or any other error keeps it for the next run.
+                provider_dropped = hasattr(exc, "resume_job_id") and not getattr(exc, "resume_job_id", None)
+                resume_job = None if provider_dropped else (getattr(exc, "resume_job_id", None) or rec.job_id or None)
+                rec.job_id, rec.job_provider = (resume_job, rec.job_provider or name) if resume_job else ("", "")
                 rec.error = err.message + (f" — {err.hint}" if err.hint else "")
                 run.save()
+                if resume_job and (isinstance(exc, (LocalIOError, OSError)) or not isinstance(exc, BackendError)):
+                    # A local fault: retrying now would hit it again; the job stays resumable on disk.
+                    return _stop_resumable(run, err, t0, name)
                 if err.kind != "retryable":
                     project.events.emit("item.attempt_failed", item=rec.id, step=run.step, backend=name,
                                         attempt=attempt.n, error=err.message, error_kind=err.kind, hint=err.hint)
@@ -345,6 +379,9 @@ def run_item(
                     continue
                 if err.kind == "request":
                     return _fail(run, err, t0)
+                if resume_job:
+                    # Never fall back to another backend (a second paid job) while this one's job may finish.
+                    return _stop_resumable(run, err, t0, name)
                 resume_job = None
                 break  # permanent for this backend (or retries exhausted): fall back
             else:
@@ -389,7 +426,47 @@ def _fail(run: ItemRun, err: BackendError, t0: float) -> Outcome:
     run.save()
     run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind=err.kind,
                             hint=err.hint, attempts=len(rec.attempts))
-    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd)
+    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd, access_fault=is_access_fault(err))
+
+
+def _stop_resumable(run: ItemRun, err: BackendError, t0: float, backend: str) -> Outcome:
+    """Stop the item but keep its accepted job: status `submitted` (a plain re-run or `ttv wait` polls and
+    downloads it again), the error naming the fault."""
+    rec = run.record
+    rec.status = "submitted"
+    rec.error = err.message + (f" — {err.hint}" if err.hint else "")
+    rec.cost_usd = round(sum(a.cost_usd for a in rec.attempts), 6)
+    rec.seconds = round(time.monotonic() - t0, 3)
+    run.save()
+    run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind=err.kind,
+                            hint=err.hint, attempts=len(rec.attempts), job_id=rec.job_id, resumable=True)
+    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd, backend=backend)
+
+
+def _uncertain(run: ItemRun, backend: str, err: BackendError | None, attempt: Attempt | None = None) -> Outcome:
+    """Stop the item as `uncertain`: a paid job may exist without an id on record. Its estimate counts as
+    spent (see requests.spent_usd) until `--force` resolves it; nothing is submitted."""
+    rec = run.record
+    if err is None:
+        err = UncertainSubmit(backend, "an earlier run stopped while its submit was in flight", rec.id,
+                              rec.uncertain_usd)
+        if rec.status == "uncertain" and rec.error:
+            err.message = rec.error.split(" — ")[0]  # keep the first, more precise cause
+    estimate = float(getattr(err, "estimated_usd", 0.0) or 0.0)
+    rec.status, rec.submitting = "uncertain", rec.submitting or backend
+    rec.uncertain_usd = max(rec.uncertain_usd, estimate)
+    rec.error = err.message + (f" — {err.hint}" if err.hint else "")
+    if attempt is not None:
+        attempt.status = "failed"
+    run.save()
+    run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind="uncertain",
+                            hint=err.hint, attempts=len(rec.attempts))
+    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd, backend=backend)
+
+
+def _refuse(run: ItemRun, problem: str) -> Outcome:
+    run.project.events.emit("item.failed", item=run.record.id, step=run.step, error=problem, error_kind="record")
+    return Outcome(run.record.id, "failed", error=problem)
 
 
 def _drop_job(run: ItemRun, pool: BackendPool, job_id: str, backend: str, in_flight: bool) -> None:
@@ -407,6 +484,8 @@ def _drop_job(run: ItemRun, pool: BackendPool, job_id: str, backend: str, in_fli
 
 
 def _as_backend_error(exc: Exception) -> BackendError:
+    if isinstance(exc, OSError):
+        exc = local_io_error(exc)  # a plain sentence, not a raw "[Errno 28] ..."
     if isinstance(exc, TtvError):
         return BackendError(exc.message, exc.hint, kind="backend", code=type(exc).__name__)
     return BackendError(f"{type(exc).__name__}: {exc}", "run with TTV_DEBUG=1 for the traceback", kind="backend",
