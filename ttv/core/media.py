@@ -1289,7 +1289,9 @@ def _stitch_encode(
     any_audio = any(inf.has_audio for inf in infos) or soundtrack is not None
     rate = 48000
 
-    workdir = Path(tempfile.mkdtemp(prefix="ttv-stitch-"))
+    # Next to the output (in the project), named like ttv's other temp files: a killed stitch leaves nothing
+    # in the system temp dir, and the next run under the project lock recognises and removes it.
+    workdir = Path(tempfile.mkdtemp(prefix=f".{out.stem}.stitch-", suffix=".tmp", dir=out.parent))
     tmp = _temp_sibling(out, ".mp4")
     try:
         luts: list[Path | None] = [None] * n
