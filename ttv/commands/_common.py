@@ -16,7 +16,15 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ttv.core.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_STEP_FAILED, PartialFailure, StepFailed, TtvError
+from ttv.core.errors import (
+    EXIT_BACKEND,
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    EXIT_STEP_FAILED,
+    PartialFailure,
+    StepFailed,
+    TtvError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,10 +68,23 @@ def debug_enabled() -> bool:
     return bool(os.environ.get("TTV_DEBUG")) or os.environ.get("TTV_VERBOSE") == "1"
 
 
+def redact(text: object) -> str:
+    """ttv.core.keys.redact, but never failing: the error handler must work even when the keys file is
+    unreadable (TTV_HOME pointing at a file). Then only the keys in the environment are masked."""
+    from ttv.core import keys
+
+    try:
+        return keys.redact(text)
+    except Exception:  # noqa: BLE001 - the handler of another error: fall back, never crash
+        out = str(text)
+        for name, value in os.environ.items():
+            if len(value) >= 8 and any(w in name.upper() for w in ("KEY", "SECRET", "TOKEN")):
+                out = out.replace(value, "***")
+        return out
+
+
 def print_error(exc: TtvError) -> None:
     from rich.markup import escape
-
-    from ttv.core.keys import redact
 
     # Messages quote TOML tables like [backends.runway]: escape them so Rich does not take them for markup.
     err.print(f"[bold red]error:[/] {escape(redact(exc.message))}", highlight=False)
@@ -94,9 +115,9 @@ def boundary(fn: F) -> F:
                 traceback.print_exc()
             from rich.markup import escape
 
-            from ttv.core.keys import redact
+            from ttv.core.fsutil import describe_os_error
 
-            reason = "disk full" if getattr(exc, "errno", None) == 28 else redact(exc)
+            reason = redact(describe_os_error(exc))  # a sentence, not a raw "[Errno 28] ..."
             err.print(f"[bold red]error:[/] {escape(reason)}", highlight=False)
             err.print("[yellow]hint:[/] finished work is kept; fix the cause and run the same command again")
             raise typer.Exit(EXIT_STEP_FAILED) from None
@@ -104,8 +125,6 @@ def boundary(fn: F) -> F:
             if debug_enabled():
                 traceback.print_exc()
             from rich.markup import escape
-
-            from ttv.core.keys import redact
 
             # Never echo a key: an unexpected exception may quote a request URL or header.
             err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(redact(exc))}", highlight=False)
@@ -170,8 +189,11 @@ def exit_for_reports(reports: list[Any], on_error: str) -> None:
     if on_error == "keep-going" and any(r.done or r.skipped for r in reports):
         raise PartialFailure(f"{len(failed)} item(s) failed: {ids}. First error: {first}",
                              hint="see `ttv status --why`; fix and run the same command again to redo only those")
-    raise StepFailed(f"{len(failed)} item(s) failed: {ids}. First error: {first}",
+    exc = StepFailed(f"{len(failed)} item(s) failed: {ids}. First error: {first}",
                      hint="see `ttv status --why`; fix and run the same command again (finished work is kept)")
+    if all(getattr(o, "access_fault", False) for o in failed):
+        exc.exit_code = EXIT_BACKEND  # auth or network: exit 3, as `ttv --help` promises
+    raise exc
 
 
 __all__ = ["EXIT_PARTIAL"]
