@@ -120,7 +120,7 @@ def describe_os_error(exc: OSError, path: Path | str | None = None, *, needed: i
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"no permission to write {where} ({os.strerror(code)}); check the folder's owner and mode"
     if code == errno.ENOENT:
-        return f"{where} vanished while ttv was using it (removed by another program?)"
+        return f"{where} does not exist (or vanished while ttv was using it)"
     if code == errno.ELOOP:
         return f"refusing to follow the symbolic link {where}"
     if code == errno.EIO:

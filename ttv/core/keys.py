@@ -232,3 +232,10 @@ def redact(text: Any, extra: list[str] | tuple[str, ...] = ()) -> str:
         if value and value in s:
             s = s.replace(value, "***")
     return s
+
+
+def session_env() -> dict[str, str]:
+    """The `--key` values of this process as environment variables (the provider's first variable), for a
+    child ttv (`run --monitor`): through the environment, never on a command line others can read."""
+    with _lock:
+        return {PROVIDERS[name].env[0]: value for name, value in _session.items() if PROVIDERS[name].env}
