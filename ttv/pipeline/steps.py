@@ -316,12 +316,48 @@ def _prevalidate(project: Project, index: int, pool: BackendPool) -> None:
     name, backend = first_usable(project, index, pool)
     chain = chain[chain.index(name):]
     try:
-        backend.validate_inputs(planned_video_request(project, index))
+        backend.validate_inputs(_with_standins(project, planned_video_request(project, index)))
     except InputRejected as exc:
         if len(chain) > 1:
             project.events.emit("log", level="warning", message=f"{seg.id}: {exc.message}; will fall back")
             return  # the runner records the rejection and moves to the next backend
         raise ConfigError(exc.message, hint=exc.hint) from None
+
+
+def _with_standins(project: Project, req: VideoRequest) -> VideoRequest:
+    """The request with a stand-in PNG (project size, in `.ttv/tmp`) for each image not made yet (a keyframe
+    still to render, the previous clip's last frame in chaining mode), so sizes, ratios and modes are checked
+    before anything is paid for; the real images are checked again when each item starts."""
+    missing = [p for p in (req.first_image, req.last_image) if p is not None and not p.exists()]
+    if not missing:
+        return req
+    from PIL import Image
+
+    from ttv.core.fsutil import TMP_DIR, guard_path
+
+    folder = guard_path(project.ttv_dir / TMP_DIR, project.root, what="write into")
+    folder.mkdir(parents=True, exist_ok=True)
+    standin = guard_path(folder / f"standin-{req.width}x{req.height}.png", project.root)
+    if not standin.exists():
+        Image.new("RGB", (req.width, req.height), (128, 128, 128)).save(standin, format="PNG")
+    first, last = req.first_image, req.last_image
+    return replace(req, first_image=standin if first is not None and not first.exists() else first,
+                   last_image=standin if last is not None and not last.exists() else last)
+
+
+def prevalidate_clips(project: Project, options: RunOptions) -> None:
+    """Check every clip request the run will send before its first paid step (keyframes included): a size or
+    ratio a provider certainly rejects must not be found after paid keyframes were made."""
+    plan = project.plan
+    index_of = {s.id: i for i, s in enumerate(plan.segments)}
+    pool = BackendPool(lambda name: _create(project, name, "video", gpus=options.gpus))
+    try:
+        todo = [st for st in build_graph(project).clips
+                if options.selected(st.id) and (not st.fresh or options.forces(st.id))]
+        for st in todo:
+            _prevalidate(project, index_of[st.id], pool)
+    finally:
+        pool.close()
 
 
 def check_budget(project: Project, planned: list[PlannedWork], options: RunOptions) -> None:
@@ -618,6 +654,7 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
     kf_options, clip_options = _split_only(project, options)
     if not options.dry_run:
         _check_whole_run_budget(project, options)
+        prevalidate_clips(project, clip_options)
     reports.append(keyframes_step(project, kf_options))
     if reports[-1].failed:
         return reports
