@@ -175,3 +175,18 @@ def test_chain_mode_checks_later_segments_with_a_stand_in_start_frame(small_proj
     result = cli("run", "-p", root)
     # Before: "the start image frames/s000-last.png does not exist" (exit 2) before anything ran.
     assert "does not exist" not in result.output and result.exit_code == 3, result.output
+
+
+def test_a_clip_corrupted_in_place_is_marked_stale_when_the_stitch_finds_it(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    assert cli("run", "-p", root).exit_code == 0
+    clip = root / "clips" / "s001.mp4"
+    st = clip.stat()
+    clip.write_bytes(b"\0" * st.st_size)  # same size, garbage
+    os.utime(clip, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the old mtime: the shortcut says "unchanged"
+    (root / "final.mp4").unlink()
+    result = cli("run", "-p", root)
+    assert result.exit_code != 0 and "s001 changed since" in result.output
+    result = cli("run", "-p", root)  # a plain re-run, no --force
+    assert result.exit_code == 0, result.output
+    assert record(root, "clips/s001.toml")["status"] == "done" and (root / "final.mp4").exists()

@@ -289,6 +289,25 @@ class Project:
             return True
         return st.st_size == record.output_size and file_digest(path) == record.output_digest
 
+    def distrust_changed_outputs(self, items: list[tuple[RecordKind, str]]) -> list[str]:
+        """Hash the outputs of these done items (a later step found an input unusable); for each whose digest
+        differs from its record, forget the (size, mtime) shortcut so the item reads as stale. Returns their ids."""
+        changed: list[str] = []
+        for kind, item_id in items:
+            record = self.read_record(kind, item_id)
+            if record is None or record.status != "done" or not record.output:
+                continue
+            path = self.record_path(kind, item_id).parent / record.output
+            try:
+                same = file_digest(path) == record.output_digest
+            except OSError:
+                same = False
+            if not same:
+                record.output_mtime_ns = 0  # never matches: the next look hashes, finds the change, redoes it
+                self.write_record(record)
+                changed.append(item_id)
+        return changed
+
     # ---- lock --------------------------------------------------------------------------------
     # The lock is an flock on the project folder's own descriptor, not on a file inside it: `rm .ttv/lock`
     # or `rm -rf .ttv` during a run cannot release it, so a second `ttv run` can never start beside a live

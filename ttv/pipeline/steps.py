@@ -25,7 +25,7 @@ from ttv.backends.base import (
     VideoCapabilities,
     VideoRequest,
 )
-from ttv.core.errors import BackendError, ConfigError, InputRejected
+from ttv.core.errors import BackendError, ConfigError, InputRejected, TtvError
 from ttv.core.schemas import KeyframeSpec, SegmentSpec
 from ttv.pipeline.graph import (
     ItemState,
@@ -579,11 +579,20 @@ def stitch_step(project: Project, options: RunOptions, *, crossfade: float | Non
     def generate(backend: Backend, out: Path, ctx: ItemContext) -> GenerateResult:
         from ttv.core.media import stitch
 
-        result = stitch(clips, out, width=cfg.width, height=cfg.height, fps=cfg.fps, crossfade=cfg.stitch.crossfade,
-                        fit=cfg.stitch.fit, drop_first_frame=drop, color_match=cfg.stitch_color_match(),
-                        soundtrack=(project.root / cfg.stitch.soundtrack) if cfg.stitch.soundtrack else None,
-                        trim_tail=trim, report=True,
-                        progress=lambda fraction: ctx.progress(fraction, status="encoding"))
+        try:
+            result = stitch(clips, out, width=cfg.width, height=cfg.height, fps=cfg.fps,
+                            crossfade=cfg.stitch.crossfade, fit=cfg.stitch.fit, drop_first_frame=drop,
+                            color_match=cfg.stitch_color_match(),
+                            soundtrack=(project.root / cfg.stitch.soundtrack) if cfg.stitch.soundtrack else None,
+                            trim_tail=trim, report=True,
+                            progress=lambda fraction: ctx.progress(fraction, status="encoding"))
+        except Exception as exc:
+            # The (size, mtime) shortcut may have passed a clip overwritten in place: hash them now, and
+            # mark the ones that changed stale, so a plain re-run redoes them (not only --force).
+            changed = project.distrust_changed_outputs([(c.kind, c.id) for c in graph.clips])
+            if changed and isinstance(exc, TtvError):
+                exc.message += f" — clip(s) {', '.join(changed)} changed since they were made; a re-run redoes them"
+            raise
         return GenerateResult(info={"method": result.method, "dropped_seams": result.dropped_seams,
                                     "seams": result.info.get("seams", []),
                                     "seam_checks": result.info.get("seam_checks", [])})
