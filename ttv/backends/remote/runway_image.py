@@ -45,11 +45,12 @@ from ttv.backends.remote.common import (
     inspect_image,
     network_error,
     resume_job_id_of,
+    submit_ambiguous,
 )
 from ttv.backends.remote.gemini_image import full_prompt, image_price, resolve_references, save_fitted
 from ttv.backends.remote.runway import TASK_STATUS, translate_sdk_error
 from ttv.core import keys as keyring
-from ttv.core.errors import BackendError, InputRejected
+from ttv.core.errors import BackendError, InputRejected, UncertainSubmit
 from ttv.core.prices import USD_PER_RUNWAY_CREDIT
 
 # runwayml 5.24.0 text_to_image ratios for gen4_image / gen4_image_turbo.
@@ -307,7 +308,15 @@ class RunwayImageKeyframes(KeyedBackend, ImageProvider):
         resumed = job_id is not None
         ratio = choose_ratio(request.width, request.height, o.resolution)
         if job_id is None:
-            job_id, ratio = self.submit(request)
+            begin = getattr(ctx, "begin_submit", None)
+            if callable(begin):
+                begin()  # a crash or a lost answer from here on leaves the keyframe uncertain, not resubmitted
+            try:
+                job_id, ratio = self.submit(request)
+            except BackendError as exc:
+                if submit_ambiguous(exc):  # Runway has no idempotency key: retrying may pay twice
+                    raise UncertainSubmit(self.name, exc.message, request.keyframe_id) from None
+                raise
             ctx.remember_job(job_id, provider=self.name, model=o.model, ratio=ratio)
         deadline = ctx.now() + o.poll_timeout_s
         polls = poll_errors = fetches = 0
