@@ -113,3 +113,13 @@ def test_planted_run_log_link_is_not_truncated(small_project: Any, cli: Any, tmp
     r = cli("run", "-p", root, "--monitor")
     assert r.exit_code != 0 and "symbolic link" in r.output
     assert victim.read_text() == "keep me"
+
+
+def test_a_model_typo_is_a_config_error(small_project: Any, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "key_runway_SECRET_0123456789abcdef")
+    root = small_project("keyframe", segments=1)
+    cfg = load_toml(root / "ttv.toml")
+    cfg.update(backend="runway", backends={"runway": {"model": "gen4_turbbo"}})
+    write_toml(root / "ttv.toml", cfg)
+    r = cli("run", "-p", root)
+    assert r.exit_code == 2 and "unknown model 'gen4_turbbo'" in r.output, r.output

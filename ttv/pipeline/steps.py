@@ -172,6 +172,10 @@ def _create(project: Project, name: str, kind: Literal["video", "image", "planne
     backend = registry.create(name, _backend_options(project, name, gpus), kind=kind)
     available = backend.is_available()
     if not available.ok:
+        if (available.reason or "").startswith("unknown model"):
+            # A typo in ttv.toml is a config mistake (exit 2, like every other one), not a backend failure.
+            raise ConfigError(f"{project.rel(project.config_path)}: [backends.{name}]: {available.reason}",
+                              hint=f"`ttv backends info {name}` lists its models")
         raise BackendError(f"backend {name!r} is not available: {available.reason}", kind="backend", code="unavailable",
                            hint=f"`ttv backends info {name}` says what it needs")
     return backend
