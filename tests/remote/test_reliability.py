@@ -63,6 +63,7 @@ def test_local_io_fault_after_success_keeps_the_job_and_the_rerun_pays_nothing(
     assert rec["status"] == "submitted" and rec["job_id"].startswith("task-"), "the paid job stays on record"
     assert words in rec["error"] and "Errno" not in rec["error"] and "nothing is paid twice" in rec["error"]
     assert not list((project / "clips").glob("*.partial.*"))
+    assert words in cli("status", "-p", project, "--why", "--json").stdout, "status says what stopped it"
     r = cli("render", "-p", project, "--only", "s000")
     assert r.exit_code == 0, r.output
     assert runway_fake.submissions == 1 and _clip(project, "s000")["status"] == "done"

@@ -9,7 +9,7 @@ import typer
 from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
 
 STYLE = {"done": "green", "stale": "yellow", "missing": "dim", "failed": "red", "running": "cyan", "submitted": "cyan",
-         "interrupted": "yellow"}
+         "interrupted": "yellow", "uncertain": "magenta"}
 
 
 def live_run(project: Any) -> dict[str, Any] | None:

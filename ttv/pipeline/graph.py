@@ -110,6 +110,8 @@ def evaluate(project: Project, kind: RecordKind, item_id: str, inputs: dict[str,
         why = "interrupted while running"
         if record.job_id:
             why += f" (remote job {record.job_id} on {record.job_provider} will be polled again, not resubmitted)"
+            if record.error:
+                why += f"; stopped by: {record.error}"  # e.g. a full disk while downloading the finished job
         return ItemState(kind, item_id, inputs, h, record, False, [why], upstream)
     if record.status == "cancelled":
         return ItemState(kind, item_id, inputs, h, record, False, ["cancelled"], upstream)
