@@ -510,8 +510,9 @@ class FalFake(FakeProvider):
                 duration = float(body.get("duration", 5))
             new = self.new_job({"app": app, **body}, duration, prefix="req-")
             base = f"{self.url}/{owner}/{alias}/requests/{new.id}"
-            return Reply(200, {"request_id": new.id, "response_url": base, "status_url": base + "/status",
-                               "cancel_url": base + "/cancel", "queue_position": 0})
+            return self.submit_reply(Reply(200, {"request_id": new.id, "response_url": base,
+                                                 "status_url": base + "/status", "cancel_url": base + "/cancel",
+                                                 "queue_position": 0}))
         return Reply(404, {"detail": f"no route {rec.method} {rec.path}"})
 
 

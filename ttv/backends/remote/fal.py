@@ -38,7 +38,7 @@ from ttv.backends.remote.common import (
 from ttv.core import keys as keyring
 from ttv.core.errors import BackendError, InputRejected
 
-_GLOBALS_LOCK = threading.Lock()
+_GLOBALS_LOCK = threading.RLock()  # re-entered: the queue URL and the retry count are swapped together
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,22 @@ class FalOptions(RemoteOptions):
 def split_job_id(job_id: str, default_app: str) -> tuple[str, str]:
     app, sep, rid = job_id.rpartition("|")
     return (app, rid) if sep else (default_app, job_id)
+
+
+@contextlib.contextmanager
+def _no_sdk_retries() -> Iterator[None]:
+    """fal-client retries a POST up to 10 times on a read timeout or a reset, which for a submit the
+    provider may have accepted creates (and bills) another job each time. Submits are sent once; ttv decides
+    (a connect error: retry; an answer lost after sending: the item stops as uncertain)."""
+    import fal_client.client as fc
+
+    with _GLOBALS_LOCK:
+        saved = fc.MAX_ATTEMPTS
+        fc.MAX_ATTEMPTS = 1
+        try:
+            yield
+        finally:
+            fc.MAX_ATTEMPTS = saved
 
 
 class FalBackend(RemoteVideoBackend):
@@ -210,7 +226,7 @@ class FalBackend(RemoteVideoBackend):
     def submit(self, request: VideoRequest) -> str:
         client = self.client()
         arguments = self.arguments(request)  # reads and encodes images: outside the global lock
-        with self.calling("submit"), self._queue_host():
+        with self.calling("submit"), self._queue_host(), _no_sdk_retries():
             handle = client.submit(self.opts.model, arguments=arguments)
         return f"{self.opts.model}|{handle.request_id}"
 
