@@ -165,6 +165,7 @@ class Trial:
     kills: int = 0
     runs: int = 0
     uncertain: int = 0
+    uncertain_killed: int = 0  # of which: a run was killed while the submit was in flight
     forced: Counter[str] = field(default_factory=Counter)
     submissions: Counter[str] = field(default_factory=Counter)
     orphans: int = 0
@@ -222,6 +223,8 @@ def run_trial(n: int, mode: str, fake: SoakFake, proxy: FlakyProxy, base: Path, 
         if code is not None and uncertain:
             # What a user does after checking the provider: resubmit those items (documented: may pay twice).
             trial.uncertain += len(uncertain)
+            trial.uncertain_killed += sum(1 for item in uncertain if "stopped while its submit" in
+                                          str(load_toml(root / "clips" / f"{item}.toml").get("error", "")))
             for item in uncertain:
                 trial.forced[item] += 1
             _ttv(env, "run", "-p", str(root), "--on-error", "keep-going", "--force", "--only", ",".join(uncertain),
@@ -304,7 +307,8 @@ def report(trials: list[Trial], faults: Faults, args: argparse.Namespace, second
         "runs": sum(t.runs for t in trials), "clips": clips, "submissions": subs,
         "submissions_per_clip": round(subs / clips, 3) if clips else 0.0,
         "duplicate_submissions": dup, "duplicates_not_explained_by_uncertain": unexplained,
-        "uncertain_items": sum(t.uncertain for t in trials), "orphan_jobs": sum(t.orphans for t in trials),
+        "uncertain_items": sum(t.uncertain for t in trials),
+        "uncertain_after_kill_mid_submit": sum(t.uncertain_killed for t in trials), "orphan_jobs": sum(t.orphans for t in trials),
         "leaked_temp_files": sum(len(t.leaked) for t in trials), "proxy_connections": dict(faults.counts),
         "seconds": round(seconds, 1)}
     if args.json:

@@ -162,3 +162,17 @@ def test_a_broken_record_of_a_submitted_job_is_refused(project: Path, cli: Any, 
     assert r.exit_code != 0 and runway_fake.submissions == 0
     assert "clips/s000.toml is unreadable" in r.output and "--force" in r.output
     assert (project / "clips" / "s000.toml").read_text() == text, "the evidence is kept"
+
+
+def test_a_job_in_flight_whose_inputs_changed_is_cancelled_not_forgotten(project: Path, cli: Any,
+                                                                          runway_fake: RunwayFake) -> None:
+    assert cli("render", "-p", project, "--detach", "--only", "s000").exit_code == 0
+    old = _clip(project, "s000")["job_id"]
+    plan = load_toml(project / "plan.toml")
+    plan["segments"][0]["prompt"] += " At night."
+    write_toml(project / "plan.toml", plan)
+    r = cli("render", "-p", project, "--only", "s000")
+    assert r.exit_code == 0, r.output
+    assert [rec.path for rec in runway_fake.requests if rec.method == "DELETE"] == [f"/v1/tasks/{old}"]
+    events = (project / ".ttv" / "events.jsonl").read_text()
+    assert '"item.job_dropped"' in events and '"inputs changed"' in events

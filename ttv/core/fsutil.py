@@ -6,6 +6,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -55,9 +56,13 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}{PARTIAL_SUFFIX}.{os.getpid()}-{secrets.token_hex(3)}{path.suffix}")
 
 
+_PARTIAL_RE = re.compile(r"^[^.].*\.partial\.(\d+-[0-9a-f]+\.)?[A-Za-z0-9]{2,4}$")  # older ttv: no pid part
+_TMP_RE = re.compile(r"^\..+\.tmp(\.[A-Za-z0-9]{2,4})?$")  # atomic writes, media temp siblings, stitch folders
+
+
 def is_temp_name(name: str) -> bool:
     """A name only ttv's partial or atomic-write temp files have."""
-    return f"{PARTIAL_SUFFIX}." in name or (name.startswith(".") and ".tmp" in name)
+    return bool(_PARTIAL_RE.match(name) or _TMP_RE.match(name))
 
 
 def clean_stale_temp(folders: list[Path]) -> list[Path]:

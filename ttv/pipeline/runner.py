@@ -245,6 +245,7 @@ class ItemRun:
     new_job: bool = False  # --force: never poll an earlier job of this item again; submit a new one
     record: Record = field(init=False)
     dropped_job: tuple[str, str, bool] | None = field(init=False, default=None)  # (job id, backend, in flight)
+    drop_reason: str = field(init=False, default="--force")
 
     def __post_init__(self) -> None:
         old = self.state.record
@@ -257,6 +258,11 @@ class ItemRun:
                                  inputs_hash=self.state.hash)
             if old is not None:
                 self.record.attempts = []
+                if old.job_id and old.status in ("submitted", "running"):
+                    # The plan changed under a job still in flight: its result is no longer wanted, but it
+                    # still bills; cancel it (run_item) and say so, rather than forget it silently.
+                    self.dropped_job = (old.job_id, old.job_provider, True)
+                    self.drop_reason = "inputs changed"
         if self.new_job and self.record.job_id:
             # --force: a new job, e.g. for a finished one whose result the provider no longer keeps.
             # run_item cancels the old one first when it may still be running (and billing).
@@ -296,7 +302,7 @@ def run_item(
     project, rec, output = run.project, run.record, project_output(run)
     rng = rng or random.Random()
     if run.dropped_job is not None:
-        _drop_job(run, pool, *run.dropped_job)
+        _drop_job(run, pool, *run.dropped_job, reason=run.drop_reason)
     problem = run.project.unreadable_record_with_job(run.state.kind, run.state.id) if run.state.record is None else None
     if problem and not run.new_job:
         # A record we cannot read may name a paid job: refuse rather than pay for it again.
@@ -469,7 +475,8 @@ def _refuse(run: ItemRun, problem: str) -> Outcome:
     return Outcome(run.record.id, "failed", error=problem)
 
 
-def _drop_job(run: ItemRun, pool: BackendPool, job_id: str, backend: str, in_flight: bool) -> None:
+def _drop_job(run: ItemRun, pool: BackendPool, job_id: str, backend: str, in_flight: bool,
+              reason: str = "--force") -> None:
     """--force replaces an earlier remote job: cancel it first if it may still be running (and billing)."""
     outcome = "finished earlier"
     if in_flight:
@@ -480,7 +487,7 @@ def _drop_job(run: ItemRun, pool: BackendPool, job_id: str, backend: str, in_fli
             message = exc.message if isinstance(exc, TtvError) else f"{type(exc).__name__}: {exc}"
             outcome = f"not cancelled ({message}); it may still run and be billed"
     run.project.events.emit("item.job_dropped", item=run.record.id, job_id=job_id, backend=backend,
-                            outcome=outcome, reason="--force")
+                            outcome=outcome, reason=reason)
 
 
 def _as_backend_error(exc: Exception) -> BackendError:
