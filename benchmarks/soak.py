@@ -43,6 +43,7 @@ from ttv.core.fsutil import is_temp_name  # noqa: E402
 from ttv.core.tomlio import load_toml, write_toml  # noqa: E402
 
 KEY = "key_soak_SECRET_0123456789abcdef"
+TTV_PATH = str(ROOT)  # what the ttv children import (--ttv-path: another checkout, for a before/after figure)
 
 
 # ---- the flaky proxy -----------------------------------------------------------------------------------
@@ -177,13 +178,14 @@ def _env(systmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_API_SECRET", "FAL_KEY"))}
     home = tempfile.mkdtemp(prefix="ttv-soak-home-")
     # A private system temp folder per trial: whatever ttv leaves there is its own (the machine's /tmp is shared).
-    return {**env, "PYTHONPATH": str(ROOT), "RUNWAYML_API_SECRET": KEY, "TTV_HOME": home, "NO_COLOR": "1",
+    return {**env, "PYTHONPATH": TTV_PATH, "RUNWAYML_API_SECRET": KEY, "TTV_HOME": home, "NO_COLOR": "1",
             "TMPDIR": str(systmp)}
 
 
 def _ttv(env: dict[str, str], *args: str, kill_after: float | None = None, limit: float = 120.0) -> int | None:
     """Run ttv; SIGKILL it after `kill_after` seconds (None: let it finish). The exit code, or None if killed."""
-    proc = subprocess.Popen([sys.executable, "-m", "ttv", *args], env=env, stdout=subprocess.DEVNULL,
+    # cwd: `python -m` puts the current folder first on sys.path, so it must be the checkout under test.
+    proc = subprocess.Popen([sys.executable, "-m", "ttv", *args], env=env, cwd=TTV_PATH, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         proc.wait(timeout=kill_after if kill_after is not None else limit)
@@ -269,7 +271,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--max-seconds", type=float, default=1500.0, help="stop starting trials after this long")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--ttv-path", default=str(ROOT), help="checkout whose ttv the runs use (default: this one)")
     args = ap.parse_args()
+    global TTV_PATH
+    TTV_PATH = args.ttv_path
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="ttv-soak-"))
     fake = SoakFake(VideoFactory(work, fps=24, size="64x36"), KEY)
