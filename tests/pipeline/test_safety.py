@@ -190,3 +190,21 @@ def test_a_clip_corrupted_in_place_is_marked_stale_when_the_stitch_finds_it(smal
     result = cli("run", "-p", root)  # a plain re-run, no --force
     assert result.exit_code == 0, result.output
     assert record(root, "clips/s001.toml")["status"] == "done" and (root / "final.mp4").exists()
+
+
+def test_a_keyframe_corrupted_in_place_is_marked_stale_when_a_clip_finds_it(small_project, cli):
+    root = small_project("keyframe", segments=2)
+    assert cli("run", "-p", root).exit_code == 0
+    cfg = load_toml(root / "ttv.toml")
+    cfg["retries"] = 0
+    write_toml(root / "ttv.toml", cfg)
+    start = load_toml(root / "plan.toml")["segments"][0]["start_keyframe"]
+    png = root / "keyframes" / f"{start}.png"
+    st = png.stat()
+    png.write_bytes(b"\0" * st.st_size)
+    os.utime(png, ns=(st.st_atime_ns, st.st_mtime_ns))
+    (root / "clips" / "s000.mp4").unlink()  # the clip must be redone from that keyframe
+    result = cli("run", "-p", root)
+    assert result.exit_code != 0 and f"{start} changed since" in result.output, result.output
+    result = cli("run", "-p", root)  # a plain re-run redoes the keyframe, then the clip
+    assert result.exit_code == 0, result.output

@@ -38,7 +38,7 @@ from ttv.pipeline.graph import (
     keyframe_seed,
     needed_keyframes,
 )
-from ttv.pipeline.project import Project
+from ttv.pipeline.project import Project, RecordKind
 from ttv.pipeline.requests import planned_video_request, spent_usd, video_request
 from ttv.pipeline.runner import BackendPool, Clock, Interrupted, ItemContext, ItemRun, Outcome, StopFlag, run_item
 
@@ -484,6 +484,15 @@ def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: 
     try:
         outcome = run_item(run, backend_chain(project, seg), pool, _clip_generate(project, index),
                            _verify_clip(project, seg), retries=project.config.retries)
+        if outcome.status == "failed":
+            # An input changed in place (same size and mtime) passes the shortcut but may be why this failed:
+            # hash the inputs, and mark changed ones stale so a plain re-run redoes them (not only --force).
+            upstream: list[tuple[RecordKind, str]] = [("keyframe", k) for k in (seg.start_keyframe, seg.end_keyframe) if k]
+            if project.config.mode == "chain" and index > 0:
+                upstream = [("clip", project.plan.segments[index - 1].id)]
+            changed = project.distrust_changed_outputs(upstream)
+            if changed:
+                outcome.error += f" — input(s) {', '.join(changed)} changed since they were made; a re-run redoes them"
         return outcome
     finally:
         if guard is not None:
