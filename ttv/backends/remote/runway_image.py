@@ -106,7 +106,7 @@ class RunwayImageOptions(Options):
     reference_previous: bool = Field(False, description="also send the previous keyframe as a reference (needs it made first; a changed previous keyframe does not make this one stale)")
     poll_interval_s: float = Field(2.0, gt=0, le=600, description="seconds between task polls")
     poll_timeout_s: float = Field(600.0, gt=0, description="give up waiting for one task after this long")
-    request_timeout_s: float = Field(60.0, gt=0, description="HTTP timeout of one API call")
+    request_timeout_s: float = Field(180.0, gt=0, description="HTTP timeout of one API call (long: a timed-out submit may be billed)")
     download_attempts: int = Field(3, ge=1, le=10, description="fetches of a result (fresh URL each) before giving up")
     concurrency: int | None = Field(None, ge=1, le=20, description="concurrent tasks (default 2)")
     public_figure_threshold: Literal["auto", "low"] | None = Field(
