@@ -208,3 +208,17 @@ def test_a_keyframe_corrupted_in_place_is_marked_stale_when_a_clip_finds_it(smal
     assert result.exit_code != 0 and f"{start} changed since" in result.output, result.output
     result = cli("run", "-p", root)  # a plain re-run redoes the keyframe, then the clip
     assert result.exit_code == 0, result.output
+
+
+def test_a_media_error_from_a_full_disk_is_said_plainly():
+    import errno
+
+    from ttv.core.media import MediaError
+    from ttv.pipeline.runner import _as_backend_error
+
+    cause = OSError(errno.ENOSPC, "No space left on device", "/p/final.partial.1-a.mp4")
+    try:
+        raise MediaError(f"cannot write /p/final.partial.1-a.mp4: {cause}") from cause
+    except MediaError as exc:
+        err = _as_backend_error(exc)
+    assert "Errno" not in err.message and "disk is full" in err.message and "cannot write" in err.message

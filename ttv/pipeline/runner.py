@@ -494,6 +494,12 @@ def _as_backend_error(exc: Exception) -> BackendError:
     if isinstance(exc, OSError):
         exc = local_io_error(exc)  # a plain sentence, not a raw "[Errno 28] ..."
     if isinstance(exc, TtvError):
+        cause = exc.__cause__
+        if isinstance(cause, OSError) and cause.errno and f"[Errno {cause.errno}]" in exc.message:
+            # e.g. media's "cannot write final.mp4: [Errno 28] No space left on device": say it plainly.
+            head = exc.message.split(f"[Errno {cause.errno}]")[0].rstrip(" :")
+            return BackendError(f"{head}: {local_io_error(cause).message}", exc.hint, kind="backend",
+                                code=type(exc).__name__)
         return BackendError(exc.message, exc.hint, kind="backend", code=type(exc).__name__)
     return BackendError(f"{type(exc).__name__}: {exc}", "run with TTV_DEBUG=1 for the traceback", kind="backend",
                         code=type(exc).__name__)
