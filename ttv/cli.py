@@ -101,7 +101,18 @@ def _register() -> None:
 _register()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    # SIGTERM (kill, systemd, docker stop) and SIGHUP (a closed terminal) take Ctrl-C's path: records
+    # saved, jobs kept `submitted`, the lock released, exit 130.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    import signal
+
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, _interrupt)
     app(prog_name="ttv")
 
 

@@ -207,3 +207,27 @@ def test_runway_image_retry_after_poll_timeout_polls_the_same_task(keys_set, run
     result = provider.generate(image_request(tmp_path), tmp_path / "o.png", ctx)
     assert len(runway_fake.submissions()) == 1 and result.info["resumed"] is True
     assert ctx.remembered[0][0] == "task-1"
+
+
+@pytest.mark.parametrize(("exc", "uncertain"), [("read-timeout", True), ("connect", False)])
+def test_runway_image_submit_whose_answer_may_be_lost_is_uncertain(keys_set, runway_fake: RunwayImageFake,
+                                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   exc: str, uncertain: bool) -> None:
+    """Issue 18: a read timeout after the submit went up may hide a paid task (no idempotency at Runway): stop
+    as uncertain; a connect error means it never left: an ordinary retryable error."""
+    import httpx
+
+    from ttv.backends.remote.common import network_error
+    from ttv.core.errors import UncertainSubmit
+
+    cause = httpx.ReadTimeout("timed out") if exc == "read-timeout" else httpx.ConnectError("refused")
+    backend = runway(runway_fake)
+
+    def lost(request: object) -> object:
+        raise network_error(backend.name, cause, what="submit")
+
+    monkeypatch.setattr(backend, "submit", lost)
+    with pytest.raises(BackendError) as info:
+        backend.generate(image_request(tmp_path), tmp_path / "o.png", FakeCtx())
+    assert isinstance(info.value, UncertainSubmit) is uncertain
+    assert info.value.kind == ("request" if uncertain else "retryable")

@@ -82,12 +82,12 @@ def test_permanent_backend_failure_falls_back_and_never_loops(small_project, cli
     assert any(e["type"] == "item.fallback" and e["to"] == "animatic" for e in events)
 
 
-def test_chain_exhausted_fails_with_exit_1_and_clear_reason(small_project, cli):
+def test_chain_exhausted_fails_with_exit_3_and_clear_reason(small_project, cli):
     root = small_project("keyframe", segments=1)
     _configure(root, backend="broken")
     _ready(cli, root)
     result = cli("render", "-p", root)
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # an auth failure inside a step: exit 3 (backend or auth error)
     assert "401 invalid key" in result.output
     assert record(root, "clips/s000.toml")["status"] == "failed"
     why = json.loads(cli("status", "-p", root, "--json").stdout)
@@ -217,7 +217,7 @@ def test_failure_while_another_item_waits_to_retry_is_not_an_internal_error(smal
     plan["segments"][1]["backend"] = "broken"  # fails for good at once
     write_toml(root / "plan.toml", plan)
     result = cli("render", "-p", root)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output  # auth inside a step
     assert "internal error" not in result.output and "401 invalid key" in result.output
     assert record(root, "clips/s000.toml")["status"] == "running"  # interrupted: resumable, not failed
     assert record(root, "clips/s001.toml")["status"] == "failed"

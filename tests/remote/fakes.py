@@ -74,6 +74,8 @@ class Reply:
     body: Any = None  # dict/list -> JSON; bytes -> raw
     headers: dict[str, str] = field(default_factory=dict)
     drop_after: int | None = None  # send this many body bytes, then close the connection
+    hang_up: bool = False  # close the connection without any answer (a reset after the request was taken)
+    delay: float = 0.0  # seconds to wait before answering (a slow provider, a submit timeout)
 
 
 @dataclass
@@ -120,6 +122,8 @@ class FakeProvider(LoopbackServer):
         self.truncate = 0
         self.drop = 0
         self.submissions = 0
+        self.lose_submits = 0  # the next N submits create a job, then hang up without answering
+        self.submit_delay = 0.0  # each submit creates its job, then answers this many seconds late
         self.polls = 0
         self.cancels = 0
         self.downloads = 0
@@ -144,6 +148,16 @@ class FakeProvider(LoopbackServer):
             job = FakeJob(f"{prefix}{self._serial}", args, time.monotonic(), duration, list(self.script))
             self.jobs[job.id] = job
             return job
+
+    def submit_reply(self, reply: Reply) -> Reply:
+        """The answer to a submit whose job exists already: maybe lost or late (see lose_submits)."""
+        with self.lock:
+            lose = self.lose_submits > 0
+            self.lose_submits -= 1 if lose else 0
+        if lose:
+            return Reply(hang_up=True)
+        reply.delay = self.submit_delay
+        return reply
 
     def result_url(self, job: FakeJob) -> str:
         with self.lock:
@@ -223,6 +237,11 @@ class FakeProvider(LoopbackServer):
                 rec = Recorded(self.command, parts.path, parse_qs(parts.query),
                                {k.lower(): v for k, v in self.headers.items()}, body)
                 reply = fake.dispatch(rec)
+                if reply.hang_up:
+                    self.close_connection = True
+                    return
+                if reply.delay:
+                    time.sleep(reply.delay)
                 if isinstance(reply.body, (bytes, bytearray)):
                     data = bytes(reply.body)
                     headers = {"Content-Type": "application/octet-stream", **reply.headers}
@@ -270,7 +289,7 @@ class RunwayFake(FakeProvider):
         if rec.method == "POST" and rec.path in ("/v1/image_to_video", "/v1/text_to_video"):
             body = rec.body if isinstance(rec.body, dict) else {}
             new = self.new_job(body, float(body.get("duration", 5)), prefix="task-")
-            return Reply(200, {"id": new.id, "estimatedCost": {"credits": 5 * new.duration}})
+            return self.submit_reply(Reply(200, {"id": new.id, "estimatedCost": {"credits": 5 * new.duration}}))
         if rec.method == "POST" and rec.path == "/v1/video_to_video":
             body = rec.body if isinstance(rec.body, dict) else {}
             if body.get("mode") != "extend":
@@ -280,7 +299,7 @@ class RunwayFake(FakeProvider):
             added = float(body.get("duration", 5))
             # Whether Runway's extension returns the input too is not documented: both are modelled.
             new = self.new_job(body, seconds + added if self.extend_returns_input else added, prefix="task-")
-            return Reply(200, {"id": new.id, "estimatedCost": {"credits": 5 * added}})
+            return self.submit_reply(Reply(200, {"id": new.id, "estimatedCost": {"credits": 5 * added}}))
         if rec.method == "POST" and rec.path == "/v1/uploads":
             return Reply(200, {"uploadUrl": f"{self.url}/upload-bucket", "fields": {"key": "u1"},
                                "runwayUri": "runway://uploads/u1"})
@@ -539,8 +558,9 @@ class FalFake(FakeProvider):
                 duration = float(body.get("duration", 5))
             new = self.new_job({"app": app, **body}, duration, prefix="req-")
             base = f"{self.url}/{owner}/{alias}/requests/{new.id}"
-            return Reply(200, {"request_id": new.id, "response_url": base, "status_url": base + "/status",
-                               "cancel_url": base + "/cancel", "queue_position": 0})
+            return self.submit_reply(Reply(200, {"request_id": new.id, "response_url": base,
+                                                 "status_url": base + "/status", "cancel_url": base + "/cancel",
+                                                 "queue_position": 0}))
         return Reply(404, {"detail": f"no route {rec.method} {rec.path}"})
 
 

@@ -114,3 +114,18 @@ def test_validation_and_prices(keyframes) -> None:
     prices.set_overrides({"fal/someone/new-video-app": 0.2})
     assert unknown.estimate_cost(request(keyframes[0])).usd == pytest.approx(1.0)
     assert FalBackend(FalOptions(resolution="480p")).estimate_cost(request(keyframes[0])).usd == pytest.approx(0.25)
+
+
+def test_a_lost_submit_answer_is_not_retried_by_the_sdk(api_keys, fal_fake, keyframes, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: fal-client retries a POST after a reset or a read timeout (10 attempts by default); for a
+    submit the queue accepted, each retry is another paid job. ttv sends a submit once and stops uncertain."""
+    import fal_client.client as fc
+
+    from ttv.core.errors import UncertainSubmit
+
+    monkeypatch.setattr(fc, "MAX_ATTEMPTS", 10)  # the SDK's default (the suite's conftest lowers it)
+    fal_fake.lose_submits = 1
+    with pytest.raises(UncertainSubmit):
+        backend(fal_fake).generate(request(*keyframes, duration=5), tmp_path / "o.mp4", FakeCtx())
+    assert fal_fake.submissions == 1 and fc.MAX_ATTEMPTS == 10

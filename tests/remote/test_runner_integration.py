@@ -144,7 +144,8 @@ def test_a_result_that_cannot_be_fetched_is_polled_again_and_force_submits_anew(
     assert r.exit_code == 1 and runway_fake.submissions == 1
     rec = _clip(project, "s000")
     job = rec["job_id"]
-    assert rec["status"] == "failed" and job and "--force --only s000" in r.output
+    # The job finished at the provider: it stays on record, resumable ("submitted"), never "failed" and lost.
+    assert rec["status"] == "submitted" and job and "--force --only s000" in r.output
     r = cli("render", "-p", project, "--only", "s000")
     assert r.exit_code == 1 and runway_fake.submissions == 1, "the same job was polled, not resubmitted"
     runway_fake.expire_urls = 0

@@ -17,7 +17,15 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 
-from ttv.core.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_STEP_FAILED, PartialFailure, StepFailed, TtvError
+from ttv.core.errors import (
+    EXIT_BACKEND,
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    EXIT_STEP_FAILED,
+    PartialFailure,
+    StepFailed,
+    TtvError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,10 +78,23 @@ def debug_enabled() -> bool:
     return bool(os.environ.get("TTV_DEBUG")) or os.environ.get("TTV_VERBOSE") == "1"
 
 
+def redact(text: object) -> str:
+    """ttv.core.keys.redact, but never failing: the error handler must work even when the keys file is
+    unreadable (TTV_HOME pointing at a file). Then only the keys in the environment are masked."""
+    from ttv.core import keys
+
+    try:
+        return keys.redact(text)
+    except Exception:  # noqa: BLE001 - the handler of another error: fall back, never crash
+        out = str(text)
+        for name, value in os.environ.items():
+            if len(value) >= 8 and any(w in name.upper() for w in ("KEY", "SECRET", "TOKEN")):
+                out = out.replace(value, "***")
+        return out
+
+
 def print_error(exc: TtvError) -> None:
     from rich.markup import escape
-
-    from ttv.core.keys import redact
 
     # Messages quote TOML tables like [backends.NAME]: escape them so Rich does not take them for markup.
     err.print(f"[bold red]error:[/] {escape(redact(exc.message))}", highlight=False)
@@ -109,9 +130,10 @@ def boundary(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         global _current
-        given = kwargs.get("project") or kwargs.get("directory")
+        given = kwargs.get("project") or kwargs.get("folder")  # -p, or the folder `ttv init` creates
         _current = _Invocation(_command_name(wrapper), bool(kwargs.get("json_out")),
-                               str(Path(given).resolve()) if isinstance(given, Path) else None)
+                               str(Path(given).resolve()) if isinstance(given, Path | str) and str(given).strip()
+                               else None)
         try:
             return fn(*args, **kwargs)
         except typer.Exit:
@@ -129,9 +151,9 @@ def boundary(fn: F) -> F:
         except OSError as exc:
             if debug_enabled():
                 traceback.print_exc()
-            from ttv.core.keys import redact
+            from ttv.core.fsutil import describe_os_error
 
-            reason = "disk full" if getattr(exc, "errno", None) == 28 else redact(exc)
+            reason = redact(describe_os_error(exc))  # a sentence, not a raw "[Errno 28] ..."
             hint = "finished work is kept; fix the cause and run the same command again"
             err.print(f"[bold red]error:[/] {escape(reason)}", highlight=False)
             err.print(f"[yellow]hint:[/] {hint}")
@@ -140,7 +162,6 @@ def boundary(fn: F) -> F:
         except Exception as exc:  # noqa: BLE001 - last resort: a bug, said plainly
             if debug_enabled():
                 traceback.print_exc()
-            from ttv.core.keys import redact
 
             # Never echo a key: an unexpected exception may quote a request URL or header.
             message = f"{type(exc).__name__}: {redact(exc)}"
@@ -177,8 +198,6 @@ def resume_advice() -> str:
 def _json_error(kind: str, message: str, hint: str | None, exit_code: int, code: str | None = None) -> None:
     if not _current.json or _current.emitted:
         return
-    from ttv.core.keys import redact
-
     emit_json({"ok": False, "error": {"type": kind, "message": redact(message), "hint": redact(hint or ""),
                                       "exit_code": exit_code, "code": code}})
 
@@ -218,7 +237,6 @@ def emit_json(data: dict[str, Any], *, project: Path | str | None = None) -> Non
     """One JSON document on stdout, in the envelope every command shares:
     {"schema": 1, "command": "status", "project": "/abs/project/folder" or null, "ok": true, ...data}.
     `project` always means the project folder; `ok` is false when the command failed."""
-    from ttv.core.keys import redact
 
     data = dict(data)
     project = data.pop("project", None) if project is None else project
@@ -248,8 +266,11 @@ def exit_for_reports(reports: list[Any], on_error: str) -> None:
     if on_error == "keep-going" and any(r.done or r.skipped for r in reports):
         raise PartialFailure(f"{len(failed)} item(s) failed: {ids}. First error: {first}",
                              hint="see `ttv status --why`; fix and run the same command again to redo only those")
-    raise StepFailed(f"{len(failed)} item(s) failed: {ids}. First error: {first}",
+    exc = StepFailed(f"{len(failed)} item(s) failed: {ids}. First error: {first}",
                      hint="see `ttv status --why`; fix and run the same command again (finished work is kept)")
+    if all(getattr(o, "access_fault", False) for o in failed):
+        exc.exit_code = EXIT_BACKEND  # auth or network: exit 3, as `ttv --help` promises
+    raise exc
 
 
 __all__ = ["EXIT_PARTIAL"]

@@ -31,7 +31,7 @@ def event_line(event: dict[str, Any], *, with_time: bool = False) -> str | None:
     elif t == "item.submitted":
         line = f"  submitted {item}: job {event.get('job_id')} on {event.get('backend')}"
     elif t == "item.job_dropped":
-        line = f"  new job {item} (--force): earlier job {event.get('job_id')} on {event.get('backend')} " \
+        line = f"  new job {item} ({event.get('reason', '--force')}): earlier job {event.get('job_id')} on {event.get('backend')} " \
                f"{event.get('outcome', 'dropped')}"
     elif t == "log" and event.get("level") == "warning":
         line = f"warning: {event.get('message', '')}"

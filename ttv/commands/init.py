@@ -28,7 +28,7 @@ def _name_options(message: str) -> str:
 
 @boundary
 def init_command(
-    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Project folder to create (may exist if it holds no ttv.toml).")],
+    folder: Annotated[str, typer.Argument(metavar="DIR", help="Project folder to create (may exist if it holds no ttv.toml).")],
     idea: Annotated[str | None, typer.Option("--idea", "-i", metavar="TEXT", help="The idea, or a whole script, as text.")] = None,
     idea_file: Annotated[Path | None, typer.Option("--idea-file", metavar="FILE", help="Read the idea/script from a text file.")] = None,
     mode: Annotated[Literal["keyframe", "chain"] | None, typer.Option("--mode", "-m", help="keyframe (parallel, keyframes at boundaries; the default) or chain (each clip starts from the previous clip's last frame).", show_default=False)] = None,  # noqa: E501
@@ -59,11 +59,15 @@ def init_command(
 
     if (idea is None) == (idea_file is None):
         raise ConfigError("give the idea with --idea TEXT or --idea-file FILE (one of them)")
+    if not folder.strip():
+        # `ttv init ""` would make the current folder a project: say so instead of guessing.
+        raise ConfigError("the project folder name is empty", hint="give a folder, e.g. `ttv init my-film --idea ...` "
+                          "(use `.` for the current folder)")
+    directory = Path(folder)  # a str first: typer would turn "" into Path("."), the current folder
     if idea_file is not None:
-        try:
-            idea = idea_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read {idea_file}: {exc}") from None
+        idea = _read_idea_file(idea_file)
+    if idea is not None and not idea.strip():
+        raise ConfigError("the idea is empty (only blanks)", hint="write at least a sentence with --idea or --idea-file")
     config_path = directory / CONFIG_FILE
     if config_path.exists():
         raise ConfigError(f"{config_path} already exists", hint=f"edit it, or run `ttv status -p {directory}`")
@@ -94,3 +98,33 @@ def init_command(
         err.print(f"created {escape(str(config_path))}", highlight=False)
         err.print(f"next: [bold]cd {escape(str(directory))} && ttv run[/]   (or step by step: ttv plan, ttv keyframes, "
                   f"ttv {'render' if mode == 'keyframe' else 'chain'}, ttv stitch)")
+
+
+IDEA_FILE_LIMIT = 1_000_000  # bytes: a script is text; more is a mistake (or /dev/zero)
+
+
+def _read_idea_file(path: Path) -> str:
+    """The text of --idea-file: a regular file of UTF-8 text up to 1 MB (never a device read forever)."""
+    import stat
+
+    from ttv.core.fsutil import describe_os_error
+
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"--idea-file {path} is not a regular file", hint="give a text file with the idea or script")
+        with path.open("rb") as f:
+            raw = f.read(IDEA_FILE_LIMIT + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read --idea-file: {describe_os_error(exc, path)}") from None
+    if len(raw) > IDEA_FILE_LIMIT:
+        raise ConfigError(f"--idea-file {path} is over {IDEA_FILE_LIMIT // 1_000_000} MB; an idea or script is "
+                          "far shorter", hint="give a text file with the idea or script")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"--idea-file {path} is not UTF-8 text (an image or other binary file?)",
+                          hint="give a text file with the idea or script") from None
+    if "\0" in text:
+        raise ConfigError(f"--idea-file {path} holds NUL bytes: not a text file")
+    return text.strip()

@@ -99,11 +99,18 @@ def _run_with_monitor(project: Path | None, **flags: object) -> None:
         args += ["--address", str(flags["address"])]
     if flags["gpus"]:
         args += ["--gpus", str(flags["gpus"])]
+    from ttv.core.fsutil import guard_path
+    from ttv.core.keys import session_env
+
+    guard_path(proj.ttv_dir, proj.root, what="write into")
     proj.ttv_dir.mkdir(parents=True, exist_ok=True)
-    log_path = proj.ttv_dir / "run.log"
-    with open(log_path, "wb") as log:
+    log_path = guard_path(proj.ttv_dir / "run.log", proj.root)
+    # O_NOFOLLOW: a link planted at run.log must never truncate its target.
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "wb") as log:
+        # --key values reach the child through its environment (they live only in this process's memory).
         child = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 env={**os.environ, "NO_COLOR": "1"})
+                                 env={**os.environ, "NO_COLOR": "1", **session_env()})
         try:
             show_dashboard(proj.root)
         finally:

@@ -90,6 +90,17 @@ class QuotaError(BackendError):
         super().__init__(message, hint, kind="backend", code=code)
 
 
+class LocalIOError(TtvError):
+    """A local file-system fault (disk full, permission, I/O error, a file that vanished, a planted
+    symlink). Never a backend's fault: a remote job it interrupts stays resumable (see the runner)."""
+
+    exit_code = EXIT_STEP_FAILED
+
+
+class UnsafePathError(LocalIOError):
+    """A path ttv was about to write, rename or delete is a symlink or resolves outside the project."""
+
+
 class InputRejected(BackendError):
     """validate_inputs() refused the request, or the provider rejected the input (e.g. safety)."""
 
@@ -97,3 +108,18 @@ class InputRejected(BackendError):
         self, message: str, hint: str | None = None, *, code: str | None = "invalid-input", permanent_for_request: bool = False
     ) -> None:
         super().__init__(message, hint, kind="request" if permanent_for_request else "backend", code=code)
+
+
+class UncertainSubmit(BackendError):
+    """A submit's outcome is unknown (timeout or reset after sending, or a run that stopped mid-submit): a
+    paid job may exist with no id on record. The item stops (no retry, no fallback) until the user checks
+    and resubmits with `--force`."""
+
+    def __init__(self, provider: str, cause: str, item_id: str, estimated_usd: float = 0.0) -> None:
+        super().__init__(
+            f"{provider}: the submit may have been accepted, but its answer was lost ({cause}); a paid job "
+            "may exist that ttv has no id for",
+            hint=f"check the {provider} dashboard or task list for a job made then; if there is none, "
+                 f"`ttv run --force --only {item_id}` submits again (a second job is paid if the first exists)",
+            kind="request", code="uncertain")
+        self.estimated_usd = estimated_usd

@@ -26,6 +26,7 @@ Every event has: `ts` (unix seconds, float), `type`, and usually `item` (a segme
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -43,20 +44,41 @@ class EventLog:
         self.path = path
         # In-process subscribers (the CLI's progress display); called on the emitting thread.
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.broken: str | None = None  # why the file is no longer written (the run goes on without it)
+        self._warned = False
 
     def emit(self, type: str, **data: Any) -> None:
         event = {"ts": round(time.time(), 3), "type": type, **{k: v for k, v in data.items() if v is not None}}
         for listener in list(self.listeners):
             listener(event)
+        if self.broken is None:
+            self._append(event)
+        if self.broken is not None and not self._warned and self.listeners:
+            self._warned = True  # said once, to the first listener there is (the progress display)
+            warning = {"ts": event["ts"], "type": "log", "level": "warning",
+                       "message": f"the event log is off for this run: {self.broken}"}
+            for listener in list(self.listeners):
+                listener(warning)
+
+    def _append(self, event: dict[str, Any]) -> None:
         line = json.dumps(event, default=str, separators=(",", ":")) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One write() of a whole line in append mode, so concurrent writers do not interleave.
-        with _write_lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line.encode())
-            finally:
-                os.close(fd)
+        # One write() of a whole line in append mode, so concurrent writers do not interleave. O_NOFOLLOW:
+        # events carry user text, and a link planted at this name must never append it to, say, ~/.bashrc.
+        # Nothing depends on this file, so a fault (disk full, a link, permissions) disables it, not the run.
+        try:
+            if self.path.parent.is_symlink():
+                raise OSError(errno.ELOOP, "symbolic link", str(self.path.parent))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with _write_lock:
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+                try:
+                    os.write(fd, line.encode())
+                finally:
+                    os.close(fd)
+        except OSError as exc:
+            from ttv.core.fsutil import describe_os_error
+
+            self.broken = describe_os_error(exc, self.path)
 
 
 def read_events(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:

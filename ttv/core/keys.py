@@ -290,3 +290,18 @@ def redact(text: Any, extra: list[str] | tuple[str, ...] = ()) -> str:
         if value and value in s:
             s = s.replace(value, "***")
     return s
+
+
+def session_env() -> dict[str, str]:
+    """The `--key` values of this process as environment variables (the provider's first variable), for a
+    child ttv (`run --monitor`): through the environment, never on a command line others can read."""
+    with _lock:
+        session = dict(_session)
+    out: dict[str, str] = {}
+    for name, value in session.items():
+        provider = _providers.get(name)
+        if provider is None:  # a provider whose backend this process has not loaded yet
+            provider = providers().get(name)
+        if provider is not None and provider.env:
+            out[provider.env[0]] = value
+    return out

@@ -33,7 +33,7 @@ class ProjectConfig(Strict):
     idea: str = Field(min_length=1, description="the idea or whole script the film is planned from")
     mode: Literal["keyframe", "chain"] = Field("keyframe", description="keyframe: clips between keyframes, in "
                                                "parallel; chain: each clip starts from the previous one's last frame")
-    duration: float | None = Field(30.0, gt=0, le=3600, description="total seconds")
+    duration: float | None = Field(30.0, gt=0, le=3600, allow_inf_nan=False, description="total seconds")
     segments: int | None = Field(None, ge=1, le=1000, description="number of segments (overrides duration/5)")
     width: int = Field(1280, ge=16, le=7680, description="width in pixels (even)")
     height: int = Field(720, ge=16, le=4320, description="height in pixels (even)")
@@ -59,6 +59,13 @@ class ProjectConfig(Strict):
     def _known_schema(cls, v: int) -> int:
         if v != SCHEMA_VERSION:
             raise ValueError(f"unsupported schema version {v}; this ttv reads schema {SCHEMA_VERSION}")
+        return v
+
+    @field_validator("idea")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the idea is only blanks; write at least a sentence")
         return v
 
     @field_validator("prices")
@@ -107,7 +114,7 @@ class KeyframeSpec(Strict):
 
 class SegmentSpec(Strict):
     id: str = Field(pattern=ID_PATTERN)
-    duration: float = Field(gt=0, le=600)
+    duration: float = Field(gt=0, le=600, allow_inf_nan=False)
     prompt: str = Field(min_length=1)
     negative_prompt: str = ""
     camera: str = ""
@@ -161,7 +168,9 @@ class Plan(Strict):
         raise KeyError(kf_id)
 
 
-Status = Literal["planned", "submitted", "running", "done", "failed", "cancelled"]
+# "uncertain": a submit's answer was lost (timeout or reset after sending, or a crash in between): a paid job
+# may exist with no id on record; the item stops until the user checks and resubmits with --force.
+Status = Literal["planned", "submitted", "running", "done", "failed", "cancelled", "uncertain"]
 
 
 class Attempt(BaseModel):
@@ -202,6 +211,8 @@ class Record(BaseModel):
     model: str = ""
     job_id: str = ""  # the remote job being worked on (set before the first poll)
     job_provider: str = ""
+    submitting: str = ""  # the backend, while a paid submit is in flight (set before it, cleared with the job id)
+    uncertain_usd: float = 0.0  # estimate of a job that may exist (status uncertain): counted as spent
     estimated_cost_usd: float = 0.0
     cost_usd: float = 0.0  # actual, summed over attempts
     attempts: list[Attempt] = Field(default_factory=list)

@@ -15,6 +15,8 @@ dashboard and `ttv estimate` all say what an item is with these words, decided b
     interrupted  work started and stopped without an outcome (Ctrl-C, a killed process): the next
                  run resumes it
     cancelled    its remote job was cancelled (`ttv cancel`)
+    uncertain    a submit's answer was lost (a timeout or reset after sending, or a crash in
+                 between): a paid job may exist; ttv never submits it again on its own (`--force`)
 
 Two inputs decide it:
   * the state *at rest*, from the record alone (`record_state`) or, in the pipeline, also from the
@@ -42,8 +44,9 @@ DONE: Final = "done"
 FAILED: Final = "failed"
 INTERRUPTED: Final = "interrupted"
 CANCELLED: Final = "cancelled"
+UNCERTAIN: Final = "uncertain"
 
-STATES: Final = (PLANNED, STALE, QUEUED, RUNNING, SUBMITTED, DONE, FAILED, INTERRUPTED, CANCELLED)
+STATES: Final = (PLANNED, STALE, QUEUED, RUNNING, SUBMITTED, DONE, FAILED, INTERRUPTED, CANCELLED, UNCERTAIN)
 
 MEANING: Final = {
     PLANNED: "not made yet, never tried",
@@ -55,10 +58,11 @@ MEANING: Final = {
     FAILED: "the last try failed (`ttv status --why` says why)",
     INTERRUPTED: "started and stopped without an outcome; the next run resumes it",
     CANCELLED: "its remote job was cancelled",
+    UNCERTAIN: "a submit's answer was lost: a paid job may exist; check, then `--force` to submit again",
 }
 
 IN_FLIGHT: Final = frozenset({RUNNING, SUBMITTED})  # work on it has started and has no outcome yet
-PROBLEMS: Final = frozenset({FAILED, INTERRUPTED, CANCELLED})  # what the dashboard's `f` filter keeps
+PROBLEMS: Final = frozenset({FAILED, INTERRUPTED, CANCELLED, UNCERTAIN})  # what the dashboard's `f` filter keeps
 
 # Rich styles, shared by the status table and the dashboard.
 STYLE: Final = {
@@ -71,12 +75,13 @@ STYLE: Final = {
     FAILED: "bold red",
     INTERRUPTED: "red",
     CANCELLED: "red dim",
+    UNCERTAIN: "magenta",
 }
 
 # A record's `status` field -> the state at rest. A record says `running` while a process works on it,
 # and still says so after that process died: `item_state` tells the two apart.
 _RECORD: Final = {"planned": PLANNED, "submitted": SUBMITTED, "running": RUNNING, "done": DONE, "failed": FAILED,
-                  "cancelled": CANCELLED}
+                  "cancelled": CANCELLED, "uncertain": UNCERTAIN}
 
 
 def record_state(status: str | None) -> str:

@@ -17,8 +17,17 @@ def load_toml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} cannot be read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r})",
+                          hint=f"save {path.name} as UTF-8") from None
+    except OSError as exc:
+        from ttv.core.fsutil import describe_os_error
+
+        raise ConfigError(f"{path} cannot be read: {describe_os_error(exc, path)}") from None
+    if text.startswith("\ufeff"):
+        # TOML forbids a byte-order mark; some Windows editors add one. Name it instead of "invalid key".
+        raise ConfigError(f"{path} starts with a byte-order mark (BOM), which TOML does not allow",
+                          hint=f"save {path.name} as UTF-8 without BOM")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

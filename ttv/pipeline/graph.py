@@ -109,9 +109,14 @@ def evaluate(project: Project, kind: RecordKind, item_id: str, inputs: dict[str,
         why = "interrupted while running"
         if record.job_id:
             why += f" (remote job {record.job_id} on {record.job_provider} will be polled again, not resubmitted)"
+            if record.error:
+                why += f"; stopped by: {record.error}"  # e.g. a full disk while downloading the finished job
         return ItemFreshness(kind, item_id, inputs, h, record, False, [why], upstream)
     if record.status == "cancelled":
         return ItemFreshness(kind, item_id, inputs, h, record, False, ["cancelled"], upstream)
+    if record.status == "uncertain":
+        return ItemFreshness(kind, item_id, inputs, h, record, False, [record.error or "a paid job may exist (uncertain)"],
+                         upstream)
     if not project.output_is_intact(record):
         path = project.record_path(kind, item_id).parent / record.output
         why = "output missing" if not path.exists() else "output modified since it was made (digest differs)"

@@ -11,14 +11,13 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from ttv import __version__
 from ttv.core import layout
 from ttv.core.errors import ConfigError, LockBusyError
 from ttv.core.events import EventLog
-from ttv.core.fsutil import atomic_write_text, file_digest
+from ttv.core.fsutil import TMP_DIR, atomic_write_text, clean_stale_temp, file_digest, guard_path
 from ttv.core.layout import CONFIG_FILE, PLAN_FILE, RecordKind  # noqa: F401 - also imported from here
 from ttv.core.schemas import Plan, ProjectConfig, Record
 from ttv.core.tomlio import dumps_toml, load_toml, write_toml
@@ -207,6 +206,30 @@ class Project:
         self._records[path] = (st.st_mtime_ns, st.st_size, record.model_copy(deep=True))
         return record
 
+    def unreadable_record_with_job(self, kind: RecordKind, item_id: str) -> str | None:
+        """When the record of an item exists but cannot be read, and its text may name a remote job (a job id,
+        a submit in flight, status submitted/uncertain): why the item must not be redone blindly, with the file
+        and the fix. None when there is no such record (a broken record without a job only means "redo")."""
+        import re
+
+        path = self.record_path(kind, item_id)
+        if self.read_record(kind, item_id) is not None:
+            return None
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            text = f"unreadable: {exc}"
+        job = re.search(r'job_id\s*=\s*["\']([^"\']+)', text)
+        pending = re.search(r'(submitting\s*=\s*["\'][^"\']+|status\s*=\s*["\']?(submitted|uncertain|running))', text)
+        if not (job or pending or text.startswith("unreadable")):
+            return None
+        named = f"job {job.group(1)!r}" if job else "a job"
+        return (f"{self.rel(path)} is unreadable (hand-edited or damaged) and may name a paid remote job ({named}); "
+                f"ttv will not submit {item_id} again — fix the file (`ttv status --why` shows what is wrong), or delete "
+                f"it after checking the provider's dashboard for that job, or pass --force to submit a new one")
+
     def write_record(self, record: Record) -> None:
         record.versions.setdefault("ttv", __version__)
         data = record.model_dump(by_alias=True, mode="json")
@@ -217,13 +240,19 @@ class Project:
             # An error message that quotes a key (a request URL, a header) must never reach the project folder.
             data = _redacted(data)
             text = dumps_toml(data)
-        atomic_write_text(self.record_path(record.kind, record.id), text)
+        path = self.record_path(record.kind, record.id)
+        guard_path(path.parent, self.root)  # never write through a linked folder
+        guard_path(path, self.root)
+        atomic_write_text(path, text)
 
     def output_is_intact(self, record: Record) -> bool:
         """Output exists with the recorded digest. A (size, mtime) match skips re-hashing, like make/dvc."""
         if not record.output or not record.output_digest:
             return False
-        path = self.record_path(record.kind, record.id).parent / record.output
+        folder = self.record_path(record.kind, record.id).parent
+        path = folder / record.output
+        if record.output != path.name or path.is_symlink():
+            return False  # `output = "../final.mp4"` or a link: never counts as this item's output
         try:
             st = path.stat()
         except FileNotFoundError:
@@ -232,51 +261,98 @@ class Project:
             return True
         return st.st_size == record.output_size and file_digest(path) == record.output_digest
 
-    # ---- lock --------------------------------------------------------------------------------
-    def lock_holder(self) -> dict[str, Any] | None:
-        """Who holds `.ttv/lock` now (lock.json's pid, host, command, since; {} when unreadable), or None
-        when it is free. The lock itself is tested, so a lock.json left by a killed process, a reused pid
-        or another host's stale file never counts. OSError when the lock file cannot be opened."""
-        lock_path = self.ttv_dir / "lock"
-        if not lock_path.exists():
-            return None
-        lock = FileLock(str(lock_path))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
+    def distrust_changed_outputs(self, items: list[tuple[RecordKind, str]]) -> list[str]:
+        """Hash the outputs of these done items (a later step found an input unusable); for each whose digest
+        differs from its record, forget the (size, mtime) shortcut so the item reads as stale. Returns their ids."""
+        changed: list[str] = []
+        for kind, item_id in items:
+            record = self.read_record(kind, item_id)
+            if record is None or record.status != "done" or not record.output:
+                continue
+            path = self.record_path(kind, item_id).parent / record.output
             try:
-                info = json.loads((self.ttv_dir / "lock.json").read_text())
-            except (OSError, ValueError):
-                return {}
-            return dict(info) if isinstance(info, dict) else {}
-        lock.release()
-        return None
+                same = file_digest(path) == record.output_digest
+            except OSError:
+                same = False
+            if not same:
+                record.output_mtime_ns = 0  # never matches: the next look hashes, finds the change, redoes it
+                self.write_record(record)
+                changed.append(item_id)
+        return changed
+
+    # ---- lock --------------------------------------------------------------------------------
+    # The lock is an flock on the project folder's own descriptor, not on a file inside it: `rm .ttv/lock`
+    # or `rm -rf .ttv` during a run cannot release it, so a second `ttv run` can never start beside a live
+    # one. The kernel drops it when the process dies (kill -9 included). `.ttv/lock.json` only says who.
+
+    def _try_lock(self) -> int | None:
+        """An open descriptor of the project folder holding the exclusive flock, or None when it is held."""
+        import fcntl
+
+        fd = os.open(self.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        """Who holds the project lock now (lock.json's pid, host, command, since; {} when unreadable), or None
+        when it is free. The lock itself is tested, so a lock.json left by a killed process, a reused pid
+        or another host's stale file never counts. OSError when the folder cannot be opened."""
+        fd = self._try_lock()
+        if fd is not None:
+            os.close(fd)
+            return None
+        try:
+            info = json.loads((self.ttv_dir / "lock.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return dict(info) if isinstance(info, dict) else {}
 
     @contextmanager
     def locked(self, command: str, wait: float = 0.0) -> Iterator[None]:
-        """Hold `.ttv/lock` for a mutating command; a second ttv process gets a clear message."""
+        """Hold the project lock for a mutating command; a second ttv process gets a clear message."""
+        guard_path(self.ttv_dir, self.root, what="use")
         self.ttv_dir.mkdir(parents=True, exist_ok=True)
         info_path = self.ttv_dir / "lock.json"
-        lock = FileLock(str(self.ttv_dir / "lock"))
+        deadline = time.monotonic() + max(wait, 0.0)
+        while (fd := self._try_lock()) is None:
+            if time.monotonic() >= deadline:
+                holder = ""
+                try:
+                    info = json.loads(info_path.read_text())
+                    holder = f" (pid {info.get('pid')} on {info.get('host')}, `ttv {info.get('command')}`, since {info.get('since')})"
+                except (OSError, ValueError):
+                    pass
+                raise LockBusyError(f"another ttv process is working on this project{holder}",
+                                    hint="wait for it to finish, or pass --wait-for-lock SECONDS") from None
+            time.sleep(0.1)
         try:
-            lock.acquire(timeout=wait if wait > 0 else 0.05)
-        except Timeout:
-            holder = ""
-            try:
-                info = json.loads(info_path.read_text())
-                holder = f" (pid {info.get('pid')} on {info.get('host')}, `ttv {info.get('command')}`, since {info.get('since')})"
-            except (OSError, ValueError):
-                pass
-            raise LockBusyError(f"another ttv process is working on this project{holder}",
-                                hint="wait for it to finish, or pass --wait-for-lock SECONDS") from None
-        try:
+            self.check_folders()
+            # Under the lock nobody else writes: temp files in the project are a killed run's leftovers.
+            clean_stale_temp([self.root, self.keyframes_dir, self.clips_dir, self.ttv_dir, self.ttv_dir / TMP_DIR])
+            guard_path(info_path, self.root)
+            marker = guard_path(self.ttv_dir / "lock", self.root)  # "a ttv process worked here" (doctor reads it)
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644))
             atomic_write_text(info_path, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                                                      "since": time.strftime("%Y-%m-%dT%H:%M:%S")}))
             yield
         finally:
-            with suppress(FileNotFoundError):
-                info_path.unlink()
-            lock.release()
+            with suppress(OSError):
+                if not info_path.is_symlink():
+                    info_path.unlink()
+            os.close(fd)  # releases the flock
+
+    def check_folders(self) -> None:
+        """The folders ttv writes into are real folders inside the project, not links to elsewhere."""
+        for folder in (self.ttv_dir, self.keyframes_dir, self.clips_dir, self.frames_dir):
+            if folder.is_symlink() or folder.exists():
+                guard_path(folder, self.root, what="write into")
 
 
 def parse_config(data: dict[str, Any], filename: str) -> ProjectConfig:

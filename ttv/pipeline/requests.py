@@ -83,4 +83,6 @@ def spent_usd(project: Project) -> float:
                 rec = project.read_record(kind, rec_path.stem)  # type: ignore[arg-type]
                 if rec is not None:
                     total += rec.cost_usd
+                    if rec.status == "uncertain" or (rec.submitting and not rec.job_id):
+                        total += rec.uncertain_usd  # a job that may exist counts as spent until resolved
     return total

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ttv.backends.base import Backend, GenerateResult
-from ttv.core.errors import BackendError, TtvError
-from ttv.core.fsutil import commit_partial, file_digest, partial_path
+from ttv.core.errors import AuthError, BackendError, LocalIOError, TtvError, UncertainSubmit
+from ttv.core.fsutil import commit_partial, file_digest, guard_path, local_io_error, partial_path
 from ttv.core.schemas import Attempt, Record
 from ttv.pipeline.graph import ItemFreshness
 from ttv.pipeline.project import Project
@@ -76,6 +76,7 @@ class ItemContext:
         rec = self._run.record
         # job_provider is the backend *name* (what a resume must call); the provider's own name goes to info.
         rec.job_id, rec.job_provider, rec.status = job_id, self._attempt.backend, "submitted"
+        rec.submitting, rec.uncertain_usd = "", 0.0
         self._attempt.job_id, self._attempt.status = job_id, "submitted"
         if info:
             rec.info.update({k: v for k, v in info.items() if isinstance(v, str | int | float | bool)})
@@ -84,6 +85,12 @@ class ItemContext:
         self.event("item.submitted", backend=self._attempt.backend, job_id=job_id)
         if self._run.detach:
             raise DetachedError(job_id)
+
+    def begin_submit(self) -> None:
+        """Called by a remote backend right before a paid submit: until `remember_job` clears it, the record
+        says a job may exist, so a crash or a lost answer makes the item `uncertain`, never a blind resubmit."""
+        self._run.record.submitting = self._attempt.backend
+        self._run.save()
 
     def progress(self, fraction: float | None = None, *, step: int | None = None, total: int | None = None,
                  status: str | None = None, message: str | None = None) -> None:
@@ -219,6 +226,13 @@ class Outcome:
     cost_usd: float = 0.0
     backend: str = ""  # the backend that made it (done) or was tried last (failed)
     fallback_from: str = ""  # done by a fallback: the primary backend that could not make it
+    # The failure was the provider's answer to who we are or whether we reach it (auth, network, a bad
+    # base_url): the command exits 3 (backend or auth error) rather than 1 when every failure is one.
+    access_fault: bool = False
+
+
+def is_access_fault(err: BackendError) -> bool:
+    return isinstance(err, AuthError) or err.code in ("network", "timeout", "auth", "no-key", "401", "403")
 
 
 @dataclass
@@ -234,6 +248,7 @@ class ItemRun:
     new_job: bool = False  # --force: never poll an earlier job of this item again; submit a new one
     record: Record = field(init=False)
     dropped_job: tuple[str, str, bool] | None = field(init=False, default=None)  # (job id, backend, in flight)
+    drop_reason: str = field(init=False, default="--force")
 
     def __post_init__(self) -> None:
         old = self.state.record
@@ -246,12 +261,22 @@ class ItemRun:
                                  inputs_hash=self.state.hash)
             if old is not None:
                 self.record.attempts = []
+                if old.job_id and old.status in ("submitted", "running"):
+                    # The plan changed under a job still in flight: its result is no longer wanted, but it
+                    # still bills; cancel it (run_item) and say so, rather than forget it silently.
+                    self.dropped_job = (old.job_id, old.job_provider, True)
+                    self.drop_reason = "inputs changed"
         if self.new_job and self.record.job_id:
             # --force: a new job, e.g. for a finished one whose result the provider no longer keeps.
             # run_item cancels the old one first when it may still be running (and billing).
             in_flight = self.record.status in ("submitted", "running")
             self.dropped_job = (self.record.job_id, self.record.job_provider, in_flight)
             self.record.job_id, self.record.job_provider = "", ""
+        if self.new_job:
+            # --force is the user's answer to an uncertain submit: resubmit (they checked the provider).
+            self.record.submitting, self.record.uncertain_usd = "", 0.0
+            if self.record.status == "uncertain":
+                self.record.status = "running"
 
     def save(self) -> None:
         self.project.write_record(self.record)
@@ -281,7 +306,13 @@ def run_item(
     primary = chain[0] if chain else ""
     rng = rng or random.Random()
     if run.dropped_job is not None:
-        _drop_job(run, pool, *run.dropped_job)
+        _drop_job(run, pool, *run.dropped_job, reason=run.drop_reason)
+    problem = run.project.unreadable_record_with_job(run.state.kind, run.state.id) if run.state.record is None else None
+    if problem and not run.new_job:
+        # A record we cannot read may name a paid job: refuse rather than pay for it again.
+        return _refuse(run, problem)
+    if (rec.status == "uncertain" or (rec.submitting and not rec.job_id)) and not run.new_job:
+        return _uncertain(run, rec.submitting or rec.job_provider or chain[0], None)
     if rec.job_id and rec.job_provider in chain:
         # Resume: an earlier run submitted a job; poll it on the same backend, never resubmit.
         chain = chain[chain.index(rec.job_provider):]
@@ -303,7 +334,7 @@ def run_item(
             run.save()
             project.events.emit("item.started", item=rec.id, step=run.step, backend=name, attempt=attempt.n,
                                 resumed_job=job_id or None)
-            partial = partial_path(output)
+            partial = guard_path(partial_path(output), project.root)
             try:
                 with pool.acquire(name, run.stop) as backend:
                     ctx = ItemContext(run, attempt, job_id)
@@ -323,7 +354,7 @@ def run_item(
                     # ffmpeg a backend was running), so the item is interrupted, resumable, not failed.
                     _interrupted(run, attempt, partial, error=f"{type(exc).__name__}: {exc}")
                     raise Interrupted() from exc
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     partial.unlink()
                 err = exc if isinstance(exc, BackendError) else _as_backend_error(exc)
                 last_error = err
@@ -332,12 +363,20 @@ def run_item(
                 # Providers may bill failed jobs (partly): record what they report.
                 attempt.cost_usd = float(getattr(exc, "cost_usd", 0.0) or 0.0)
                 attempt.credits = getattr(exc, "credits", None)
-                # A job that is still alive (poll timeout, download kept failing) is polled again on the next
-                # attempt, never resubmitted; a job that itself failed is forgotten.
-                resume_job = getattr(exc, "resume_job_id", None) or None
-                rec.job_id, rec.job_provider = (resume_job, name) if resume_job else ("", "")
+                if err.code == "uncertain":
+                    return _uncertain(run, name, err, attempt)
+                rec.submitting = ""  # the submit got a definite answer (or never started)
+                # Once a provider accepted a job, only its own final failure (resume_job_id set to None by
+                # the backend: failed, cancelled, unknown to it) or --force drops the id. A local fault
+                # (disk full, EACCES, EIO, a vanished file) or any other error keeps it for the next run.
+                provider_dropped = hasattr(exc, "resume_job_id") and not getattr(exc, "resume_job_id", None)
+                resume_job = None if provider_dropped else (getattr(exc, "resume_job_id", None) or rec.job_id or None)
+                rec.job_id, rec.job_provider = (resume_job, rec.job_provider or name) if resume_job else ("", "")
                 rec.error = err.message + (f" — {err.hint}" if err.hint else "")
                 run.save()
+                if resume_job and (isinstance(exc, (LocalIOError, OSError)) or not isinstance(exc, BackendError)):
+                    # A local fault: retrying now would hit it again; the job stays resumable on disk.
+                    return _stop_resumable(run, err, t0, name)
                 if err.kind != "retryable":
                     project.events.emit("item.attempt_failed", item=rec.id, step=run.step, backend=name,
                                         attempt=attempt.n, error=err.message, error_kind=err.kind, hint=err.hint)
@@ -349,6 +388,9 @@ def run_item(
                     continue
                 if err.kind == "request":
                     return _fail(run, err, t0, name)
+                if resume_job:
+                    # Never fall back to another backend (a second paid job) while this one's job may finish.
+                    return _stop_resumable(run, err, t0, name)
                 resume_job = None
                 break  # permanent for this backend (or retries exhausted): fall back
             else:
@@ -382,10 +424,12 @@ def run_item(
 
 def _interrupted(run: ItemRun, attempt: Attempt, partial: Path, error: str = "") -> None:
     attempt.status, attempt.ended_at, attempt.error = "interrupted", utcnow(), error
-    # A submitted remote job stays `submitted` so the next run polls it again.
-    run.record.status = "submitted" if run.record.job_id else "running"
+    # A submitted remote job stays `submitted` so the next run polls it again; a submit whose answer never
+    # came may have created one.
+    rec = run.record
+    rec.status = "submitted" if rec.job_id else ("uncertain" if rec.submitting else "running")
     run.save()
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):
         partial.unlink()
 
 
@@ -403,10 +447,52 @@ def _fail(run: ItemRun, err: BackendError, t0: float, backend: str = "") -> Outc
     run.save()
     run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind=err.kind,
                             hint=err.hint, attempts=len(rec.attempts))
+    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd, backend=backend,
+                   access_fault=is_access_fault(err))
+
+
+def _stop_resumable(run: ItemRun, err: BackendError, t0: float, backend: str) -> Outcome:
+    """Stop the item but keep its accepted job: status `submitted` (a plain re-run or `ttv wait` polls and
+    downloads it again), the error naming the fault."""
+    rec = run.record
+    rec.status = "submitted"
+    rec.error = err.message + (f" — {err.hint}" if err.hint else "")
+    rec.cost_usd = round(sum(a.cost_usd for a in rec.attempts), 6)
+    rec.seconds = round(time.monotonic() - t0, 3)
+    run.save()
+    run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind=err.kind,
+                            hint=err.hint, attempts=len(rec.attempts), job_id=rec.job_id, resumable=True)
     return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd, backend=backend)
 
 
-def _drop_job(run: ItemRun, pool: BackendPool, job_id: str, backend: str, in_flight: bool) -> None:
+def _uncertain(run: ItemRun, backend: str, err: BackendError | None, attempt: Attempt | None = None) -> Outcome:
+    """Stop the item as `uncertain`: a paid job may exist without an id on record. Its estimate counts as
+    spent (see requests.spent_usd) until `--force` resolves it; nothing is submitted."""
+    rec = run.record
+    if err is None:
+        err = UncertainSubmit(backend, "an earlier run stopped while its submit was in flight", rec.id,
+                              rec.uncertain_usd)
+        if rec.status == "uncertain" and rec.error:
+            err.message = rec.error.split(" — ")[0]  # keep the first, more precise cause
+    estimate = float(getattr(err, "estimated_usd", 0.0) or 0.0)
+    rec.status, rec.submitting = "uncertain", rec.submitting or backend
+    rec.uncertain_usd = max(rec.uncertain_usd, estimate)
+    rec.error = err.message + (f" — {err.hint}" if err.hint else "")
+    if attempt is not None:
+        attempt.status = "failed"
+    run.save()
+    run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind="uncertain",
+                            hint=err.hint, attempts=len(rec.attempts))
+    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd, backend=backend)
+
+
+def _refuse(run: ItemRun, problem: str) -> Outcome:
+    run.project.events.emit("item.failed", item=run.record.id, step=run.step, error=problem, error_kind="record")
+    return Outcome(run.record.id, "failed", error=problem)
+
+
+def _drop_job(run: ItemRun, pool: BackendPool, job_id: str, backend: str, in_flight: bool,
+              reason: str = "--force") -> None:
     """--force replaces an earlier remote job: cancel it first if it may still be running (and billing)."""
     outcome = "finished earlier"
     if in_flight:
@@ -417,11 +503,19 @@ def _drop_job(run: ItemRun, pool: BackendPool, job_id: str, backend: str, in_fli
             message = exc.message if isinstance(exc, TtvError) else f"{type(exc).__name__}: {exc}"
             outcome = f"not cancelled ({message}); it may still run and be billed"
     run.project.events.emit("item.job_dropped", item=run.record.id, job_id=job_id, backend=backend,
-                            outcome=outcome, reason="--force")
+                            outcome=outcome, reason=reason)
 
 
 def _as_backend_error(exc: Exception) -> BackendError:
+    if isinstance(exc, OSError):
+        exc = local_io_error(exc)  # a plain sentence, not a raw "[Errno 28] ..."
     if isinstance(exc, TtvError):
+        cause = exc.__cause__
+        if isinstance(cause, OSError) and cause.errno and f"[Errno {cause.errno}]" in exc.message:
+            # e.g. media's "cannot write final.mp4: [Errno 28] No space left on device": say it plainly.
+            head = exc.message.split(f"[Errno {cause.errno}]")[0].rstrip(" :")
+            return BackendError(f"{head}: {local_io_error(cause).message}", exc.hint, kind="backend",
+                                code=type(exc).__name__)
         return BackendError(exc.message, exc.hint, kind="backend", code=type(exc).__name__)
     return BackendError(f"{type(exc).__name__}: {exc}", "run with TTV_DEBUG=1 for the traceback", kind="backend",
                         code=type(exc).__name__)

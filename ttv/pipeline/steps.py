@@ -26,7 +26,7 @@ from ttv.backends.base import (
     VideoRequest,
     plan_continuation,
 )
-from ttv.core.errors import BackendError, ConfigError, InputRejected
+from ttv.core.errors import BackendError, ConfigError, InputRejected, TtvError
 from ttv.core.schemas import KeyframeSpec, SegmentSpec
 from ttv.pipeline.graph import (
     ItemFreshness,
@@ -40,7 +40,7 @@ from ttv.pipeline.graph import (
     keyframe_seed,
     needed_keyframes,
 )
-from ttv.pipeline.project import Project
+from ttv.pipeline.project import Project, RecordKind
 from ttv.pipeline.requests import planned_video_request, spent_usd, video_request
 from ttv.pipeline.runner import BackendPool, Clock, Interrupted, ItemContext, ItemRun, Outcome, StopFlag, run_item
 
@@ -189,6 +189,10 @@ def _create(project: Project, name: str, kind: Literal["video", "image", "planne
         return backend
     available = backend.is_available()
     if not available.ok:
+        if (available.reason or "").startswith("unknown model"):
+            # A typo in ttv.toml is a config mistake (exit 2, like every other one), not a backend failure.
+            raise ConfigError(f"{project.rel(project.config_path)}: [backends.{name}]: {available.reason}",
+                              hint=f"`ttv backends info {name}` lists its models")
         raise BackendError(f"backend {name!r} is not available: {available.reason}", kind="backend", code="unavailable",
                            hint=f"`ttv backends info {name}` says what it needs")
     return backend
@@ -340,12 +344,48 @@ def _prevalidate(project: Project, index: int, pool: BackendPool) -> None:
     name, backend = first_usable(project, index, pool)
     chain = chain[chain.index(name):]
     try:
-        backend.validate_inputs(planned_video_request(project, index))
+        backend.validate_inputs(_with_standins(project, planned_video_request(project, index)))
     except InputRejected as exc:
         if len(chain) > 1:
             project.events.emit("log", level="warning", message=f"{seg.id}: {exc.message}; will fall back")
             return  # the runner records the rejection and moves to the next backend
         raise ConfigError(exc.message, hint=exc.hint) from None
+
+
+def _with_standins(project: Project, req: VideoRequest) -> VideoRequest:
+    """The request with a stand-in PNG (project size, in `.ttv/tmp`) for each image not made yet (a keyframe
+    still to render, the previous clip's last frame in chaining mode), so sizes, ratios and modes are checked
+    before anything is paid for; the real images are checked again when each item starts."""
+    missing = [p for p in (req.first_image, req.last_image) if p is not None and not p.exists()]
+    if not missing:
+        return req
+    from PIL import Image
+
+    from ttv.core.fsutil import TMP_DIR, guard_path
+
+    folder = guard_path(project.ttv_dir / TMP_DIR, project.root, what="write into")
+    folder.mkdir(parents=True, exist_ok=True)
+    standin = guard_path(folder / f"standin-{req.width}x{req.height}.png", project.root)
+    if not standin.exists():
+        Image.new("RGB", (req.width, req.height), (128, 128, 128)).save(standin, format="PNG")
+    first, last = req.first_image, req.last_image
+    return replace(req, first_image=standin if first is not None and not first.exists() else first,
+                   last_image=standin if last is not None and not last.exists() else last)
+
+
+def prevalidate_clips(project: Project, options: RunOptions) -> None:
+    """Check every clip request the run will send before its first paid step (keyframes included): a size or
+    ratio a provider certainly rejects must not be found after paid keyframes were made."""
+    plan = project.plan
+    index_of = {s.id: i for i, s in enumerate(plan.segments)}
+    pool = BackendPool(lambda name: _create(project, name, "video", gpus=options.gpus))
+    try:
+        todo = [st for st in build_graph(project).clips
+                if options.selected(st.id) and (not st.fresh or options.forces(st.id))]
+        for st in todo:
+            _prevalidate(project, index_of[st.id], pool)
+    finally:
+        pool.close()
 
 
 def check_budget(project: Project, planned: list[PlannedWork], options: RunOptions) -> None:
@@ -505,6 +545,15 @@ def _run_one_clip(project: Project, options: RunOptions, pool: BackendPool, st: 
     try:
         outcome = run_item(run, backend_chain(project, seg), pool, _clip_generate(project, index),
                            _verify_clip(project, seg), retries=project.config.retries)
+        if outcome.status == "failed":
+            # An input changed in place (same size and mtime) passes the shortcut but may be why this failed:
+            # hash the inputs, and mark changed ones stale so a plain re-run redoes them (not only --force).
+            upstream: list[tuple[RecordKind, str]] = [("keyframe", k) for k in (seg.start_keyframe, seg.end_keyframe) if k]
+            if project.config.mode == "chain" and index > 0:
+                upstream = [("clip", project.plan.segments[index - 1].id)]
+            changed = project.distrust_changed_outputs(upstream)
+            if changed:
+                outcome.error += f" — input(s) {', '.join(changed)} changed since they were made; a re-run redoes them"
         return outcome
     finally:
         if guard is not None:
@@ -612,11 +661,20 @@ def stitch_step(project: Project, options: RunOptions, *, crossfade: float | Non
     def generate(backend: Backend, out: Path, ctx: ItemContext) -> GenerateResult:
         from ttv.core.media import stitch
 
-        result = stitch(clips, out, width=cfg.width, height=cfg.height, fps=cfg.fps, crossfade=cfg.stitch.crossfade,
-                        fit=cfg.stitch.fit, drop_first_frame=drop, color_match=cfg.stitch_color_match(),
-                        soundtrack=(project.root / cfg.stitch.soundtrack) if cfg.stitch.soundtrack else None,
-                        trim_tail=trim, trim_head=head if any(head) else None, report=True,
-                        progress=lambda fraction: ctx.progress(fraction, status="encoding"))
+        try:
+            result = stitch(clips, out, width=cfg.width, height=cfg.height, fps=cfg.fps,
+                            crossfade=cfg.stitch.crossfade, fit=cfg.stitch.fit, drop_first_frame=drop,
+                            color_match=cfg.stitch_color_match(),
+                            soundtrack=(project.root / cfg.stitch.soundtrack) if cfg.stitch.soundtrack else None,
+                            trim_tail=trim, trim_head=head if any(head) else None, report=True,
+                            progress=lambda fraction: ctx.progress(fraction, status="encoding"))
+        except Exception as exc:
+            # The (size, mtime) shortcut may have passed a clip overwritten in place: hash them now, and
+            # mark the ones that changed stale, so a plain re-run redoes them (not only --force).
+            changed = project.distrust_changed_outputs([(c.kind, c.id) for c in graph.clips])
+            if changed and isinstance(exc, TtvError):
+                exc.message += f" — clip(s) {', '.join(changed)} changed since they were made; a re-run redoes them"
+            raise
         return GenerateResult(info={"method": result.method, "dropped_seams": result.dropped_seams,
                                     **({"trimmed_heads": head} if any(head) else {}),
                                     "seams": result.info.get("seams", []),
@@ -703,6 +761,7 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
     kf_options, clip_options = _split_only(project, options)
     if not options.dry_run:
         _check_whole_run_budget(project, options)
+        prevalidate_clips(project, clip_options)
         _announce_run(project, kf_options, clip_options, options)
     reports.append(keyframes_step(project, kf_options))
     if reports[-1].failed:

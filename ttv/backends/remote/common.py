@@ -52,6 +52,7 @@ import contextlib
 import email.utils
 import importlib.util
 import math
+import os
 import threading
 import time
 from abc import abstractmethod
@@ -60,7 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ttv.backends.base import (
     Availability,
@@ -78,7 +79,8 @@ from ttv.backends.base import (
 )
 from ttv.core import keys as keyring
 from ttv.core import prices
-from ttv.core.errors import AuthError, BackendError, InputRejected, QuotaError
+from ttv.core.errors import AuthError, BackendError, InputRejected, LocalIOError, QuotaError, UncertainSubmit
+from ttv.core.fsutil import local_io_error
 from ttv.core.keys import KeyProvider
 
 if TYPE_CHECKING:
@@ -87,6 +89,7 @@ if TYPE_CHECKING:
 JobStatus = Literal["queued", "throttled", "running", "succeeded", "failed", "cancelled"]
 ACTIVE: frozenset[str] = frozenset({"queued", "throttled", "running"})
 T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 
 MAX_POLL_ERRORS = 6  # consecutive transient poll failures tolerated inside one generate() call
 DATA_URI_LIMIT = 5 * 1024 * 1024  # Runway's limit for data: URIs; a safe default elsewhere
@@ -138,8 +141,22 @@ class RemoteOptions(Options):
                                     description="concurrent jobs (default: the provider's usual limit)")
     base_url: str | None = Field(None, description="API base URL (a proxy or a test fake)")
     poll_interval_s: float = Field(5.0, gt=0, le=600)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if v is not None:
+            parts = urlsplit(v)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{v!r} is not an http(s) URL, e.g. \"https://api.example.com\"")
+        return v
+
     poll_timeout_s: float = Field(1200.0, gt=0, description="give up waiting for one job after this long")
-    request_timeout_s: float = Field(60.0, gt=0, description="HTTP timeout of one API call")
+    # Long: a submit that times out may still have been accepted (and be billed) but has no id on record,
+    # so a slow provider must not be mistaken for a lost one.
+    request_timeout_s: float = Field(180.0, gt=0, description="HTTP timeout of one API call (submits included)")
     download_attempts: int = Field(3, ge=1, le=10, description="fetches of a result before giving up")
     ratio_tolerance: float = Field(0.05, ge=0, le=0.5, description="how far the project aspect may be from the model's")
     end_frame: Literal["auto", "require", "ignore"] = "auto"
@@ -196,7 +213,7 @@ def resume_job_id_of(exc: BaseException) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def attach_job(exc: BackendError, job_id: str, *, resumable: bool) -> BackendError:
+def attach_job(exc: E, job_id: str, *, resumable: bool) -> E:
     exc.job_id = job_id  # type: ignore[attr-defined]
     exc.resume_job_id = job_id if resumable else None  # type: ignore[attr-defined]
     return exc
@@ -234,6 +251,13 @@ def classify_http(provider: str, status: int, message: str, headers: Mapping[str
         msg = msg[:297] + "..."
     text = f"{provider}: {what} failed with HTTP {status}" + (f": {msg}" if msg else "")
     retry_after = parse_retry_after(headers)
+    err = _classify_status(provider, status, text, retry_after)
+    # The provider answered, so it decided: only a gateway timeout may hide an accepted submit.
+    err.what, err.maybe_sent = what, status == 504  # type: ignore[attr-defined]
+    return err
+
+
+def _classify_status(provider: str, status: int, text: str, retry_after: float | None) -> BackendError:
     if status in (401, 403):
         return AuthError(text, hint=f"check the {provider} API key (`ttv keys list`, `ttv doctor`)", code=str(status))
     if status == 402:
@@ -252,8 +276,33 @@ def classify_http(provider: str, status: int, message: str, headers: Mapping[str
 def network_error(provider: str, exc: BaseException, *, what: str = "request") -> BackendError:
     kind_name = type(exc).__name__
     code = "timeout" if "timeout" in kind_name.lower() else "network"
-    return BackendError(f"{provider}: {what} failed: {kind_name}: {keyring.redact(exc)}"[:400], kind="retryable",
-                        code=code)
+    err = BackendError(f"{provider}: {what} failed: {kind_name}: {keyring.redact(exc)}"[:400], kind="retryable",
+                       code=code)
+    err.what, err.maybe_sent = what, not never_sent(exc)  # type: ignore[attr-defined]
+    return err
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when a transport error certainly happened before the request left: the connection was never
+    made (refused, DNS, connect timeout). A read timeout or a reset after connecting may hide a request
+    the provider accepted. Looks through the SDK's wrapping (`__cause__`/`__context__`)."""
+    import httpx
+
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol,
+                            httpx.LocalProtocolError, ConnectionRefusedError)):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def submit_ambiguous(exc: BaseException) -> bool:
+    """A failed submit after which the provider may still have created (and will bill) a job: a timeout or
+    reset after the request was sent, or a gateway timeout. Retrying it blindly may pay twice."""
+    return getattr(exc, "what", "") == "submit" and bool(getattr(exc, "maybe_sent", False))
 
 
 class DownloadError(Exception):
@@ -388,11 +437,17 @@ def stream_download(client: httpx.Client, url: str, dest: Path, *, chunk: int = 
             if resp.status_code >= 400:
                 raise DownloadError(f"result URL answered HTTP {resp.status_code}")
             expected = resp.headers.get("content-length")
-            with open(dest, "wb") as f:
-                for part in resp.iter_bytes(chunk):
-                    f.write(part)
-                    written += len(part)
-                f.flush()
+            try:
+                # O_NOFOLLOW: a symlink planted at the partial name is refused, never written through.
+                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+                with os.fdopen(fd, "wb") as f:
+                    for part in resp.iter_bytes(chunk):
+                        f.write(part)
+                        written += len(part)
+                    f.flush()
+            except OSError as exc:
+                needed = int(expected) if expected is not None and expected.isdigit() else None
+                raise local_io_error(exc, dest, needed=needed) from None
     except httpx.HTTPError as exc:
         raise DownloadError(f"download interrupted: {type(exc).__name__}") from None
     if expected is not None and expected.isdigit() and int(expected) != written:
@@ -662,6 +717,13 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
     def estimated_seconds(self, request: VideoRequest) -> float:
         return 60.0 + 6.0 * request.duration
 
+    def _estimated_usd(self, request: VideoRequest) -> float:
+        """What an uncertain job may cost (counted as spent until resolved); 0 when no price is known."""
+        try:
+            return float(self.estimate_cost(request).usd or 0.0)
+        except Exception:  # noqa: BLE001 - only an estimate for the budget; never hides the real error
+            return 0.0
+
     def actual_cost(self, request: VideoRequest, state: JobState) -> tuple[float, float | None]:
         """(usd, credits) of a finished job: the provider's figure where it reports one."""
         if state.cost_usd is not None:
@@ -776,17 +838,28 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
         if job_id is None:
             if self.needs_key():
                 self.api_key()  # fail fast, before any upload
+            begin = getattr(ctx, "begin_submit", None)
+            if callable(begin):
+                begin()  # the record says "a paid submit is in flight" until remember_job: a crash leaves it
             try:
-                job_id = self.submit(request)
+                try:
+                    job_id = self.submit(request)
+                except BackendError as exc:
+                    if ext is None or exc.code not in ("400", "404", "rpc-3", "rpc-5"):
+                        raise
+                    # The provider no longer takes that video (its copy expired, or it refuses this input):
+                    # chain from the last frame instead, and say so in the record.
+                    note = f"{self.name}: extending the previous clip was refused ({exc.message}); chained from its last frame"
+                    ext = None
+                    request.extra[EXTENSION_KEY] = None
+                    job_id = self.submit(request)
             except BackendError as exc:
-                if ext is None or exc.code not in ("400", "404", "rpc-3", "rpc-5"):
-                    raise
-                # The provider no longer takes that video (its copy expired, or it refuses this input):
-                # chain from the last frame instead, and say so in the record.
-                note = f"{self.name}: extending the previous clip was refused ({exc.message}); chained from its last frame"
-                ext = None
-                request.extra[EXTENSION_KEY] = None
-                job_id = self.submit(request)
+                if submit_ambiguous(exc):
+                    # None of Runway, Veo, fal or MiniMax offers an idempotency key or a search by a
+                    # client tag: a retry could create a second paid job, so the item stops as uncertain.
+                    raise UncertainSubmit(self.name, exc.message, request.segment_id,
+                                          self._estimated_usd(request)) from None
+                raise
             remembered: dict[str, Any] = {"provider": self.name, "model": self.opts.model}
             if request.previous is not None:
                 remembered["continued"] = "extend" if ext is not None else "frame"
@@ -837,11 +910,22 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
                 try:
                     output.unlink(missing_ok=True)
                     self.fetch_output(state, output)
+                    if not output.exists():
+                        raise LocalIOError(f"{output} vanished right after the download (removed by another "
+                                           "program?)")
                     expected = request.duration
                     if ext is not None:  # input + new footage, or new footage only when not documented
                         expected = ext.new_seconds + (ext.input_seconds if ext.includes_input else 0.0)
                     media = check_video(output, expected if ext is None or ext.includes_input is not None
                                         else None)
+                except (LocalIOError, OSError) as exc:
+                    # The provider's job is fine; the fault is local (disk full, permission, EIO): keep the
+                    # job so the next run fetches it again instead of paying for a new one.
+                    local = exc if isinstance(exc, LocalIOError) else local_io_error(exc, output)
+                    local.message = f"{self.name}: job {job_id} finished, but {local.message}"
+                    local.hint = ("fix that, then run the same command again: it downloads the same job "
+                                  "(nothing is paid twice)")
+                    raise attach_job(local, job_id, resumable=True) from None
                 except DownloadError as exc:
                     with contextlib.suppress(OSError):
                         output.unlink(missing_ok=True)

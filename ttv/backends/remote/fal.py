@@ -63,7 +63,7 @@ PRICE_ROWS = (
              "estimate, not in providers.md", note="check the model page; override in [prices]"),
 )
 
-_GLOBALS_LOCK = threading.Lock()
+_GLOBALS_LOCK = threading.RLock()  # re-entered: the queue URL and the retry count are swapped together
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,22 @@ def live_fal(key: str, base_url: str | None, timeout: float = 15.0, app: str = "
         if is_network_error(exc):
             return Live("network", f"cannot reach the fal API: {type(exc).__name__}")
         raise
+
+
+@contextlib.contextmanager
+def _no_sdk_retries() -> Iterator[None]:
+    """fal-client retries a POST up to 10 times on a read timeout or a reset, which for a submit the
+    provider may have accepted creates (and bills) another job each time. Submits are sent once; ttv decides
+    (a connect error: retry; an answer lost after sending: the item stops as uncertain)."""
+    import fal_client.client as fc
+
+    with _GLOBALS_LOCK:
+        saved = fc.MAX_ATTEMPTS
+        fc.MAX_ATTEMPTS = 1
+        try:
+            yield
+        finally:
+            fc.MAX_ATTEMPTS = saved
 
 
 class FalBackend(RemoteVideoBackend):
@@ -349,7 +365,7 @@ class FalBackend(RemoteVideoBackend):
         app = self.fopts.extend_model if ext is not None and self.fopts.extend_model else self.opts.model
         # reads and encodes images (or the clip to extend): outside the global lock
         arguments = self._extension_arguments(request, ext) if ext is not None else self.arguments(request)
-        with self.calling("submit"), self._queue_host():
+        with self.calling("submit"), self._queue_host(), _no_sdk_retries():
             handle = client.submit(app, arguments=arguments)
         return f"{app}|{handle.request_id}"
 

@@ -45,6 +45,7 @@ from ttv.backends.remote.common import (
     inspect_image,
     network_error,
     resume_job_id_of,
+    submit_ambiguous,
 )
 from ttv.backends.remote.image_common import full_prompt, image_price, resolve_references, save_fitted
 from ttv.backends.remote.runway_common import (
@@ -60,7 +61,7 @@ from ttv.backends.remote.runway_common import (
 )
 from ttv.backends.remote.runway_common import classify_failure as video_classify
 from ttv.core import keys as keyring
-from ttv.core.errors import BackendError, InputRejected
+from ttv.core.errors import BackendError, InputRejected, UncertainSubmit
 from ttv.core.keys import KeyProvider
 from ttv.core.prices import PriceRow
 
@@ -121,7 +122,7 @@ class RunwayImageOptions(Options):
     reference_previous: bool = Field(False, description="also send the previous keyframe as a reference (needs it made first; a changed previous keyframe does not make this one stale)")
     poll_interval_s: float = Field(2.0, gt=0, le=600, description="seconds between task polls")
     poll_timeout_s: float = Field(600.0, gt=0, description="give up waiting for one task after this long")
-    request_timeout_s: float = Field(60.0, gt=0, description="HTTP timeout of one API call")
+    request_timeout_s: float = Field(180.0, gt=0, description="HTTP timeout of one API call (long: a timed-out submit may be billed)")
     download_attempts: int = Field(3, ge=1, le=10, description="fetches of a result (fresh URL each) before giving up")
     concurrency: int | None = Field(None, ge=1, le=20, description="concurrent tasks (default 2)")
     public_figure_threshold: Literal["auto", "low"] | None = Field(
@@ -328,7 +329,15 @@ class RunwayImageKeyframes(KeyedBackend, ImageProvider):
         resumed = job_id is not None
         ratio = choose_ratio(request.width, request.height, o.resolution)
         if job_id is None:
-            job_id, ratio = self.submit(request)
+            begin = getattr(ctx, "begin_submit", None)
+            if callable(begin):
+                begin()  # a crash or a lost answer from here on leaves the keyframe uncertain, not resubmitted
+            try:
+                job_id, ratio = self.submit(request)
+            except BackendError as exc:
+                if submit_ambiguous(exc):  # Runway has no idempotency key: retrying may pay twice
+                    raise UncertainSubmit(self.name, exc.message, request.keyframe_id) from None
+                raise
             ctx.remember_job(job_id, provider=self.name, model=o.model, ratio=ratio)
         deadline = ctx.now() + o.poll_timeout_s
         polls = poll_errors = fetches = 0

@@ -102,7 +102,9 @@ def _stitch_encode(
     any_audio = any(inf.has_audio for inf in infos) or soundtrack is not None
     rate = 48000
 
-    workdir = Path(tempfile.mkdtemp(prefix="ttv-stitch-"))
+    # Next to the output (in the project), named like ttv's other temp files: a killed stitch leaves nothing
+    # in the system temp dir, and the next run under the project lock recognises and removes it.
+    workdir = Path(tempfile.mkdtemp(prefix=f".{out.stem}.stitch-", suffix=".tmp", dir=out.parent))
     tmp = _temp_sibling(out, ".mp4")
     try:
         # Corrected clips are written losslessly and read for their picture; their sound still comes
