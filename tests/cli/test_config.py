@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from ttv.core.tomlio import load_toml
 from ttv.pipeline.project import Project
@@ -68,11 +71,50 @@ def test_keyframes_provider_edit_keeps_comments_and_layout(small_project, cli) -
     assert after.replace('keyframes = "card"\n', "") == before  # one line added, nothing else touched
 
 
-def test_backends_info_reads_as_words_not_python(cli) -> None:
+def _video_backends() -> list[str]:
+    """The built-in video backends, as `ttv backends list --kind video` finds them (checked below)."""
+    from ttv.backends import registry
+
+    return sorted(n for n in registry._table() if registry.load_class(n).kind == "video")
+
+
+def test_the_info_test_covers_every_video_backend(cli) -> None:
+    result = cli("backends", "list", "--kind", "video", "--json")
+    assert result.exit_code == 0, result.output
+    assert sorted(b["name"] for b in json.loads(result.stdout)["backends"]) == _video_backends()
+
+
+@pytest.mark.parametrize("name", _video_backends())
+def test_backends_info_reads_as_words_not_python(cli, name: str) -> None:
     import re
 
-    for name in ("runway", "animatic", "wan", "veo"):
-        result = cli("backends", "info", name)
-        assert result.exit_code == 0, result.output
-        table = result.stdout
-        assert not re.search(r"│ (True|False|None) |\['|\(\d+, \d+\)|'[a-z0-9_.]+'", table), (name, table)
+    result = cli("backends", "info", name)
+    assert result.exit_code == 0, result.output
+    table = result.stdout
+    assert not re.search(r"│ (True|False|None) |\['|\(\d+, \d+\)|'[a-z0-9_.]+'|\{'", table), (name, table)
+    assert re.search(r"│ continuation +│ \w", table), (name, table)  # a sentence, whatever the backend
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ({"frames": [9, 17, 25], "frame_rule": "8k+1", "size_multiple": 32, "extend": False},
+     "continues from the last K frames of the previous clip, K = 8k+1; width and height multiples of 32"),
+    ({"frames": [9, 17, 25, 33, 41], "frame_rule": "", "size_multiple": 1},
+     "continues from the last K frames of the previous clip, K = 9, 17, ..., 41"),
+    ({"frames": list(range(2, 65)), "size_multiple": 1}, "continues from the last K frames of the previous clip, "
+                                                         "K = 2-64"),
+    ({"frames": [], "extend": True, "max_input_seconds": 30.0, "note": "extends the previous clip by 7 s"},
+     "video extension: the provider continues the previous clip's whole video (up to 30 s of it); "
+     "extends the previous clip by 7 s"),
+    (None, "from the previous clip's last frame only (the next start image)"),
+])
+def test_continuation_capability_in_words(value: Any, words: str) -> None:
+    from ttv.commands.backends import capability_text
+
+    assert capability_text("continuation", value) == words
+
+
+def test_an_unknown_nested_capability_reads_as_its_fields() -> None:
+    from ttv.commands.backends import capability_text
+
+    text = capability_text("audio", {"languages": ["en", "de"], "max_seconds": 8.0, "lip_sync": True, "x": None})
+    assert text == "languages: en, de; max seconds: 8; lip sync: yes"

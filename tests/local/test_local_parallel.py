@@ -29,7 +29,7 @@ from conftest import RecordingCtx
 
 from ttv.backends import registry
 from ttv.backends.base import VideoRequest
-from ttv.backends.local import common, parallel
+from ttv.backends.local import common, parallel, parallel_rules
 from ttv.backends.local.common import LocalVideoBackend, RenderPlan
 from ttv.core.errors import BackendError, ConfigError, InputRejected
 from ttv.pipeline.runner import Interrupted
@@ -57,11 +57,11 @@ def gpus(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_valid_group_sizes_follow_the_head_counts_of_the_wan_configs() -> None:
-    assert parallel.valid_sizes("ulysses", 12) == [2, 3, 4, 6]  # Wan 2.1 1.3B: 12 heads x 128
-    assert parallel.valid_sizes("ulysses", 40) == [2, 4, 5, 8]  # 14B and 2.2 A14B: 40 heads x 128
-    assert parallel.valid_sizes("ulysses", 24) == [2, 3, 4, 6, 8]  # 2.2 TI2V-5B: 24 heads
-    assert parallel.valid_sizes("ring", 12) == [2, 3, 4, 5, 6, 7, 8]  # ring splits tokens only
-    assert parallel.valid_sizes("ulysses+ring", 12) == [4, 6, 8]  # ring 2 x ulysses 2, 3, 4
+    assert parallel_rules.valid_sizes("ulysses", 12) == [2, 3, 4, 6]  # Wan 2.1 1.3B: 12 heads x 128
+    assert parallel_rules.valid_sizes("ulysses", 40) == [2, 4, 5, 8]  # 14B and 2.2 A14B: 40 heads x 128
+    assert parallel_rules.valid_sizes("ulysses", 24) == [2, 3, 4, 6, 8]  # 2.2 TI2V-5B: 24 heads
+    assert parallel_rules.valid_sizes("ring", 12) == [2, 3, 4, 5, 6, 7, 8]  # ring splits tokens only
+    assert parallel_rules.valid_sizes("ulysses+ring", 12) == [4, 6, 8]  # ring 2 x ulysses 2, 3, 4
 
 
 def test_heads_and_token_counts_of_real_wan_sizes() -> None:
@@ -93,7 +93,7 @@ def test_a_group_the_heads_do_not_divide_is_refused_naming_the_valid_sizes(gpus:
         wan({"model": WAN_14B, "parallel": "ulysses", "gpus_per_worker": 2}).worker_backends()
 
 
-def plan_of(model: str, mode: str, segments: int, **options: Any) -> parallel.GroupPlan:
+def plan_of(model: str, mode: str, segments: int, **options: Any) -> parallel_rules.GroupPlan:
     backend = wan({"model": model, "parallel": "ulysses", **options})
     backend.set_schedule(mode, segments)
     return parallel.group_plan(backend)
@@ -425,7 +425,7 @@ def test_estimate_shows_the_gpu_plan_and_divides_the_chain_time(small_project: A
         seconds[name] = [i["seconds"] for i in clips]
         if name == "par":
             assert "on 4 GPUs (ulysses): projected 3.5x faster" in clips[0]["source"]
-    speedup = parallel.projected_speedup("ulysses", 4)
+    speedup = parallel_rules.projected_speedup("ulysses", 4)
     assert seconds["par"] == pytest.approx([s / speedup for s in seconds["plain"]], abs=0.06)  # 0.1 s rounding
     text = cli("estimate", "-p", roots["par"])
     assert "GPU plan: wan: chain: one clip on 4 GPUs, ulysses" in text.output
@@ -463,7 +463,7 @@ def test_the_runner_tells_the_backend_its_mode_and_clip_count(small_project: Any
                                                               monkeypatch: pytest.MonkeyPatch, mode: str,
                                                               segments: int, groups: list[list[int]]) -> None:
     monkeypatch.setattr(common, "visible_gpus", lambda: [0, 1, 2, 3])
-    plans: list[parallel.GroupPlan] = []
+    plans: list[parallel_rules.GroupPlan] = []
     make = parallel.parallel_workers
 
     def spy(backend: LocalVideoBackend) -> list[Any]:

@@ -123,10 +123,50 @@ def toml_literal(value: Any) -> str:
     return literal(value)
 
 
+def number_list(values: list[Any]) -> str:
+    """Numbers as a person reads them: "2-64" for a run, "5, 9, ..., 37" for a long even-stepped list."""
+    nums = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
+    if len(values) > 4 and all(isinstance(v, int) for v in values):
+        steps = {b - a for a, b in zip(values, values[1:], strict=False)}
+        if steps == {1}:
+            return f"{values[0]}-{values[-1]}"
+        if len(steps) == 1:
+            return f"{nums[0]}, {nums[1]}, ..., {nums[-1]}"
+    return ", ".join(nums)
+
+
+def continuation_text(value: dict[str, Any]) -> str:
+    """`continuation` (base.Continuation) in words: how chaining with continue_frames > 1 continues a clip."""
+    if value.get("extend"):
+        text = "video extension: the provider continues the previous clip's whole video"
+        if value.get("max_input_seconds"):
+            text += f" (up to {value['max_input_seconds']:g} s of it)"
+    elif value.get("frames"):
+        text = "continues from the last K frames of the previous clip, K = " + (
+            value.get("frame_rule") or number_list(list(value["frames"])))
+    else:
+        text = "from the previous clip's last frame only"
+    parts = [text]
+    if (value.get("size_multiple") or 1) > 1:
+        parts.append(f"width and height multiples of {value['size_multiple']}")
+    if value.get("note"):
+        parts.append(str(value["note"]))
+    return "; ".join(parts)
+
+
 def capability_text(key: str, value: Any) -> str:
-    """A capability as a person reads it: sizes as 1280x720, lists comma-separated, yes/no, "any"."""
+    """A capability as a person reads it: sizes as 1280x720, lists comma-separated, yes/no, "any", and a
+    nested capability (a dict, e.g. `continuation`) as a sentence of its fields."""
+    if key == "continuation" and value is None:
+        return "from the previous clip's last frame only (the next start image)"
     if value is None:
         return "any"
+    if isinstance(value, dict):
+        if key == "continuation":
+            return continuation_text(value)
+        shown = [f"{k.replace('_', ' ')}: {capability_text(k, v)}" for k, v in value.items()
+                 if v not in (None, "", [], {}, False)]
+        return "; ".join(shown) or "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
@@ -185,7 +225,7 @@ def info_command(name: Annotated[str, typer.Argument(metavar="NAME", help="Backe
     if caps:
         table = Table(title="capabilities", title_justify="left")
         table.add_column("key")
-        table.add_column("value")
+        table.add_column("value", overflow="fold")  # a long name in a note wraps, not cut to "…"
         for k, v in caps.items():
             table.add_row(k, escape(capability_text(k, v)))
         out.print(table)

@@ -50,17 +50,24 @@ from ttv.backends.base import (
     plan_continuation,
 )
 from ttv.backends.local.figures import TimingRow
+from ttv.backends.local.parallel_rules import (
+    NO_PLAN,
+    REFUSALS,
+    GroupPlan,
+    GroupRunner,
+    ParallelMode,
+    check_tokens,
+    projected_speedup,
+    refused,
+)
 from ttv.core.errors import BackendError, ConfigError, InputRejected
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from ttv.backends.local.parallel import GroupPlan, RankGroup
-
 DTypeName = Literal["auto", "bfloat16", "float16", "float32"]
 OffloadMode = Literal["none", "model", "sequential", "group"]
 CompileMode = Literal["none", "regional", "full"]
-ParallelMode = Literal["none", "ulysses", "ring", "ulysses+ring"]
 Mode = Literal["t2v", "i2v", "flf2v"]
 
 
@@ -704,7 +711,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         self._load_notes: list[str] = []
         # `parallel` (ttv.backends.local.parallel): the rank processes of this worker's GPU group, its size
         # (also set on the instance that made the workers, which validates segments), and the run's schedule.
-        self.rank_group: RankGroup | None = None
+        self.rank_group: GroupRunner | None = None
         self.group_size = 1
         self.group_plan: GroupPlan | None = None
         self.schedule: tuple[str, int | None] | None = None
@@ -728,9 +735,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     # -- workers ------------------------------------------------------------------------------
     def worker_backends(self) -> list[VideoBackend]:
         if self.opts.parallel != "none":
-            from ttv.backends.local.parallel import parallel_workers
-
-            self._workers = list(parallel_workers(self))
+            self._workers = list(self.parallel_workers())
             return list(self._workers)
         groups = plan_workers(self.opts.gpus, self.opts.gpus_per_worker, visible_gpus(), self.name)
         if not groups:
@@ -749,9 +754,13 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     # -- one clip on a group of GPUs -----------------------------------------------------------
     def parallel_refusal(self) -> str | None:
         """Why this backend cannot split one clip over GPUs; None when it can (Wan)."""
-        from ttv.backends.local.parallel import NO_PLAN, REFUSALS
-
         return REFUSALS.get(self.family, NO_PLAN)
+
+    def parallel_workers(self) -> list[LocalVideoBackend]:
+        """The workers of a run with `parallel` set: rank groups, which a backend that can split one clip
+        provides (Wan, through ttv.backends.local.parallel: this module never imports the rank machinery).
+        Here, for every other backend: the refusal."""
+        raise refused(self.name, self.opts.parallel, self.model_id(), self.parallel_refusal() or NO_PLAN)
 
     def attention_heads(self) -> int | None:
         """Attention heads of the transformer (a Ulysses group must divide them); None when unknown."""
@@ -868,8 +877,6 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
                           steps=steps, guidance=guidance, notes=notes, extra=extra)
         tokens = self.token_count(plan) if self.group_size > 1 else None
         if tokens is not None:
-            from ttv.backends.local.parallel import check_tokens
-
             check_tokens(where, tokens[0], self.group_size, tokens[1])
         return plan
 
@@ -899,8 +906,6 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
         seconds, note = estimate_seconds(self.timings, self.variant(), gpu, plan.width, plan.height, plan.frames,
                                          self.total_steps(plan))
         if self.group_size > 1:
-            from ttv.backends.local.parallel import projected_speedup
-
             speedup = projected_speedup(self.opts.parallel, self.group_size)
             seconds /= speedup
             note += f"; on {self.group_size} GPUs ({self.opts.parallel}): projected {speedup:.1f}x faster"
@@ -963,7 +968,7 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
                 return self._generate_group(self.rank_group, request, Path(output), ctx)
             return self._generate_locked(request, plan, Path(output), ctx)
 
-    def _generate_group(self, group: RankGroup, request: VideoRequest, output: Path, ctx: JobContext) -> Any:
+    def _generate_group(self, group: GroupRunner, request: VideoRequest, output: Path, ctx: JobContext) -> Any:
         """Render on this worker's rank processes (rank 0 writes `output`)."""
         from ttv.backends.base import GenerateResult
 

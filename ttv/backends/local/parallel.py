@@ -18,6 +18,10 @@ fails or falls silent for longer than the timeout fails the item and tears the w
 segment starts a fresh one). Ctrl-C: ranks ignore SIGINT and the parent stops them all; a rank whose
 parent disappears exits by itself, so no rank outlives ttv.
 
+The rules (refusals, valid group sizes, the group plan, token split, projected speedup) live in the leaf
+module `parallel_rules`, which `common` uses too; this module imports `common`, and `common` never imports it
+back: a backend that can split a clip (Wan) reaches the rank groups through its `parallel_workers` hook.
+
 Nothing here imports torch at module level (`ttv --help` must stay fast).
 """
 
@@ -39,30 +43,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ttv.backends.local import common
-from ttv.backends.local.common import ParallelMode
+from ttv.backends.local.parallel_rules import (  # the rules (common needs them too) live in a leaf module
+    CP_ATTENTION,
+    RING_ATTENTION,
+    GroupPlan,
+    ParallelMode,
+    check_group,
+    degrees,
+    plan_groups,
+    refused,
+    sizes_text,
+    valid_sizes,
+)
 from ttv.core.errors import BackendError, ConfigError, InputRejected
 
 if TYPE_CHECKING:
     from ttv.backends.base import JobContext, VideoRequest
     from ttv.backends.local.common import LocalVideoBackend
-
-
-# Why a backend cannot split one clip over GPUs (diffusers 0.42.1). Backends not listed have no plan at all.
-NO_PLAN = "its transformer has no context-parallel plan in diffusers 0.42.1"
-REFUSALS: dict[str, str] = {
-    "ltx": "LTX-Video's context-parallel plan in diffusers 0.42.1 fails with the text attention mask its "
-           "pipelines always pass (and with the per-token timesteps of image-to-video): diffusers issue #14316",
-    "hunyuan": "HunyuanVideo has no context-parallel plan in diffusers 0.42.1 (its dual-stream text/video "
-               "token concatenation needs a custom one)",
-    "framepack": "FramePack's HunyuanVideo transformer has no context-parallel plan in diffusers 0.42.1",
-}
-
-# Attention backends registered with supports_context_parallel=True (attention_dispatch.py, diffusers 0.42.1),
-# and the ones of them whose forward returns the log-sum-exp that ring attention merges with ("native"
-# raises on return_lse=True, "_native_npu" too).
-CP_ATTENTION = {"native", "_native_cudnn", "_native_flash", "_native_npu", "flash", "flash_hub", "flash_varlen_hub",
-                "_flash_3_hub", "_flash_3_varlen_hub", "sage", "sage_hub"}
-RING_ATTENTION = CP_ATTENTION - {"native", "_native_npu"}
 
 # Start method of the rank processes. "spawn": a fresh interpreter, safe with CUDA and threads.
 START_METHOD = "spawn"
@@ -74,115 +71,7 @@ RANK_SETUP: list[str] = []
 CPU_RANKS = False
 
 
-# ------------------------------------------------------------------------------------- the rules
-
-
-def degrees(mode: ParallelMode, size: int, ring_degree: int | None = None) -> tuple[int, int]:
-    """(ulysses, ring) degrees of a group of `size` ranks."""
-    if mode == "ulysses":
-        return size, 1
-    if mode == "ring":
-        return 1, size
-    ring = ring_degree or 2
-    return max(1, size // ring), ring
-
-
-def group_ok(mode: ParallelMode, size: int, heads: int, ring_degree: int | None = None) -> bool:
-    """Can a group of `size` ranks run attention with `heads` heads in this mode?"""
-    if size < 2:
-        return False
-    ulysses, ring = degrees(mode, size, ring_degree)
-    if ulysses * ring != size:
-        return False
-    if mode == "ulysses+ring" and (ulysses < 2 or ring < 2):
-        return False  # that would be plain ulysses or plain ring
-    return heads % ulysses == 0
-
-
-def valid_sizes(mode: ParallelMode, heads: int, upto: int = 8, ring_degree: int | None = None) -> list[int]:
-    return [n for n in range(2, max(2, upto) + 1) if group_ok(mode, n, heads, ring_degree)]
-
-
-def sizes_text(sizes: list[int]) -> str:
-    return ", ".join(map(str, sizes)) if sizes else "none"
-
-
-def check_group(backend: str, model: str, mode: ParallelMode, size: int, heads: int,
-                ring_degree: int | None = None) -> None:
-    """ConfigError naming the valid group sizes when `size` ranks cannot share this model's attention."""
-    if group_ok(mode, size, heads, ring_degree):
-        return
-    sizes = valid_sizes(mode, heads, 8, ring_degree)
-    if mode == "ulysses+ring" and size % (ring_degree or 2):
-        why = f"{size} is not a multiple of ring_degree = {ring_degree or 2}"
-    elif mode == "ulysses+ring":
-        why = f"ulysses degree {size // (ring_degree or 2)} does not divide its {heads} attention heads"
-    else:
-        why = f"{heads} attention heads do not divide by {size}"
-    raise ConfigError(f"{backend}: parallel = \"{mode}\" cannot use a group of {size} GPUs for {model}: {why}",
-                      hint=f"valid GPUs per clip (parallel_gpus) for this model: {sizes_text(sizes)}")
-
-
-def check_tokens(where: str, tokens: int, size: int, detail: str) -> None:
-    """InputRejected when a segment's token sequence does not split evenly over the group."""
-    if size > 1 and tokens % size:
-        ok = [n for n in range(2, 9) if tokens % n == 0]
-        raise InputRejected(f"{where}: {tokens} video tokens ({detail}) do not split evenly over a group of "
-                            f"{size} GPUs", hint=f"change width/height/frames so the token count divides by "
-                                                f"{size}; group sizes this segment allows: {sizes_text(ok)}")
-
-
-@dataclass
-class GroupPlan:
-    """How a worker pool splits its GPUs: groups of ranks (size 1 = an ordinary one-GPU worker)."""
-
-    groups: list[list[int]]
-    mode: ParallelMode
-    why: str = ""
-
-    @property
-    def size(self) -> int:
-        return max((len(g) for g in self.groups), default=1)
-
-    def describe(self, schedule: str | None) -> str:
-        """One line for doctor/estimate, e.g. 'chain: one clip on 4 GPUs, ulysses'."""
-        where = schedule or "any mode"
-        n = len(self.groups)
-        if self.size <= 1:
-            text = f"{where}: one clip per GPU ({n} at once), no sequence parallelism"
-        elif n == 1:
-            text = f"{where}: one clip on {self.size} GPUs, {self.mode}"
-        else:
-            text = f"{where}: {n} clips at once, each on {self.size} GPUs, {self.mode}"
-        return text + (f" ({self.why})" if self.why else "")
-
-
-def plan_groups(mode: ParallelMode, gpus: list[int], per_clip: int | None, heads: int,
-                schedule: str | None, segments: int | None, ring_degree: int | None = None) -> GroupPlan:
-    """Group the selected GPUs for this run.
-
-    A fixed `per_clip` gives groups of that size. Otherwise the mode decides: chaining renders one clip at a
-    time, so it puts all GPUs (or the largest valid group) on it; keyframe mode keeps one clip per GPU (no
-    all-to-all at all, the best throughput) unless there are fewer segments than GPUs.
-    """
-    total = len(gpus)
-    if per_clip is not None:
-        size, why = per_clip, "parallel_gpus"
-    elif schedule == "keyframe" and segments is not None and segments >= total:
-        return GroupPlan([[g] for g in gpus], mode, f"{segments} segments >= {total} GPUs")
-    elif schedule == "keyframe" and segments:
-        fits = [n for n in valid_sizes(mode, heads, total // segments, ring_degree) if n <= total // segments]
-        size, why = (max(fits) if fits else 1), f"{segments} segments on {total} GPUs"
-    else:
-        fits = valid_sizes(mode, heads, total, ring_degree)
-        size = max(fits) if fits else 1
-        why = "largest valid group" if fits and size < total else ""
-    if size <= 1:
-        return GroupPlan([[g] for g in gpus], mode, why or f"no valid group within {total} GPUs")
-    groups = [gpus[i:i + size] for i in range(0, total - size + 1, size)]
-    if schedule == "chain":
-        groups = groups[:1]  # one clip at a time: a second group would only load the model again
-    return GroupPlan(groups, mode, why if why != "parallel_gpus" else "")
+# ------------------------------------------------------------------------------------- the plan
 
 
 def group_plan(backend: LocalVideoBackend, visible: list[int] | None = None) -> GroupPlan:
@@ -192,9 +81,7 @@ def group_plan(backend: LocalVideoBackend, visible: list[int] | None = None) -> 
     where = f"{backend.name}: parallel = \"{o.parallel}\""
     refusal = backend.parallel_refusal()
     if refusal:
-        raise ConfigError(f"{where} is not supported for {backend.model_id()}: {refusal}",
-                          hint=f"remove `parallel` from [backends.{backend.name}] (use Wan for one clip on "
-                               "several GPUs; keyframe mode still renders one clip per GPU)")
+        raise refused(backend.name, o.parallel, backend.model_id(), refusal)
     if o.gpus_per_worker > 1:
         raise ConfigError(f"{where} and gpus_per_worker = {o.gpus_per_worker} both give a clip several GPUs",
                           hint="use parallel_gpus (sequence parallel, faster) or gpus_per_worker (components "
@@ -262,21 +149,6 @@ def parallel_workers(backend: LocalVideoBackend) -> list[Any]:
                                           setup=list(RANK_SETUP)), backend.name)
         workers.append(w)
     return workers
-
-
-# Time estimates of a clip on N GPUs (a projection, not a measurement; benchmarks/RESULTS.md): Amdahl's law
-# with the serial share fitted to the Wan authors' 1- vs 8-GPU times (Wan2.2 I2V-A14B: 480p 327.8 s -> 52.9 s,
-# 720p 1055.9 s -> 159.0 s: 3-4 % serial, text encoder and VAE decode), and the communication per step
-# relative to compute: Ulysses' all-to-alls are 2-5 % of an H100 step over NVLink at Wan's sizes; ring
-# all-gathers K/V, and diffusers' own 4xH100 figures (ulysses 6.7 s, ring 13.1 s, both 11.1 s per step) put
-# it at about half Ulysses' throughput.
-SERIAL_SHARE = 0.035
-COMM_SHARE: dict[str, float] = {"ulysses": 0.03, "ring": 1.0, "ulysses+ring": 0.7}
-
-
-def projected_speedup(mode: str, size: int) -> float:
-    comm = COMM_SHARE.get(mode, 1.0)
-    return 1.0 / (SERIAL_SHARE + (1.0 - SERIAL_SHARE) * (1.0 + comm) / max(1, size))
 
 
 def plan_line(backend: Any, mode: str | None, segments: int | None, gpu_count: int | None = None) -> str | None:

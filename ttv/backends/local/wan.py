@@ -164,6 +164,12 @@ class WanBackend(LocalVideoBackend):
     def parallel_refusal(self) -> str | None:
         return None  # WanTransformer3DModel has a _cp_plan (both experts of 2.2 A14B get it)
 
+    def parallel_workers(self) -> list[Any]:
+        # imported here: the rank machinery (torch.multiprocessing) is only for runs with `parallel` set
+        from ttv.backends.local import parallel
+
+        return parallel.parallel_workers(self)
+
     def attention_heads(self) -> int | None:
         config = read_model_json(self.model_id(), "transformer/config.json")
         if config is not None and config.get("num_attention_heads"):
