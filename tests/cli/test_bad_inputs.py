@@ -93,6 +93,7 @@ def test_key_reaches_the_monitored_run_through_its_environment(small_project: An
 
     monkeypatch.setattr(subprocess, "Popen", FakeChild)
     monkeypatch.setattr(monitor_module, "monitor", lambda root: None)
+    monkeypatch.setattr(monitor_module, "require_dashboard", lambda terminal=False: None)  # as on a terminal
     r = cli("--key", "runway=key_runway_SECRET_cli_0123456789", "run", "-p", root, "--monitor")
     assert r.exit_code == 0, r.output
     assert seen["env"]["RUNWAYML_API_SECRET"] == "key_runway_SECRET_cli_0123456789"
@@ -110,6 +111,7 @@ def test_planted_run_log_link_is_not_truncated(small_project: Any, cli: Any, tmp
     (root / ".ttv").mkdir(exist_ok=True)
     (root / ".ttv" / "run.log").symlink_to(victim)
     monkeypatch.setattr(monitor_module, "monitor", lambda root: None)
+    monkeypatch.setattr(monitor_module, "require_dashboard", lambda terminal=False: None)  # as on a terminal
     r = cli("run", "-p", root, "--monitor")
     assert r.exit_code != 0 and "symbolic link" in r.output
     assert victim.read_text() == "keep me"

@@ -97,7 +97,8 @@ def test_forced_run_dashboard_and_status_agree_at_every_event(small_project, cli
     one_at_a_time(root)
     assert cli("run", "-p", root).exit_code == 0
     with watching(monkeypatch, root) as watch:
-        assert cli("run", "-p", root, "--force").exit_code == 0
+        forced = cli("run", "-p", root, "--force")
+        assert forced.exit_code == 0, forced.output
     assert watch.checks > 20
     # While the forced run works, what it has not redone yet is queued, not done (the old records say done).
     first_clip = next(s for s in watch.seen if s["s000"] == "running")

@@ -53,11 +53,12 @@ def record_path(root: Path, kind: RecordKind, item_id: str) -> Path:
 
 
 def lock_held(root: Path) -> bool | None:
-    """Whether a process holds the project lock now (.ttv/lock, an flock), tested without writing anything:
-    the question `ttv status` asks, for the dashboard too. None when there is no lock file, or no flock
-    here (Windows), or the test fails."""
+    """Whether a process holds the project lock now, tested without writing anything: the question
+    `ttv status` asks, for the dashboard too. The lock is an flock on the project folder's own descriptor
+    (deleting files under .ttv cannot release it). None when the folder cannot be opened, or there is no
+    flock here (Windows)."""
     try:
-        fd = os.open(root / LOCK_FILE, os.O_RDONLY)
+        fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return None
     try:
