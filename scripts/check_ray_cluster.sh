@@ -30,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 start=$SECONDS
 
-pm network create "$NET" >/dev/null
+pm network create "$NET" >/dev/null 2>&1 || fail "podman network create $NET"
 # Small shared memory and object store: the clips are a few MB. The head gets no CPUs for tasks, so the
 # segment actor (one CPU, as the cluster has no GPU) can only run on the worker.
 RAY_NODE_ARGS=(--shm-size 256m --network "$NET" --entrypoint ray)
