@@ -3,9 +3,13 @@
 # CPU worker (containers on their own network), and a third container, holding the project folder, that renders
 # an offline film through them with `ttv render --executor ray --address ray://ray-head:10001`. Checks that every
 # clip was made in the worker's container (the records name the Ray node), then stitches the film.
+# Then, when podman-compose is installed, the same with docker/ray-cluster.yml itself: `up -d ray-head ray-worker`
+# and `run --rm ttv run -p FILM --executor ray --address ray://ray-head:10001` (podman-compose 1.0 ignores the
+# file's GPU reservation, so the worker is a CPU worker here).
 # Usage: bash scripts/check_ray_cluster.sh IMAGE [WORK]   (IMAGE: ttv with the ray extra; check_images.sh --ray
 # builds one). Uses PODMAN_GLOBAL and RUN_LIMITS as check_images.sh does.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 IMAGE="${1:?usage: check_ray_cluster.sh IMAGE [WORK]}"
 WORK="${2:-$(mktemp -d /tmp/ttv-ray.XXXXXX)}"
 if [ -z "${PODMAN_GLOBAL+x}" ]; then
@@ -23,9 +27,14 @@ ID="ttv-ray-$$"
 NET="$ID"
 HEAD="$ID-head"
 WORKER="$ID-worker"
+PC=(podman-compose --podman-args "$PODMAN_GLOBAL" --podman-run-args "$RUN_LIMITS" -p "$ID" -f docker/ray-cluster.yml)
 cleanup() {
   pm rm -f -v -t 2 "$HEAD" "$WORKER" >/dev/null 2>&1 || true
   pm network rm -f "$NET" >/dev/null 2>&1 || true
+  if [ -n "${COMPOSE_UP:-}" ]; then
+    "${PC[@]}" down -v -t 2 >/dev/null 2>&1 || true
+    pm network rm -f "${ID}_default" >/dev/null 2>&1 || true
+  fi
 }
 trap cleanup EXIT
 start=$SECONDS
@@ -85,3 +94,35 @@ prun "${P[@]}" "$IMAGE" stitch -p ray-film >/dev/null 2>&1 || fail "ttv stitch"
 [ -s "$FILMS/ray-film/final.mp4" ] || fail "no final.mp4"
 echo "ray render: $(ls "$FILMS"/ray-film/clips/s*.mp4 | wc -l) animatic clips rendered by a Ray actor on the worker ($worker_ip) through ray://ray-head:10001 in ${render_s}s; stitched: ray-film/final.mp4 $(du -k "$FILMS/ray-film/final.mp4" | cut -f1) KB"
 rm -rf "$FILMS"
+
+# ---- docker/ray-cluster.yml itself, with podman-compose ----------------------------------------------------
+if ! command -v podman-compose >/dev/null; then
+  echo "ray compose: skipped (podman-compose is not installed)"
+  exit 0
+fi
+export TTV_IMAGE="$IMAGE" TTV_FILMS="$WORK/compose-films" HF_CACHE="$WORK/hf-cache" RAY_SHM=256m
+install -d -o 1000 -g 1000 "$TTV_FILMS"
+mkdir -p "$HF_CACHE"
+start=$SECONDS
+COMPOSE_UP=1
+"${PC[@]}" up -d ray-head ray-worker >"$WORK/compose-up.log" 2>&1 || { tail -20 "$WORK/compose-up.log" >&2; fail "podman-compose up"; }
+CHEAD="${ID}_ray-head_1"; CWORKER="${ID}_ray-worker_1"
+for _ in $(seq 60); do
+  running "$CHEAD" && running "$CWORKER" || break
+  nodes=$(pm exec "$CHEAD" python -c 'import ray; ray.init(address="auto", logging_level="ERROR"); print(sum(1 for n in ray.nodes() if n["Alive"]))' 2>/dev/null || true)
+  [ "$nodes" = 2 ] && break
+  sleep 2
+done
+[ "$nodes" = 2 ] || { pm logs "$CWORKER" 2>&1 | tail -20 >&2; fail "compose: the worker did not join the head (alive nodes: ${nodes:-?})"; }
+worker_ip=$(pm inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$CWORKER")
+"${PC[@]}" run --rm ttv init compose-film --duration 8 --segments 2 --width 640 --height 360 --fps 24 \
+  --idea "A lighthouse keeper finds a message in a bottle. At dawn she sails home." >"$WORK/compose-run.log" 2>&1 \
+  || { tail -20 "$WORK/compose-run.log" >&2; fail "compose: ttv init"; }
+"${PC[@]}" run --rm ttv run -p compose-film --executor ray --address ray://ray-head:10001 >>"$WORK/compose-run.log" 2>&1 \
+  || { tail -30 "$WORK/compose-run.log" >&2; fail "compose: ttv run --executor ray --address ray://ray-head:10001"; }
+for clip in "$TTV_FILMS"/compose-film/clips/s*.toml; do
+  grep -q "ray_node = \"$worker_ip\"" "$clip" || { cat "$clip" >&2; fail "compose: $(basename "$clip") not rendered on the worker ($worker_ip)"; }
+done
+[ -s "$TTV_FILMS/compose-film/final.mp4" ] || fail "compose: no final.mp4"
+echo "ray compose: docker/ray-cluster.yml up (head + CPU worker $worker_ip), \`ttv run --executor ray --address ray://ray-head:10001\` in the ttv service: $(ls "$TTV_FILMS"/compose-film/clips/s*.mp4 | wc -l) clips on the worker, final.mp4 $(du -k "$TTV_FILMS/compose-film/final.mp4" | cut -f1) KB, in $((SECONDS - start))s"
+rm -rf "$TTV_FILMS" "$HF_CACHE"
