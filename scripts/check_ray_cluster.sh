@@ -34,6 +34,11 @@ cleanup() {
   if [ -n "${COMPOSE_UP:-}" ]; then
     "${PC[@]}" down -v -t 2 >/dev/null 2>&1 || true
     pm network rm -f "${ID}_default" >/dev/null 2>&1 || true
+    # podman-compose 1.0 leaves the anonymous volumes of the image's VOLUMEs behind: remove the unused new ones.
+    for vol in $(pm volume ls -q); do
+      case " $VOLUMES_BEFORE " in *" $vol "*) continue ;; esac
+      [[ "$vol" =~ ^[0-9a-f]{64}$ ]] && pm volume rm "$vol" >/dev/null 2>&1 || true
+    done
   fi
 }
 trap cleanup EXIT
@@ -104,6 +109,7 @@ export TTV_IMAGE="$IMAGE" TTV_FILMS="$WORK/compose-films" HF_CACHE="$WORK/hf-cac
 install -d -o 1000 -g 1000 "$TTV_FILMS"
 mkdir -p "$HF_CACHE"
 start=$SECONDS
+VOLUMES_BEFORE=$(pm volume ls -q | tr '\n' ' ')
 COMPOSE_UP=1
 "${PC[@]}" up -d ray-head ray-worker >"$WORK/compose-up.log" 2>&1 || { tail -20 "$WORK/compose-up.log" >&2; fail "podman-compose up"; }
 CHEAD="${ID}_ray-head_1"; CWORKER="${ID}_ray-worker_1"
