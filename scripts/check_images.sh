@@ -6,10 +6,11 @@
 #   4. `ttv doctor` inside it;
 #   5. docker/Dockerfile.cuda's Python layer built on the same base with the CPU torch wheel instead of the
 #      CUDA one, and `ttv doctor` inside it (it must say: no GPU);
-#   6. with --ray: a Ray head and one CPU worker from a CPU image with the ray extra, rendering the offline
-#      film through `ttv render --executor ray --address ray://...` from a third container.
+#   6. with --ray: a Ray head and one CPU worker from a CPU image with the ray extra, rendering an offline
+#      film through `ttv render --executor ray --address ray://...` from a third container; then the same
+#      through docker/ray-cluster.yml with podman-compose (scripts/check_ray_cluster.sh).
 # Usage: sudo bash scripts/check_images.sh [--ray] [--no-cuda] [--keep]   (needs root: podman, mmdebstrap)
-# Installs podman, runc, mmdebstrap and buildah with apt-get when they are missing. Not part of the test suite.
+# Installs podman, runc, mmdebstrap and buildah (and podman-compose for --ray) with apt-get when missing. Not part of the test suite.
 # Environment: SUITE (bookworm), WORK (scratch folder, default a new temp dir), PODMAN_GLOBAL (podman's global
 # options, default: runc and cgroupfs when /usr/sbin/runc exists), RUN_LIMITS (ulimits for `podman run`),
 # TORCH_CPU (the CPU torch requirement for step 5, default torch==2.13.0+cpu).
@@ -23,7 +24,7 @@ for arg in "$@"; do
     --ray) RAY=1 ;;
     --no-cuda) CUDA=0 ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -49,10 +50,12 @@ record() { printf '%s\n' "$*" | tee -a "$RESULTS" >&2; }
 need=()
 for tool in podman mmdebstrap buildah; do command -v "$tool" >/dev/null || need+=("$tool"); done
 [ -x /usr/sbin/runc ] || need+=(runc)
+[ "$RAY" = 1 ] && ! command -v podman-compose >/dev/null && need+=(podman-compose)
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]} (apt-get)"
   apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc busybox-static mmdebstrap buildah >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc busybox-static mmdebstrap buildah \
+    $([ "$RAY" = 1 ] && echo podman-compose) >/dev/null
 fi
 # crun fails on hybrid cgroup hierarchies (and raising rlimits may not be permitted): runc + cgroupfs, fixed ulimits.
 if [ -z "${PODMAN_GLOBAL+x}" ]; then
