@@ -151,8 +151,8 @@ def configured_uses(project: Any) -> list[Use]:
 
 # ---- python and packages ------------------------------------------------------------------------
 
-CORE_PACKAGES = ("typer", "rich", "pydantic", "tomli-w", "platformdirs", "imageio-ffmpeg", "av", "pillow", "numpy",
-                 "filelock", "httpx")
+CORE_PACKAGES = ("typer", "rich", "pydantic", "tomli-w", "tomlkit", "platformdirs", "ffmpeg-python", "imageio-ffmpeg",
+                 "av", "pillow", "numpy", "httpx", "tenacity")
 # ttv's own extras that no backend declares: the dashboard and the Ray executor.
 OWN_EXTRAS: dict[str, tuple[str, ...]] = {"tui": ("textual", "nvidia-ml-py"), "ray": ("ray",)}
 
