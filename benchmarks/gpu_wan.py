@@ -29,7 +29,7 @@ Settings (each in a fresh subprocess, so peak memory and hooks never leak betwee
     python benchmarks/gpu_wan.py --device cpu --tiny --height 64 --width 64 --frames 9 --steps 3 \
         --settings plain,parallel --parallel 2        # CPU smoke test of the parallel mode (gloo)
 
-Published figures to compare with (../shared/reference/models.md, section D):
+Published figures to compare with (the Wan authors' README and model cards):
     Wan2.1 T2V-1.3B 480p 81 frames, RTX 4090, offload + t5_cpu: 261.4 s total, 8.19 GB peak (Wan2.1 README)
     Wan 14B transformer, one forward 480x832x81 on an H100: 4.60 s, 3.77 s compiled (diffusers PR #11605);
     the 1.3B transformer does ~1/10 of the linear-layer FLOPs and ~0.3x of the attention FLOPs of 14B.

@@ -191,7 +191,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
         print(f"  {v:16} exact {correct[v]:2}/{n}   total {total_t[v]:.3f} s")
     print(f"  time ratio ttv / sseof-0.1 -1f : {total_t['ttv'] / total_t['sseof-0.1 -1f']:.2f}x")
     print(f"  time ratio ttv / sseof-1 update: {total_t['ttv'] / total_t['sseof-1 update']:.2f}x")
-    print(f"  target (DESIGN.md section 8): exact at 16/24/25/30 fps -> {'MET' if correct['ttv'] == n else 'MISSED'}")
+    print(f"  target: exact at 16/24/25/30 fps -> {'MET' if correct['ttv'] == n else 'MISSED'}")
 
 
 if __name__ == "__main__":

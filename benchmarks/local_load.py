@@ -8,7 +8,7 @@ WanBackend code path (from_pretrained from disk, denoising with step callbacks, 
   ttv       N segments on ONE worker (what `ttv render` does per GPU)
   naive     N segments with a fresh worker per segment (a load per segment; what a per-clip script does)
 
-and prints the ratios the design targets (DESIGN.md section 8):
+and prints the ratios the design targets:
   ttv / (N * (load + generate))   well below 1: the load is paid once
   ttv / (load + N * generate)     about 1
 

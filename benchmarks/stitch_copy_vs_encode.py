@@ -1,4 +1,4 @@
-"""Stitch of uniform clips: stream copy versus normalize + encode (DESIGN.md section 8: copy >= 20x faster).
+"""Stitch of uniform clips: stream copy versus normalize + encode (target: copy >= 20x faster).
 
 Makes 12 uniform Wan-like clips (832x480, 16 fps, 5 s = 80 frames, H.264 yuv420p, moving textured
 content) and times ttv.core.media.stitch on them twice: the automatic path (stream copy, because the

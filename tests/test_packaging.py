@@ -42,3 +42,15 @@ def test_python_floor_matches_the_code() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["requires-python"] == ">=3.11"  # tomllib is imported unguarded
     assert _imported("tomllib", _sources())
+
+
+def test_nothing_users_see_cites_files_they_do_not_have() -> None:
+    # The steering folder (design document, reference notes) is not part of the product.
+    cited = re.compile(r"\.\./shared|shared/reference|DESIGN\.md|providers\.md|models\.md|upstream-lessons|"
+                       r"parallel-continuation\.md")
+    places = [*(ROOT / "ttv").rglob("*.py"), ROOT / "README.md", *(ROOT / "docs").rglob("*.md"),
+              *(ROOT / "benchmarks").rglob("*"), *(ROOT / "scripts").rglob("*"), *(ROOT / "docker").rglob("*")]
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in places if p.is_file() and p.suffix not in (".pyc",)
+             for n, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+             if cited.search(line)]
+    assert not found, found

@@ -46,7 +46,7 @@ from ttv.core.prices import PriceRow
 
 FAL_KEY = KeyProvider("fal", ("FAL_KEY",), "https://fal.ai/dashboard/keys")
 # fal bills per output; the price is on each model page.
-_PRICE_SOURCE = "fal model pages / inference.sh listing (providers.md B3)"
+_PRICE_SOURCE = "fal model pages / inference.sh listing"
 PRICE_ROWS = (
     PriceRow("fal", "fal-ai/wan/v2.2-a14b/image-to-video", "second", 0.10, None, _PRICE_SOURCE,
              note="assumed equal to Wan 2.5 at 720p ($0.10/s); 480p $0.05/s; check the model page"),
@@ -58,9 +58,9 @@ PRICE_ROWS = (
     PriceRow("fal", "fal-ai/wan-25-preview/image-to-video@480p", "second", 0.05, None, _PRICE_SOURCE),
     PriceRow("fal", "fal-ai/wan-25-preview/image-to-video@1080p", "second", 0.15, None, _PRICE_SOURCE),
     PriceRow("fal", "fal-ai/kling-video/v2.1/standard/image-to-video", "second", 0.05, None,
-             "estimate, not in providers.md", note="check the model page; override in [prices]"),
+             "estimate (no published price found)", note="check the model page; override in [prices]"),
     PriceRow("fal", "fal-ai/minimax/hailuo-02/standard/image-to-video", "second", 0.045, None,
-             "estimate, not in providers.md", note="check the model page; override in [prices]"),
+             "estimate (no published price found)", note="check the model page; override in [prices]"),
 )
 
 _GLOBALS_LOCK = threading.RLock()  # re-entered: the queue URL and the retry count are swapped together

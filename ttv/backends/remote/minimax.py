@@ -26,7 +26,7 @@ the message ends with MiniMax's numeric code in brackets ("... (1004)"), which i
 the same table as v1's base_resp codes. The list call and /v2/video_regeneration (768P -> 2K) are
 not used.
 
-Where providers.md B4 is silent, this module follows MiniMax's published v2 reference
+Where the provider notes we keep are silent, this module follows MiniMax's published v2 reference
 (platform.minimax.io video-generation-v2-create/-query/-delete, as quoted by several public
 clients) and stays tolerant where that could be wrong:
 
@@ -89,16 +89,16 @@ DEFAULT_BASE_URL = "https://api.minimax.io"
 MINIMAX_KEY = KeyProvider("minimax", ("MINIMAX_API_KEY",), "https://platform.minimax.io (API keys)")
 # MiniMax direct API, per output second.
 PRICE_ROWS = (
-    PriceRow("minimax", "MiniMax-H3", "second", 0.08, None, "litellm (providers.md B4)", note="768p; 2K $0.13/s"),
-    PriceRow("minimax", "MiniMax-H3@2K", "second", 0.13, None, "litellm (providers.md B4)"),
-    PriceRow("minimax", "MiniMax-Hailuo-02", "second", 0.045, None, "estimate, not in providers.md",
+    PriceRow("minimax", "MiniMax-H3", "second", 0.08, None, "litellm price table", note="768p; 2K $0.13/s"),
+    PriceRow("minimax", "MiniMax-H3@2K", "second", 0.13, None, "litellm price table"),
+    PriceRow("minimax", "MiniMax-Hailuo-02", "second", 0.045, None, "estimate (no published price found)",
              note="768P; override in [prices]"),
-    PriceRow("minimax", "MiniMax-Hailuo-02@1080P", "second", 0.08, None, "estimate, not in providers.md"),
-    PriceRow("minimax", "MiniMax-Hailuo-2.3", "second", 0.045, None, "estimate, not in providers.md"),
-    PriceRow("minimax", "MiniMax-Hailuo-2.3@1080P", "second", 0.08, None, "estimate, not in providers.md"),
-    PriceRow("minimax", "MiniMax-Hailuo-2.3-Fast", "second", 0.032, None, "estimate, not in providers.md"),
-    PriceRow("minimax", "I2V-01", "second", 0.072, None, "estimate, not in providers.md"),
-    PriceRow("minimax", "T2V-01", "second", 0.072, None, "estimate, not in providers.md"),
+    PriceRow("minimax", "MiniMax-Hailuo-02@1080P", "second", 0.08, None, "estimate (no published price found)"),
+    PriceRow("minimax", "MiniMax-Hailuo-2.3", "second", 0.045, None, "estimate (no published price found)"),
+    PriceRow("minimax", "MiniMax-Hailuo-2.3@1080P", "second", 0.08, None, "estimate (no published price found)"),
+    PriceRow("minimax", "MiniMax-Hailuo-2.3-Fast", "second", 0.032, None, "estimate (no published price found)"),
+    PriceRow("minimax", "I2V-01", "second", 0.072, None, "estimate (no published price found)"),
+    PriceRow("minimax", "T2V-01", "second", 0.072, None, "estimate (no published price found)"),
 )
 
 # The output follows the start image's aspect; these are the ratios ttv accepts for the project size.
@@ -151,7 +151,7 @@ def is_v2_model(model: str) -> bool:
 
 
 # base_resp.status_code (v1) and the bracketed code of v2 errors -> (kind, hint). 1004 and 2038 are
-# from providers.md (minimax-mcp); the others from MiniMax's published error-code list.
+# from MiniMax's own MCP server (minimax-mcp); the others from MiniMax's published error-code list.
 _CODES: dict[int, tuple[str, str]] = {
     1000: ("retryable", "unknown server error"),
     1001: ("retryable", "request timed out"),
@@ -391,8 +391,8 @@ class MiniMaxBackend(RemoteVideoBackend):
 
     def estimated_seconds(self, request: VideoRequest) -> float:
         if self.v2:
-            return 240.0  # 218 s measured for a 4-s H3 clip (providers.md B4)
-        return 150.0  # 1-5 min typical (providers.md B4)
+            return 240.0  # 218 s measured for a 4-s H3 clip
+        return 150.0  # 1-5 min typical
 
     # -- provider calls -----------------------------------------------------------------------------
 

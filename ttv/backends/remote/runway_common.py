@@ -22,7 +22,7 @@ PACKAGES = ("runwayml",)
 TESTED = {"runwayml": ">=5,<6"}  # the SDK these backends were written and tested against
 
 
-# Failure codes (providers.md B1): how each is handled.
+# Failure codes (Runway API reference): how each is handled.
 def classify_failure(code: str, message: str, job_id: str) -> BackendError:
     text = f"runway: task {job_id} failed ({code or 'no code'}): {keyring.redact(message)}"[:400]
     if code.startswith("SAFETY.INPUT"):

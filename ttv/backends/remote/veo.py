@@ -60,7 +60,7 @@ from ttv.core.keys import KeyProvider
 from ttv.core.prices import PriceRow
 
 # Google Veo (Gemini API / Vertex), per output second.
-_PRICE_SOURCE = "litellm price table (providers.md B2)"
+_PRICE_SOURCE = "litellm price table"
 PRICE_ROWS = (
     PriceRow("veo", "veo-3.1-generate-preview", "second", 0.40, None, _PRICE_SOURCE, note="4k: $0.60/s"),
     PriceRow("veo", "veo-3.1-generate-001", "second", 0.40, None, _PRICE_SOURCE, note="4k: $0.60/s"),
