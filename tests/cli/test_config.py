@@ -118,3 +118,12 @@ def test_an_unknown_nested_capability_reads_as_its_fields() -> None:
 
     text = capability_text("audio", {"languages": ["en", "de"], "max_seconds": 8.0, "lip_sync": True, "x": None})
     assert text == "languages: en, de; max seconds: 8; lip sync: yes"
+
+
+def test_every_option_of_every_backend_says_what_it_means() -> None:
+    from ttv.backends import registry
+
+    missing = {name: [key for key in registry.load_class(name).OptionsModel.model_fields
+                      if not registry.load_class(name).OptionsModel.describe(key)]
+               for name in registry.names()}
+    assert not {k: v for k, v in missing.items() if v}

@@ -44,6 +44,30 @@ class Options(BaseModel):
     continue_frames: int | None = Field(None, ge=1, le=257, description="chaining: continue from the previous "
                                         "clip's last K frames where the backend can (see `ttv backends info`)")
 
+    @classmethod
+    def describe(cls, name: str) -> str:
+        """What option `name` means: its own description, else the meaning it has for every backend."""
+        field = cls.model_fields.get(name)
+        own = field.description if field is not None else None
+        return own or COMMON_OPTION_HELP.get(name, "")
+
+
+# Options many backends share, described once (a backend's own Field description wins).
+COMMON_OPTION_HELP: dict[str, str] = {
+    "model": "the provider's model id (`ttv backends info NAME` lists the models it knows)",
+    "concurrency": "items worked on at the same time",
+    "poll_interval_s": "seconds between two status checks of a remote job",
+    "end_frame": "a segment's end keyframe: auto (sent where the model takes one), require (refuse models that "
+                 "cannot), ignore (never sent)",
+    "resolution": "output resolution the provider renders at",
+    "enhance_prompt": "let the provider rewrite the prompt (unset: the provider's default)",
+    "vae_slicing": "decode the batch one sample at a time (less memory, a little slower)",
+    "group_offload_type": "group offload granularity: block_level (groups of blocks) or leaf_level (each layer)",
+    "sampling": "the sampler settings of the model (see its model card)",
+    "show_text": "draw the prompt on the card",
+    "segment_duration": "seconds per segment when the plan does not say",
+}
+
 
 class Availability(BaseModel):
     ok: bool

@@ -61,7 +61,7 @@ def _describe(name: str, raw_options: dict[str, Any] | None = None) -> dict[str,
     try:
         schema = cls.OptionsModel.model_json_schema()
         info["options"] = {k: {"type": v.get("type", v.get("anyOf", "")), "default": v.get("default"),
-                               "description": v.get("description", "")}
+                               "description": cls.OptionsModel.describe(k)}
                            for k, v in schema.get("properties", {}).items()}
     except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
         info["options"] = {}
