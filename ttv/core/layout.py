@@ -56,7 +56,10 @@ def lock_held(root: Path) -> bool | None:
     """Whether a process holds the project lock now, tested without writing anything: the question
     `ttv status` asks, for the dashboard too. The lock is an flock on the project folder's own descriptor
     (deleting files under .ttv cannot release it). None when the folder cannot be opened, or there is no
-    flock here (Windows)."""
+    flock here (Windows), or no ttv ever locked this project on this machine (no .ttv/lock marker:
+    e.g. a synthetic or copied event log, which is judged by its own signs of life)."""
+    if not (root / LOCK_FILE).exists():
+        return None
     try:
         fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
