@@ -9,23 +9,13 @@ import json
 import pytest
 
 from tests.helpers import frames_of, probe, record
-from tests.pipeline import fake_backends
 from tests.pipeline.fake_backends import counter_of
-from ttv.backends import registry
 from ttv.core.tomlio import load_toml, write_toml
 
 
 @pytest.fixture(autouse=True)
-def fakes(monkeypatch):
-    fake_backends.CALLS.clear()
-    table = dict(registry._table())
-    for name, cls in fake_backends.FAKES.items():
-        table[name] = f"tests.pipeline.fake_backends:{cls.__name__}"
-    registry._table.cache_clear()
-    registry.load_class.cache_clear()
-    monkeypatch.setattr(registry, "_table", lambda: table)
+def fakes(fake_registry):
     yield
-    registry.load_class.cache_clear()
 
 
 def _chain_project(small_project, backend: str = "continuer", k: int = 3):

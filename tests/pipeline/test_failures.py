@@ -8,7 +8,6 @@ import pytest
 
 from tests.helpers import probe, record
 from tests.pipeline import fake_backends
-from ttv.backends import registry
 from ttv.core.tomlio import load_toml, write_toml
 from ttv.pipeline.project import Project
 from ttv.pipeline.runner import Clock
@@ -16,16 +15,8 @@ from ttv.pipeline.steps import RunOptions, clips_step, keyframes_step
 
 
 @pytest.fixture(autouse=True)
-def fakes(monkeypatch):
-    fake_backends.CALLS.clear()
-    table = dict(registry._table())
-    for name, cls in fake_backends.FAKES.items():
-        table[name] = f"tests.pipeline.fake_backends:{cls.__name__}"
-    registry._table.cache_clear()
-    registry.load_class.cache_clear()
-    monkeypatch.setattr(registry, "_table", lambda: table)
+def fakes(fake_registry):
     yield
-    registry.load_class.cache_clear()
 
 
 class FakeClock:

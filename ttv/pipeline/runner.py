@@ -439,30 +439,29 @@ class DetachedError(BaseException):
 
 
 def _fail(run: ItemRun, err: BackendError, t0: float, backend: str = "") -> Outcome:
-    rec = run.record
-    rec.status = "failed"
-    rec.error = err.message + (f" — {err.hint}" if err.hint else "")
-    rec.cost_usd = round(sum(a.cost_usd for a in rec.attempts), 6)
-    rec.seconds = round(time.monotonic() - t0, 3)
-    run.save()
-    run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind=err.kind,
-                            hint=err.hint, attempts=len(rec.attempts))
-    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd, backend=backend,
-                   access_fault=is_access_fault(err))
+    return _stop(run, err, t0, backend, status="failed")
 
 
 def _stop_resumable(run: ItemRun, err: BackendError, t0: float, backend: str) -> Outcome:
     """Stop the item but keep its accepted job: status `submitted` (a plain re-run or `ttv wait` polls and
     downloads it again), the error naming the fault."""
+    return _stop(run, err, t0, backend, status="submitted")
+
+
+def _stop(run: ItemRun, err: BackendError, t0: float, backend: str, *, status: str) -> Outcome:
+    """The item's run ends without an output: the record says `status` (failed, or submitted when its job is
+    kept) and why; the outcome is a failure of this run either way."""
     rec = run.record
-    rec.status = "submitted"
+    rec.status = status  # type: ignore[assignment]
     rec.error = err.message + (f" — {err.hint}" if err.hint else "")
     rec.cost_usd = round(sum(a.cost_usd for a in rec.attempts), 6)
     rec.seconds = round(time.monotonic() - t0, 3)
     run.save()
+    kept = {"job_id": rec.job_id, "resumable": True} if status == "submitted" else {}
     run.project.events.emit("item.failed", item=rec.id, step=run.step, error=err.message, error_kind=err.kind,
-                            hint=err.hint, attempts=len(rec.attempts), job_id=rec.job_id, resumable=True)
-    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd, backend=backend)
+                            hint=err.hint, attempts=len(rec.attempts), **kept)
+    return Outcome(rec.id, "failed", error=rec.error, cost_usd=rec.cost_usd, backend=backend,
+                   access_fault=status == "failed" and is_access_fault(err))
 
 
 def _uncertain(run: ItemRun, backend: str, err: BackendError | None, attempt: Attempt | None = None) -> Outcome:

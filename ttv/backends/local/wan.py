@@ -10,6 +10,7 @@ where diffusers `last_image` is the community route).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -42,6 +43,22 @@ class WanOptions(LocalOptions):
     flf: Literal["auto", "on", "off"] = Field("auto", description="use the last keyframe (last_image=)")
     guidance_2: float | None = Field(None, ge=0.0, le=50.0, description="Wan 2.2 A14B low-noise expert guidance")
     vae_fp32: bool = Field(True, description="keep the VAE in float32 (the Wan authors' setting)")
+
+
+@dataclass(frozen=True)
+class WanGeometry:
+    """Frame and size rules of Wan 2.1 and the models built on it (VACE): 16 fps, 4k+1 frames, 81 trained."""
+
+    native_fps: int = 16
+    frame_multiple: int = 4
+    min_frames: int = 5
+    trained_frames: int = 81
+    size_multiple: int = 16
+    default_steps: int = 50
+    default_guidance: float = 5.0
+
+
+WAN_GEOMETRY = WanGeometry()
 
 
 class WanBackend(LocalVideoBackend):
@@ -86,13 +103,13 @@ class WanBackend(LocalVideoBackend):
         VramRow("5b", (1280, 704), "model", 22.9, "Wan2.2 README: TI2V-5B 720p, RTX 4090"),
     )
     default_model: ClassVar[str] = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
-    native_fps: int = 16
-    frame_multiple: ClassVar[int] = 4
-    min_frames: ClassVar[int] = 5
-    trained_frames: int = 81
-    size_multiple: int = 16
-    default_steps: ClassVar[int] = 50
-    default_guidance: ClassVar[float] = 5.0
+    native_fps: int = WAN_GEOMETRY.native_fps
+    frame_multiple: ClassVar[int] = WAN_GEOMETRY.frame_multiple
+    min_frames: ClassVar[int] = WAN_GEOMETRY.min_frames
+    trained_frames: int = WAN_GEOMETRY.trained_frames
+    size_multiple: int = WAN_GEOMETRY.size_multiple
+    default_steps: ClassVar[int] = WAN_GEOMETRY.default_steps
+    default_guidance: ClassVar[float] = WAN_GEOMETRY.default_guidance
 
     def __init__(self, options: Options | None = None, *, device: str | None = None,
                  gpu_group: list[int] | None = None) -> None:

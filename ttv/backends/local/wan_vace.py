@@ -27,6 +27,7 @@ from ttv.backends.local.common import (
     load_component,
     load_image,
 )
+from ttv.backends.local.wan import WAN_GEOMETRY
 
 WAN_VACE = "WanVACEPipeline"
 GREY = 128  # the value VACE was trained with for frames to generate
@@ -44,13 +45,13 @@ class WanVACEBackend(LocalVideoBackend):
     OptionsModel: ClassVar[type[Options]] = WanVACEOptions
     family: ClassVar[str] = "wan"
     default_model: ClassVar[str] = "Wan-AI/Wan2.1-VACE-1.3B-diffusers"
-    native_fps: int = 16
-    frame_multiple: ClassVar[int] = 4
-    min_frames: ClassVar[int] = 5
-    trained_frames: int = 81
-    size_multiple: int = 16
-    default_steps: ClassVar[int] = 50
-    default_guidance: ClassVar[float] = 5.0
+    native_fps: int = WAN_GEOMETRY.native_fps  # VACE is Wan 2.1: the same frame and size rules
+    frame_multiple: ClassVar[int] = WAN_GEOMETRY.frame_multiple
+    min_frames: ClassVar[int] = WAN_GEOMETRY.min_frames
+    trained_frames: int = WAN_GEOMETRY.trained_frames
+    size_multiple: int = WAN_GEOMETRY.size_multiple
+    default_steps: ClassVar[int] = WAN_GEOMETRY.default_steps
+    default_guidance: ClassVar[float] = WAN_GEOMETRY.default_guidance
 
     @property
     def vopts(self) -> WanVACEOptions:
