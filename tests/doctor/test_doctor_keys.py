@@ -142,7 +142,7 @@ def test_openai_states(fake_api: Any, closed_port: str) -> None:
 # ---- through the CLI ------------------------------------------------------------------------------
 
 def runway_project(root: Path, url: str, segments: int = 2) -> Path:
-    return write_project(root, segments=segments, backend="runway",
+    return write_project(root, segments=segments, backend="runway", mode="chain",  # gen4_turbo: first frame only
                          backends={"runway": {"model": "gen4_turbo", "base_url": url}})
 
 

@@ -24,7 +24,7 @@ def project(tmp_path: Path, cli: Any, runway_fake: RunwayFake, api_keys: dict[st
     cfg = load_toml(root / "ttv.toml")
     cfg["backend"] = "runway"
     cfg.setdefault("backends", {})["runway"] = {"base_url": runway_fake.url, "poll_interval_s": 0.01,
-                                                "model": "gen4_turbo"}
+                                                "model": "gen4_turbo", "end_frame": "ignore"}  # first frame only
     write_toml(root / "ttv.toml", cfg)
     for step in ("plan", "keyframes"):
         r = cli(step, "-p", root)

@@ -177,8 +177,26 @@ class Backend(ABC):
         return str(getattr(self.options, "model", "") or self.name)
 
 
+VideoMode = Literal["t2v", "i2v", "flf2v"]
+RunMode = Literal["keyframe", "chain"]
+# What a backend does with the end keyframe in keyframe mode (`end_frame` option): "auto"/"require" use it
+# and refuse a model that cannot; "ignore" is the explicit opt-in to first-frame-only (pipeline/verdict.py).
+EndFrame = Literal["auto", "require", "ignore"]
+
+
 class VideoBackend(Backend):
     kind: ClassVar[BackendKind] = "video"
+    # The model used when `[backends.NAME]` sets no `model`, per run mode: keyframe mode wants one taking
+    # first and last frames, chaining one taking a start image (read by ttv/pipeline/verdict.py).
+    mode_models: ClassVar[dict[str, str]] = {}
+
+    def offered_models(self) -> list[str]:
+        """The model ids this backend offers (the mode table); [] when it has no choice of model."""
+        return []
+
+    def end_frame(self) -> EndFrame:
+        value = getattr(self.options, "end_frame", "auto")
+        return "ignore" if value == "ignore" else "require" if value == "require" else "auto"
 
     @abstractmethod
     def capabilities(self) -> VideoCapabilities: ...

@@ -439,7 +439,7 @@ def check_local_models(project: Any, uses: list[Use], gpus: list[dict[str, Any]]
         if use.extra != "local" or use.cls is None:
             continue
         try:
-            backend = registry.create(use.name, project.config.backends.get(use.name), kind=use.kind)
+            backend = registry.create(use.name, _raw_options(project, use), kind=use.kind)
         except TtvError as exc:
             checks.append(Check(f"model: {use.name}", "models", problem(use.required), exc.message, exc.hint or "",
                                 required=use.required))
@@ -531,7 +531,7 @@ def check_backends(project: Any, uses: list[Use]) -> list[Check]:
                                 required=use.required, data={"where": use.where}))
             continue
         try:
-            raw = project.config.backends.get(use.name)
+            raw = _raw_options(project, use)
             params = inspect.signature(use.cls.__init__).parameters
             if "api_key" in params:
                 # Availability apart from the key (checked on its own row): SDK installed, model known.
@@ -629,12 +629,32 @@ def key_provider_of(use: Use) -> str | None:
     return None
 
 
+def _raw_options(project: Any, use: Use) -> dict[str, Any] | None:
+    """`[backends.NAME]`, for a video backend with the run mode's default model where none is set (what runs)."""
+    from ttv.pipeline.verdict import video_options
+
+    return video_options(project, use.name) if use.kind == "video" else project.config.backends.get(use.name)
+
+
+def check_modes(project: Any) -> list[Check]:
+    """Can each video backend the segments may run on use what the mode hands it (keyframes, a start
+    frame)? The same verdict the keyframes and clips steps enforce (ttv/pipeline/verdict.py)."""
+    from ttv.pipeline.verdict import project_verdicts
+
+    checks = []
+    for v in project_verdicts(project):
+        status: Status = {"ok": "ok", "first-frame-only": "warn", "refused": "fail"}[v.outcome]  # type: ignore[assignment]
+        checks.append(Check(f"mode: {v.backend}", "backends", status, f"{v.role}: {v.message}", v.fix,
+                            required=v.outcome == "refused", data=v.to_json()))
+    return checks
+
+
 def _use_options(project: Any, use: Use) -> Any:
     """The validated options of a configured backend (defaults filled in), or None."""
     if project is None or use.cls is None:
         return None
     try:
-        return use.cls.OptionsModel.model_validate(project.config.backends.get(use.name) or {})
+        return use.cls.OptionsModel.model_validate(_raw_options(project, use) or {})
     except Exception:
         return None
 
@@ -871,6 +891,7 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
     if project is not None:
         checks.append(_check_plan(project))
         checks += check_backends(project, uses)
+        checks += check_modes(project)
         checks += check_local_models(project, uses, gpus)
     estimate = None
     if project is not None:

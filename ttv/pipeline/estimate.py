@@ -49,6 +49,7 @@ from ttv.pipeline.graph import (
 )
 from ttv.pipeline.project import Project
 from ttv.pipeline.requests import planned_video_request, spent_usd  # the request exactly as render/chain send it
+from ttv.pipeline.verdict import video_options  # the run mode's default model where none is set
 
 ESTIMATE_SCHEMA = 1
 ItemKind = Literal["plan", "keyframe", "clip", "final"]
@@ -261,7 +262,8 @@ class _Backends:
         key = (name, kind)
         if key not in self._made:
             try:
-                self._made[key] = registry.create(name, self.project.config.backends.get(name), kind=kind)
+                raw = video_options(self.project, name) if kind == "video" else self.project.config.backends.get(name)
+                self._made[key] = registry.create(name, raw, kind=kind)
             except TtvError as exc:
                 self._made[key] = exc
         return self._made[key]
@@ -342,7 +344,7 @@ class _Figure:
 def _video_figure(backends: _Backends, name: str, index: int) -> _Figure:
 
     project = backends.project
-    options = project.config.backends.get(name, {})
+    options = video_options(project, name) or {}
     backend = backends.get(name, "video")
     req = planned_video_request(project, index)
     if isinstance(backend, VideoBackend):

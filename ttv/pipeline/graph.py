@@ -202,12 +202,15 @@ def backend_chain(project: Project, seg: SegmentSpec) -> list[str]:
 
 def clip_inputs(project: Project, index: int, upstream: dict[str, ItemState]) -> dict[str, Any]:
     """Inputs of clip `index`. `upstream` maps keyframe ids and clip ids to their current states."""
+    from ttv.pipeline.verdict import video_options
+
     cfg = project.config
     seg = project.plan.segments[index]
     backend = segment_backend(project, seg)
     inputs: dict[str, Any] = {
         "backend": backend,
-        "options": output_options(backend, cfg.backends.get(backend, {})),
+        # with the run mode's default model filled in: the model that will run decides the clip
+        "options": output_options(backend, video_options(project, backend) or {}),
         "prompt": seg.prompt,
         "negative_prompt": seg.negative_prompt,
         "duration": seg.duration,

@@ -57,6 +57,9 @@ class HunyuanBackend(LocalVideoBackend):
         VramRow("13b", (960, 544), "none", 45.0, "HunyuanVideo README: 544x960x129 needs 45 GB"),
     )
     default_model: ClassVar[str] = "hunyuanvideo-community/HunyuanVideo"
+    # No HunyuanVideo model takes a last frame: keyframe mode runs only with end_frame = "ignore" (I2V).
+    mode_models: ClassVar[dict[str, str]] = {"keyframe": "hunyuanvideo-community/HunyuanVideo-I2V",
+                                             "chain": "hunyuanvideo-community/HunyuanVideo-I2V"}
     native_fps: int = 24
     frame_multiple: ClassVar[int] = 4
     min_frames: ClassVar[int] = 5

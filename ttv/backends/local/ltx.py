@@ -65,6 +65,8 @@ class LTXBackend(LocalVideoBackend):
         VramRow("13b", (704, 512), "group", 1.04, "diffusers benchmark: LTX 13B group offload (leaf), 1.04 GB"),
     )
     default_model: ClassVar[str] = "Lightricks/LTX-Video"
+    # Keyframe mode: a 0.9.7 condition model takes first and last frames; the default one only a first.
+    mode_models: ClassVar[dict[str, str]] = {"keyframe": "Lightricks/LTX-Video-0.9.7-dev"}
     native_fps: int = 25
     frame_multiple: ClassVar[int] = 8
     min_frames: ClassVar[int] = 9

@@ -86,6 +86,10 @@ class WanBackend(LocalVideoBackend):
         VramRow("5b", (1280, 704), "model", 22.9, "Wan2.2 README: TI2V-5B 720p, RTX 4090"),
     )
     default_model: ClassVar[str] = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+    # The 1.3B default is text-to-video only: keyframe mode takes the first-last-frame model, chaining an
+    # image-to-video one (both 14B: Wan has no smaller model that takes an image).
+    mode_models: ClassVar[dict[str, str]] = {"keyframe": "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers",
+                                             "chain": "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers"}
     native_fps: int = 16
     frame_multiple: ClassVar[int] = 4
     min_frames: ClassVar[int] = 5
