@@ -49,7 +49,7 @@ from ttv.pipeline.graph import (
 )
 from ttv.pipeline.project import Project
 from ttv.pipeline.requests import planned_video_request, spent_usd  # the request exactly as render/chain send it
-from ttv.pipeline.verdict import video_options  # the run mode's default model where none is set
+from ttv.pipeline.verdict import verdicts, video_options  # the run mode's default model where none is set
 
 ESTIMATE_SCHEMA = 1
 ItemKind = Literal["plan", "keyframe", "clip", "final"]
@@ -121,6 +121,13 @@ class ProjectEstimate:
     wall_seconds: float
     worst_wall_seconds: float
     warnings: list[str] = field(default_factory=list)
+    # Can each video backend use what the mode hands it (verdict.py): the verdict doctor shows and the
+    # keyframes/clips steps enforce; a "refused" one means render/run would exit 2 before anything is made.
+    modes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[dict[str, Any]]:
+        return [m for m in self.modes if m["outcome"] == "refused"]
 
     # ---- totals ----------------------------------------------------------------------------
     @property
@@ -222,6 +229,7 @@ class ProjectEstimate:
                 "over": self.over_budget,
             },
             "warnings": list(self.warnings),
+            "modes": list(self.modes),
         }
 
 
@@ -549,10 +557,11 @@ def _estimate(project: Project, *, worst_case: bool) -> ProjectEstimate:
             if i.error and not i.done:
                 warnings.append(f"{i.id}: no estimate for {i.backend}: {i.error}")
         wall, worst_wall = _wall_times(backends, items, cfg.mode)
+        modes = [v.to_json() for v in verdicts(work)]
         return ProjectEstimate(project=str(project.root), mode=cfg.mode, planned=planned, provisional=not planned,
                                worst_case=worst_case, items=items, spent_usd=_spent_everywhere(project),
                                budget_usd=cfg.max_cost_usd, wall_seconds=wall, worst_wall_seconds=worst_wall,
-                               warnings=warnings)
+                               warnings=warnings, modes=modes)
     finally:
         backends.close()
 
