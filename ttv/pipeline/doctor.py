@@ -408,17 +408,30 @@ def check_torch(local_needed: bool, gpus_present: bool) -> Check | None:
 # ---- local models ---------------------------------------------------------------------------------
 
 def peak_vram_gb(family: str, variant: str, width: int, height: int, offload: str,
-                 download_gb: float | None = None) -> tuple[float | None, str]:
-    """(peak GB, how it was found) for this configuration, from the `peak_vram` rows the local backends
-    of `family` declare; (None, why) when nothing fits."""
+                 download_gb: float | None = None, *, frames: int | None = None,
+                 float32: bool = False) -> tuple[float | None, str]:
+    """(peak GB, how it was found) for one render of `frames` frames (default: the family's trained
+    length) at this size and memory setting: the formula of figures.estimate_peak_gb over the weights
+    (`footprints`) and measured peaks (`peak_vram`) the local backends of `family` declare; where a family
+    declares no footprint, the nearest measured peak; (None, why) when nothing applies. `download_gb` is
+    not used: a download is not what sits on the GPU."""
+    from ttv.backends.local.figures import estimate_peak_gb
     from ttv.backends.local.figures import peak_vram_gb as lookup
 
     classes = [c for c in _backend_classes() if getattr(c, "family", "") == family]
     rows = [r for c in classes for r in getattr(c, "peak_vram", ())]
+    footprints = [f for c in classes for f in getattr(c, "footprints", ())]
     any_variant = any(getattr(c, "peak_vram_any_variant", False) for c in classes)
     if not rows:
         return None, f"no measured peak for {family} {variant}"
-    return lookup(rows, variant, width, height, offload, download_gb, any_variant=any_variant, label=family)
+    if footprints and classes:
+        cls = classes[0]
+        ref = int(getattr(cls, "trained_frames", 81))
+        peak, how = estimate_peak_gb(rows, footprints, cls.latent_geometry, variant, width, height, frames or ref,
+                                     offload, ref_frames=ref, float32=float32, label=family)
+        if peak is not None:
+            return peak, how
+    return lookup(rows, variant, width, height, offload, None, any_variant=any_variant, label=family)
 
 
 def _model_ids(backend: Any) -> list[str]:
@@ -473,6 +486,18 @@ def _model_presence(use: Use, model: str, common: Any) -> Check:
                  required=use.required, data={"download_gb": size})
 
 
+def _longest_clip_frames(project: Any, backend: Any) -> int | None:
+    """Frames of the longest clip this backend would render (its own plan of each segment's request)."""
+    from ttv.pipeline.requests import planned_video_request
+
+    frames: list[int] = []
+    with contextlib.suppress(Exception):
+        for i in range(len(project.plan.segments)):
+            with contextlib.suppress(Exception):
+                frames.append(int(backend.plan(planned_video_request(project, i)).frames))
+    return max(frames) if frames else None
+
+
 def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], common: Any) -> Check | None:
     family = getattr(backend, "family", "")
     if not family or use.kind != "video":
@@ -484,11 +509,12 @@ def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], 
     with contextlib.suppress(Exception):
         variant = str(backend.variant())
     offload = str(getattr(opts, "offload", "none"))
-    size = common.known_model(backend.model_name()).get("gb")
-    peak, how = peak_vram_gb(family, variant, width, height, offload, size)
+    frames = _longest_clip_frames(project, backend)
+    float32 = getattr(opts, "dtype", "auto") == "float32"
+    peak, how = peak_vram_gb(family, variant, width, height, offload, frames=frames, float32=float32)
     name = f"vram: {use.name}"
     data = {"family": family, "variant": variant, "offload": offload, "width": width, "height": height,
-            "peak_gb": peak, "source": how}
+            "frames": frames, "peak_gb": peak, "source": how}
     if peak is None:
         return Check(name, "models", "warn", f"{how}; cannot say whether it fits", "try one segment first",
                      required=False, data=data)
@@ -503,7 +529,7 @@ def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], 
     desc = f"{family} {variant} at {width}x{height}, offload={offload}: peak ≈ {peak:g} GB; GPU {have:.0f} GB"
     if peak <= 0.92 * have:
         return Check(name, "models", "ok", f"fits: {desc}", required=use.required, data={**data, "fits": True})
-    hint = common.memory_hint(use.name, opts, width, height, 81)
+    hint = common.memory_hint(use.name, opts, width, height, frames or 81)
     if peak <= have:
         return Check(name, "models", "warn", f"tight: {desc}", hint, required=use.required, data={**data, "fits": True})
     return Check(name, "models", problem(use.required), f"does not fit: {desc} ({how})", hint, required=use.required,

@@ -47,7 +47,7 @@ from ttv.backends.base import (
     VideoCapabilities,
     VideoRequest,
 )
-from ttv.backends.local.figures import TimingRow
+from ttv.backends.local.figures import Footprint, TimingRow, VramRow
 from ttv.core.errors import BackendError, ConfigError, InputRejected
 
 if TYPE_CHECKING:
@@ -640,6 +640,10 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     OptionsModel: ClassVar[type[Options]] = LocalOptions
     family: ClassVar[str] = ""
     timings: ClassVar[tuple[TimingRow, ...]] = ()  # published per-step timings of the family (figures.py)
+    # Peak-memory inputs (figures.estimate_peak_gb): measured peaks, component weights, latent geometry.
+    peak_vram: ClassVar[tuple[VramRow, ...]] = ()
+    footprints: ClassVar[tuple[Footprint, ...]] = ()
+    latent_geometry: ClassVar[tuple[int, int, int]] = (8, 4, 2)
     default_model: ClassVar[str] = ""
     native_fps: int = 24
     frame_multiple: ClassVar[int] = 4  # frames = multiple*k + 1
