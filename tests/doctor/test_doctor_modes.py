@@ -163,3 +163,10 @@ def test_a_refused_fallback_is_refused_too(tmp_path: Path) -> None:
                          backends={"runway": {"model": "gen4_turbo"}})
     [primary, fallback] = verdicts(Project.load(root))
     assert (primary.outcome, fallback.role, fallback.outcome) == ("ok", "fallback", "refused")
+
+
+def test_an_unknown_remote_model_gets_no_borrowed_verdict(tmp_path: Path) -> None:
+    """An unknown model's capabilities fell back to the provider's first model, so the verdict judged
+    another model; now only the backend check speaks (and fails it)."""
+    root = project(tmp_path / "film", "runway", "keyframe", "gen9_imaginary", {})
+    assert verdicts(Project.load(root)) == []

@@ -197,3 +197,14 @@ def test_user_supplied_keyframe_image_missing(runner: CliRunner, tmp_path: Path)
     (root / "refs" / "k1.png").write_bytes(b"png")
     code, checks = doctor(runner, root)
     assert checks["plan"]["status"] == "ok"
+
+
+def test_an_unknown_local_model_id_is_named_with_the_known_ones(runner: CliRunner, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    root = write_project(tmp_path / "film", backend="wan", backends={"wan": {"model": "Wan-AI/Wan2.1-FLF2V-14B-720p"}})
+    code, checks = doctor(runner, root)
+    row = checks["model: wan Wan-AI/Wan2.1-FLF2V-14B-720p"]
+    assert code == 1 and row["status"] == "fail" and "not a model ttv knows" in row["detail"]
+    assert "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers" in row["fix"]

@@ -460,14 +460,14 @@ def check_local_models(project: Any, uses: list[Use], gpus: list[dict[str, Any]]
         from ttv.backends.local import common
 
         for model in _model_ids(backend):
-            checks.append(_model_presence(use, model, common))
+            checks.append(_model_presence(use, model, common, backend))
         fit = _vram_fit(project, use, backend, gpus, common)
         if fit is not None:
             checks.append(fit)
     return checks
 
 
-def _model_presence(use: Use, model: str, common: Any) -> Check:
+def _model_presence(use: Use, model: str, common: Any, backend: Any = None) -> Check:
     name = f"model: {use.name} {model}"
     if common.is_local_path(model):
         path = Path(model).expanduser()
@@ -481,6 +481,13 @@ def _model_presence(use: Use, model: str, common: Any) -> Check:
         return Check(name, "models", "ok", f"in the Hugging Face cache ({snap})", required=use.required,
                      data={"path": str(snap), "download_gb": size})
     size_text = f"about {size} GB" if size else "size unknown"
+    known = backend.offered_models() if backend is not None and hasattr(backend, "offered_models") else []
+    if not common.known_model(model) and known and model == backend.model_name():
+        # a typo'd id would send the user to `hf download` a repo that may not exist: name the known ones
+        return Check(name, "models", problem(use.required), f"not in the local Hugging Face cache, and not a "
+                     f"model ttv knows for {use.name}", f"check `model` in [backends.{use.name}] (known: "
+                     f"{', '.join(known)}); for another diffusers repo: `{common.download_command(model)}`",
+                     required=use.required, data={"download_gb": None, "known": known})
     return Check(name, "models", problem(use.required), f"not in the local Hugging Face cache ({size_text} to download)",
                  f"`{common.download_command(model)}` (set HF_HOME to choose where); ttv never downloads implicitly",
                  required=use.required, data={"download_gb": size})

@@ -161,6 +161,9 @@ def verdicts(project: Any) -> list[ModeVerdict]:
             modes: list[str] = list(backend.capabilities().modes)
             model = backend.model_name()
             end_frame = backend.end_frame()
+            offered = backend.offered_models()
+            if offered and model not in offered and not getattr(backend, "allows_unknown_models", lambda: True)():
+                continue  # an unknown model: its capabilities would be another's; doctor's backend check fails it
         except (TtvError, AssertionError, ValueError):
             continue  # a backend that does not load is doctor's backend check, and fails the run anyway
         outcome, need = _judge(modes, wanted, end_frame)
