@@ -208,3 +208,27 @@ def test_an_unknown_local_model_id_is_named_with_the_known_ones(runner: CliRunne
     row = checks["model: wan Wan-AI/Wan2.1-FLF2V-14B-720p"]
     assert code == 1 and row["status"] == "fail" and "not a model ttv knows" in row["detail"]
     assert "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers" in row["fix"]
+
+
+def test_a_keyframe_provider_with_nothing_to_make_is_not_required(runner: CliRunner, tmp_path: Path) -> None:
+    """Every keyframe comes from a file (`image` in plan.toml): the configured provider (runway-image, no
+    key) makes nothing, so a missing key must not fail doctor while `ttv run` would run."""
+    import tomli_w
+    from PIL import Image
+
+    root = write_project(tmp_path / "film", keyframes="runway-image")
+    plan = (root / "plan.toml").read_text()
+    import tomllib
+
+    data = tomllib.loads(plan)
+    for kf in data["keyframes"]:
+        Image.new("RGB", (1280, 720), (40, 90, 160)).save(root / f"{kf['id']}.png")
+        kf["image"] = f"{kf['id']}.png"
+    (root / "plan.toml").write_text(tomli_w.dumps(data))
+    code, checks = doctor(runner, root)
+    assert "key: runway" not in checks or checks["key: runway"]["status"] != "fail"
+    assert checks["backend: runway-image"]["status"] != "fail" and code == 0
+    # with a keyframe still to make by that provider, the same missing key fails
+    root2 = write_project(tmp_path / "film2", keyframes="runway-image")
+    code, checks = doctor(runner, root2)
+    assert checks["key: runway"]["status"] == "fail" and code == 1

@@ -129,9 +129,23 @@ def configured_uses(project: Any) -> list[Use]:
     keyframes_used = True
     if plan is not None and cfg.mode == "chain":
         keyframes_used = bool(plan.segments[0].start_keyframe)
-    wanted.append((cfg.keyframes, "image", keyframes_used, "keyframes"))
+    # A provider is needed only for keyframes still to make: with every keyframe made (and fresh), a
+    # missing key or extra of the keyframe provider does not stop render/run.
+    to_make: set[str] | None = None
     if plan is not None:
-        wanted += [(k.provider, "image", True, f"keyframe {k.id}") for k in plan.keyframes if k.provider]
+        with contextlib.suppress(Exception):
+            from ttv.pipeline.graph import build_graph, keyframe_provider
+
+            by_id = {k.id: k for k in plan.keyframes}
+            to_make = {keyframe_provider(project, by_id[st.id]) for st in build_graph(project).keyframes
+                       if not st.fresh}
+    if to_make is not None:
+        keyframes_used = keyframes_used and cfg.keyframes in to_make
+    wanted.append((cfg.keyframes, "image", keyframes_used, "keyframes" + ("" if to_make is None or keyframes_used
+                                                                         else " (all made)")))
+    if plan is not None:
+        wanted += [(k.provider, "image", to_make is None or k.provider in to_make, f"keyframe {k.id}")
+                   for k in plan.keyframes if k.provider]
     # An unavailable LLM planner falls back to the heuristic one with a warning: never required.
     wanted.append((cfg.planner, "planner", False, "planner" + ("" if planner_needed else " (plan.toml exists)")))
     uses: dict[tuple[str, str], Use] = {}
