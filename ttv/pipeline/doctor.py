@@ -236,9 +236,10 @@ def check_python() -> Check:
                  "" if ok else "ttv needs Python 3.10 or newer", data={"version": platform.python_version()})
 
 
-def check_packages(extras_needed: dict[str, str]) -> list[Check]:
+def check_packages(extras_needed: dict[str, str], extras_optional: dict[str, str] | None = None) -> list[Check]:
     """Core packages, then each extra: installed (with versions), partly, or not; `extras_needed` maps an
-    extra to why the project needs it (a missing needed extra fails)."""
+    extra to why the project needs it (a missing needed extra fails), `extras_optional` to a configured
+    backend that may run without being required (a fallback: missing, it warns, never "ok")."""
     checks = []
     core = {p: dist_version(p) for p in CORE_PACKAGES}
     missing = [p for p, v in core.items() if v is None]
@@ -254,6 +255,7 @@ def check_packages(extras_needed: dict[str, str]) -> list[Check]:
         versions = {p: dist_version(p) for p in packages}
         absent = [p for p, v in versions.items() if v is None]
         why = extras_needed.get(extra)
+        maybe = (extras_optional or {}).get(extra) if not why else None
         listing = ", ".join(f"{p} {v}" for p, v in versions.items() if v)
         odd = _outside_recommended(versions)
         if not absent and odd:
@@ -263,8 +265,8 @@ def check_packages(extras_needed: dict[str, str]) -> list[Check]:
             status = "ok"
             detail = listing
         elif len(absent) == len(packages):
-            status = "fail" if why else "ok"
-            detail = f"not installed{f' (needed by {why})' if why else ' (optional)'}"
+            status = "fail" if why else "warn" if maybe else "ok"
+            detail = f"not installed{f' (needed by {why})' if why else f' (needed by {maybe} if it runs)' if maybe else ' (optional)'}"
         else:
             status = "fail" if why else "warn"
             detail = f"partly installed: missing {', '.join(absent)}" + (f"; has {listing}" if listing else "")
@@ -917,11 +919,14 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
                                  data={"root": str(root)})
     uses = configured_uses(project) if project is not None else []
     extras_needed: dict[str, str] = {}
+    extras_optional: dict[str, str] = {}
     for use in uses:
         if use.extra in ("remote", "local") and use.required:
             extras_needed.setdefault(use.extra, use.name)
+        elif use.extra in ("remote", "local") and use.kind != "planner":
+            extras_optional.setdefault(use.extra, f"{use.role} {use.name}")
     local_needed = any(u.extra == "local" and u.required for u in uses)
-    checks += check_packages(extras_needed)
+    checks += check_packages(extras_needed, extras_optional)
     checks += check_ffmpeg()
     gpus, reason = gpu_mod.query_gpus()
     checks.append(check_gpus(local_needed, lambda: (gpus, reason)))
