@@ -235,3 +235,38 @@ def test_veo_on_vertex_with_a_project_needs_no_key(runner: CliRunner, tmp_path: 
                          backends={"veo": {"api": "vertex", "project": "my-gcp-project"}})
     code, checks, _ = doctor(runner, root)
     assert "key: google" not in checks
+
+
+@pytest.mark.parametrize(("version", "fails"), [("3.6.1", True), ("2.34.0", False)])
+def test_veo_gemini_route_on_an_sdk_that_refuses_it(runner: CliRunner, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch, version: str, fails: bool) -> None:
+    """google-genai 3.x refuses generate_videos outside Vertex: doctor said ok, the first clip failed."""
+    import importlib.metadata
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: version if name == "google-genai" else real(name))
+    monkeypatch.setenv("GEMINI_API_KEY", "AIza-doctor-test-0123456789")
+    root = write_project(tmp_path / "film", backend="veo", backends={"veo": {"api": "gemini"}})
+    code, checks, _ = doctor(runner, root)
+    row = checks["backend: veo"]
+    assert (row["status"] == "fail") is fails
+    if fails:
+        assert "google-genai<3" in row["detail"] and code == 1
+
+
+def test_a_route_needing_no_packages_needs_no_extra(runner: CliRunner, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend configured for a plain-HTTP route (`packages_needed()` empty) does not make its extra needed."""
+    from ttv.backends.remote.veo import VeoBackend
+    from ttv.pipeline import doctor as doc
+
+    real = doc.dist_version
+    monkeypatch.setattr(doc, "dist_version", lambda name: None if name == "google-genai" else real(name))
+    monkeypatch.setattr(VeoBackend, "packages_needed", lambda self: () if self.vopts.api == "gemini" else ("google-genai",))
+    monkeypatch.setattr(VeoBackend, "sdk_missing", lambda self: None)
+    root = write_project(tmp_path / "film", backend="veo", backends={"veo": {"api": "gemini"}})
+    _, checks, _ = doctor(runner, root)
+    assert checks["packages: remote"]["status"] != "fail"
+    root2 = write_project(tmp_path / "film2", backend="veo")
+    _, checks, _ = doctor(runner, root2)
+    assert checks["packages: remote"]["status"] == "fail" and checks["packages: remote"]["data"]["needed_by"] == "veo"

@@ -173,6 +173,11 @@ class Backend(ABC):
     def is_available(self) -> Availability:
         return Availability(ok=True)
 
+    def packages_needed(self) -> tuple[str, ...]:
+        """The distributions this configured instance imports (doctor: which extra the project needs); a
+        route that speaks plain HTTP may need none of the class's `packages`."""
+        return tuple(self.packages)
+
     def model_name(self) -> str:
         return str(getattr(self.options, "model", "") or self.name)
 

@@ -708,6 +708,21 @@ def _use_options(project: Any, use: Use) -> Any:
         return None
 
 
+def _needs_packages(project: Any, use: Use) -> bool:
+    """False when the configured instance says it imports none of its packages (`packages_needed()`)."""
+    options = _use_options(project, use)
+    if use.cls is None or options is None or not getattr(use.cls, "packages", ()):
+        return True
+    import inspect
+
+    try:
+        params = inspect.signature(use.cls.__init__).parameters
+        backend = use.cls(options, api_key=None) if "api_key" in params else use.cls(options)
+        return bool(backend.packages_needed())
+    except Exception:
+        return True
+
+
 def _needs_key(use: Use, options: Any) -> bool:
     """False for a backend configured to authenticate otherwise (`needs_key()`, e.g. cloud credentials)."""
     if use.cls is None or options is None or not hasattr(use.cls, "needs_key"):
@@ -921,6 +936,8 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
     extras_needed: dict[str, str] = {}
     extras_optional: dict[str, str] = {}
     for use in uses:
+        if use.extra in ("remote", "local") and not _needs_packages(project, use):
+            continue  # configured for a route that imports none of its extra's packages
         if use.extra in ("remote", "local") and use.required:
             extras_needed.setdefault(use.extra, use.name)
         elif use.extra in ("remote", "local") and use.kind != "planner":

@@ -158,6 +158,24 @@ class VeoBackend(RemoteVideoBackend):
     def needs_key(self) -> bool:
         return not (self.vopts.api == "vertex" and self.vopts.project)
 
+    def sdk_missing(self) -> str | None:
+        missing = super().sdk_missing()
+        if missing or self.vopts.api != "gemini":
+            return missing
+        # This route goes through google-genai, whose 3.x refuses generate_videos outside Vertex before sending
+        # anything: say so before a run (doctor, availability), not as a failed clip. (A plain-REST Gemini route
+        # needs no SDK at all and drops this check.)
+        import importlib.metadata
+
+        try:
+            version = importlib.metadata.version("google-genai")
+        except importlib.metadata.PackageNotFoundError:
+            return None
+        if int((version.split(".") + ["0"])[0] or 0) >= 3:
+            return (f"google-genai {version} refuses Veo on the Gemini API (api = \"gemini\"): "
+                    "pip install 'google-genai<3', or use api = \"vertex\"")
+        return None
+
     def client(self) -> Any:
         def build() -> Any:
             try:
