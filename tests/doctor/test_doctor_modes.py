@@ -170,3 +170,10 @@ def test_an_unknown_remote_model_gets_no_borrowed_verdict(tmp_path: Path) -> Non
     another model; now only the backend check speaks (and fails it)."""
     root = project(tmp_path / "film", "runway", "keyframe", "gen9_imaginary", {})
     assert verdicts(Project.load(root)) == []
+
+
+def test_backends_info_lists_each_model_with_what_it_takes() -> None:
+    result = CliRunner().invoke(app, ["backends", "info", "wan", "--json"])
+    models = {m["model"]: m for m in json.loads(result.stdout)["models"]}
+    assert models["Wan-AI/Wan2.1-T2V-1.3B-Diffusers"]["modes"] == ["t2v"]
+    assert models["Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers"]["default_for"] == ["keyframe"]

@@ -62,6 +62,12 @@ def _describe(name: str, raw_options: dict[str, Any] | None = None) -> dict[str,
             info["capabilities"] = backend.capabilities().model_dump()
         except Exception as exc:  # noqa: BLE001
             info["capabilities"] = {"error": str(exc)}
+        from ttv.pipeline.verdict import mode_table
+
+        try:  # what each model takes, and which the run modes default to (the mode verdict's data)
+            info["models"] = mode_table(name)
+        except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
+            info["models"] = []
     return info
 
 
@@ -128,6 +134,14 @@ def info_command(name: Annotated[str, typer.Argument(help="Backend name, e.g. an
         table.add_column("value")
         for k, v in caps.items():
             table.add_row(k, escape(str(v)))
+        out.print(table)
+    if info.get("models"):
+        table = Table(title="models (t2v: text, i2v: a first frame, flf2v: first and last frames)",
+                      title_justify="left")
+        for col in ("model", "takes", "default in"):
+            table.add_column(col)
+        for m in info["models"]:
+            table.add_row(escape(m["model"]), ", ".join(m["modes"]), ", ".join(f"{r} mode" for r in m["default_for"]))
         out.print(table)
     if info.get("options"):
         table = Table(title=escape(f"options ([backends.{name}] in ttv.toml)"), title_justify="left")
