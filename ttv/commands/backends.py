@@ -48,6 +48,13 @@ def _describe(name: str, raw_options: dict[str, Any] | None = None) -> dict[str,
                            for k, v in schema.get("properties", {}).items()}
     except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
         info["options"] = {}
+    if cls.kind == "video":
+        from ttv.pipeline.verdict import mode_table
+
+        try:  # what each model takes, and which the run modes default to (the mode verdict's data)
+            info["models"] = mode_table(name)
+        except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
+            info["models"] = []
     try:
         backend = registry.create(name, raw_options, kind=cls.kind) if raw_options else cls()
         avail = backend.is_available()
@@ -62,12 +69,6 @@ def _describe(name: str, raw_options: dict[str, Any] | None = None) -> dict[str,
             info["capabilities"] = backend.capabilities().model_dump()
         except Exception as exc:  # noqa: BLE001
             info["capabilities"] = {"error": str(exc)}
-        from ttv.pipeline.verdict import mode_table
-
-        try:  # what each model takes, and which the run modes default to (the mode verdict's data)
-            info["models"] = mode_table(name)
-        except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
-            info["models"] = []
     return info
 
 
