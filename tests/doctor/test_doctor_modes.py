@@ -177,3 +177,17 @@ def test_backends_info_lists_each_model_with_what_it_takes() -> None:
     models = {m["model"]: m for m in json.loads(result.stdout)["models"]}
     assert models["Wan-AI/Wan2.1-T2V-1.3B-Diffusers"]["modes"] == ["t2v"]
     assert models["Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers"]["default_for"] == ["keyframe"]
+
+
+def test_run_refuses_before_planning(tmp_path: Path) -> None:
+    """An LLM plan may be paid for: with no plan.toml yet, `ttv run` judges the plan the offline planner
+    would make and refuses before planning (nothing written)."""
+    root = project(tmp_path / "film", "wan", "keyframe", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", {})
+    (root / "plan.toml").unlink()
+    result = CliRunner().invoke(app, ["run", "--project", str(root)])
+    assert result.exit_code == 2 and "nothing was made" in result.output
+    assert not (root / "plan.toml").exists()
+    est = json.loads(CliRunner().invoke(app, ["estimate", "--project", str(root), "--json"]).stdout)
+    assert [m["outcome"] for m in est["modes"]] == ["refused"]  # estimate's provisional plan says the same
+    checks = {c.name: c for c in check_modes(Project.load(root))}
+    assert checks["mode: wan"].status == "fail"  # doctor too, before any plan

@@ -187,20 +187,26 @@ def verdicts(project: Any) -> list[ModeVerdict]:
 
 
 def project_verdicts(project: Any) -> list[ModeVerdict]:
-    """verdicts() where there is a readable plan, [] otherwise (doctor and estimate never raise)."""
-    if not project.has_plan:
-        return []
+    """verdicts() on plan.toml, or before there is one on the plan the offline planner would make (what
+    `ttv run` judges before planning); [] when plan.toml is unreadable. Never raises (doctor, status)."""
     try:
+        if not project.has_plan:
+            from ttv.pipeline.estimate import provisional_plan
+            from ttv.pipeline.project import Project
+
+            draft = Project(project.root, project.config)
+            draft._plan = provisional_plan(project)
+            return verdicts(draft)
         project.plan  # noqa: B018 - parse it
-    except TtvError:
+        return verdicts(project)
+    except Exception:  # noqa: BLE001 - doctor reports an unreadable plan on its own row
         return []
-    return verdicts(project)
 
 
 def require_usable(project: Any) -> list[ModeVerdict]:
     """Raise ConfigError (exit 2) when a backend cannot use what the mode hands it; else the verdicts
-    (callers say the first-frame-only ones)."""
-    found = verdicts(project)
+    (callers say the first-frame-only ones). Before plan.toml exists: judged on the provisional plan."""
+    found = verdicts(project) if project.has_plan else project_verdicts(project)
     refused = [v for v in found if v.outcome == "refused"]
     if refused:
         v = refused[0]
