@@ -68,10 +68,10 @@ def status_command(
     rows = status_rows(proj)
     spent = sum(r["cost_usd"] for r in rows)
     todo = [r for r in rows if r["status"] != "done"]
-    from ttv.pipeline.verdict import project_verdicts
+    from ttv.pipeline.estimate import mode_verdicts
 
     # backends that cannot use what the mode hands them, or use only the first keyframe (verdict.py)
-    modes = [v for v in project_verdicts(proj) if v.outcome != "ok"]
+    modes = [v for v in mode_verdicts(proj) if v.outcome != "ok"]
     if json_out:
         emit_json({"project": str(proj.root), "planned": True, "mode": proj.config.mode, "items": rows,
                    "spent_usd": round(spent, 4), "todo": len(todo), "budget_usd": proj.config.max_cost_usd,

@@ -688,10 +688,10 @@ def _raw_options(project: Any, use: Use) -> dict[str, Any] | None:
 def check_modes(project: Any) -> list[Check]:
     """Can each video backend the segments may run on use what the mode hands it (keyframes, a start
     frame)? The same verdict the keyframes and clips steps enforce (ttv/pipeline/verdict.py)."""
-    from ttv.pipeline.verdict import project_verdicts
+    from ttv.pipeline.estimate import mode_verdicts
 
     checks = []
-    for v in project_verdicts(project):
+    for v in mode_verdicts(project):
         status: Status = {"ok": "ok", "first-frame-only": "warn", "refused": "fail"}[v.outcome]  # type: ignore[assignment]
         checks.append(Check(f"mode: {v.backend}", "backends", status, f"{v.role}: {v.message}", v.fix,
                             required=v.outcome == "refused", data=v.to_json()))

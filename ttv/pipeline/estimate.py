@@ -49,7 +49,7 @@ from ttv.pipeline.graph import (
 )
 from ttv.pipeline.project import Project
 from ttv.pipeline.requests import planned_video_request, spent_usd  # the request exactly as render/chain send it
-from ttv.pipeline.verdict import verdicts, video_options  # the run mode's default model where none is set
+from ttv.pipeline.verdict import ModeVerdict, verdicts, video_options  # the mode's default model where none is set
 
 ESTIMATE_SCHEMA = 1
 ItemKind = Literal["plan", "keyframe", "clip", "final"]
@@ -491,6 +491,20 @@ def provisional_plan(project: Project, backends: _Backends | None = None) -> Pla
 
 
 # ---- the estimate -------------------------------------------------------------------------------
+
+def mode_verdicts(project: Project) -> list[ModeVerdict]:
+    """The mode verdicts (verdict.py) on plan.toml, or before there is one on the plan the offline planner
+    would make (what `ttv run` judges before planning); [] when plan.toml is unreadable. Never raises."""
+    try:
+        if not project.has_plan:
+            draft = Project(project.root, project.config)
+            draft._plan = provisional_plan(project)
+            return verdicts(draft)
+        project.plan  # noqa: B018 - parse it
+        return verdicts(project)
+    except Exception:  # noqa: BLE001 - doctor reports an unreadable plan on its own row
+        return []
+
 
 def _record_info(st: ItemState) -> tuple[str, str, float]:
     rec = st.record

@@ -624,7 +624,9 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
     if not project.has_plan:
         # An LLM plan may be paid for: judge the modes on the plan the offline planner would make (its
         # segments need what the real plan's need: first and last frames, or a start image) first.
-        require_usable(project)
+        from ttv.pipeline.estimate import mode_verdicts
+
+        require_usable(project, mode_verdicts(project))
     if options.dry_run and not project.has_plan:
         return [StepReport("plan", planned=[PlannedWork("plan", ["no plan.toml yet"], project.config.planner, 0.0, 0.0)])]
     plan_step(project, warn=warn)

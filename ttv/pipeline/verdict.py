@@ -186,27 +186,11 @@ def verdicts(project: Any) -> list[ModeVerdict]:
     return out
 
 
-def project_verdicts(project: Any) -> list[ModeVerdict]:
-    """verdicts() on plan.toml, or before there is one on the plan the offline planner would make (what
-    `ttv run` judges before planning); [] when plan.toml is unreadable. Never raises (doctor, status)."""
-    try:
-        if not project.has_plan:
-            from ttv.pipeline.estimate import provisional_plan
-            from ttv.pipeline.project import Project
-
-            draft = Project(project.root, project.config)
-            draft._plan = provisional_plan(project)
-            return verdicts(draft)
-        project.plan  # noqa: B018 - parse it
-        return verdicts(project)
-    except Exception:  # noqa: BLE001 - doctor reports an unreadable plan on its own row
-        return []
-
-
-def require_usable(project: Any) -> list[ModeVerdict]:
+def require_usable(project: Any, found: list[ModeVerdict] | None = None) -> list[ModeVerdict]:
     """Raise ConfigError (exit 2) when a backend cannot use what the mode hands it; else the verdicts
-    (callers say the first-frame-only ones). Before plan.toml exists: judged on the provisional plan."""
-    found = verdicts(project) if project.has_plan else project_verdicts(project)
+    (callers say the first-frame-only ones). `found`: verdicts already made (e.g. on a provisional plan,
+    estimate.mode_verdicts)."""
+    found = verdicts(project) if found is None else found
     refused = [v for v in found if v.outcome == "refused"]
     if refused:
         v = refused[0]
@@ -220,5 +204,5 @@ def notes(found: list[ModeVerdict]) -> list[str]:
     return [v.message for v in found if v.outcome == "first-frame-only"]
 
 
-__all__ = ["ModeVerdict", "mode_table", "model_modes", "notes", "project_verdicts", "require_usable",
+__all__ = ["ModeVerdict", "mode_table", "model_modes", "notes", "require_usable",
            "segment_needs", "verdicts", "video_options"]
