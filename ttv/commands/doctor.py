@@ -26,6 +26,7 @@ def doctor_command(
     Each check is ok, warn or fail, with a one-line fix. Exit code 0 when every required check passes,
     1 otherwise. Keys are never printed. With -q: prints the names of failed checks only.
     """
+    from rich.markup import escape
     from rich.table import Table
 
     from ttv.pipeline.doctor import run_checks
@@ -46,7 +47,8 @@ def doctor_command(
         table.add_column("fix")
         for c in report.checks:
             style = STYLE[c.status]
-            table.add_row(c.name, f"[{style}]{c.status}[/]", c.detail, c.fix)
+            # escaped: a fix such as pip install 'ttv[remote]' is text, not Rich markup
+            table.add_row(escape(c.name), f"[{style}]{c.status}[/]", escape(c.detail), escape(c.fix))
         out.print(table)
         counts = report.counts()
         summary = f"{counts['ok']} ok, {counts['warn']} warning(s), {counts['fail']} failed"
