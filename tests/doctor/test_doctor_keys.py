@@ -270,3 +270,17 @@ def test_a_route_needing_no_packages_needs_no_extra(runner: CliRunner, tmp_path:
     root2 = write_project(tmp_path / "film2", backend="veo")
     _, checks, _ = doctor(runner, root2)
     assert checks["packages: remote"]["status"] == "fail" and checks["packages: remote"]["data"]["needed_by"] == "veo"
+
+
+def test_an_unusable_primary_with_a_ready_fallback_warns(runner: CliRunner, tmp_path: Path) -> None:
+    """The run skips a primary that cannot run here (no key) for the first usable fallback, so doctor
+    failed while `ttv run` ran; now it warns, naming the fallback. Without the fallback it still fails."""
+    root = write_project(tmp_path / "film", backend="runway", fallback=["animatic"], width=320, height=180)
+    code, checks, _ = doctor(runner, root)
+    assert checks["key: runway"]["status"] == "warn" and "falls back to animatic" in checks["key: runway"]["detail"]
+    assert code == 0
+    result = runner.invoke(app, ["run", "--project", str(root)])
+    assert result.exit_code == 0, result.output  # the check that passed: the command runs
+    alone = write_project(tmp_path / "alone", backend="runway")
+    code, checks, _ = doctor(runner, alone)
+    assert checks["key: runway"]["status"] == "fail" and code == 1

@@ -978,7 +978,43 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
         checks += check_project_folder(project, need)
     elif root is None:
         checks.append(_check_disk(Path.cwd(), None))
+    if project is not None:
+        _fallback_covers(project, checks)
     return Report(checks, str(project.root) if project is not None else (str(root) if root else None), online)
+
+
+def _about(check: Check, name: str) -> bool:
+    """Whether `check` is about backend `name` being able to run (not about what the mode needs)."""
+    from ttv.core import keys
+
+    if check.name in (f"backend: {name}", f"vram: {name}") or check.name.startswith(f"model: {name} "):
+        return True
+    if check.name.startswith("packages: "):
+        return check.data.get("needed_by") == name
+    if check.name.startswith("key: "):
+        with contextlib.suppress(TtvError):
+            return keys.canonical(name) == check.name[len("key: "):]
+    return False
+
+
+def _fallback_covers(project: Any, checks: list[Check]) -> None:
+    """A primary video backend that cannot run here (no key, missing extra or model, too little VRAM) is
+    skipped by the run for the first usable fallback (steps.first_usable): its failures then stop nothing,
+    so they become warnings naming the fallback that will run. A fallback counts as usable when none of
+    its own checks warns or fails; the mode verdict (`mode: NAME`) is never softened."""
+    primary = project.config.backend
+    failing = [c for c in checks if c.status == "fail" and _about(c, primary)]
+    if not failing:
+        return
+    for name in project.config.fallback:
+        if name == primary or any(c.status != "ok" and _about(c, name) for c in checks):
+            continue
+        if not any(c.name == f"backend: {name}" for c in checks):
+            continue
+        for c in failing:
+            c.status, c.required = "warn", False
+            c.detail += f" (the run falls back to {name}, which is ready)"
+        return
 
 
 def _check_plan(project: Any) -> Check:
