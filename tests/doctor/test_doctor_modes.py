@@ -191,3 +191,20 @@ def test_run_refuses_before_planning(tmp_path: Path) -> None:
     assert [m["outcome"] for m in est["modes"]] == ["refused"]  # estimate's provisional plan says the same
     checks = {c.name: c for c in check_modes(Project.load(root))}
     assert checks["mode: wan"].status == "fail"  # doctor too, before any plan
+
+
+def test_a_segment_backend_is_judged_and_first_frame_only_is_said_in_status_and_estimate(tmp_path: Path) -> None:
+    root = project(tmp_path / "film", "animatic", "keyframe", None, {})
+    plan = (root / "plan.toml").read_text().replace('prompt = "shot 1"', 'prompt = "shot 1"\nbackend = "runway"')
+    (root / "plan.toml").write_text(plan)
+    cfg = (root / "ttv.toml").read_text() + '\n[backends.runway]\nmodel = "gen4_turbo"\n'
+    (root / "ttv.toml").write_text(cfg)
+    found = {v.backend: v for v in verdicts(Project.load(root))}
+    assert found["runway"].role == "segment backend" and found["runway"].outcome == "refused"
+    assert found["runway"].segments == ["s001"]
+    (root / "ttv.toml").write_text(cfg + 'end_frame = "ignore"\n')
+    runner = CliRunner()
+    status = runner.invoke(app, ["status", "--project", str(root)])
+    assert "first frame only:" in status.output and "end keyframes not used" in status.output
+    est = runner.invoke(app, ["estimate", "--project", str(root)])
+    assert "first frame only:" in est.output
