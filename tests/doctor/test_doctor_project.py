@@ -232,3 +232,20 @@ def test_a_keyframe_provider_with_nothing_to_make_is_not_required(runner: CliRun
     root2 = write_project(tmp_path / "film2", keyframes="runway-image")
     code, checks = doctor(runner, root2)
     assert checks["key: runway"]["status"] == "fail" and code == 1
+
+
+def test_a_pipeline_split_over_gpus_is_judged_per_card(runner: CliRunner, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """gpus_per_worker = 2 places whole components on each card: the whole-pipeline figure failed a run
+    that fits."""
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml([("NVIDIA L40S", 48 * GiB)] * 2))
+    monkeypatch.setitem(sys.modules, "torch", fake_torch(cuda="12.4", available=True, devices=2,
+                                                         version="2.5.1+cu124"))
+    model = wan_folder(tmp_path / "models" / "wan-i2v")
+    one = write_project(tmp_path / "one", backend="wan", width=832, height=480, backends={"wan": {"model": str(model)}})
+    _, checks = doctor(runner, one)
+    assert checks["vram: wan"]["status"] == "fail"  # 14B with every component on one 48 GB card
+    two = write_project(tmp_path / "two", backend="wan", width=832, height=480,
+                        backends={"wan": {"model": str(model), "gpus_per_worker": 2}})
+    _, checks = doctor(runner, two)
+    assert checks["vram: wan"]["status"] != "fail" and "split over 2 GPUs" in checks["vram: wan"]["detail"]

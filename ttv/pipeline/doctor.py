@@ -532,6 +532,11 @@ def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], 
     with contextlib.suppress(Exception):
         variant = str(backend.variant())
     offload = str(getattr(opts, "offload", "none"))
+    split = int(getattr(opts, "gpus_per_worker", 1) or 1) > 1
+    if split:
+        # device_map=balanced puts whole components on the group's cards (offload is then ignored): per
+        # card that is at most one component at a time, as with model offload
+        offload = "model"
     frames = _longest_clip_frames(project, backend)
     float32 = getattr(opts, "dtype", "auto") == "float32"
     peak, how = peak_vram_gb(family, variant, width, height, offload, frames=frames, float32=float32)
@@ -549,7 +554,8 @@ def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], 
                      "see the gpu check", required=use.required, data=data)
     have = min(mems)
     data["gpu_gb"] = round(have, 1)
-    desc = f"{family} {variant} at {width}x{height}, offload={offload}: peak ≈ {peak:g} GB; GPU {have:.0f} GB"
+    setting = f"split over {opts.gpus_per_worker} GPUs (per card)" if split else f"offload={offload}"
+    desc = f"{family} {variant} at {width}x{height}, {setting}: peak ≈ {peak:g} GB; GPU {have:.0f} GB"
     if peak <= 0.92 * have:
         return Check(name, "models", "ok", f"fits: {desc}", required=use.required, data={**data, "fits": True})
     hint = common.memory_hint(use.name, opts, width, height, frames or 81)
