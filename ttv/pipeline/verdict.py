@@ -30,7 +30,7 @@ from ttv.core.errors import ConfigError, TtvError
 
 Need = Literal["flf2v", "i2v", "t2v"]
 Outcome = Literal["ok", "first-frame-only", "refused"]
-NEED_WORDS: dict[str, str] = {"flf2v": "first and last frames", "i2v": "a start image", "t2v": "text only"}
+NEED_WORDS: dict[str, str] = {"flf2v": "first and last frames", "i2v": "a start image", "t2v": "text"}
 
 
 def video_options(project: Any, name: str) -> dict[str, Any] | None:
