@@ -21,7 +21,7 @@ with that model; `offered_models()` lists the models, `mode_models` the default 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from ttv.backends import registry
@@ -45,13 +45,6 @@ def video_options(project: Any, name: str) -> dict[str, Any] | None:
     return raw
 
 
-def model_modes(name: str, options: dict[str, Any] | None = None) -> list[str]:
-    """The modes backend `name` has with these options (its declared capabilities)."""
-    backend = registry.create(name, options, kind="video")
-    assert isinstance(backend, VideoBackend)
-    return list(backend.capabilities().modes)
-
-
 def mode_table(name: str) -> list[dict[str, Any]]:
     """Every model backend `name` offers with its modes and the run modes it is the default of."""
     cls = registry.load_class(name)
@@ -60,9 +53,11 @@ def mode_table(name: str) -> list[dict[str, Any]]:
     models = plain.offered_models() or [plain.model_name()]
     rows = []
     for model in models:
-        opts = {"model": model} if "model" in getattr(cls.OptionsModel, "model_fields", {}) else None
+        opts: dict[str, object] | None = {"model": model} if "model" in getattr(cls.OptionsModel, "model_fields", {}) else None
         try:
-            modes = model_modes(name, opts)
+            backend = registry.create(name, opts, kind="video")
+            assert isinstance(backend, VideoBackend)
+            modes = list(backend.capabilities().modes)
         except TtvError:
             continue
         runs = [r for r in ("keyframe", "chain") if getattr(cls, "mode_models", {}).get(r, plain.model_name()) == model]
@@ -97,7 +92,6 @@ class ModeVerdict:
     needs: list[str]  # what those segments need
     message: str
     fix: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,7 +173,7 @@ def verdicts(project: Any) -> list[ModeVerdict]:
         else:
             message = (f"{where} cannot take {NEED_WORDS[need]} ({cfg.mode} mode needs it for "
                        f"{', '.join(s for s in segs if needs[s] == need)}); it takes {takes}")
-            if need == "flf2v" and "i2v" in modes and end_frame == "auto":
+            if need == "flf2v" and "i2v" in modes:
                 message += "; keyframes are never ignored silently"
             fix = _fix(project, name, modes, need)
         out.append(ModeVerdict(name, role, model, modes, outcome, segs, sorted(wanted), message, fix))
@@ -204,5 +198,5 @@ def notes(found: list[ModeVerdict]) -> list[str]:
     return [v.message for v in found if v.outcome == "first-frame-only"]
 
 
-__all__ = ["ModeVerdict", "mode_table", "model_modes", "notes", "require_usable",
+__all__ = ["ModeVerdict", "mode_table", "notes", "require_usable",
            "segment_needs", "verdicts", "video_options"]
