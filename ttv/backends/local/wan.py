@@ -162,7 +162,7 @@ class WanBackend(LocalVideoBackend):
 
     def model_defaults(self, mode: Mode) -> tuple[int, float]:
         # Wan authors: 2.1 T2V 50 steps / I2V 40, guide 5.0; 2.2 A14B 40 steps, high-noise guide 4.0 (t2v)
-        # or 3.5 (i2v) -- see ../shared/reference/models.md A2.
+        # or 3.5 (i2v) (Wan2.1 and Wan2.2 READMEs / generate.py defaults).
         if self.variant() == "a14b":
             return 40, (4.0 if mode == "t2v" else 3.5)
         return (50 if mode == "t2v" else 40), 5.0
