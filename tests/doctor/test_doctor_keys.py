@@ -142,7 +142,7 @@ def test_openai_states(fake_api: Any, closed_port: str) -> None:
 # ---- through the CLI ------------------------------------------------------------------------------
 
 def runway_project(root: Path, url: str, segments: int = 2) -> Path:
-    return write_project(root, segments=segments, backend="runway",
+    return write_project(root, segments=segments, backend="runway", mode="chain",  # gen4_turbo: first frame only
                          backends={"runway": {"model": "gen4_turbo", "base_url": url}})
 
 
@@ -235,3 +235,52 @@ def test_veo_on_vertex_with_a_project_needs_no_key(runner: CliRunner, tmp_path: 
                          backends={"veo": {"api": "vertex", "project": "my-gcp-project"}})
     code, checks, _ = doctor(runner, root)
     assert "key: google" not in checks
+
+
+@pytest.mark.parametrize(("version", "fails"), [("3.6.1", True), ("2.34.0", False)])
+def test_veo_gemini_route_on_an_sdk_that_refuses_it(runner: CliRunner, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch, version: str, fails: bool) -> None:
+    """google-genai 3.x refuses generate_videos outside Vertex: doctor said ok, the first clip failed."""
+    import importlib.metadata
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: version if name == "google-genai" else real(name))
+    monkeypatch.setenv("GEMINI_API_KEY", "AIza-doctor-test-0123456789")
+    root = write_project(tmp_path / "film", backend="veo", backends={"veo": {"api": "gemini"}})
+    code, checks, _ = doctor(runner, root)
+    row = checks["backend: veo"]
+    assert (row["status"] == "fail") is fails
+    if fails:
+        assert "google-genai<3" in row["detail"] and code == 1
+
+
+def test_a_route_needing_no_packages_needs_no_extra(runner: CliRunner, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend configured for a plain-HTTP route (`packages_needed()` empty) does not make its extra needed."""
+    from ttv.backends.remote.veo import VeoBackend
+    from ttv.pipeline import doctor as doc
+
+    real = doc.dist_version
+    monkeypatch.setattr(doc, "dist_version", lambda name: None if name == "google-genai" else real(name))
+    monkeypatch.setattr(VeoBackend, "packages_needed", lambda self: () if self.vopts.api == "gemini" else ("google-genai",))
+    monkeypatch.setattr(VeoBackend, "sdk_missing", lambda self: None)
+    root = write_project(tmp_path / "film", backend="veo", backends={"veo": {"api": "gemini"}})
+    _, checks, _ = doctor(runner, root)
+    assert checks["packages: remote"]["status"] != "fail"
+    root2 = write_project(tmp_path / "film2", backend="veo")
+    _, checks, _ = doctor(runner, root2)
+    assert checks["packages: remote"]["status"] == "fail" and checks["packages: remote"]["data"]["needed_by"] == "veo"
+
+
+def test_an_unusable_primary_with_a_ready_fallback_warns(runner: CliRunner, tmp_path: Path) -> None:
+    """The run skips a primary that cannot run here (no key) for the first usable fallback, so doctor
+    failed while `ttv run` ran; now it warns, naming the fallback. Without the fallback it still fails."""
+    root = write_project(tmp_path / "film", backend="runway", fallback=["animatic"], width=320, height=180)
+    code, checks, _ = doctor(runner, root)
+    assert checks["key: runway"]["status"] == "warn" and "falls back to animatic" in checks["key: runway"]["detail"]
+    assert code == 0
+    result = runner.invoke(app, ["run", "--project", str(root)])
+    assert result.exit_code == 0, result.output  # the check that passed: the command runs
+    alone = write_project(tmp_path / "alone", backend="runway")
+    code, checks, _ = doctor(runner, alone)
+    assert checks["key: runway"]["status"] == "fail" and code == 1

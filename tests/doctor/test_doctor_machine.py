@@ -170,3 +170,36 @@ def test_sdk_outside_the_tested_range_is_a_warning(monkeypatch: pytest.MonkeyPat
     remote = rows["packages: remote"]
     assert remote.status == "warn" and "runwayml 4.18.0" in remote.detail
     assert remote.fix == "pip install 'runwayml>=5,<6'"
+
+
+def test_a_missing_extra_of_a_fallback_warns_instead_of_passing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: "ok, not installed (optional)" although the configured fallback would fail when it runs."""
+    from ttv.pipeline import doctor
+
+    real = doctor.dist_version
+    local = set(doctor.extras()["local"])
+    monkeypatch.setattr(doctor, "dist_version", lambda name: None if name in local else real(name))
+    rows = {c.name: c for c in doctor.check_packages({}, {"local": "fallback wan"})}
+    row = rows["packages: local"]
+    assert row.status == "warn" and "fallback wan" in row.detail and row.fix == "pip install 'ttv[local]'"
+    assert not row.required  # the primary still runs: a warning, not a failure
+    plain = {c.name: c for c in doctor.check_packages({})}["packages: local"]
+    assert plain.status == "ok" and "optional" in plain.detail  # nothing configured needs it
+
+
+def test_the_doctor_table_prints_extras_in_brackets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Rich markup ate `[local]`: the table said pip install 'ttv' where the fix is pip install 'ttv[local]'."""
+    from typer.testing import CliRunner
+
+    from ttv.cli import app
+    from ttv.pipeline import doctor
+
+    from .conftest import write_project
+
+    real = doctor.dist_version
+    local = set(doctor.extras()["local"])
+    monkeypatch.setattr(doctor, "dist_version", lambda name: None if name in local else real(name))
+    monkeypatch.setenv("COLUMNS", "400")
+    root = write_project(tmp_path / "film", fallback=["wan"])
+    result = CliRunner().invoke(app, ["doctor", "--project", str(root)])
+    assert "pip install 'ttv[local]'" in result.output

@@ -35,6 +35,13 @@ def write_project(root: Path, *, segments: list[dict[str, Any]] | None = None, w
                            "duration": 20, "width": 1280, "height": 720, "fps": 24, "backend": "animatic",
                            "keyframes": "card", "planner": "heuristic"}
     cfg.update(config)
+    if "runway" in (cfg["backend"], *cfg.get("fallback", [])) and cfg["mode"] == "keyframe":
+        # These figures are gen4_turbo's, which takes a first frame only: the explicit opt-in it needs in
+        # keyframe mode (without it keyframe mode's default is veo3.1_fast, which takes both).
+        runway = cfg.setdefault("backends", {}).setdefault("runway", {})
+        runway.setdefault("model", "gen4_turbo")
+        if runway["model"] == "gen4_turbo":
+            runway.setdefault("end_frame", "ignore")
     (root / "ttv.toml").write_text(tomli_w.dumps(cfg))
     if segments is None:
         return root

@@ -53,7 +53,7 @@ def runway_project(root: Path, fake: Any, **extra: Any) -> Path:
     root.mkdir(parents=True)
     cfg = {"schema": 1, "idea": "A lighthouse keeper finds a message in a bottle", "mode": "keyframe", "duration": 8,
            "width": 320, "height": 180, "fps": 24, "backend": "runway", "keyframes": "card",
-           "backends": {"runway": {"model": "gen4_turbo", "base_url": fake.url, "poll_interval_s": 0.02,
+           "backends": {"runway": {"model": "gen4_turbo", "end_frame": "ignore", "base_url": fake.url, "poll_interval_s": 0.02,
                                    "concurrency": 2}}, **extra}
     (root / "ttv.toml").write_text(tomli_w.dumps(cfg))
     plan = {"schema": 1, "segments": [

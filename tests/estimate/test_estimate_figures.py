@@ -15,7 +15,7 @@ from ttv.pipeline.project import Project
 ITEM_KEYS = {"kind", "id", "backend", "model", "duration", "status", "done", "reasons", "usd", "worst_usd", "credits",
              "seconds", "worst_seconds", "spent_usd", "remote", "chain", "source", "error"}
 TOP_KEYS = {"schema", "command", "ok", "project", "mode", "planned", "provisional", "worst_case", "currency", "price_date", "items",
-            "by_backend", "totals", "budget", "warnings"}
+            "by_backend", "totals", "budget", "warnings", "modes"}
 TOTAL_KEYS = {"items", "remaining", "usd", "worst_usd", "credits", "seconds", "wall_seconds", "worst_wall_seconds",
               "spent_usd", "projected_usd", "complete"}
 BUDGET_KEYS = {"max_usd", "spent_usd", "remaining_usd", "projected_usd", "over"}

@@ -83,9 +83,17 @@ def test_image_modes_and_missing_start_image(wan_flf_model: Path, wan_i2v_model:
                      RecordingCtx())
     assert make("wan", model=str(wan_i2v_model)).capabilities().modes == ["i2v"]
     assert make("wan", model=str(wan_i2v_model), flf="on").capabilities().modes == ["i2v", "flf2v"]
-    plan = make("wan", model=str(wan_i2v_model)).plan(  # type: ignore[attr-defined]
-        req(width=64, height=64, first_image=keyframes[0], last_image=keyframes[1]))
-    assert plan.mode == "i2v" and "last keyframe not used" in plan.notes[0]
+    both = req(width=64, height=64, first_image=keyframes[0], last_image=keyframes[1])
+    # an end keyframe the model cannot take is refused, never dropped silently; end_frame = "ignore" opts in
+    with pytest.raises(InputRejected, match="takes no end frame") as caught:
+        make("wan", model=str(wan_i2v_model)).plan(both)  # type: ignore[attr-defined]
+    assert 'end_frame = "ignore"' in (caught.value.hint or "")
+    plan = make("wan", model=str(wan_i2v_model), end_frame="ignore").plan(both)  # type: ignore[attr-defined]
+    assert plan.mode == "i2v" and "end keyframe not used" in plan.notes[0]
+    # a start image a text-only model cannot take is refused too
+    with pytest.raises(InputRejected, match="text-to-video only"):
+        make("wan", model="Wan-AI/Wan2.1-T2V-1.3B-Diffusers").plan(  # type: ignore[attr-defined]
+            req(width=64, height=64, first_image=keyframes[0]))
 
 
 def test_unknown_option_is_a_config_error() -> None:

@@ -65,7 +65,9 @@ def test_no_key_on_replan_keeps_the_old_plan(make_project: Callable[..., Project
 
 
 def test_gemini_plan_end_to_end_with_audit(make_project, google_key, gemini_fake: GeminiFake) -> None:
-    proj = use(make_project(backend="runway"), "gemini", gemini_fake.url)
+    # gen4_turbo (first frame only, so the explicit opt-in; keyframe mode's default would be veo3.1_fast)
+    proj = use(make_project(backend="runway", backends={"runway": {"model": "gen4_turbo", "end_frame": "ignore"}}),
+               "gemini", gemini_fake.url)
     gemini_fake.queue(gemini_plan(plan_json(3, durations=[12, 1.5, 5])))
     code, out, err = cli("plan", "-p", str(proj.root))
     assert code == 0, err

@@ -134,7 +134,7 @@ def test_a_plugin_backend_gets_keys_prices_doctor_and_a_render(plugin_env: Any, 
     root = tmp_path / "film"
     r = ttv(env, "init", str(root), "--idea", "A lighthouse at dawn. A boat leaves. The sea at night.",
             "--backend", "myprov", "--segments", "3", "--duration", "3", "--width", "160", "--height", "96",
-            "--fps", "8")
+            "--fps", "8", "--mode", "chain")  # the plugin takes text or a first frame: chaining, not keyframes
     assert r.returncode == 0, r.stderr
 
     # Its own prices: every clip from its row, and a `[prices]` override of its row is accepted.
@@ -153,12 +153,13 @@ def test_a_plugin_backend_gets_keys_prices_doctor_and_a_render(plugin_env: Any, 
     r = ttv(env, "doctor", "--json", "--online", "-p", str(root))
     checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
     assert checks["backend: myprov"]["status"] == "ok", checks["backend: myprov"]
+    assert checks["mode: myprov"]["status"] == "ok"  # its declared modes fit chaining (judged like a built-in's)
     key_row = checks["key: myprov"]
     assert key_row["status"] == "ok" and key_row["data"]["live"] == "ok" and "balance $12.50" in key_row["detail"]
     assert KEY not in r.stdout
 
     # A render through it, with the key from the keys file.
-    for step in ("plan", "keyframes", "render"):
+    for step in ("plan", "keyframes", "chain"):
         r = ttv(env, step, "-p", str(root))
         assert r.returncode == 0, f"{step}: {r.stdout}\n{r.stderr}"
     assert len(fake.renders) == 3 and {b["frames"] for b in fake.renders} == {8}

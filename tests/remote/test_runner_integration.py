@@ -24,7 +24,7 @@ def project(tmp_path: Path, cli: Any, runway_fake: RunwayFake, api_keys: dict[st
     cfg = load_toml(root / "ttv.toml")
     cfg["backend"] = "runway"
     cfg.setdefault("backends", {})["runway"] = {"base_url": runway_fake.url, "poll_interval_s": 0.01,
-                                                "model": "gen4_turbo"}
+                                                "model": "gen4_turbo", "end_frame": "ignore"}  # first frame only
     write_toml(root / "ttv.toml", cfg)
     for step in ("plan", "keyframes"):
         r = cli(step, "-p", root)
@@ -49,6 +49,9 @@ def test_render_records_job_ids_costs_and_never_resubmits(project: Path, cli: An
     r = cli("render", "-p", project, "--json")
     assert r.exit_code == 0, r.output
     assert runway_fake.submissions == 2
+    # gen4_turbo with end_frame = "ignore": the summary says the end keyframes were not used
+    [step] = json.loads(r.stdout)["steps"]
+    assert any("end keyframes not used" in n for n in step["notes"])
     for seg in ("s000", "s001"):
         rec = _clip(project, seg)
         assert rec["status"] == "done" and rec["job_id"].startswith("task-") and rec["cost_usd"] == pytest.approx(0.25)
@@ -57,6 +60,8 @@ def test_render_records_job_ids_costs_and_never_resubmits(project: Path, cli: An
     r = cli("render", "-p", project, "--json")
     assert r.exit_code == 0 and runway_fake.submissions == 2
     _no_keys_in(project, r.stdout, r.stderr)
+    text = cli("render", "-p", project, "--force", "--only", "s000")
+    assert text.exit_code == 0 and "end keyframes not used" in text.output
 
 
 def test_detach_then_wait_polls_the_same_jobs(project: Path, cli: Any, runway_fake: RunwayFake) -> None:

@@ -58,13 +58,19 @@ def test_first_and_last_frame_on_veo31(api_keys, runway_fake, keyframes, tmp_pat
     assert res.info["end_frame"] == "sent"
 
 
-def test_end_frame_ignored_or_required_on_gen4_turbo(api_keys, runway_fake, keyframes, tmp_path: Path) -> None:
-    res = backend(runway_fake).generate(request(*keyframes), tmp_path / "o.mp4", FakeCtx())
+def test_end_frame_refused_unless_ignored_on_gen4_turbo(api_keys, runway_fake, keyframes, tmp_path: Path) -> None:
+    # gen4_turbo takes no last frame: "auto" (and "require") refuse before anything is paid, naming the models
+    # that take one and the opt-in; end_frame = "ignore" sends the first frame only and the record says so.
+    for policy in ("auto", "require"):
+        with pytest.raises(InputRejected, match="veo3.1") as caught:
+            backend(runway_fake, end_frame=policy).validate_inputs(request(*keyframes))
+        assert 'end_frame = "ignore"' in (caught.value.hint or "")
+    ignoring = backend(runway_fake, end_frame="ignore")
+    ignoring.validate_inputs(request(*keyframes))
+    res = ignoring.generate(request(*keyframes), tmp_path / "o.mp4", FakeCtx())
     assert res.info["end_frame"] == "ignored"
     body = next(r for r in runway_fake.requests if r.method == "POST").body
     assert isinstance(body["promptImage"], str)
-    with pytest.raises(InputRejected, match="veo3.1"):
-        backend(runway_fake, end_frame="require").validate_inputs(request(*keyframes))
 
 
 def test_large_image_goes_through_uploads(api_keys, runway_fake, tmp_path: Path) -> None:

@@ -264,8 +264,20 @@ class Backend(ABC):
     def is_available(self) -> Availability:
         return Availability(ok=True)
 
+    def packages_needed(self) -> tuple[str, ...]:
+        """The distributions this configured instance imports (doctor: which extra the project needs); a
+        route that speaks plain HTTP may need none of the class's `packages`."""
+        return tuple(self.packages)
+
     def model_name(self) -> str:
         return str(getattr(self.options, "model", "") or self.name)
+
+
+VideoMode = Literal["t2v", "i2v", "flf2v"]
+RunMode = Literal["keyframe", "chain"]
+# What a backend does with the end keyframe in keyframe mode (`end_frame` option): "auto"/"require" use it
+# and refuse a model that cannot; "ignore" is the explicit opt-in to first-frame-only (pipeline/verdict.py).
+EndFrame = Literal["auto", "require", "ignore"]
 
 
 class VideoBackend(Backend):
@@ -273,6 +285,18 @@ class VideoBackend(Backend):
     # True when generate() reads the plan's camera (request.extra["camera"]) beyond the prompt: the
     # camera then decides the clip and is part of its inputs hash.
     reads_camera: ClassVar[bool] = False
+
+    # The model used when `[backends.NAME]` sets no `model`, per run mode: keyframe mode wants one taking
+    # first and last frames, chaining one taking a start image (read by ttv/pipeline/verdict.py).
+    mode_models: ClassVar[dict[str, str]] = {}
+
+    def offered_models(self) -> list[str]:
+        """The model ids this backend offers (the mode table); [] when it has no choice of model."""
+        return []
+
+    def end_frame(self) -> EndFrame:
+        value = getattr(self.options, "end_frame", "auto")
+        return "ignore" if value == "ignore" else "require" if value == "require" else "auto"
 
     @abstractmethod
     def capabilities(self) -> VideoCapabilities: ...

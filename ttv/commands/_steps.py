@@ -86,6 +86,8 @@ def render_reports(reports: list[StepReport], *, json_out: bool, quiet: bool, dr
                 out.print(item_id)
         return
     for r in reports:
+        for note in r.notes:  # e.g. end keyframes not used (end_frame = "ignore"): never only in a record
+            err.print(f"[yellow]{r.step}:[/] {escape(note)}")
         if dry_run:
             if not r.planned:
                 err.print(f"[green]{r.step}:[/] nothing to do ({len(r.skipped)} fresh)")

@@ -65,6 +65,13 @@ def _describe(name: str, raw_options: dict[str, Any] | None = None) -> dict[str,
                            for k, v in schema.get("properties", {}).items()}
     except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
         info["options"] = {}
+    if cls.kind == "video":
+        from ttv.pipeline.verdict import mode_table
+
+        try:  # what each model takes, and which the run modes default to (the mode verdict's data)
+            info["models"] = mode_table(name)
+        except Exception:  # noqa: BLE001 - a broken plugin must not break the listing
+            info["models"] = []
     try:
         backend = registry.create(name, raw_options, kind=cls.kind) if raw_options else cls()
         avail = backend.is_available()
@@ -228,6 +235,14 @@ def info_command(name: Annotated[str, typer.Argument(metavar="NAME", help="Backe
         table.add_column("value", overflow="fold")  # a long name in a note wraps, not cut to "…"
         for k, v in caps.items():
             table.add_row(k, escape(capability_text(k, v)))
+        out.print(table)
+    if info.get("models"):
+        table = Table(title="models (t2v: text, i2v: a first frame, flf2v: first and last frames)",
+                      title_justify="left")
+        for col in ("model", "takes", "default in"):
+            table.add_column(col)
+        for m in info["models"]:
+            table.add_row(escape(m["model"]), ", ".join(m["modes"]), ", ".join(f"{r} mode" for r in m["default_for"]))
         out.print(table)
     if info.get("options"):
         table = Table(title=escape(f"options ([backends.{name}] in ttv.toml)"), title_justify="left")

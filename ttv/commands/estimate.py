@@ -17,7 +17,6 @@ from ttv.commands._common import (
     check_non_negative,
     emit_json,
     err,
-    escape,
     out,
 )
 from ttv.commands.status import live_view
@@ -78,6 +77,7 @@ def estimate_command(
 
 
 def _render(est: ProjectEstimate) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from ttv.pipeline.estimate import format_seconds, format_usd
@@ -142,6 +142,14 @@ def _render(est: ProjectEstimate) -> None:
         err.print(f"GPU plan: {note}")
     for w in est.warnings:
         err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+    for m in est.modes:  # the same verdict as `ttv doctor` (mode: NAME) and the steps
+        if m["outcome"] == "refused":
+            err.print(f"[bold red]refused:[/] {escape(m['role'])} {escape(m['message'])}; render/run would stop "
+                      f"before the keyframes (exit 2). fix: {escape(m['fix'])}")
+        elif m["outcome"] == "first-frame-only":
+            err.print(f"[yellow]first frame only:[/] {escape(m['message'])}")
+        else:
+            err.print(f"mode: {escape(m['message'])}")
     if est.budget_usd is not None:
         verdict = "[red]over budget[/]" if est.over_budget else "within budget"
         err.print(f"spent {format_usd(est.spent_usd)} + remaining {format_usd(remaining)} = "

@@ -103,9 +103,14 @@ def status_command(
     rows = status_rows(proj)
     spent = sum(r["cost_usd"] for r in rows)
     todo = [r for r in rows if r["status"] != "done"]
+    from ttv.pipeline.estimate import mode_verdicts
+
+    # backends that cannot use what the mode hands them, or use only the first keyframe (verdict.py)
+    modes = [v for v in mode_verdicts(proj) if v.outcome != "ok"]
     if json_out:
         emit_json({"project": str(proj.root), "planned": True, "mode": proj.config.mode, "items": rows,
-                   "spent_usd": round(spent, 4), "todo": len(todo), "budget_usd": proj.config.max_cost_usd})
+                   "spent_usd": round(spent, 4), "todo": len(todo), "budget_usd": proj.config.max_cost_usd,
+                   "modes": [v.to_json() for v in modes]})
         return
     if quiet:
         for r in todo:
@@ -133,6 +138,9 @@ def status_command(
     else:
         nxt = "" if not todo else "; run `ttv run` to finish" + ("" if why else " (`ttv status --why` says why)")
     err.print(f"{len(rows) - len(todo)}/{len(rows)} done; spent ${spent:.2f}{budget}" + nxt)
+    for v in modes:
+        label = "[bold red]refused:[/]" if v.outcome == "refused" else "[yellow]first frame only:[/]"
+        err.print(f"{label} {escape(v.message)}" + (f"; fix: {escape(v.fix)}" if v.fix else ""))
     sheet = proj.keyframes_dir / "contact-sheet.png"
     if sheet.is_file():
         err.print(f"keyframes at a glance: {proj.rel(sheet)}")

@@ -129,9 +129,23 @@ def configured_uses(project: Any) -> list[Use]:
     keyframes_used = True
     if plan is not None and cfg.mode == "chain":
         keyframes_used = bool(plan.segments[0].start_keyframe)
-    wanted.append((cfg.keyframes, "image", keyframes_used, "keyframes"))
+    # A provider is needed only for keyframes still to make: with every keyframe made (and fresh), a
+    # missing key or extra of the keyframe provider does not stop render/run.
+    to_make: set[str] | None = None
     if plan is not None:
-        wanted += [(k.provider, "image", True, f"keyframe {k.id}") for k in plan.keyframes if k.provider]
+        with contextlib.suppress(Exception):
+            from ttv.pipeline.graph import build_graph, keyframe_provider
+
+            by_id = {k.id: k for k in plan.keyframes}
+            to_make = {keyframe_provider(project, by_id[st.id]) for st in build_graph(project).keyframes
+                       if not st.fresh}
+    if to_make is not None:
+        keyframes_used = keyframes_used and cfg.keyframes in to_make
+    wanted.append((cfg.keyframes, "image", keyframes_used, "keyframes" + ("" if to_make is None or keyframes_used
+                                                                         else " (all made)")))
+    if plan is not None:
+        wanted += [(k.provider, "image", to_make is None or k.provider in to_make, f"keyframe {k.id}")
+                   for k in plan.keyframes if k.provider]
     # An unavailable LLM planner falls back to the heuristic one with a warning: never required.
     wanted.append((cfg.planner, "planner", False, "planner" + ("" if planner_needed else " (plan.toml exists)")))
     uses: dict[tuple[str, str], Use] = {}
@@ -222,9 +236,10 @@ def check_python() -> Check:
                  "" if ok else "ttv needs Python 3.11 or newer (tomllib)", data={"version": platform.python_version()})
 
 
-def check_packages(extras_needed: dict[str, str]) -> list[Check]:
+def check_packages(extras_needed: dict[str, str], extras_optional: dict[str, str] | None = None) -> list[Check]:
     """Core packages, then each extra: installed (with versions), partly, or not; `extras_needed` maps an
-    extra to why the project needs it (a missing needed extra fails)."""
+    extra to why the project needs it (a missing needed extra fails), `extras_optional` to a configured
+    backend that may run without being required (a fallback: missing, it warns, never "ok")."""
     checks = []
     core = {p: dist_version(p) for p in CORE_PACKAGES}
     missing = [p for p, v in core.items() if v is None]
@@ -240,6 +255,7 @@ def check_packages(extras_needed: dict[str, str]) -> list[Check]:
         versions = {p: dist_version(p) for p in packages}
         absent = [p for p, v in versions.items() if v is None]
         why = extras_needed.get(extra)
+        maybe = (extras_optional or {}).get(extra) if not why else None
         listing = ", ".join(f"{p} {v}" for p, v in versions.items() if v)
         odd = _outside_recommended(versions)
         if not absent and odd:
@@ -249,8 +265,8 @@ def check_packages(extras_needed: dict[str, str]) -> list[Check]:
             status = "ok"
             detail = listing
         elif len(absent) == len(packages):
-            status = "fail" if why else "ok"
-            detail = f"not installed{f' (needed by {why})' if why else ' (optional)'}"
+            status = "fail" if why else "warn" if maybe else "ok"
+            detail = f"not installed{f' (needed by {why})' if why else f' (needed by {maybe} if it runs)' if maybe else ' (optional)'}"
         else:
             status = "fail" if why else "warn"
             detail = f"partly installed: missing {', '.join(absent)}" + (f"; has {listing}" if listing else "")
@@ -408,17 +424,30 @@ def check_torch(local_needed: bool, gpus_present: bool) -> Check | None:
 # ---- local models ---------------------------------------------------------------------------------
 
 def peak_vram_gb(family: str, variant: str, width: int, height: int, offload: str,
-                 download_gb: float | None = None) -> tuple[float | None, str]:
-    """(peak GB, how it was found) for this configuration, from the `peak_vram` rows the local backends
-    of `family` declare; (None, why) when nothing fits."""
+                 download_gb: float | None = None, *, frames: int | None = None,
+                 float32: bool = False) -> tuple[float | None, str]:
+    """(peak GB, how it was found) for one render of `frames` frames (default: the family's trained
+    length) at this size and memory setting: the formula of figures.estimate_peak_gb over the weights
+    (`footprints`) and measured peaks (`peak_vram`) the local backends of `family` declare; where a family
+    declares no footprint, the nearest measured peak; (None, why) when nothing applies. `download_gb` is
+    not used: a download is not what sits on the GPU."""
+    from ttv.backends.local.figures import estimate_peak_gb
     from ttv.backends.local.figures import peak_vram_gb as lookup
 
     classes = [c for c in _backend_classes() if getattr(c, "family", "") == family]
     rows = [r for c in classes for r in getattr(c, "peak_vram", ())]
+    footprints = [f for c in classes for f in getattr(c, "footprints", ())]
     any_variant = any(getattr(c, "peak_vram_any_variant", False) for c in classes)
     if not rows:
         return None, f"no measured peak for {family} {variant}"
-    return lookup(rows, variant, width, height, offload, download_gb, any_variant=any_variant, label=family)
+    if footprints and classes:
+        cls = classes[0]
+        ref = int(getattr(cls, "trained_frames", 81))
+        peak, how = estimate_peak_gb(rows, footprints, cls.latent_geometry, variant, width, height, frames or ref,
+                                     offload, ref_frames=ref, float32=float32, label=family)
+        if peak is not None:
+            return peak, how
+    return lookup(rows, variant, width, height, offload, None, any_variant=any_variant, label=family)
 
 
 def _model_ids(backend: Any) -> list[str]:
@@ -439,7 +468,7 @@ def check_local_models(project: Any, uses: list[Use], gpus: list[dict[str, Any]]
         if use.extra != "local" or use.cls is None:
             continue
         try:
-            backend = registry.create(use.name, project.config.backends.get(use.name), kind=use.kind)
+            backend = registry.create(use.name, _raw_options(project, use), kind=use.kind)
         except TtvError as exc:
             checks.append(Check(f"model: {use.name}", "models", problem(use.required), exc.message, exc.hint or "",
                                 required=use.required))
@@ -447,7 +476,7 @@ def check_local_models(project: Any, uses: list[Use], gpus: list[dict[str, Any]]
         from ttv.backends.local import common
 
         for model in _model_ids(backend):
-            checks.append(_model_presence(use, model, common))
+            checks.append(_model_presence(use, model, common, backend))
         fit = _vram_fit(project, use, backend, gpus, common)
         if fit is not None:
             checks.append(fit)
@@ -467,7 +496,7 @@ def _parallel_plan(project: Any, use: Use, backend: Any, gpu_count: int) -> Chec
                  data={"plan": line})
 
 
-def _model_presence(use: Use, model: str, common: Any) -> Check:
+def _model_presence(use: Use, model: str, common: Any, backend: Any = None) -> Check:
     name = f"model: {use.name} {model}"
     if common.is_local_path(model):
         path = Path(model).expanduser()
@@ -481,9 +510,28 @@ def _model_presence(use: Use, model: str, common: Any) -> Check:
         return Check(name, "models", "ok", f"in the Hugging Face cache ({snap})", required=use.required,
                      data={"path": str(snap), "download_gb": size})
     size_text = f"about {size} GB" if size else "size unknown"
+    known = backend.offered_models() if backend is not None and hasattr(backend, "offered_models") else []
+    if not common.known_model(model) and known and model == backend.model_name():
+        # a typo'd id would send the user to `hf download` a repo that may not exist: name the known ones
+        return Check(name, "models", problem(use.required), f"not in the local Hugging Face cache, and not a "
+                     f"model ttv knows for {use.name}", f"check `model` in [backends.{use.name}] (known: "
+                     f"{', '.join(known)}); for another diffusers repo: `{common.download_command(model)}`",
+                     required=use.required, data={"download_gb": None, "known": known})
     return Check(name, "models", problem(use.required), f"not in the local Hugging Face cache ({size_text} to download)",
                  f"`{common.download_command(model)}` (set HF_HOME to choose where); ttv never downloads implicitly",
                  required=use.required, data={"download_gb": size})
+
+
+def _longest_clip_frames(project: Any, backend: Any) -> int | None:
+    """Frames of the longest clip this backend would render (its own plan of each segment's request)."""
+    from ttv.pipeline.requests import planned_video_request
+
+    frames: list[int] = []
+    with contextlib.suppress(Exception):
+        for i in range(len(project.plan.segments)):
+            with contextlib.suppress(Exception):
+                frames.append(int(backend.plan(planned_video_request(project, i)).frames))
+    return max(frames) if frames else None
 
 
 def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], common: Any) -> Check | None:
@@ -497,11 +545,17 @@ def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], 
     with contextlib.suppress(Exception):
         variant = str(backend.variant())
     offload = str(getattr(opts, "offload", "none"))
-    size = common.known_model(backend.model_name()).get("gb")
-    peak, how = peak_vram_gb(family, variant, width, height, offload, size)
+    split = int(getattr(opts, "gpus_per_worker", 1) or 1) > 1
+    if split:
+        # device_map=balanced puts whole components on the group's cards (offload is then ignored): per
+        # card that is at most one component at a time, as with model offload
+        offload = "model"
+    frames = _longest_clip_frames(project, backend)
+    float32 = getattr(opts, "dtype", "auto") == "float32"
+    peak, how = peak_vram_gb(family, variant, width, height, offload, frames=frames, float32=float32)
     name = f"vram: {use.name}"
     data = {"family": family, "variant": variant, "offload": offload, "width": width, "height": height,
-            "peak_gb": peak, "source": how}
+            "frames": frames, "peak_gb": peak, "source": how}
     if peak is None:
         return Check(name, "models", "warn", f"{how}; cannot say whether it fits", "try one segment first",
                      required=False, data=data)
@@ -513,10 +567,11 @@ def _vram_fit(project: Any, use: Use, backend: Any, gpus: list[dict[str, Any]], 
                      "see the gpu check", required=use.required, data=data)
     have = min(mems)
     data["gpu_gb"] = round(have, 1)
-    desc = f"{family} {variant} at {width}x{height}, offload={offload}: peak ≈ {peak:g} GB; GPU {have:.0f} GB"
+    setting = f"split over {opts.gpus_per_worker} GPUs (per card)" if split else f"offload={offload}"
+    desc = f"{family} {variant} at {width}x{height}, {setting}: peak ≈ {peak:g} GB; GPU {have:.0f} GB"
     if peak <= 0.92 * have:
         return Check(name, "models", "ok", f"fits: {desc}", required=use.required, data={**data, "fits": True})
-    hint = common.memory_hint(use.name, opts, width, height, 81)
+    hint = common.memory_hint(use.name, opts, width, height, frames or 81)
     if peak <= have:
         return Check(name, "models", "warn", f"tight: {desc}", hint, required=use.required, data={**data, "fits": True})
     return Check(name, "models", problem(use.required), f"does not fit: {desc} ({how})", hint, required=use.required,
@@ -544,7 +599,7 @@ def check_backends(project: Any, uses: list[Use]) -> list[Check]:
                                 required=use.required, data={"where": use.where}))
             continue
         try:
-            raw = project.config.backends.get(use.name)
+            raw = _raw_options(project, use)
             params = inspect.signature(use.cls.__init__).parameters
             if "api_key" in params:
                 # Availability apart from the key (checked on its own row): SDK installed, model known.
@@ -642,14 +697,49 @@ def key_provider_of(use: Use) -> str | None:
     return None
 
 
+def _raw_options(project: Any, use: Use) -> dict[str, Any] | None:
+    """`[backends.NAME]`, for a video backend with the run mode's default model where none is set (what runs)."""
+    from ttv.pipeline.verdict import video_options
+
+    return video_options(project, use.name) if use.kind == "video" else project.config.backends.get(use.name)
+
+
+def check_modes(project: Any) -> list[Check]:
+    """Can each video backend the segments may run on use what the mode hands it (keyframes, a start
+    frame)? The same verdict the keyframes and clips steps enforce (ttv/pipeline/verdict.py)."""
+    from ttv.pipeline.estimate import mode_verdicts
+
+    checks = []
+    for v in mode_verdicts(project):
+        status: Status = {"ok": "ok", "first-frame-only": "warn", "refused": "fail"}[v.outcome]  # type: ignore[assignment]
+        checks.append(Check(f"mode: {v.backend}", "backends", status, f"{v.role}: {v.message}", v.fix,
+                            required=v.outcome == "refused", data=v.to_json()))
+    return checks
+
+
 def _use_options(project: Any, use: Use) -> Any:
     """The validated options of a configured backend (defaults filled in), or None."""
     if project is None or use.cls is None:
         return None
     try:
-        return use.cls.OptionsModel.model_validate(project.config.backends.get(use.name) or {})
+        return use.cls.OptionsModel.model_validate(_raw_options(project, use) or {})
     except Exception:
         return None
+
+
+def _needs_packages(project: Any, use: Use) -> bool:
+    """False when the configured instance says it imports none of its packages (`packages_needed()`)."""
+    options = _use_options(project, use)
+    if use.cls is None or options is None or not getattr(use.cls, "packages", ()):
+        return True
+    import inspect
+
+    try:
+        params = inspect.signature(use.cls.__init__).parameters
+        backend = use.cls(options, api_key=None) if "api_key" in params else use.cls(options)
+        return bool(backend.packages_needed())
+    except Exception:
+        return True
 
 
 def _needs_key(use: Use, options: Any) -> bool:
@@ -863,11 +953,16 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
                                  data={"root": str(root)})
     uses = configured_uses(project) if project is not None else []
     extras_needed: dict[str, str] = {}
+    extras_optional: dict[str, str] = {}
     for use in uses:
+        if use.extra in ("remote", "local") and not _needs_packages(project, use):
+            continue  # configured for a route that imports none of its extra's packages
         if use.extra in ("remote", "local") and use.required:
             extras_needed.setdefault(use.extra, use.name)
+        elif use.extra in ("remote", "local") and use.kind != "planner":
+            extras_optional.setdefault(use.extra, f"{use.role} {use.name}")
     local_needed = any(u.extra == "local" and u.required for u in uses)
-    checks += check_packages(extras_needed)
+    checks += check_packages(extras_needed, extras_optional)
     checks += check_ffmpeg()
     gpus, reason = gpu_mod.query_gpus()
     checks.append(check_gpus(local_needed, lambda: (gpus, reason)))
@@ -884,6 +979,7 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
     if project is not None:
         checks.append(_check_plan(project))
         checks += check_backends(project, uses)
+        checks += check_modes(project)
         checks += check_local_models(project, uses, gpus)
     estimate = None
     if project is not None:
@@ -901,7 +997,43 @@ def run_checks(project_dir: Path | None = None, *, online: bool = False) -> Repo
         checks += check_project_folder(project, need)
     elif root is None:
         checks.append(_check_disk(Path.cwd(), None))
+    if project is not None:
+        _fallback_covers(project, checks)
     return Report(checks, str(project.root) if project is not None else (str(root) if root else None), online)
+
+
+def _about(check: Check, name: str) -> bool:
+    """Whether `check` is about backend `name` being able to run (not about what the mode needs)."""
+    from ttv.core import keys
+
+    if check.name in (f"backend: {name}", f"vram: {name}") or check.name.startswith(f"model: {name} "):
+        return True
+    if check.name.startswith("packages: "):
+        return check.data.get("needed_by") == name
+    if check.name.startswith("key: "):
+        with contextlib.suppress(TtvError):
+            return keys.canonical(name) == check.name[len("key: "):]
+    return False
+
+
+def _fallback_covers(project: Any, checks: list[Check]) -> None:
+    """A primary video backend that cannot run here (no key, missing extra or model, too little VRAM) is
+    skipped by the run for the first usable fallback (steps.first_usable): its failures then stop nothing,
+    so they become warnings naming the fallback that will run. A fallback counts as usable when none of
+    its own checks warns or fails; the mode verdict (`mode: NAME`) is never softened."""
+    primary = project.config.backend
+    failing = [c for c in checks if c.status == "fail" and _about(c, primary)]
+    if not failing:
+        return
+    for name in project.config.fallback:
+        if name == primary or any(c.status != "ok" and _about(c, name) for c in checks):
+            continue
+        if not any(c.name == f"backend: {name}" for c in checks):
+            continue
+        for c in failing:
+            c.status, c.required = "warn", False
+            c.detail += f" (the run falls back to {name}, which is ready)"
+        return
 
 
 def _check_plan(project: Any) -> Check:

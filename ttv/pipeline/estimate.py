@@ -49,6 +49,7 @@ from ttv.pipeline.graph import (
 )
 from ttv.pipeline.project import Project
 from ttv.pipeline.requests import planned_video_request, spent_usd  # the request exactly as render/chain send it
+from ttv.pipeline.verdict import ModeVerdict, verdicts, video_options  # the mode's default model where none is set
 
 ESTIMATE_SCHEMA = 1
 ItemKind = Literal["plan", "keyframe", "clip", "final"]
@@ -121,6 +122,13 @@ class ProjectEstimate:
     worst_wall_seconds: float
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. "<backend>: chain: one clip on 4 GPUs, ulysses"
+    # Can each video backend use what the mode hands it (verdict.py): the verdict doctor shows and the
+    # keyframes/clips steps enforce; a "refused" one means render/run would exit 2 before anything is made.
+    modes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[dict[str, Any]]:
+        return [m for m in self.modes if m["outcome"] == "refused"]
 
     # ---- totals ----------------------------------------------------------------------------
     @property
@@ -222,6 +230,7 @@ class ProjectEstimate:
                 "over": self.over_budget,
             },
             "warnings": list(self.warnings),
+            "modes": list(self.modes),
         }
 
 
@@ -263,7 +272,8 @@ class _Backends:
         key = (name, kind)
         if key not in self._made:
             try:
-                self._made[key] = registry.create(name, self.project.config.backends.get(name), kind=kind)
+                raw = video_options(self.project, name) if kind == "video" else self.project.config.backends.get(name)
+                self._made[key] = registry.create(name, raw, kind=kind)
             except TtvError as exc:
                 self._made[key] = exc
             if kind == "video":  # one clip on a GPU group (sequence parallelism): the plan line, and times to suit
@@ -348,7 +358,7 @@ class _Figure:
 def _video_figure(backends: _Backends, name: str, index: int) -> _Figure:
 
     project = backends.project
-    options = project.config.backends.get(name, {})
+    options = video_options(project, name) or {}
     backend = backends.get(name, "video")
     req = planned_video_request(project, index)
     if isinstance(backend, VideoBackend):
@@ -498,6 +508,20 @@ def provisional_plan(project: Project, backends: _Backends | None = None) -> Pla
 
 # ---- the estimate -------------------------------------------------------------------------------
 
+def mode_verdicts(project: Project) -> list[ModeVerdict]:
+    """The mode verdicts (verdict.py) on plan.toml, or before there is one on the plan the offline planner
+    would make (what `ttv run` judges before planning); [] when plan.toml is unreadable. Never raises."""
+    try:
+        if not project.has_plan:
+            draft = Project(project.root, project.config)
+            draft._plan = provisional_plan(project)
+            return verdicts(draft)
+        project.plan  # noqa: B018 - parse it
+        return verdicts(project)
+    except Exception:  # noqa: BLE001 - doctor reports an unreadable plan on its own row
+        return []
+
+
 def _record_info(st: ItemFreshness) -> tuple[str, str, float]:
     rec = st.record
     if rec is None:
@@ -563,10 +587,11 @@ def _estimate(project: Project, *, worst_case: bool) -> ProjectEstimate:
             if i.error and not i.done:
                 warnings.append(f"{i.id}: no estimate for {i.backend}: {i.error}")
         wall, worst_wall = _wall_times(backends, items, cfg.mode)
+        modes = [v.to_json() for v in verdicts(work)]
         return ProjectEstimate(project=str(project.root), mode=cfg.mode, planned=planned, provisional=not planned,
                                worst_case=worst_case, items=items, spent_usd=_spent_everywhere(project),
                                budget_usd=cfg.max_cost_usd, wall_seconds=wall, worst_wall_seconds=worst_wall,
-                               warnings=warnings, notes=list(backends.notes))
+                               warnings=warnings, notes=list(backends.notes), modes=modes)
     finally:
         backends.close()
 

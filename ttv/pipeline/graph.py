@@ -225,12 +225,16 @@ def continue_frames(project: Project, index: int) -> int:
 
 def clip_inputs(project: Project, index: int, upstream: dict[str, ItemFreshness]) -> dict[str, Any]:
     """Inputs of clip `index`. `upstream` maps keyframe ids and clip ids to their current states."""
+    from ttv.pipeline.verdict import video_options
+
     cfg = project.config
     seg = project.plan.segments[index]
     backend = segment_backend(project, seg)
     # continue_frames decides only a continued clip, and enters its inputs with the tail (below): a first
     # segment or a keyframe-mode clip must not become stale (and be paid for again) when K changes.
-    options = {k: v for k, v in output_options(backend, cfg.backends.get(backend, {})).items() if k != "continue_frames"}
+    # The run mode's default model is filled in (video_options): the model that will run decides the clip.
+    options = {k: v for k, v in output_options(backend, video_options(project, backend) or {}).items()
+               if k != "continue_frames"}
     inputs: dict[str, Any] = {
         "backend": backend,
         "options": options,

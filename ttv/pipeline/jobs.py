@@ -86,7 +86,9 @@ def cancel_jobs(project: Project, ids: list[str]) -> list[JobRow]:
             rows.append(JobRow(seg_id, rec.backend if rec else "", "", rec.status if rec else "missing", 0.0,
                                "no remote job in flight"))
             continue
-        backend = registry.create(rec.job_provider, project.config.backends.get(rec.job_provider), kind="video")
+        from ttv.pipeline.verdict import video_options
+
+        backend = registry.create(rec.job_provider, video_options(project, rec.job_provider), kind="video")
         assert isinstance(backend, VideoBackend)
         note = ""
         try:

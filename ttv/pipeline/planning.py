@@ -243,7 +243,9 @@ def _keep_locked(old: Plan, segments: list[SegmentSpec],
 
 def _video_caps(project: Project) -> VideoCapabilities | None:
     try:
-        backend = registry.create(project.config.backend, project.config.backends.get(project.config.backend),
+        from ttv.pipeline.verdict import video_options
+
+        backend = registry.create(project.config.backend, video_options(project, project.config.backend),
                                   kind="video")
         assert isinstance(backend, VideoBackend)
         return backend.capabilities()

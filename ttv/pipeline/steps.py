@@ -43,6 +43,8 @@ from ttv.pipeline.graph import (
 from ttv.pipeline.project import Project, RecordKind
 from ttv.pipeline.requests import planned_video_request, spent_usd, video_request
 from ttv.pipeline.runner import BackendPool, Clock, Interrupted, ItemContext, ItemRun, Outcome, StopFlag, run_item
+from ttv.pipeline.verdict import notes as verdict_notes
+from ttv.pipeline.verdict import require_usable, video_options
 
 OnError = Literal["fail", "keep-going"]
 
@@ -89,6 +91,7 @@ class StepReport:
     outcomes: list[Outcome] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # fresh, kept
     planned: list[PlannedWork] = field(default_factory=list)  # dry-run
+    notes: list[str] = field(default_factory=list)  # said in the summary (e.g. end keyframes not used)
     seconds: float = 0.0
     output: str = ""
 
@@ -113,6 +116,7 @@ class StepReport:
             "cost_usd": round(sum(o.cost_usd for o in self.outcomes), 4),
             "seconds": round(self.seconds, 3),
             "output": self.output,
+            "notes": list(self.notes),
         }
 
 
@@ -169,9 +173,11 @@ def unusable_note(backend: Backend) -> str:
     return "" if available.ok else f"cannot run here: {available.reason}"
 
 
-def _backend_options(project: Project, name: str, gpus: list[int] | None = None) -> dict[str, Any] | None:
-    """[backends.NAME] of ttv.toml, with --gpus in place of its `gpus` where the backend has that option."""
-    raw = project.config.backends.get(name)
+def _backend_options(project: Project, name: str, gpus: list[int] | None = None,
+                     kind: Literal["video", "image", "planner"] = "video") -> dict[str, Any] | None:
+    """[backends.NAME] of ttv.toml (a video backend's with the run mode's default model where none is set),
+    with --gpus in place of its `gpus` where the backend has that option."""
+    raw = video_options(project, name) if kind == "video" else project.config.backends.get(name)
     if gpus is None:
         return raw
     model = getattr(registry.load_class(name), "OptionsModel", None)
@@ -184,7 +190,7 @@ def _create(project: Project, name: str, kind: Literal["video", "image", "planne
             gpus: list[int] | None = None, *, dry_run: bool = False) -> Backend:
     """The backend, ready to run; a dry run takes it even when it cannot run here (no key, missing extra),
     so the work and its cost are still shown, with the reason as a note (`unusable_note`)."""
-    backend = registry.create(name, _backend_options(project, name, gpus), kind=kind)
+    backend = registry.create(name, _backend_options(project, name, gpus, kind), kind=kind)
     if dry_run:
         return backend
     available = backend.is_available()
@@ -229,6 +235,8 @@ def keyframes_step(project: Project, options: RunOptions) -> StepReport:
     in parallel up to their concurrency, then keyframes/contact-sheet.png for review."""
     t0 = time.monotonic()
     report = StepReport("keyframes")
+    # Keyframes the video backend could not use are never made (nor paid): refuse now, exit 2.
+    require_usable(project)
     kfs = needed_keyframes(project)
     _check_only([k.id for k in kfs], options, "keyframes")
     states = [evaluate(project, "keyframe", k.id, keyframe_inputs(project, k)) for k in kfs]
@@ -442,6 +450,7 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
     t0 = time.monotonic()
     report = StepReport(step)
     plan = project.plan
+    report.notes = verdict_notes(require_usable(project))
     _check_only([s.id for s in plan.segments], options, "segments")
     # Chaining is sequential (each segment starts from the previous clip's last frame): one worker per backend.
     max_workers = 1 if mode == "chain" else None
@@ -748,6 +757,12 @@ def run_all_steps(project: Project, options: RunOptions, warn: Any = None) -> li
     from ttv.pipeline.planning import plan_step
 
     reports: list[StepReport] = []
+    if not project.has_plan:
+        # An LLM plan may be paid for: judge the modes on the plan the offline planner would make (its
+        # segments need what the real plan's need: first and last frames, or a start image) first.
+        from ttv.pipeline.estimate import mode_verdicts
+
+        require_usable(project, mode_verdicts(project))
     if options.dry_run and not project.has_plan:
         # Show the whole run on the plan the offline planner would make, in memory only (as `ttv estimate`).
         from ttv.pipeline.estimate import provisional_plan

@@ -49,7 +49,7 @@ from ttv.backends.base import (
     VideoRequest,
     plan_continuation,
 )
-from ttv.backends.local.figures import TimingRow
+from ttv.backends.local.figures import Footprint, TimingRow, VramRow
 from ttv.backends.local.parallel_rules import (
     NO_PLAN,
     REFUSALS,
@@ -113,6 +113,9 @@ class LocalOptions(Options):
     width: int | None = Field(None, ge=16, le=4096, description="render width (default: the project's)")
     height: int | None = Field(None, ge=16, le=4096, description="render height (default: the project's)")
     crf: int = Field(17, ge=0, le=51, description="x264 quality of the written clip")
+    end_frame: Literal["auto", "require", "ignore"] = Field(
+        "auto", description='keyframe mode: "auto" uses the end keyframe and refuses a model that cannot; '
+                            '"ignore" renders from the first keyframe only (said in estimate, status, summary)')
     gpu_type: str | None = Field(None, description="GPU name for time estimates, e.g. H100, RTX 4090 "
                                  "(default: detected, else H100)")
 
@@ -682,6 +685,10 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     OptionsModel: ClassVar[type[Options]] = LocalOptions
     family: ClassVar[str] = ""
     timings: ClassVar[tuple[TimingRow, ...]] = ()  # published per-step timings of the family (figures.py)
+    # Peak-memory inputs (figures.estimate_peak_gb): measured peaks, component weights, latent geometry.
+    peak_vram: ClassVar[tuple[VramRow, ...]] = ()
+    footprints: ClassVar[tuple[Footprint, ...]] = ()
+    latent_geometry: ClassVar[tuple[int, int, int]] = (8, 4, 2)
     default_model: ClassVar[str] = ""
     native_fps: int = 24
     frame_multiple: ClassVar[int] = 4  # frames = multiple*k + 1
@@ -777,6 +784,10 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
     def supported_modes(self) -> list[Mode]:
         return ["t2v"]
 
+    def offered_models(self) -> list[str]:
+        """The hub models this backend knows that are pipelines of their own (not parts of one)."""
+        return [m for m, facts in type(self).__dict__.get("known_models", {}).items() if facts.get("pipeline")]
+
     def capabilities(self) -> VideoCapabilities:
         modes = self.supported_modes()
         fps = self.opts.fps or self.native_fps
@@ -795,18 +806,30 @@ class LocalVideoBackend(PipelineWorkers, VideoBackend):
 
     # -- planning and validation -------------------------------------------------------------
     def choose_mode(self, req: VideoRequest) -> tuple[Mode, list[str]]:
+        # Conditioning images are never dropped silently: an end keyframe the model cannot take is used
+        # only with the explicit `end_frame = "ignore"`, a start image a text-only model cannot take is
+        # refused (ttv/pipeline/verdict.py refuses the same before anything is made).
         modes = self.supported_modes()
         notes: list[str] = []
-        if req.first_image is not None and req.last_image is not None and "flf2v" in modes:
+        ignore_end = self.opts.end_frame == "ignore"
+        if req.first_image is not None and req.last_image is not None and "flf2v" in modes and not ignore_end:
             return "flf2v", notes
         if req.first_image is not None and "i2v" in modes:
             if req.last_image is not None:
-                notes.append("last keyframe not used: this model has no first-last-frame mode (I2V from first)")
+                if not ignore_end:
+                    raise InputRejected(f"{self.name}: segment {req.segment_id}: model {self.model_id()} takes no "
+                                        "end frame (modes: " + ", ".join(modes) + ")",
+                                        hint=f'set a first-last-frame model in [backends.{self.name}], or '
+                                             'end_frame = "ignore" to render from the first keyframe only',
+                                        code="end-frame")
+                notes.append('end keyframe not used (end_frame = "ignore"): I2V from the first keyframe')
             return "i2v", notes
-        if "t2v" in modes:
-            if req.first_image is not None:
-                notes.append("conditioning images ignored: this model is text-to-video only")
+        if "t2v" in modes and req.first_image is None:
             return "t2v", notes
+        if "t2v" in modes:
+            raise InputRejected(f"{self.name}: segment {req.segment_id}: model {self.model_id()} is text-to-video "
+                                "only and cannot use the start image",
+                                hint=f"set an image-to-video model in [backends.{self.name}]", code="needs-i2v")
         raise InputRejected(f"{self.name}: segment {req.segment_id}: model {self.model_id()} needs a start image "
                             f"(modes: {', '.join(modes)})",
                             hint="run `ttv keyframes` first, or choose a text-to-video model")

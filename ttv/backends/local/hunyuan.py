@@ -25,7 +25,7 @@ from ttv.backends.local.common import (
     load_image,
     pipeline_class_name,
 )
-from ttv.backends.local.figures import TimingRow, VramRow
+from ttv.backends.local.figures import Footprint, TimingRow, VramRow
 
 HUNYUAN_I2V = "HunyuanVideoImageToVideoPipeline"
 
@@ -56,7 +56,16 @@ class HunyuanBackend(LocalVideoBackend):
         VramRow("13b", (1280, 720), "none", 60.0, "HunyuanVideo README: 720x1280x129 needs 60 GB"),
         VramRow("13b", (960, 544), "none", 45.0, "HunyuanVideo README: 544x960x129 needs 45 GB"),
     )
+    # Weights as loaded (GB, bf16): transformer 13B, LLaVA-LLaMA-3-8B text encoder, CLIP-L, VAE.
+    footprints: ClassVar[tuple[Footprint, ...]] = (
+        Footprint("13b", 26.0, 16.0, 1.0, "HunyuanVideo README: 13B transformer; llava-llama-3-8b text encoder; "
+                  "CLIP-L and VAE ~1 GB"),
+    )
+    latent_geometry: ClassVar[tuple[int, int, int]] = (8, 4, 2)  # 3D VAE 8x8x4, patch 1x2x2
     default_model: ClassVar[str] = "hunyuanvideo-community/HunyuanVideo"
+    # No HunyuanVideo model takes a last frame: keyframe mode runs only with end_frame = "ignore" (I2V).
+    mode_models: ClassVar[dict[str, str]] = {"keyframe": "hunyuanvideo-community/HunyuanVideo-I2V",
+                                             "chain": "hunyuanvideo-community/HunyuanVideo-I2V"}
     native_fps: int = 24
     frame_multiple: ClassVar[int] = 4
     min_frames: ClassVar[int] = 5

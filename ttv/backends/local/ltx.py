@@ -27,7 +27,7 @@ from ttv.backends.local.common import (
     load_image,
     pipeline_class_name,
 )
-from ttv.backends.local.figures import TimingRow, VramRow
+from ttv.backends.local.figures import Footprint, TimingRow, VramRow
 
 LTX_CONDITION = "LTXConditionPipeline"
 
@@ -61,10 +61,20 @@ class LTXBackend(LocalVideoBackend):
     )
     # Peak VRAM (doctor: does it fit?), checked 2026-11.
     peak_vram: ClassVar[tuple[VramRow, ...]] = (
-        VramRow("13b", (704, 512), "none", 25.2, "diffusers benchmark: LTX-Video 0.9.7 13B, 25.2 GB"),
-        VramRow("13b", (704, 512), "group", 1.04, "diffusers benchmark: LTX 13B group offload (leaf), 1.04 GB"),
+        VramRow("13b", (704, 512), "none", 25.2, "diffusers benchmark: LTX-Video 0.9.7 13B, 25.2 GB", frames=161),
+        VramRow("13b", (704, 512), "group", 1.04, "diffusers benchmark: LTX 13B group offload (leaf), 1.04 GB",
+                frames=161),
     )
+    # Weights as loaded (GB, bf16): transformer 2B (0.9.x) or 13B (0.9.7+), T5-XXL encoder 4.7B, VAE ~0.4B.
+    footprints: ClassVar[tuple[Footprint, ...]] = (
+        Footprint("2b", 4.0, 9.5, 0.8, "LTX-Video model card: 2B transformer; T5-XXL encoder 4.7B; VAE"),
+        Footprint("13b", 26.0, 9.5, 0.8, "LTX-Video 0.9.7 model card: 13B transformer; T5-XXL encoder 4.7B; VAE"),
+    )
+    # LTX VAE: 32x32 spatial, 8x temporal, patch 1 (the VAE does the patching)
+    latent_geometry: ClassVar[tuple[int, int, int]] = (32, 8, 1)
     default_model: ClassVar[str] = "Lightricks/LTX-Video"
+    # Keyframe mode: a 0.9.7 condition model takes first and last frames; the default one only a first.
+    mode_models: ClassVar[dict[str, str]] = {"keyframe": "Lightricks/LTX-Video-0.9.7-dev"}
     native_fps: int = 25
     frame_multiple: ClassVar[int] = 8
     min_frames: ClassVar[int] = 9

@@ -31,7 +31,7 @@ from ttv.backends.local.common import (
     read_model_json,
     transformers_dtype_kwarg,
 )
-from ttv.backends.local.figures import TimingRow, VramRow
+from ttv.backends.local.figures import Footprint, TimingRow, VramRow
 
 WAN_T2V = "WanPipeline"
 WAN_I2V = "WanImageToVideoPipeline"
@@ -102,7 +102,22 @@ class WanBackend(LocalVideoBackend):
         VramRow("a14b", (1280, 720), "model", 59.8, "Wan2.2 README: T2V-A14B 720p, H100"),
         VramRow("5b", (1280, 704), "model", 22.9, "Wan2.2 README: TI2V-5B 720p, RTX 4090"),
     )
+    # Weights as loaded (GB): transformer bf16 = 2 x parameters (Wan READMEs: 1.3B, 14B, 2 x 14B, 5B); the
+    # umT5-XXL encoder in bf16 (models_t5_umt5-xxl-enc-bf16.pth, 11.4 GB); VAE (Wan2.1_VAE.pth, 0.5 GB) and,
+    # for 14B I2V/FLF2V, the CLIP ViT-H image encoder (~0.63B) in float32 (vae_fp32).
+    footprints: ClassVar[tuple[Footprint, ...]] = (
+        Footprint("1.3b", 2.6, 11.4, 0.5, "Wan2.1 README (1.3B) + umT5-XXL bf16 11.4 GB + VAE 0.5 GB"),
+        Footprint("14b", 28.0, 11.4, 3.0, "Wan2.1 README (14B) + umT5-XXL 11.4 GB + VAE, CLIP ViT-H fp32 3 GB"),
+        Footprint("a14b", 28.0, 11.4, 0.5, "Wan2.2 README: two 14B experts + umT5-XXL 11.4 GB + VAE", experts=2),
+        Footprint("5b", 10.0, 11.4, 1.4, "Wan2.2 README (TI2V-5B) + umT5-XXL 11.4 GB + Wan2.2 VAE ~1.4 GB"),
+    )
+    # (spatial VAE factor, temporal VAE factor, patch): Wan2.1 VAE 8x8x4, patch 1x2x2 (Wan2.2 TI2V: 16x16x4 VAE)
+    latent_geometry: ClassVar[tuple[int, int, int]] = (8, 4, 2)
     default_model: ClassVar[str] = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+    # The 1.3B default is text-to-video only: keyframe mode takes the first-last-frame model, chaining an
+    # image-to-video one (both 14B: Wan has no smaller model that takes an image).
+    mode_models: ClassVar[dict[str, str]] = {"keyframe": "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers",
+                                             "chain": "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers"}
     native_fps: int = WAN_GEOMETRY.native_fps
     frame_multiple: ClassVar[int] = WAN_GEOMETRY.frame_multiple
     min_frames: ClassVar[int] = WAN_GEOMETRY.min_frames
@@ -164,7 +179,7 @@ class WanBackend(LocalVideoBackend):
 
     def model_defaults(self, mode: Mode) -> tuple[int, float]:
         # Wan authors: 2.1 T2V 50 steps / I2V 40, guide 5.0; 2.2 A14B 40 steps, high-noise guide 4.0 (t2v)
-        # or 3.5 (i2v) (the Wan authors' recommended values).
+        # or 3.5 (i2v) (Wan2.1 and Wan2.2 READMEs / generate.py defaults).
         if self.variant() == "a14b":
             return 40, (4.0 if mode == "t2v" else 3.5)
         return (50 if mode == "t2v" else 40), 5.0

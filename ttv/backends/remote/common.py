@@ -40,9 +40,9 @@ Runner contract (see also ttv/backends/base.py `JobContext`):
 * Size: the project's width/height are mapped to the model's allowed ratio with the same aspect
   (within `ratio_tolerance`, default 5 %); otherwise `validate_inputs` rejects the request naming the
   allowed ratios. The clip then comes back at the provider's size for that ratio; stitch scales it.
-* End frame: `end_frame = "auto"` (default) sends `req.last_image` where the model takes a last frame
-  and ignores it otherwise (recorded in `info["end_frame"]`); "require" rejects such models;
-  "ignore" never sends it.
+* End frame: `end_frame = "auto"` (default; "require" is the same) sends `req.last_image` and rejects a
+  model that takes no last frame (before anything is paid: ttv/pipeline/verdict.py); "ignore" never sends
+  it, the explicit opt-in to first-frame-only keyframes (recorded in `info["end_frame"]`).
 """
 
 from __future__ import annotations
@@ -159,7 +159,9 @@ class RemoteOptions(Options):
     request_timeout_s: float = Field(180.0, gt=0, description="HTTP timeout of one API call (submits included)")
     download_attempts: int = Field(3, ge=1, le=10, description="fetches of a result before giving up")
     ratio_tolerance: float = Field(0.05, ge=0, le=0.5, description="how far the project aspect may be from the model's")
-    end_frame: Literal["auto", "require", "ignore"] = "auto"
+    end_frame: Literal["auto", "require", "ignore"] = Field(
+        "auto", description='keyframe mode: "auto" sends the end keyframe and refuses a model that takes none; '
+                            '"ignore" sends only the first (said in estimate, status, summary)')
 
 
 @dataclass
@@ -640,6 +642,9 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
         ext = request.extra.get(EXTENSION_KEY)
         return ext if isinstance(ext, Extension) else None
 
+    def offered_models(self) -> list[str]:
+        return list(self.MODELS)
+
     def model_table(self) -> dict[str, dict[str, Any]]:
         """Every known model as data (for `ttv backends info`)."""
         return {mid: {"modes": list(s.modes), "durations": list(s.durations) if s.durations else
@@ -667,11 +672,12 @@ class RemoteVideoBackend(KeyedBackend, VideoBackend):
         if request.last_image is not None and self.opts.end_frame != "ignore":
             if spec.last_frame:
                 self.check_image(inspect_image(request.last_image, provider=self.name, role="end image"), "end image")
-            elif self.opts.end_frame == "require":
+            else:  # never dropped silently: "ignore" is the opt-in
                 takes = [m for m, s in self.MODELS.items() if s.last_frame]
                 raise InputRejected(f"{self.name} {spec.id}: this model takes no end frame; models that do: "
                                     f"{', '.join(takes) or 'none'}",
-                                    hint=f"change `model` in [backends.{self.name}] or set end_frame = \"auto\"",
+                                    hint=f"change `model` in [backends.{self.name}], or set end_frame = \"ignore\" "
+                                         "to send only the first keyframe",
                                     code="end-frame")
         if request.negative_prompt and not spec.supports_negative_prompt:
             pass  # dropped silently: a negative prompt is a hint, not a requirement

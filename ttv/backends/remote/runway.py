@@ -220,6 +220,8 @@ class RunwayBackend(RemoteVideoBackend):
     tested_versions = TESTED
     sdk_module: ClassVar[str | None] = "runwayml"
     MODELS = MODELS
+    # gen4_turbo takes a first frame only: keyframe mode defaults to a model that takes the last one too.
+    mode_models: ClassVar[dict[str, str]] = {"keyframe": "veo3.1_fast"}
     OptionsModel = RunwayOptions
 
     @property

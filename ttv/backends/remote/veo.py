@@ -386,6 +386,9 @@ class VeoBackend(RemoteVideoBackend):
             return None
         return super().sdk_missing()
 
+    def packages_needed(self) -> tuple[str, ...]:
+        return () if self.gemini_route else tuple(self.packages)  # doctor: the Gemini route needs no extra
+
     def client(self) -> Any:
         """The route's client: a google-genai Client (Vertex) or a GeminiVeoClient (Gemini API)."""
         if self.gemini_route:
