@@ -237,10 +237,11 @@ def test_veo_on_vertex_with_a_project_needs_no_key(runner: CliRunner, tmp_path: 
     assert "key: google" not in checks
 
 
-@pytest.mark.parametrize(("version", "fails"), [("3.6.1", True), ("2.34.0", False)])
-def test_veo_gemini_route_on_an_sdk_that_refuses_it(runner: CliRunner, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch, version: str, fails: bool) -> None:
-    """google-genai 3.x refuses generate_videos outside Vertex: doctor said ok, the first clip failed."""
+@pytest.mark.parametrize("version", ["3.6.1", "2.34.0"])
+def test_veo_gemini_route_works_on_any_google_genai(runner: CliRunner, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    """The Gemini API route is plain REST: doctor passes it whatever google-genai is installed (3.x refuses
+    generate_videos outside Vertex, which is why the route does not use the SDK)."""
     import importlib.metadata
 
     real = importlib.metadata.version
@@ -249,9 +250,8 @@ def test_veo_gemini_route_on_an_sdk_that_refuses_it(runner: CliRunner, tmp_path:
     root = write_project(tmp_path / "film", backend="veo", backends={"veo": {"api": "gemini"}})
     code, checks, _ = doctor(runner, root)
     row = checks["backend: veo"]
-    assert (row["status"] == "fail") is fails
-    if fails:
-        assert "google-genai<3" in row["detail"] and code == 1
+    assert row["status"] == "ok", row
+    assert "google-genai" not in row["detail"]
 
 
 def test_a_route_needing_no_packages_needs_no_extra(runner: CliRunner, tmp_path: Path,

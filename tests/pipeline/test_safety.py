@@ -158,7 +158,7 @@ def test_a_certain_rejection_is_found_before_the_keyframes_are_made(small_projec
     root = small_project("keyframe", segments=2, width=320, height=100)  # 3.2:1 matches no Runway ratio
     cfg = load_toml(root / "ttv.toml")
     cfg["backend"] = "runway"
-    cfg["backends"] = {"runway": {"base_url": "http://127.0.0.1:9", "model": "gen4_turbo"}}
+    cfg["backends"] = {"runway": {"base_url": "http://127.0.0.1:9", "model": "gen4_turbo", "end_frame": "ignore"}}
     write_toml(root / "ttv.toml", cfg)
     result = cli("run", "-p", root)
     assert result.exit_code == 2 and "matches no allowed ratio" in result.output

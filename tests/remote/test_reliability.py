@@ -34,8 +34,9 @@ def project(tmp_path: Path, cli: Any, runway_fake: RunwayFake, api_keys: dict[st
 def _runway(root: Path, url: str, retries: int = 2, **options: Any) -> None:
     cfg = load_toml(root / "ttv.toml")
     cfg["backend"], cfg["retries"] = "runway", retries
+    # gen4_turbo takes a first frame only: keyframe mode needs the explicit opt-in (these tests are about jobs)
     cfg.setdefault("backends", {})["runway"] = {"base_url": url, "poll_interval_s": 0.01, "model": "gen4_turbo",
-                                                **options}
+                                                "end_frame": "ignore", **options}
     write_toml(root / "ttv.toml", cfg)
 
 
