@@ -441,7 +441,7 @@ def peak_vram_gb(family: str, variant: str, width: int, height: int, offload: st
     if not rows:
         return None, f"no measured peak for {family} {variant}"
     if footprints and classes:
-        # The family's own backend (wan for Wan-based ones like VACE or SkyReels) holds the reference length.
+        # The family's own backend (for backends built on another family's model) holds the reference length.
         cls = next((c for c in classes if getattr(c, "name", "") == family), classes[0])
         ref = int(getattr(cls, "trained_frames", 81))
         peak, how = estimate_peak_gb(rows, footprints, cls.latent_geometry, variant, width, height, frames or ref,
