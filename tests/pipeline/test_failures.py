@@ -248,6 +248,8 @@ def test_summary_is_compact_and_names_fallbacks(small_project, cli):
     forced = json.loads(cli("render", "-p", root, "--force", "--json").stdout)
     assert forced["steps"][0]["fallbacks"] == [{"id": f"s00{i}", "backend": "animatic", "instead_of": "broken"}
                                                for i in range(3)]
+    rows = {r["id"]: r for r in json.loads(cli("status", "-p", root, "--json").stdout)["items"]}
+    assert [rows[f"s00{i}"]["fallback_from"] for i in range(3)] == ["broken"] * 3
     _configure(root, backend="animatic", fallback=[])
     plain = cli("render", "-p", root, "--force")
     assert plain.exit_code == 0

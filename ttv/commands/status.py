@@ -45,12 +45,16 @@ def live_view(project: Any) -> tuple[RunView, bool, dict[str, Any] | None]:
 
 def status_rows(project: Any) -> list[dict[str, Any]]:
     """Every item with its state (ttv.core.states: the same rule as the dashboard's) and why."""
-    from ttv.pipeline.graph import build_graph
+    from ttv.pipeline.graph import backend_chain, build_graph
 
     run, live, holder = live_view(project)
+    segments = {seg.id: seg for seg in project.plan.segments}
     rows = []
     for st in build_graph(project).all():
         rec = st.record
+        # A clip made by a fallback backend says so: its primary could not make it.
+        primary = backend_chain(project, segments[st.id])[0] if st.kind == "clip" and st.id in segments else ""
+        made_by = rec.backend if rec is not None and rec.status == "done" else ""
         status, why = item_state(st.id, st.status, run, live), list(st.reasons)
         if status in (RUNNING, SUBMITTED) and live and holder is not None:
             why = [f"{'running' if status == RUNNING else 'submitted'} now (`ttv {holder.get('command')}`, "
@@ -61,6 +65,7 @@ def status_rows(project: Any) -> list[dict[str, Any]]:
             "kind": st.kind, "id": st.id, "status": status, "why": why,
             # the backend that made it, else the one its last attempt tried (failed and interrupted items too)
             "backend": (rec.backend or (rec.attempts[-1].backend if rec.attempts else "")) if rec else "",
+            "fallback_from": primary if made_by and primary and made_by != primary else "",
             "job_id": rec.job_id if rec else "",
             "cost_usd": rec.cost_usd if rec else 0.0, "attempts": len(rec.attempts) if rec else 0,
             "output": project.rel(project.output_path(st.kind, st.id)) if st.fresh else "",
@@ -124,7 +129,8 @@ def status_command(
         table.add_column("why")
     for r in rows:
         style = STYLE.get(r["status"], "")
-        cells = [r["kind"], escape(r["id"]), f"[{style}]{r['status']}[/]", escape(r["backend"]),
+        backend = r["backend"] + (f" (fallback for {r['fallback_from']})" if r["fallback_from"] else "")
+        cells = [r["kind"], escape(r["id"]), f"[{style}]{r['status']}[/]", escape(backend),
                  f"${r['cost_usd']:.2f}" if r["cost_usd"] else "", str(r["attempts"] or "")]
         if why:
             cells.append(escape("; ".join(r["why"])))
