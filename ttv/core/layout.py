@@ -52,28 +52,36 @@ def record_path(root: Path, kind: RecordKind, item_id: str) -> Path:
     return output_path(root, kind, item_id).with_suffix(".toml")
 
 
+def try_lock_folder(root: Path) -> int | None:
+    """The project lock: an open descriptor of the project folder holding its exclusive flock (deleting files
+    under .ttv cannot release it), or None when another process holds it. OSError when the folder cannot be
+    opened; ImportError where there is no flock (Windows)."""
+    import fcntl
+
+    fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def lock_held(root: Path) -> bool | None:
-    """Whether a process holds the project lock now, tested without writing anything: the question
-    `ttv status` asks, for the dashboard too. The lock is an flock on the project folder's own descriptor
-    (deleting files under .ttv cannot release it). None when the folder cannot be opened, or there is no
-    flock here (Windows), or no ttv ever locked this project on this machine (no .ttv/lock marker:
-    e.g. a synthetic or copied event log, which is judged by its own signs of life)."""
+    """Whether a process holds the project lock now (`try_lock_folder`), tested without writing anything:
+    the question `ttv status` asks, for the dashboard too. None when the folder cannot be opened, or there is
+    no flock here (Windows), or no ttv ever locked this project on this machine (no .ttv/lock marker: e.g. a
+    synthetic or copied event log, which is judged by its own signs of life)."""
     if not (root / LOCK_FILE).exists():
         return None
     try:
-        fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return None
-    try:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
+        fd = try_lock_folder(root)
     except (ImportError, OSError):
         return None
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
+    if fd is None:
+        return True
+    os.close(fd)  # closing the descriptor releases the flock
+    return False

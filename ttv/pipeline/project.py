@@ -18,7 +18,7 @@ from ttv.core import layout
 from ttv.core.errors import ConfigError, LockBusyError
 from ttv.core.events import EventLog
 from ttv.core.fsutil import TMP_DIR, atomic_write_text, clean_stale_temp, file_digest, guard_path
-from ttv.core.layout import CONFIG_FILE, PLAN_FILE, RecordKind  # noqa: F401 - also imported from here
+from ttv.core.layout import CONFIG_FILE, PLAN_FILE, RecordKind, try_lock_folder  # noqa: F401 - also imported from here
 from ttv.core.schemas import Plan, ProjectConfig, Record
 from ttv.core.tomlio import dumps_toml, load_toml, write_toml
 from ttv.core.validation import describe_validation_error
@@ -287,18 +287,7 @@ class Project:
 
     def _try_lock(self) -> int | None:
         """An open descriptor of the project folder holding the exclusive flock, or None when it is held."""
-        import fcntl
-
-        fd = os.open(self.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
+        return try_lock_folder(self.root)
 
     def lock_holder(self) -> dict[str, Any] | None:
         """Who holds the project lock now (lock.json's pid, host, command, since; {} when unreadable), or None
