@@ -473,9 +473,9 @@ def clips_step(project: Project, options: RunOptions, *, step: str) -> StepRepor
                 work.note = unusable_note(pool.primary(work.backend))
         # Validate before spending anything: what the provider would reject fails now, naming the allowed values.
         for st, work in zip(todo, planned, strict=True):
-            if (options.dry_run or mode == "chain") and _images_not_made_yet(project, index_of[st.id]):
-                # (chaining: a later segment's start frame is cut from a clip not made yet; checked when it is)
-                # A dry run before `ttv keyframes`: the images a provider would inspect do not exist yet.
+            if options.dry_run and _images_not_made_yet(project, index_of[st.id]):
+                # A dry run writes nothing, so not even the stand-in image `_prevalidate` checks a request with
+                # while its keyframe (or, chaining, the previous clip's last frame) is not made yet.
                 work.note = work.note or "checked against the provider's limits once its images exist"
                 continue
             _prevalidate(project, index_of[st.id], pool)
