@@ -72,6 +72,12 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
 
     overall: list[TaskID] = []
 
+    def say(event: dict[str, Any], style: str) -> None:
+        """The plain-output line of this event (event_line), above the bars."""
+        line = event_line(event)
+        if line:
+            progress.console.print(f"[{style}]{escape(' '.join(line.split()))}[/]", highlight=False)
+
     def on_event(event: dict[str, Any]) -> None:
         t = event["type"]
         if t == "log" and event.get("level") == "warning":
@@ -108,18 +114,14 @@ def live_progress(project: Project, quiet: bool = False) -> Iterator[None]:
                 progress.update(tid, status="submitted")
             elif t == "item.retry":
                 progress.update(tid, status="retrying")
-                if "delay" in event:  # say why, once per retry
-                    progress.console.print(f"[yellow]retry[/] {escape(item)} on {escape(str(event.get('backend')))} "
-                                           f"in {event['delay']} s: {escape(str(event.get('error', '')))}",
-                                           highlight=False)
+                say(event, "yellow")  # why, once per retry
             elif t == "item.fallback":
                 progress.update(tid, status=f"-> {event.get('to')}")
             elif t in ("item.done", "item.failed"):
                 # Collapse finished rows: the overall bar counts them, the summary lists what needs a look.
                 progress.remove_task(tasks.pop(item))
                 if t == "item.failed":
-                    progress.console.print(f"[red]failed[/] {escape(item)}: {escape(str(event.get('error', '')))}",
-                                           highlight=False)
+                    say(event, "red")
 
     project.events.listeners.append(on_event)
     try:
