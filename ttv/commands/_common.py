@@ -94,8 +94,6 @@ def redact(text: object) -> str:
 
 
 def print_error(exc: TtvError) -> None:
-    from rich.markup import escape
-
     # Messages quote TOML tables like [backends.NAME]: escape them so Rich does not take them for markup.
     err.print(f"[bold red]error:[/] {escape(redact(exc.message))}", highlight=False)
     if exc.hint:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from ttv.commands._common import JsonOpt, ProjectOpt, boundary, emit_json, out
+from ttv.commands._common import JsonOpt, ProjectOpt, boundary, emit_json, escape, out
 from ttv.core.errors import ConfigError
 
 app = typer.Typer(help="List backends and show what each one accepts.", no_args_is_help=True)
@@ -103,7 +103,6 @@ def list_command(
       ttv backends list
       ttv backends list --kind video --json
     """
-    from rich.markup import escape
     from rich.table import Table
 
     from ttv.backends import registry
@@ -200,7 +199,6 @@ def info_command(name: Annotated[str, typer.Argument(metavar="NAME", help="Backe
       ttv backends info runway           # capabilities, options, prices, availability
       ttv backends info wan -p my-film   # with the project's options (e.g. its model)
     """
-    from rich.markup import escape
     from rich.table import Table
 
     from ttv.backends import registry

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, out
+from ttv.commands._common import JsonOpt, ProjectOpt, QuietOpt, boundary, emit_json, err, escape, out
 
 OnlineOpt = Annotated[bool, typer.Option(
     "--online", help="Also verify each API key with one cheap read-only request (credit balance, model list).")]
@@ -33,7 +33,6 @@ def doctor_command(
       ttv doctor --online   # also check API keys live
       ttv doctor -q         # only problems; exit 1 if any
     """
-    from rich.markup import escape
     from rich.table import Table
 
     from ttv.pipeline.doctor import run_checks

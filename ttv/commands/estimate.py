@@ -17,6 +17,7 @@ from ttv.commands._common import (
     check_non_negative,
     emit_json,
     err,
+    escape,
     out,
 )
 from ttv.commands.status import live_view
@@ -77,7 +78,6 @@ def estimate_command(
 
 
 def _render(est: ProjectEstimate) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     from ttv.pipeline.estimate import format_seconds, format_usd
